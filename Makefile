@@ -1,0 +1,75 @@
+# AIAS — make help lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO            ?= go
+GOLANGCI      ?= $(CURDIR)/.bin/golangci-lint
+GOLANGCI_VER  := v2.15.0
+PKGS          := ./...
+
+# Development settings for `make run`: the local services, the aias login
+# role (non-superuser) for the programs, the postgres superuser as schema owner.
+DEV_ENV := AIAS_ENV=dev \
+	DATABASE_URL=postgres://aias:aias@127.0.0.1:5432/aias?sslmode=disable \
+	AIAS_MIGRATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/aias?sslmode=disable \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	AIAS_HTTP_ADDR=127.0.0.1:8080 AIAS_PUBLIC_URL=http://127.0.0.1:8080 \
+	AIAS_LOG_FORMAT=$${AIAS_LOG_FORMAT:-pretty}
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: services
+services: ## start (installing if needed) the local PostgreSQL and Redis
+	@bash scripts/services.sh
+
+.PHONY: run
+run: services build ## start AIAS on the local services with a demo tenant, print curl lines
+	@bash scripts/dev-db.sh
+	@$(DEV_ENV) ./bin/aias dev
+
+.PHONY: migrate
+migrate: services build ## apply migrations to the development database
+	@bash scripts/dev-db.sh
+	@$(DEV_ENV) ./bin/aias migrate
+
+.PHONY: build
+build: ## build the four binaries into ./bin
+	@mkdir -p bin
+	$(GO) build -o bin/aias ./cmd/aias
+	$(GO) build -o bin/aias-ingress ./cmd/ingress
+	$(GO) build -o bin/aias-worker ./cmd/worker
+	$(GO) build -o bin/aias-scheduler ./cmd/scheduler
+
+.PHONY: test
+test: services ## run every test against the real PostgreSQL and Redis
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+.PHONY: test-race
+test-race: services ## the tests with the race detector
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg || exit 1; \
+	  done; \
+	done
+
+.PHONY: bench
+bench: services ## micro-benchmarks with allocations
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+.PHONY: lint
+lint: $(GOLANGCI) ## gofmt, go vet and golangci-lint
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GOLANGCI) run $(PKGS)
+
+$(GOLANGCI):
+	GOBIN=$(CURDIR)/.bin $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VER)
+
+.PHONY: check
+check: lint test ## what CI runs, plus the linter

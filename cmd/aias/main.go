@@ -1,0 +1,154 @@
+// Command aias is the operator CLI: migrate the schema, create tenants, and
+// run every role in one process for development (aias dev).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"aias/internal/app"
+	"aias/internal/config"
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/seed"
+	"aias/internal/tenant"
+)
+
+const usage = `aias — operator CLI of AIAS
+
+Usage:
+  aias migrate                         apply pending database migrations (as the schema owner)
+  aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
+  aias tenant create -email E -name N  create a tenant and print its owner API key
+  aias help                            this text and the environment variables
+
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "aias: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return errors.New("a command is required")
+	}
+	switch args[0] {
+	case "migrate":
+		return migrate(ctx, getenv, out)
+	case "dev":
+		return dev(ctx, getenv, out)
+	case "tenant":
+		return tenantCmd(ctx, args[1:], getenv, out)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage+config.Help())
+		return nil
+	}
+	fmt.Fprint(out, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func migrate(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	cfg, err := config.Load(getenv, config.RoleMigrate)
+	if err != nil {
+		return err
+	}
+	n, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "applied %d migration(s)\n", n)
+	return nil
+}
+
+func tenantCmd(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("tenant create", flag.ContinueOnError)
+	email := fs.String("email", "", "owner's email")
+	name := fs.String("name", "", "tenant name")
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: aias tenant create -email E -name N")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, config.RoleMigrate)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s, err := tenant.Create(ctx, db, *email, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "tenant_id: %s\nuser_id:   %s\napi_key:   %s   (shown once)\n", s.TenantID, s.UserID, s.APIKey)
+	return nil
+}
+
+// dev is every role in one process on the local services, with a seeded
+// demo tenant and copy-paste curl lines.
+func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	cfg, err := config.Load(getenv, config.RoleDev)
+	if err != nil {
+		return err
+	}
+	log := logging.New(out, logging.Options{Level: cfg.LogLevel, Pretty: cfg.LogFormat == "pretty"})
+	if _, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL); err != nil {
+		return err
+	}
+	demo, err := seedDemo(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	printDemo(out, cfg.PublicURL, demo)
+	return a.Serve(ctx, config.RoleDev, ln)
+}
+
+func seedDemo(ctx context.Context, cfg config.Config) (seed.Demo, error) {
+	owner, err := postgres.Open(ctx, cfg.MigrateDatabaseURL, 2)
+	if err != nil {
+		return seed.Demo{}, err
+	}
+	defer owner.Close()
+	return seed.Install(ctx, owner, cfg.PublicURL)
+}
+
+func printDemo(out io.Writer, base string, d seed.Demo) {
+	fmt.Fprintf(out, `
+AIAS is running (ingress, worker and scheduler in one process). Ctrl-C stops it.
+Demo tenant %s, workflow "demo-order", API key %s
+
+Post a webhook to the demo endpoint:
+
+  curl -sS -X POST '%s' -H 'Content-Type: application/json' -d '{"order":{"id":"A-1001","total":120}}'
+
+Show the latest run with its steps:
+
+  curl -sS -H 'Authorization: Bearer %s' '%s/api/v1/runs?limit=1&expand=steps'
+
+`, d.TenantID, d.APIKey, d.WebhookURL, d.APIKey, base)
+}

@@ -1,0 +1,97 @@
+// Package app is the composition root: it opens the pools every program
+// shares and builds the services each role runs. Close releases everything
+// in reverse order of opening.
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"aias/internal/config"
+	"aias/internal/ingress"
+	"aias/internal/postgres"
+	"aias/internal/queue"
+	"aias/internal/run"
+	"aias/internal/scheduler"
+	"aias/internal/step"
+	"aias/internal/telemetry"
+	"aias/internal/worker"
+)
+
+// App holds the shared resources of one process.
+type App struct {
+	Cfg      config.Config
+	Log      zerolog.Logger
+	DB       *postgres.DB
+	Redis    redis.UniversalClient
+	RedisOpt asynq.RedisClientOpt
+	Queue    *queue.Client
+	Metrics  *telemetry.Metrics
+
+	// HTTPClient makes the http steps' requests (tests may replace it).
+	HTTPClient *http.Client
+}
+
+// New connects to Postgres and prepares the Redis clients. Redis is not
+// required to be up: the intake keeps accepting (runs are swept later).
+func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, error) {
+	opt, err := queue.RedisOpt(cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		_ = db.Close()
+		return nil, fmt.Errorf("redis client of unexpected type")
+	}
+	return &App{
+		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
+		Queue:      queue.NewClient(opt),
+		Metrics:    telemetry.New(),
+		HTTPClient: &http.Client{Timeout: cfg.HTTPStepTimeout},
+	}, nil
+}
+
+// Close releases the pools in reverse order of opening.
+func (a *App) Close() {
+	_ = a.Queue.Close()
+	_ = a.Redis.Close()
+	_ = a.DB.Close()
+}
+
+// Ingress builds the HTTP server.
+func (a *App) Ingress() *ingress.Server {
+	return ingress.New(a.DB, a.Redis, a.Queue, a.Metrics, a.Log.With().Str("service", "ingress").Logger(), ingress.Options{
+		PublicURL: a.Cfg.PublicURL, MaxBodyBytes: a.Cfg.MaxBodyBytes,
+		SignupEnabled: a.Cfg.SignupEnabled, ShutdownTimeout: a.Cfg.ShutdownTimeout,
+	})
+}
+
+// Backoff is the retry schedule of runs.
+func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, Max: a.Cfg.RetryMax} }
+
+// Worker builds the run executor and the asynq server around it.
+func (a *App) Worker() *worker.Worker {
+	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics}
+	return worker.New(worker.Options{
+		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
+		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(),
+	}, exec)
+}
+
+// Scheduler builds the sweep.
+func (a *App) Scheduler() *scheduler.Scheduler {
+	return scheduler.New(a.DB, a.Queue, scheduler.Options{
+		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
+		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
+	})
+}

@@ -1,0 +1,106 @@
+// Package artifact stores the files runs produce.
+//
+// Artifacts live in Postgres (bytea) by default: one system of record, one
+// backup, transactional with the step that wrote them. Store is the seam for
+// an S3-compatible store when artifacts outgrow the database.
+package artifact
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/errs"
+	"aias/internal/postgres"
+)
+
+// Artifact is an artifact's metadata.
+type Artifact struct {
+	ID           uuid.UUID `db:"id" json:"id"`
+	RunID        uuid.UUID `db:"run_id" json:"run_id"`
+	StepPosition int       `db:"step_position" json:"step_position"`
+	Name         string    `db:"name" json:"name"`
+	ContentType  string    `db:"content_type" json:"content_type"`
+	SizeBytes    int64     `db:"size_bytes" json:"size_bytes"`
+	SHA256       string    `db:"sha256" json:"sha256"`
+	CreatedAt    time.Time `db:"created_at" json:"created_at"`
+}
+
+// New is an artifact to store.
+type New struct {
+	TenantID     uuid.UUID
+	RunID        uuid.UUID
+	StepPosition int
+	Name         string
+	ContentType  string
+	Content      []byte
+}
+
+const columns = `id, run_id, step_position, name, content_type, size_bytes, sha256, created_at`
+
+// Insert stores an artifact in the caller's transaction. A retried step that
+// writes the same name again keeps the first copy.
+func Insert(ctx context.Context, q postgres.Querier, n New) (Artifact, error) {
+	sum := sha256.Sum256(n.Content)
+	const insert = `
+INSERT INTO artifacts (id, tenant_id, run_id, step_position, name, content_type, size_bytes, sha256, content)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (run_id, step_position, name) DO NOTHING
+RETURNING ` + columns
+	var a Artifact
+	err := q.GetContext(ctx, &a, insert, uuid.New(), n.TenantID, n.RunID, n.StepPosition, n.Name,
+		n.ContentType, len(n.Content), hex.EncodeToString(sum[:]), n.Content)
+	if postgres.IsNoRows(err) {
+		const existing = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND step_position = $2 AND name = $3`
+		err = q.GetContext(ctx, &a, existing, n.RunID, n.StepPosition, n.Name)
+	}
+	if err != nil {
+		return a, fmt.Errorf("insert artifact %q: %w", n.Name, postgres.Classify(err))
+	}
+	return a, nil
+}
+
+// ListByRun lists a run's artifacts in the order they were written.
+func ListByRun(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]Artifact, error) {
+	var out []Artifact
+	err := q.SelectContext(ctx, &out, `SELECT `+columns+` FROM artifacts WHERE run_id = $1 ORDER BY created_at, name`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, postgres.Classify(err))
+	}
+	return out, nil
+}
+
+// Get reads an artifact's metadata.
+func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Artifact, error) {
+	var a Artifact
+	err := q.GetContext(ctx, &a, `SELECT `+columns+` FROM artifacts WHERE id = $1`, id)
+	if postgres.IsNoRows(err) {
+		return a, errs.NotFoundf("artifact not found")
+	}
+	if err != nil {
+		return a, fmt.Errorf("get artifact %s: %w", id, postgres.Classify(err))
+	}
+	return a, nil
+}
+
+// WriteContent copies an artifact's bytes to w in 1 MiB slices, so a large
+// artifact is streamed rather than held whole in memory.
+func WriteContent(ctx context.Context, q postgres.Querier, a Artifact, w io.Writer) error {
+	const chunk = 1 << 20
+	for off := int64(0); off < a.SizeBytes; off += chunk {
+		var b []byte
+		err := q.GetContext(ctx, &b, `SELECT substring(content FROM $2 FOR $3) FROM artifacts WHERE id = $1`, a.ID, off+1, chunk)
+		if err != nil {
+			return fmt.Errorf("read artifact %s: %w", a.ID, postgres.Classify(err))
+		}
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("write artifact %s: %w", a.ID, err)
+		}
+	}
+	return nil
+}

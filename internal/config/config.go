@@ -1,0 +1,193 @@
+// Package config loads AIAS configuration from environment variables.
+//
+// Configuration is environment-only: one struct, parsed with caarlos0/env,
+// then validated for the role the program plays. A missing or malformed value
+// stops the program with one message that names every problem at once.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Role is what a program does; validation checks only what the role needs.
+type Role int
+
+// The roles. RoleDev is every serving role in one process.
+const (
+	RoleIngress Role = 1 << iota
+	RoleWorker
+	RoleScheduler
+	RoleMigrate
+	RoleDev = RoleIngress | RoleWorker | RoleScheduler | RoleMigrate
+)
+
+// Serves reports whether r includes every bit of o.
+func (r Role) Serves(o Role) bool { return r&o == o }
+
+// Config is every setting AIAS reads. The `help` tag feeds --help.
+type Config struct {
+	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; dev relaxes checks and pretty-prints logs"`
+
+	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
+	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
+	DBMaxConns         int    `env:"AIAS_DB_MAX_CONNS" envDefault:"20" help:"maximum open Postgres connections per process"`
+	RedisURL           string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" help:"Redis URL of the asynq queue"`
+
+	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
+	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
+
+	HTTPAddr        string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
+	PublicURL       string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
+	MaxBodyBytes    int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"largest accepted webhook body in bytes"`
+	SignupEnabled   bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"true" help:"whether POST /api/v1/signup is open"`
+	ShutdownTimeout time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
+
+	WorkerConcurrency     int           `env:"AIAS_WORKER_CONCURRENCY" envDefault:"10" help:"runs executed at once by one worker process"`
+	WorkerShutdownTimeout time.Duration `env:"AIAS_WORKER_SHUTDOWN_TIMEOUT" envDefault:"25s" help:"how long in-flight steps may finish on SIGTERM before their runs are handed back"`
+	RetryBase             time.Duration `env:"AIAS_RETRY_BASE" envDefault:"2s" help:"first retry delay; doubles per attempt, with jitter"`
+	RetryMax              time.Duration `env:"AIAS_RETRY_MAX" envDefault:"10m" help:"cap of the retry delay"`
+	HTTPStepTimeout       time.Duration `env:"AIAS_HTTP_STEP_MAX_TIMEOUT" envDefault:"60s" help:"upper bound of any http step's timeout"`
+
+	SweepInterval     time.Duration `env:"AIAS_SWEEP_INTERVAL" envDefault:"10s" help:"how often the scheduler re-enqueues runs missing from the queue"`
+	SweepQueuedGrace  time.Duration `env:"AIAS_SWEEP_QUEUED_GRACE" envDefault:"15s" help:"age after which a queued run is checked against the queue"`
+	SweepRunningStale time.Duration `env:"AIAS_SWEEP_RUNNING_STALE" envDefault:"5m" help:"a running run with no progress for this long is handed back to the queue"`
+}
+
+// Load parses the environment through getenv and validates it for role r.
+func Load(getenv func(string) string, r Role) (Config, error) {
+	var c Config
+	err := env.ParseWithOptions(&c, env.Options{Environment: environ(getenv)})
+	if err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	if c.MigrateDatabaseURL == "" {
+		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if err := c.Validate(r); err != nil {
+		return c, fmt.Errorf("configuration:\n%w", err)
+	}
+	return c, nil
+}
+
+// Dev reports whether the program runs in development mode.
+func (c Config) Dev() bool { return c.Env == "dev" }
+
+// Validate reports every problem with c for role r at once.
+func (c Config) Validate(r Role) error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+	if c.Env != "dev" && c.Env != "production" {
+		add("AIAS_ENV must be dev or production, got %q", c.Env)
+	}
+	if c.DatabaseURL == "" {
+		add("DATABASE_URL is required")
+	} else if err := checkURL(c.DatabaseURL, "postgres", "postgresql"); err != nil {
+		add("DATABASE_URL: %v", err)
+	}
+	if r.Serves(RoleMigrate) {
+		if err := checkURL(c.MigrateDatabaseURL, "postgres", "postgresql"); c.MigrateDatabaseURL != "" && err != nil {
+			add("AIAS_MIGRATE_DATABASE_URL: %v", err)
+		}
+	}
+	if c.DBMaxConns < 2 {
+		add("AIAS_DB_MAX_CONNS must be >= 2, got %d", c.DBMaxConns)
+	}
+	if r&(RoleIngress|RoleWorker|RoleScheduler) != 0 {
+		if err := checkURL(c.RedisURL, "redis", "rediss"); err != nil {
+			add("REDIS_URL: %v", err)
+		}
+	}
+	if !oneOf(c.LogLevel, "debug", "info", "warn", "error") {
+		add("AIAS_LOG_LEVEL must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if !oneOf(c.LogFormat, "json", "pretty") {
+		add("AIAS_LOG_FORMAT must be json or pretty, got %q", c.LogFormat)
+	}
+	if r.Serves(RoleIngress) {
+		if err := checkURL(c.PublicURL, "http", "https"); err != nil {
+			add("AIAS_PUBLIC_URL: %v", err)
+		}
+		if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 25<<20 {
+			add("AIAS_MAX_BODY_BYTES must be between 1024 and %d, got %d", 25<<20, c.MaxBodyBytes)
+		}
+	}
+	if r.Serves(RoleWorker) {
+		if c.WorkerConcurrency < 1 {
+			add("AIAS_WORKER_CONCURRENCY must be >= 1, got %d", c.WorkerConcurrency)
+		}
+		if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
+			add("AIAS_RETRY_BASE must be > 0 and <= AIAS_RETRY_MAX, got %s and %s", c.RetryBase, c.RetryMax)
+		}
+	}
+	if r.Serves(RoleScheduler) && (c.SweepInterval <= 0 || c.SweepQueuedGrace <= 0 || c.SweepRunningStale <= 0) {
+		add("AIAS_SWEEP_INTERVAL, AIAS_SWEEP_QUEUED_GRACE and AIAS_SWEEP_RUNNING_STALE must be > 0")
+	}
+	return errors.Join(problems...)
+}
+
+func checkURL(raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if !oneOf(u.Scheme, schemes...) {
+		return fmt.Errorf("scheme must be %s", strings.Join(schemes, " or "))
+	}
+	if u.Host == "" {
+		return errors.New("host is missing")
+	}
+	return nil
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func environ(getenv func(string) string) map[string]string {
+	m := map[string]string{}
+	for _, f := range fields() {
+		if v := getenv(f.Name); v != "" {
+			m[f.Name] = v
+		}
+	}
+	return m
+}
+
+// Field describes one environment variable for --help.
+type Field struct{ Name, Default, Help string }
+
+func fields() []Field {
+	t := reflect.TypeFor[Config]()
+	out := make([]Field, 0, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		out = append(out, Field{Name: f.Tag.Get("env"), Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help")})
+	}
+	return out
+}
+
+// Help lists every environment variable with its default and meaning.
+func Help() string {
+	var b strings.Builder
+	b.WriteString("Environment variables:\n")
+	for _, f := range fields() {
+		def := f.Default
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(&b, "  %-30s %s\n  %-30s default: %s\n", f.Name, f.Help, "", def)
+	}
+	return b.String()
+}

@@ -1,0 +1,122 @@
+package ingress
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"aias/internal/errs"
+	"aias/internal/page"
+)
+
+// maxAPIBody caps management API request bodies.
+const maxAPIBody = 1 << 20
+
+// readBody reads at most limit bytes, answering 413 beyond. A declared
+// Content-Length over the limit is refused before reading anything.
+func readBody(c echo.Context, limit int64) ([]byte, error) {
+	r := c.Request()
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, tooLarge(limit)
+	}
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Invalid, "bad_request", "could not read the request body")
+	}
+	return b, nil
+}
+
+func tooLarge(limit int64) error {
+	return errs.E(errs.TooLarge, "payload_too_large", fmt.Sprintf("the body exceeds %d bytes", limit))
+}
+
+// mediaType is the request's content type without parameters, lower-cased.
+func mediaType(c echo.Context) string {
+	mt, _, err := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// bindJSON decodes a JSON request body strictly into v: JSON only, unknown
+// fields refused, one value only.
+func bindJSON(c echo.Context, v any) error {
+	if mt := mediaType(c); mt != "application/json" {
+		return errs.E(errs.Unsupported, "unsupported_media_type", "send Content-Type: application/json")
+	}
+	b, err := readBody(c, maxAPIBody)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errs.Wrap(err, errs.Invalid, "invalid_json", "the body is not valid JSON for this request: "+jsonErrorDetail(err))
+	}
+	if dec.More() {
+		return errs.E(errs.Invalid, "invalid_json", "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func jsonErrorDetail(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be %s", te.Field, te.Type.String())
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	return err.Error()
+}
+
+// pathID parses a path parameter as a UUID; anything else is simply not found.
+func pathID(c echo.Context, name string) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param(name))
+	if err != nil {
+		return uuid.Nil, errs.NotFoundf("not found")
+	}
+	return id, nil
+}
+
+// pageRequest reads ?limit=&cursor=.
+func pageRequest(c echo.Context) (page.Request, error) {
+	limit := 0
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			return page.Request{}, errs.Validation("invalid page request", errs.FieldError{Path: "limit", Message: "must be a number"})
+		}
+		limit = n
+	}
+	return page.Parse(limit, c.QueryParam("cursor"))
+}
+
+// list is the envelope of every list response.
+type list[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func newList[T any](data []T, next string) list[T] {
+	if data == nil {
+		data = []T{}
+	}
+	return list[T]{Data: data, NextCursor: next}
+}

@@ -1,0 +1,76 @@
+package ingress
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"aias/internal/auth"
+)
+
+// minRole is the single source of truth for who may call each /api/v1 route.
+// A route missing here is refused (deny by default); a test checks that every
+// registered route has an entry.
+var minRole = map[string]auth.Role{
+	routeKey(http.MethodGet, "/api/v1/me"): auth.Viewer,
+
+	routeKey(http.MethodPost, "/api/v1/workflows"):              auth.Member,
+	routeKey(http.MethodGet, "/api/v1/workflows"):               auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/workflows/:id"):           auth.Viewer,
+	routeKey(http.MethodPut, "/api/v1/workflows/:id"):           auth.Member,
+	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):        auth.Member,
+	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"):  auth.Viewer,
+	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):     auth.Member,
+
+	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):       auth.Admin,
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):        auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):    auth.Viewer,
+	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):  auth.Admin,
+	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"): auth.Admin,
+
+	routeKey(http.MethodGet, "/api/v1/runs"):               auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/runs/:id"):           auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/runs/:id/steps"):     auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/runs/:id/artifacts"): auth.Viewer,
+
+	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): auth.Viewer,
+}
+
+func routeKey(method, path string) string { return method + " " + path }
+
+// routes registers every route. Public routes first, then /api/v1 behind
+// authentication and the role table.
+func (s *Server) routes(e *echo.Echo) {
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+
+	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
+	e.POST("/api/v1/signup", s.signup)
+
+	v1 := e.Group("/api/v1", s.authenticate)
+	v1.GET("/me", s.me)
+
+	v1.POST("/workflows", s.createWorkflow)
+	v1.GET("/workflows", s.listWorkflows)
+	v1.GET("/workflows/:id", s.getWorkflow)
+	v1.PUT("/workflows/:id", s.updateWorkflow)
+	v1.DELETE("/workflows/:id", s.deleteWorkflow)
+	v1.GET("/workflows/:id/versions", s.listVersions)
+	v1.POST("/workflows/:id/runs", s.triggerWorkflow)
+
+	v1.POST("/webhook-endpoints", s.createEndpoint)
+	v1.GET("/webhook-endpoints", s.listEndpoints)
+	v1.GET("/webhook-endpoints/:id", s.getEndpoint)
+	v1.PATCH("/webhook-endpoints/:id", s.patchEndpoint)
+	v1.DELETE("/webhook-endpoints/:id", s.deleteEndpoint)
+
+	v1.GET("/runs", s.listRuns)
+	v1.GET("/runs/:id", s.getRun)
+	v1.GET("/runs/:id/steps", s.listSteps)
+	v1.GET("/runs/:id/artifacts", s.listArtifacts)
+
+	v1.GET("/artifacts/:id", s.getArtifact)
+	v1.GET("/artifacts/:id/download", s.downloadArtifact)
+}

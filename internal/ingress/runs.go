@@ -1,0 +1,180 @@
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"aias/internal/artifact"
+	"aias/internal/errs"
+	"aias/internal/postgres"
+	"aias/internal/run"
+)
+
+type triggerJSON struct {
+	Kind        string            `json:"kind"`
+	EndpointID  *uuid.UUID        `json:"endpoint_id,omitempty"`
+	DeliveryID  *string           `json:"delivery_id,omitempty"`
+	ContentType string            `json:"content_type,omitempty"`
+	Headers     map[string]string `json:"headers,omitempty"`
+	Query       map[string]string `json:"query,omitempty"`
+	Body        any               `json:"body,omitempty"`
+	ReceivedAt  time.Time         `json:"received_at"`
+}
+
+type runJSON struct {
+	ID              uuid.UUID          `json:"id"`
+	Status          run.Status         `json:"status"`
+	Attempt         int                `json:"attempt"`
+	MaxAttempts     int                `json:"max_attempts"`
+	WorkflowID      uuid.UUID          `json:"workflow_id"`
+	WorkflowVersion int                `json:"workflow_version"`
+	Trigger         triggerJSON        `json:"trigger"`
+	Error           *string            `json:"error"`
+	RequestID       string             `json:"request_id,omitempty"`
+	CreatedAt       time.Time          `json:"created_at"`
+	StartedAt       *time.Time         `json:"started_at"`
+	FinishedAt      *time.Time         `json:"finished_at"`
+	Steps           *[]run.StepRecord  `json:"steps,omitempty"`
+}
+
+// toRunJSON renders a run; withBody adds the trigger body (single-run reads).
+func toRunJSON(r run.Run, withBody bool) runJSON {
+	t := triggerJSON{Kind: r.TriggerKind, EndpointID: r.EndpointID, DeliveryID: r.DeliveryID,
+		ContentType: r.ContentType, ReceivedAt: r.ReceivedAt}
+	if withBody {
+		t.Headers, t.Query, t.Body = r.Headers, r.Query, bodyJSON(r.Body, r.ContentType)
+	}
+	return runJSON{ID: r.ID, Status: r.Status, Attempt: r.Attempt, MaxAttempts: r.MaxAttempts,
+		WorkflowID: r.WorkflowID, WorkflowVersion: r.WorkflowVersion, Trigger: t, Error: r.Error,
+		RequestID: r.RequestID, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+}
+
+// bodyJSON shows a JSON body as JSON and anything else as text.
+func bodyJSON(b []byte, contentType string) any {
+	if json.Valid(b) && (contentType == "" || strings.Contains(strings.ToLower(contentType), "json")) {
+		return json.RawMessage(b)
+	}
+	return string(b)
+}
+
+func (s *Server) getRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var r run.Run
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		r, err = run.Get(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toRunJSON(r, true))
+}
+
+// listRuns is GET /api/v1/runs?status=&workflow_id=&endpoint_id=&expand=steps.
+func (s *Server) listRuns(c echo.Context) error {
+	p, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	f, err := runFilter(c)
+	if err != nil {
+		return err
+	}
+	expandSteps := c.QueryParam("expand") == "steps"
+	var out []runJSON
+	var next string
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		rs, n, err := run.List(ctx, q, f, p)
+		if err != nil {
+			return err
+		}
+		next = n
+		for _, r := range rs {
+			rj := toRunJSON(r, false)
+			if expandSteps {
+				steps, err := run.Steps(ctx, q, r.ID)
+				if err != nil {
+					return err
+				}
+				rj.Steps = &steps
+			}
+			out = append(out, rj)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(out, next))
+}
+
+func runFilter(c echo.Context) (run.Filter, error) {
+	var f run.Filter
+	var fields []errs.FieldError
+	if st := run.Status(c.QueryParam("status")); st != "" {
+		if !st.Valid() {
+			fields = append(fields, errs.FieldError{Path: "status", Message: "must be queued, running, succeeded, failed, dead or canceled"})
+		}
+		f.Status = st
+	}
+	for name, dst := range map[string]*uuid.UUID{"workflow_id": &f.WorkflowID, "endpoint_id": &f.EndpointID} {
+		if v := c.QueryParam(name); v != "" {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				fields = append(fields, errs.FieldError{Path: name, Message: "must be a UUID"})
+			}
+			*dst = id
+		}
+	}
+	if len(fields) > 0 {
+		return f, errs.Validation("invalid run filter", fields...)
+	}
+	return f, nil
+}
+
+func (s *Server) listSteps(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var steps []run.StepRecord
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		if _, err := run.Get(ctx, q, id); err != nil {
+			return err
+		}
+		steps, err = run.Steps(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(steps, ""))
+}
+
+func (s *Server) listArtifacts(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var arts []artifact.Artifact
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		if _, err := run.Get(ctx, q, id); err != nil {
+			return err
+		}
+		arts, err = artifact.ListByRun(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(arts, ""))
+}

@@ -1,0 +1,102 @@
+// Package ingress is AIAS's HTTP edge: webhook intake, the management API,
+// health and metrics. Echo appears here and nowhere else; handlers translate
+// HTTP to domain calls and domain errors to problem+json (problem.go).
+package ingress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"aias/internal/postgres"
+	"aias/internal/run"
+	"aias/internal/telemetry"
+	"aias/internal/webhook"
+)
+
+// Options configure the ingress.
+type Options struct {
+	PublicURL       string
+	MaxBodyBytes    int64
+	SignupEnabled   bool
+	ShutdownTimeout time.Duration
+}
+
+// Server is the ingress HTTP server.
+type Server struct {
+	db      *postgres.DB
+	redis   redis.UniversalClient // readiness only
+	queue   run.Enqueuer
+	intakes *webhook.Intake
+	metrics *telemetry.Metrics
+	log     zerolog.Logger
+	opt     Options
+	echo    *echo.Echo
+}
+
+// New builds the server and its routes.
+func New(db *postgres.DB, rdb redis.UniversalClient, q run.Enqueuer, m *telemetry.Metrics, log zerolog.Logger, o Options) *Server {
+	s := &Server{db: db, redis: rdb, queue: q, metrics: m, log: log, opt: o,
+		intakes: &webhook.Intake{DB: db, Queue: q}}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler
+	e.Use(s.requestContext)
+	s.routes(e)
+	s.echo = e
+	return s
+}
+
+// Handler exposes the router (tests drive it with httptest).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes lists every registered route (for the route-table test).
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
+// Serve accepts connections on ln until ctx is done, then stops accepting
+// and drains in-flight requests for up to ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info().Str("addr", ln.Addr().String()).Msg("ingress listening")
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info().Msg("ingress stopping: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("drain: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	s.log.Info().Msg("ingress stopped")
+	return nil
+}
+
+// ListenAndServe listens on addr and serves (see Serve).
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}

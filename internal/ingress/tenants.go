@@ -1,0 +1,62 @@
+package ingress
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"aias/internal/errs"
+	"aias/internal/postgres"
+	"aias/internal/tenant"
+)
+
+type signupRequest struct {
+	Email      string `json:"email"`
+	TenantName string `json:"tenant_name"`
+}
+
+// signup is POST /api/v1/signup: a user, a tenant and its owner key.
+func (s *Server) signup(c echo.Context) error {
+	if !s.opt.SignupEnabled {
+		return errs.E(errs.Forbidden, "signup_disabled", "signup is disabled on this server")
+	}
+	var req signupRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	out, err := tenant.Create(c.Request().Context(), s.db, req.Email, req.TenantName)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, out)
+}
+
+type meResponse struct {
+	TenantID   string `json:"tenant_id"`
+	TenantName string `json:"tenant_name"`
+	Plan       string `json:"plan"`
+	Role       string `json:"role"`
+	KeyID      string `json:"key_id"`
+}
+
+// me is GET /api/v1/me: who this key is.
+func (s *Server) me(c echo.Context) error {
+	p := principal(c)
+	var t tenant.Tenant
+	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		t, err = tenant.Get(ctx, q, p.TenantID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, meResponse{TenantID: t.ID.String(), TenantName: t.Name, Plan: t.Plan,
+		Role: string(p.Role), KeyID: p.KeyID.String()})
+}
+
+// inTenant runs fn in a transaction scoped to the caller's tenant.
+func (s *Server) inTenant(c echo.Context, fn func(ctx context.Context, q postgres.Querier) error) error {
+	ctx := c.Request().Context()
+	return s.db.InTenantTx(ctx, principal(c).TenantID, func(q postgres.Querier) error { return fn(ctx, q) })
+}

@@ -1,0 +1,146 @@
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/run"
+	"aias/internal/workflow"
+)
+
+// decodeDefinition reads and validates a workflow definition (JSON or YAML).
+func decodeDefinition(c echo.Context) (workflow.Definition, error) {
+	body, err := readBody(c, maxAPIBody)
+	if err != nil {
+		return workflow.Definition{}, err
+	}
+	d, err := workflow.Decode(body, c.Request().Header.Get(echo.HeaderContentType))
+	if err != nil {
+		return d, err
+	}
+	return d, d.Validate()
+}
+
+func (s *Server) createWorkflow(c echo.Context) error {
+	d, err := decodeDefinition(c)
+	if err != nil {
+		return err
+	}
+	var w workflow.Workflow
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		w, err = workflow.Create(ctx, q, principal(c).TenantID, d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, w)
+}
+
+func (s *Server) updateWorkflow(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := decodeDefinition(c)
+	if err != nil {
+		return err
+	}
+	var w workflow.Workflow
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		w, err = workflow.Update(ctx, q, principal(c).TenantID, id, d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) getWorkflow(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var w workflow.Workflow
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		w, err = workflow.Get(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) listWorkflows(c echo.Context) error {
+	p, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	var ws []workflow.Workflow
+	var next string
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		ws, next, err = workflow.List(ctx, q, p)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(ws, next))
+}
+
+func (s *Server) deleteWorkflow(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error { return workflow.Delete(ctx, q, id) })
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) listVersions(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var vs []workflow.Version
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		vs, err = workflow.Versions(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(vs, ""))
+}
+
+// triggerWorkflow is POST /api/v1/workflows/:id/runs: the JSON body becomes trigger.body.
+func (s *Server) triggerWorkflow(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var body json.RawMessage
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &body); err != nil {
+			return err
+		}
+	}
+	ctx := c.Request().Context()
+	runID, err := run.StartManual(ctx, s.db, s.queue, run.Manual{TenantID: principal(c).TenantID,
+		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, intakeResponse{RunID: runID, Status: string(run.Queued)})
+}
+

@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"net"
+	"syscall"
+
+	"github.com/lib/pq"
+
+	"aias/internal/errs"
+)
+
+// SQLSTATE codes AIAS reacts to.
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+	codeCheckViolation      = "23514"
+	codeInvalidText         = "22P02"
+)
+
+// Classify maps a driver error to an errs kind, leaving the cause attached.
+// Lost connections and a server that is starting up or shutting down are
+// Unavailable, so the HTTP edge answers 503 with Retry-After.
+func Classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errs.As(err); ok {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) {
+		return classifyPQ(pqErr)
+	}
+	var netErr net.Error
+	if errors.Is(err, driver.ErrBadConn) || errors.As(err, &netErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) {
+		return errs.Wrap(err, errs.Unavailable, "storage_unavailable", "storage is temporarily unavailable")
+	}
+	return err
+}
+
+func classifyPQ(e *pq.Error) error {
+	switch {
+	case e.Code == codeUniqueViolation:
+		return errs.Wrap(e, errs.Conflict, "conflict", "the object already exists")
+	case e.Code == codeForeignKeyViolation:
+		return errs.Wrap(e, errs.NotFound, "not_found", "a referenced object does not exist")
+	case e.Code == codeCheckViolation, e.Code == codeInvalidText:
+		return errs.Wrap(e, errs.Invalid, "invalid", "a value is not valid")
+	case e.Code.Class() == "08", e.Code.Class() == "57", e.Code.Class() == "53":
+		// connection exceptions, operator intervention (shutdown), insufficient resources
+		return errs.Wrap(e, errs.Unavailable, "storage_unavailable", "storage is temporarily unavailable")
+	}
+	return e
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == codeUniqueViolation
+}

@@ -1,0 +1,84 @@
+// Package postgres is AIAS's one edge to Postgres: opening pools, running
+// transactions with the tenant set, applying migrations, and translating
+// driver errors into errs kinds. lib/pq is imported here and nowhere else.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // the driver, registered as "postgres"
+	"github.com/google/uuid"
+)
+
+// Querier is what repository functions take: a pool or a transaction.
+type Querier interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// DB is the application's pool.
+type DB struct{ *sqlx.DB }
+
+// Open connects to url and checks the connection.
+func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", Classify(err))
+	}
+	return &DB{db}, nil
+}
+
+// InTx runs fn in a transaction, committing if fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", Classify(err))
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", Classify(err))
+	}
+	return nil
+}
+
+// InTenantTx runs fn in a transaction scoped to one tenant: row-level security
+// shows and accepts only that tenant's rows. The setting is transaction-local
+// (set_config(..., true)), so nothing tenant-related outlives the transaction
+// on a pooled connection. SET LOCAL takes no bind parameter, hence set_config.
+func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(q Querier) error) error {
+	return db.InTx(ctx, func(q Querier) error {
+		if _, err := q.ExecContext(ctx, `SELECT set_config('app.tenant_id', $1, true)`, tenantID.String()); err != nil {
+			return fmt.Errorf("set tenant: %w", Classify(err))
+		}
+		return fn(q)
+	})
+}
+
+// Ping checks that Postgres answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.PingContext(ctx); err != nil {
+		return Classify(err)
+	}
+	return nil
+}
+
+// IsNoRows reports whether err means the query matched nothing.
+func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,112 @@
+// Package queue defines AIAS's asynq tasks and the client that enqueues them.
+//
+// One task type matters: run:execute, whose TaskID is the run id. asynq keeps
+// task ids unique while a task exists in any state, so enqueueing a run twice
+// (intake and sweep racing, two schedulers) creates one task.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"aias/internal/logging"
+)
+
+// Task types.
+const TypeRunExecute = "run:execute"
+
+// Queue names, with the weights workers give them.
+const (
+	QueueCritical = "critical"
+	QueueDefault  = "default"
+	QueueLow      = "low"
+)
+
+// Weights are the relative priorities of the queues for asynq's server.
+var Weights = map[string]int{QueueCritical: 6, QueueDefault: 3, QueueLow: 1}
+
+// RunExecute is the payload of run:execute. The run row in Postgres holds
+// everything else; the payload only names it.
+type RunExecute struct {
+	TenantID uuid.UUID `json:"tenant_id"`
+	RunID    uuid.UUID `json:"run_id"`
+}
+
+// RunTimeout bounds one delivery of a run:execute task.
+const RunTimeout = 15 * time.Minute
+
+// NewRunExecute builds the task; the request id travels in its headers.
+func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.Task, error) {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s: %w", TypeRunExecute, err)
+	}
+	// The run's attempt budget lives in Postgres; asynq's retry limit is a
+	// generous backstop so asynq never gives up before the run does.
+	return asynq.NewTaskWithHeaders(TypeRunExecute, b, logging.Headers(ctx),
+		asynq.TaskID(p.RunID.String()), asynq.Queue(QueueDefault),
+		asynq.MaxRetry(2*maxAttempts+5), asynq.Timeout(RunTimeout)), nil
+}
+
+// ParseRunExecute decodes a run:execute payload.
+func ParseRunExecute(t *asynq.Task) (RunExecute, error) {
+	var p RunExecute
+	if err := json.Unmarshal(t.Payload(), &p); err != nil {
+		return p, fmt.Errorf("decode %s payload: %w", TypeRunExecute, err)
+	}
+	if p.RunID == uuid.Nil || p.TenantID == uuid.Nil {
+		return p, fmt.Errorf("decode %s payload: run_id and tenant_id are required", TypeRunExecute)
+	}
+	return p, nil
+}
+
+// RedisOpt parses a redis:// URL into asynq options with short timeouts, so
+// a Redis outage costs the intake milliseconds, not the default seconds.
+func RedisOpt(url string) (asynq.RedisClientOpt, error) {
+	o, err := asynq.ParseRedisURI(url)
+	if err != nil {
+		return asynq.RedisClientOpt{}, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	opt, ok := o.(asynq.RedisClientOpt)
+	if !ok {
+		return asynq.RedisClientOpt{}, errors.New("REDIS_URL: only single-node redis:// and rediss:// URLs are supported")
+	}
+	opt.DialTimeout = time.Second
+	opt.ReadTimeout = 2 * time.Second
+	opt.WriteTimeout = 2 * time.Second
+	return opt, nil
+}
+
+// Client enqueues tasks.
+type Client struct{ c *asynq.Client }
+
+// NewClient connects a client to Redis (lazily: it never fails on start).
+func NewClient(opt asynq.RedisClientOpt) *Client { return &Client{c: asynq.NewClient(opt)} }
+
+// Close releases the connection pool.
+func (c *Client) Close() error { return c.c.Close() }
+
+// EnqueueRun enqueues run:execute for a run. A task that already exists for
+// the run is success: the run is queued exactly once.
+func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxAttempts int) error {
+	t, err := NewRunExecute(ctx, RunExecute{TenantID: tenantID, RunID: runID}, maxAttempts)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err = c.c.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue run %s: %w", runID, err)
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/artifact"
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/step"
+	"aias/internal/telemetry"
+	"aias/internal/workflow"
+)
+
+// ErrExhausted marks a run that just became dead: its last attempt failed.
+// The worker hands such a task to asynq's archive, the dead-letter queue.
+var ErrExhausted = errors.New("attempts exhausted")
+
+// errNotRunnable means the task has nothing to do (run finished, canceled,
+// or not visible to the task's tenant).
+var errNotRunnable = errors.New("run is not runnable")
+
+// Executor runs a run's steps in order, committing each finished step before
+// the next one starts.
+type Executor struct {
+	DB      *postgres.DB
+	Deps    step.Deps
+	Backoff Backoff
+	Now     func() time.Time
+	Metrics *telemetry.Metrics // optional
+}
+
+// Attempt tells the executor about the queue's view of this delivery.
+type Attempt struct {
+	// LastChance is true when the queue will not retry this task again,
+	// whatever the run's own attempt budget says.
+	LastChance bool
+}
+
+// Execute advances run id of tenant by one attempt. It returns nil when the
+// task is done (the run is terminal, or there was nothing to do), an error
+// wrapping ErrExhausted when the run just became dead, and any other error
+// when the run should be retried.
+func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) error {
+	r, def, done, err := e.start(ctx, tenantID, id)
+	if errors.Is(err, errNotRunnable) {
+		logging.From(ctx).Info().Err(err).Msg("task skipped")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
+	logging.From(ctx).Info().Msg("run started")
+	env := triggerEnv(r)
+	steps := env["steps"].(map[string]any)
+	for i, s := range def.Steps {
+		if rec, ok := done[i]; ok {
+			steps[s.Name] = map[string]any{"output": decodeJSON(rec.Output)}
+			continue
+		}
+		res, stepErr := e.runStep(ctx, r, i, s, env)
+		if stepErr != nil {
+			return e.fail(ctx, r, s.Name, stepErr, a)
+		}
+		steps[s.Name] = map[string]any{"output": res.Output}
+		if res.Stop {
+			return e.finish(ctx, r, Succeeded, nil, def.Steps[i+1:], i+1)
+		}
+	}
+	return e.finish(ctx, r, Succeeded, nil, nil, 0)
+}
+
+// start marks the run running, counts the attempt and loads what it needs.
+func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, map[int]StepRecord, error) {
+	var (
+		r    Run
+		def  workflow.Definition
+		done = map[int]StepRecord{}
+	)
+	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		const claim = `
+UPDATE runs SET status = 'running', attempt = attempt + 1, started_at = coalesce(started_at, now()),
+                updated_at = now(), next_attempt_at = NULL
+ WHERE id = $1 AND status IN ('queued', 'running')
+RETURNING ` + runColumns
+		err := q.GetContext(ctx, &r, claim, id)
+		if postgres.IsNoRows(err) {
+			return fmt.Errorf("%w: %s is finished or not visible to tenant %s", errNotRunnable, id, tenantID)
+		}
+		if err != nil {
+			return fmt.Errorf("claim run %s: %w", id, postgres.Classify(err))
+		}
+		if def, err = workflow.Pinned(ctx, q, r.WorkflowID, r.WorkflowVersion); err != nil {
+			return err
+		}
+		recs, err := Steps(ctx, q, id)
+		for _, rec := range recs {
+			if rec.Status == StepSucceeded {
+				done[rec.Position] = rec
+			}
+		}
+		return err
+	})
+	return r, def, done, err
+}
+
+// runStep executes one step and commits its record (and artifacts) when it
+// succeeds. A failed step is recorded by fail.
+func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step, env step.Env) (step.Result, error) {
+	log := logging.From(ctx).With().Str("step", s.Name).Logger()
+	ctx = logging.With(ctx, log)
+	typ, ok := step.Lookup(s.Type)
+	if !ok {
+		return step.Result{}, step.Permanent(fmt.Errorf("unknown step type %q", s.Type))
+	}
+	env["step"] = map[string]any{"name": s.Name}
+	started := e.now()
+	res, err := typ.Run(ctx, e.Deps, s.With, env)
+	finished := e.now()
+	rec := StepRecord{RunID: r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: r.Attempt,
+		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds()}
+	rec.Logs = json.RawMessage("[]")
+	if len(res.Logs) > 0 {
+		rec.Logs, _ = json.Marshal(res.Logs)
+	}
+	e.observeStep(s.Type, err, finished.Sub(started))
+	if err != nil {
+		msg := err.Error()
+		rec.Status, rec.Error = StepFailed, &msg
+		if werr := e.writeFailedStep(ctx, r, rec); werr != nil {
+			log.Error().Err(werr).Msg("record failed step")
+		}
+		log.Warn().Err(err).Dur("duration", finished.Sub(started)).Msg("step failed")
+		return res, err
+	}
+	out, err := json.Marshal(res.Output)
+	if err != nil {
+		return res, step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))
+	}
+	rec.Status, rec.Output = StepSucceeded, out
+	if err := e.commitStep(ctx, r, rec, res.Artifacts); err != nil {
+		return res, err
+	}
+	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
+	return res, nil
+}
+
+// commitStep writes a succeeded step, its artifacts and the run's heartbeat
+// in one transaction, so a crash leaves either all of them or none.
+func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact) error {
+	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		if err := heartbeat(ctx, q, r.ID); err != nil {
+			return err
+		}
+		if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
+			return err
+		}
+		for _, a := range arts {
+			_, err := artifact.Insert(ctx, q, artifact.New{TenantID: r.TenantID, RunID: r.ID,
+				StepPosition: rec.Position, Name: a.Name, ContentType: a.ContentType, Content: a.Content})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord) error {
+	// The step's own context may be the one that expired; the record must still land.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		return writeStep(ctx, q, r.TenantID, rec)
+	})
+}
+
+// heartbeat records progress; it fails if the run stopped being ours
+// (canceled, or finished by another delivery of the same task).
+func heartbeat(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
+	res, err := q.ExecContext(ctx, `UPDATE runs SET updated_at = now() WHERE id = $1 AND status = 'running'`, id)
+	if err != nil {
+		return fmt.Errorf("heartbeat run %s: %w", id, postgres.Classify(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return step.Permanent(fmt.Errorf("%w: run %s is no longer running", errNotRunnable, id))
+	}
+	return nil
+}
+
+// fail decides what a step error means for the run.
+func (e *Executor) fail(ctx context.Context, r Run, stepName string, stepErr error, a Attempt) error {
+	if errors.Is(stepErr, errNotRunnable) {
+		logging.From(ctx).Info().Err(stepErr).Msg("run stopped")
+		return nil
+	}
+	msg := fmt.Sprintf("step %s: %v", stepName, stepErr)
+	if step.IsPermanent(stepErr) {
+		return e.finish(ctx, r, Failed, &msg, nil, 0)
+	}
+	if ctx.Err() != nil {
+		// Shutdown or task timeout: hand the run back without judging it.
+		return fmt.Errorf("run %s interrupted: %w", r.ID, stepErr)
+	}
+	if r.Attempt >= r.MaxAttempts || a.LastChance {
+		if err := e.finish(ctx, r, Dead, &msg, nil, 0); err != nil {
+			return err
+		}
+		return fmt.Errorf("run %s: %s: %w", r.ID, msg, ErrExhausted)
+	}
+	if err := e.requeue(ctx, r, msg); err != nil {
+		return err
+	}
+	return fmt.Errorf("run %s attempt %d: %s", r.ID, r.Attempt, msg)
+}
+
+// requeue records a retryable failure; the run waits in queued until the
+// queue delivers the retry. next_attempt_at bounds when that must happen,
+// so the sweep can tell a waiting run from a lost one.
+func (e *Executor) requeue(ctx context.Context, r Run, msg string) error {
+	next := e.now().Add(e.Backoff.Upper(r.Attempt))
+	const q = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()
+	            WHERE id = $1 AND status = 'running'`
+	return e.DB.InTenantTx(context.WithoutCancel(ctx), r.TenantID, func(tx postgres.Querier) error {
+		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next); err != nil {
+			return fmt.Errorf("requeue run %s: %w", r.ID, postgres.Classify(err))
+		}
+		return nil
+	})
+}
+
+// finish moves the run to a terminal status; skipped lists the steps a
+// condition stopped, recorded as skipped from position first on.
+func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string, skipped []workflow.Step, first int) error {
+	ctx = context.WithoutCancel(ctx)
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		for i, s := range skipped {
+			rec := StepRecord{RunID: r.ID, Position: first + i, Name: s.Name, Type: s.Type, Status: StepSkipped, Attempt: r.Attempt}
+			if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
+				return err
+			}
+		}
+		const done = `UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now(), next_attempt_at = NULL
+		               WHERE id = $1 AND status = 'running'`
+		if _, err := q.ExecContext(ctx, done, r.ID, status, msg); err != nil {
+			return fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if e.Metrics != nil {
+		e.Metrics.RunsFinished.WithLabelValues(string(status)).Inc()
+	}
+	ev := logging.From(ctx).Info()
+	if status != Succeeded {
+		ev = logging.From(ctx).Warn()
+	}
+	ev.Str("status", string(status)).Dur("total", e.now().Sub(r.CreatedAt)).Msg("run finished")
+	return nil
+}
+
+func (e *Executor) observeStep(typ string, err error, d time.Duration) {
+	if e.Metrics == nil {
+		return
+	}
+	outcome := "succeeded"
+	switch {
+	case err != nil && step.IsPermanent(err):
+		outcome = "failed"
+	case err != nil:
+		outcome = "retryable"
+	}
+	e.Metrics.StepDuration.WithLabelValues(typ, outcome).Observe(d.Seconds())
+}
+
+func (e *Executor) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// triggerEnv is what expressions see of the trigger and the run.
+func triggerEnv(r Run) step.Env {
+	delivery := ""
+	if r.DeliveryID != nil {
+		delivery = *r.DeliveryID
+	}
+	return step.Env{
+		"trigger": map[string]any{
+			"body":        parseBody(r.Body, r.ContentType),
+			"raw":         string(r.Body),
+			"headers":     map[string]string(r.Headers),
+			"query":       map[string]string(r.Query),
+			"received_at": r.ReceivedAt.UTC().Format(time.RFC3339Nano),
+			"delivery_id": delivery,
+		},
+		"steps": map[string]any{},
+		"run":   map[string]any{"id": r.ID.String(), "attempt": r.Attempt, "workflow_version": r.WorkflowVersion},
+	}
+}
+
+// parseBody exposes a JSON body as data; anything else is nil (see trigger.raw).
+func parseBody(body []byte, contentType string) any {
+	if len(body) == 0 {
+		return nil
+	}
+	ct := strings.ToLower(contentType)
+	if ct != "" && !strings.Contains(ct, "json") {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil
+	}
+	return v
+}
+
+func decodeJSON(b json.RawMessage) any {
+	var v any
+	if len(b) == 0 || json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	return v
+}
+

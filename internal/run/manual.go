@@ -1,0 +1,56 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/errs"
+	"aias/internal/postgres"
+	"aias/internal/workflow"
+)
+
+// Manual is a run started through the API rather than by a webhook.
+type Manual struct {
+	TenantID   uuid.UUID
+	WorkflowID uuid.UUID
+	Body       json.RawMessage // becomes trigger.body
+	RequestID  string
+}
+
+// StartManual stores a manual run of the workflow's current version and
+// enqueues it.
+func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual) (uuid.UUID, error) {
+	var id uuid.UUID
+	var maxAttempts int
+	err := db.InTenantTx(ctx, m.TenantID, func(q postgres.Querier) error {
+		w, err := workflow.Get(ctx, q, m.WorkflowID)
+		if err != nil {
+			return err
+		}
+		if !w.Enabled {
+			return errs.E(errs.Conflict, "workflow_disabled", "the workflow is disabled")
+		}
+		def, err := workflow.Pinned(ctx, q, w.ID, w.Version)
+		if err != nil {
+			return err
+		}
+		maxAttempts = def.EffectiveMaxAttempts()
+		body := []byte(m.Body)
+		if len(body) == 0 {
+			body = []byte("{}")
+		}
+		id, _, err = Insert(ctx, q, New{TenantID: m.TenantID, WorkflowID: w.ID, WorkflowVersion: w.Version,
+			TriggerKind: TriggerManual, MaxAttempts: maxAttempts, RequestID: m.RequestID, Body: body,
+			ContentType: "application/json", ReceivedAt: time.Now()})
+		return err
+	})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("start manual run: %w", err)
+	}
+	Enqueue(ctx, queue, m.TenantID, id, maxAttempts)
+	return id, nil
+}

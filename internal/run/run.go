@@ -1,0 +1,214 @@
+// Package run holds runs — one execution of one pinned workflow version for
+// one trigger — their per-step records, and the executor that moves a run
+// through its steps.
+//
+// State machine (see doc.go for the full contract):
+//
+//	queued ──▶ running ──▶ succeeded | failed | dead | canceled
+//	   ▲          │
+//	   └──────────┘ retryable step error with attempts left
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/errs"
+	"aias/internal/page"
+	"aias/internal/postgres"
+)
+
+// Status of a run.
+type Status string
+
+// The statuses a run can have.
+const (
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	Dead      Status = "dead"
+	Canceled  Status = "canceled"
+)
+
+// Terminal reports whether no further execution will happen.
+func (s Status) Terminal() bool {
+	return s == Succeeded || s == Failed || s == Dead || s == Canceled
+}
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool { return s == Queued || s == Running || s.Terminal() }
+
+// Trigger kinds.
+const (
+	TriggerWebhook  = "webhook"
+	TriggerManual   = "manual"
+	TriggerReplay   = "replay"
+	TriggerSchedule = "schedule"
+)
+
+// Run is one row of runs.
+type Run struct {
+	ID              uuid.UUID         `db:"id"`
+	TenantID        uuid.UUID         `db:"tenant_id"`
+	WorkflowID      uuid.UUID         `db:"workflow_id"`
+	WorkflowVersion int               `db:"workflow_version"`
+	EndpointID      *uuid.UUID        `db:"endpoint_id"`
+	TriggerKind     string            `db:"trigger_kind"`
+	DeliveryID      *string           `db:"delivery_id"`
+	Status          Status            `db:"status"`
+	Attempt         int               `db:"attempt"`
+	MaxAttempts     int               `db:"max_attempts"`
+	RequestID       string            `db:"request_id"`
+	Body            []byte            `db:"body"`
+	ContentType     string            `db:"content_type"`
+	Headers         JSONMap           `db:"headers"`
+	Query           JSONMap           `db:"query"`
+	Error           *string           `db:"error"`
+	ReceivedAt      time.Time         `db:"received_at"`
+	CreatedAt       time.Time         `db:"created_at"`
+	StartedAt       *time.Time        `db:"started_at"`
+	FinishedAt      *time.Time        `db:"finished_at"`
+	UpdatedAt       time.Time         `db:"updated_at"`
+	NextAttemptAt   *time.Time        `db:"next_attempt_at"`
+}
+
+const runColumns = `id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
+       status, attempt, max_attempts, request_id, body, content_type, headers, query, error,
+       received_at, created_at, started_at, finished_at, updated_at, next_attempt_at`
+
+// New describes a run to create.
+type New struct {
+	TenantID        uuid.UUID
+	WorkflowID      uuid.UUID
+	WorkflowVersion int
+	EndpointID      *uuid.UUID
+	TriggerKind     string
+	DeliveryID      string // empty: no idempotency key
+	MaxAttempts     int
+	RequestID       string
+	Body            []byte
+	ContentType     string
+	Headers         map[string]string
+	Query           map[string]string
+	ReceivedAt      time.Time
+}
+
+// Insert creates a queued run. When the endpoint already has a run for the
+// same delivery id it creates nothing and returns that run's id with
+// duplicate = true. Concurrent inserts of one delivery id serialize on the
+// unique index: exactly one wins, the others see its row.
+func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, duplicate bool, err error) {
+	var delivery *string
+	if n.DeliveryID != "" {
+		delivery = &n.DeliveryID
+	}
+	headers, _ := json.Marshal(nonNil(n.Headers))
+	query, _ := json.Marshal(nonNil(n.Query))
+	const insert = `
+INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
+                  status, max_attempts, request_id, body, content_type, headers, query, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (endpoint_id, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
+RETURNING id`
+	id = uuid.New()
+	err = q.GetContext(ctx, &id, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
+		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt)
+	if err == nil {
+		return id, false, nil
+	}
+	if !postgres.IsNoRows(err) || delivery == nil {
+		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
+	}
+	const existing = `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2`
+	if err := q.GetContext(ctx, &id, existing, n.EndpointID, delivery); err != nil {
+		return uuid.Nil, false, fmt.Errorf("find duplicate run: %w", postgres.Classify(err))
+	}
+	return id, true, nil
+}
+
+// Get reads one run of the transaction's tenant.
+func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Run, error) {
+	var r Run
+	err := q.GetContext(ctx, &r, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id)
+	if postgres.IsNoRows(err) {
+		return r, errs.NotFoundf("run not found")
+	}
+	if err != nil {
+		return r, fmt.Errorf("get run %s: %w", id, postgres.Classify(err))
+	}
+	return r, nil
+}
+
+// Filter narrows a run list.
+type Filter struct {
+	Status     Status
+	WorkflowID uuid.UUID
+	EndpointID uuid.UUID
+}
+
+// List returns one page of runs, newest first.
+func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]Run, string, error) {
+	var after time.Time
+	var afterID uuid.UUID
+	if p.After != nil {
+		after, afterID = p.After.CreatedAt, p.After.ID
+	}
+	const list = `SELECT ` + runColumns + ` FROM runs
+ WHERE ($1 = '' OR status = $1)
+   AND ($2::uuid IS NULL OR workflow_id = $2)
+   AND ($3::uuid IS NULL OR endpoint_id = $3)
+   AND (NOT $4 OR (created_at, id) < ($5, $6))
+ ORDER BY created_at DESC, id DESC
+ LIMIT $7`
+	var rs []Run
+	err := q.SelectContext(ctx, &rs, list, string(f.Status), nullUUID(f.WorkflowID), nullUUID(f.EndpointID),
+		p.After != nil, after, afterID, p.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", postgres.Classify(err))
+	}
+	if len(rs) == 0 {
+		return rs, "", nil
+	}
+	n := min(len(rs), p.Limit)
+	next := page.Next(len(rs), p.Limit, page.Cursor{CreatedAt: rs[n-1].CreatedAt, ID: rs[n-1].ID})
+	return rs[:n], next, nil
+}
+
+func nullUUID(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// JSONMap is a string map stored as jsonb.
+type JSONMap map[string]string
+
+// Scan implements sql.Scanner.
+func (m *JSONMap) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case []byte:
+		b = v
+	case string:
+		b = []byte(v)
+	case nil:
+		*m = JSONMap{}
+		return nil
+	default:
+		return fmt.Errorf("JSONMap: cannot scan %T", src)
+	}
+	return json.Unmarshal(b, (*map[string]string)(m))
+}

@@ -1,0 +1,79 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/postgres"
+)
+
+// Step statuses.
+const (
+	StepSucceeded = "succeeded"
+	StepFailed    = "failed"
+	StepSkipped   = "skipped"
+)
+
+// StepRecord is the durable record of one step of one run. A step's row is
+// rewritten by each attempt until the step succeeds; a succeeded row is never
+// rewritten, which is what makes retries resume rather than repeat.
+type StepRecord struct {
+	RunID      uuid.UUID       `db:"run_id" json:"-"`
+	Position   int             `db:"position" json:"position"`
+	Name       string          `db:"name" json:"name"`
+	Type       string          `db:"type" json:"type"`
+	Status     string          `db:"status" json:"status"`
+	Attempt    int             `db:"attempt" json:"attempt"`
+	Output     json.RawMessage `db:"output" json:"output"`
+	Error      *string         `db:"error" json:"error"`
+	Logs       json.RawMessage `db:"logs" json:"logs"`
+	StartedAt  *time.Time      `db:"started_at" json:"started_at"`
+	FinishedAt *time.Time      `db:"finished_at" json:"finished_at"`
+	DurationMS int64           `db:"duration_ms" json:"duration_ms"`
+}
+
+// Steps lists a run's step records in workflow order.
+func Steps(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]StepRecord, error) {
+	const list = `
+SELECT run_id, position, name, type, status, attempt, output, error, logs, started_at, finished_at, duration_ms
+  FROM run_steps WHERE run_id = $1 ORDER BY position`
+	var out []StepRecord
+	if err := q.SelectContext(ctx, &out, list, runID); err != nil {
+		return nil, fmt.Errorf("list steps of run %s: %w", runID, postgres.Classify(err))
+	}
+	return out, nil
+}
+
+// writeStep upserts a step record, never overwriting a succeeded one.
+func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord) error {
+	const upsert = `
+INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output, error, logs,
+                       started_at, finished_at, duration_ms)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+ON CONFLICT (run_id, position) DO UPDATE
+   SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
+       error = EXCLUDED.error, logs = EXCLUDED.logs, started_at = EXCLUDED.started_at,
+       finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms
+ WHERE run_steps.status <> 'succeeded'`
+	logs := s.Logs
+	if logs == nil {
+		logs = json.RawMessage("[]")
+	}
+	_, err := q.ExecContext(ctx, upsert, tenantID, s.RunID, s.Position, s.Name, s.Type, s.Status, s.Attempt,
+		nullJSON(s.Output), s.Error, logs, s.StartedAt, s.FinishedAt, s.DurationMS)
+	if err != nil {
+		return fmt.Errorf("write step %s of run %s: %w", s.Name, s.RunID, postgres.Classify(err))
+	}
+	return nil
+}
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}

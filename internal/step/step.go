@@ -1,0 +1,76 @@
+// Package step holds the built-in workflow step types and the expression and
+// template language their `with` blocks are written in.
+//
+// Every step type implements the small Type interface and lives in a file of
+// its own, so adding a type means adding one file and one registry entry.
+// Definitions are checked with Validate when a workflow is saved; Run is called
+// by the worker for each attempt. Errors returned by Run are retryable unless
+// wrapped with Permanent.
+package step
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"aias/internal/errs"
+)
+
+// Env is what expressions see. Its keys are:
+//
+//	trigger: {"body": any, "raw": string, "headers": map[string]string (lower-cased names),
+//	          "query": map[string]string, "received_at": string (RFC 3339), "delivery_id": string}
+//	steps:   {<step name>: {"output": any}} for every step that already ran
+//	run:     {"id": string, "attempt": int, "workflow_version": int}
+//	step:    {"name": string} for the step being run (set by the worker)
+type Env map[string]any
+
+// Artifact is a file a step produced for the run.
+type Artifact struct {
+	Name        string
+	ContentType string
+	Content     []byte
+}
+
+// LogLine is one structured log entry a step produced for the run.
+type LogLine struct {
+	Time    time.Time      `json:"time"`
+	Level   string         `json:"level"`
+	Message string         `json:"message"`
+	Fields  map[string]any `json:"fields,omitempty"`
+}
+
+// Result is what one successful step attempt produced.
+type Result struct {
+	// Output is stored as the step's output and is visible to later steps as
+	// steps.<name>.output. It is always JSON-encodable.
+	Output    any
+	Logs      []LogLine
+	Artifacts []Artifact
+	// Stop ends the run successfully; the remaining steps are skipped.
+	Stop bool
+}
+
+// Deps are the collaborators the worker injects into every step.
+type Deps struct {
+	// HTTPClient is the only way steps reach the network, so that the egress
+	// guard configured on it applies to every request.
+	HTTPClient *http.Client
+}
+
+// Type is one step type.
+type Type interface {
+	// Name is the value of a step's "type" field.
+	Name() string
+	// Validate checks the step's with block, which lives at path (for example
+	// "steps[2].with"), and returns every problem found, including
+	// expressions and templates that do not compile.
+	Validate(with map[string]any, path string) []errs.FieldError
+	// Sources lists the expressions and templates in a with block, so that a
+	// definition can check which steps each of them refers to. Values of the
+	// wrong shape are left out; Validate reports them.
+	Sources(with map[string]any, path string) []Source
+	// Run executes the step once. It honours ctx for cancellation and
+	// timeouts.
+	Run(ctx context.Context, deps Deps, with map[string]any, env Env) (Result, error)
+}

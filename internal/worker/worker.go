@@ -1,0 +1,117 @@
+// Package worker is the asynq server that executes runs.
+//
+// It owns the queue-facing half of execution: decoding tasks, carrying the
+// request id and run identity into every log line, recovering panics, and
+// translating the executor's outcome into asynq's retry vocabulary. What a
+// run does lives in internal/run.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"aias/internal/logging"
+	"aias/internal/queue"
+	"aias/internal/run"
+)
+
+// Options configure a worker.
+type Options struct {
+	Redis           asynq.RedisClientOpt
+	Concurrency     int
+	ShutdownTimeout time.Duration // in-flight runs get this long to finish on SIGTERM
+	Backoff         run.Backoff
+	Log             zerolog.Logger
+}
+
+// Worker executes runs from the queue.
+type Worker struct {
+	srv  *asynq.Server
+	mux  *asynq.ServeMux
+	exec *run.Executor
+	log  zerolog.Logger
+}
+
+// New builds a worker around an executor.
+func New(o Options, exec *run.Executor) *Worker {
+	w := &Worker{exec: exec, log: o.Log}
+	w.srv = asynq.NewServer(o.Redis, asynq.Config{
+		Concurrency:     o.Concurrency,
+		Queues:          queue.Weights,
+		ShutdownTimeout: o.ShutdownTimeout,
+		RetryDelayFunc:  func(n int, _ error, _ *asynq.Task) time.Duration { return o.Backoff.Delay(n) },
+		Logger:          asynqLogger{o.Log},
+		LogLevel:        asynq.WarnLevel,
+		HealthCheckFunc: func(err error) { logHealth(o.Log, err) },
+		// Poll often: a run enqueued while the worker idles starts within this.
+		TaskCheckInterval: 100 * time.Millisecond,
+		// Move due retries to pending every second rather than every five.
+		DelayedTaskCheckInterval: time.Second,
+	})
+	w.mux = asynq.NewServeMux()
+	w.mux.HandleFunc(queue.TypeRunExecute, w.handleRunExecute)
+	return w
+}
+
+// Run serves until ctx is done, then stops fetching, lets in-flight runs
+// finish for up to ShutdownTimeout and hands the rest back to the queue.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.srv.Start(w.mux); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	w.log.Info().Msg("worker started")
+	<-ctx.Done()
+	w.log.Info().Msg("worker stopping: draining in-flight runs")
+	w.srv.Stop()     // stop fetching new tasks
+	w.srv.Shutdown() // wait for in-flight tasks up to ShutdownTimeout
+	w.log.Info().Msg("worker stopped")
+	return nil
+}
+
+func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error) {
+	p, err := queue.ParseRunExecute(t)
+	if err != nil {
+		w.log.Error().Err(err).Msg("dropping malformed task")
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	}
+	ctx = w.runContext(ctx, t, p)
+	defer func() {
+		if v := recover(); v != nil {
+			logging.From(ctx).Error().Interface("panic", v).Stack().Msg("run panicked; it will be retried")
+			err = fmt.Errorf("run %s panicked: %v", p.RunID, v)
+		}
+	}()
+	retried, _ := asynq.GetRetryCount(ctx)
+	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	err = w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: retried >= maxRetry})
+	if errors.Is(err, run.ErrExhausted) {
+		return fmt.Errorf("%w: %w", err, asynq.SkipRetry) // archived: the dead-letter queue
+	}
+	return err
+}
+
+// runContext gives the handler a logger carrying the run's identity and the
+// request id of the webhook that started it.
+func (w *Worker) runContext(ctx context.Context, t *asynq.Task, p queue.RunExecute) context.Context {
+	lc := w.log.With().Str("run_id", p.RunID.String()).Str("tenant_id", p.TenantID.String())
+	if id := t.Headers()[logging.HeaderRequestID]; id != "" {
+		lc = lc.Str("request_id", id)
+		ctx = logging.WithRequestID(ctx, id)
+	}
+	if tid, ok := asynq.GetTaskID(ctx); ok && tid != p.RunID.String() {
+		lc = lc.Str("task_id", tid)
+	}
+	return logging.With(ctx, lc.Logger())
+}
+
+func logHealth(log zerolog.Logger, err error) {
+	if err != nil {
+		log.Warn().Err(err).Msg("redis unreachable; worker keeps retrying")
+	}
+}
+

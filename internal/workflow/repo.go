@@ -1,0 +1,179 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/errs"
+	"aias/internal/page"
+	"aias/internal/postgres"
+)
+
+// Workflow is a stored workflow with its current definition.
+type Workflow struct {
+	ID         uuid.UUID       `db:"id" json:"id"`
+	Name       string          `db:"name" json:"name"`
+	Version    int             `db:"current_version" json:"version"`
+	Enabled    bool            `db:"enabled" json:"enabled"`
+	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
+	UpdatedAt  time.Time       `db:"updated_at" json:"updated_at"`
+	Definition json.RawMessage `db:"definition" json:"definition"`
+}
+
+// Version is one immutable version of a workflow.
+type Version struct {
+	WorkflowID uuid.UUID       `db:"workflow_id" json:"workflow_id"`
+	Version    int             `db:"version" json:"version"`
+	CreatedAt  time.Time       `db:"created_at" json:"created_at"`
+	Definition json.RawMessage `db:"definition" json:"definition"`
+}
+
+const selectWorkflow = `
+SELECT w.id, w.name, w.current_version, w.enabled, w.created_at, w.updated_at, v.definition
+  FROM workflows w
+  JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
+ WHERE w.deleted_at IS NULL`
+
+// Create stores a validated definition as version 1 of a new workflow.
+func Create(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, d Definition) (Workflow, error) {
+	id := uuid.New()
+	const insert = `INSERT INTO workflows (id, tenant_id, name, current_version) VALUES ($1, $2, $3, 1)`
+	if _, err := q.ExecContext(ctx, insert, id, tenantID, d.Name); err != nil {
+		return Workflow{}, nameTaken(err, d.Name)
+	}
+	if err := insertVersion(ctx, q, tenantID, id, 1, d); err != nil {
+		return Workflow{}, err
+	}
+	return Get(ctx, q, id)
+}
+
+// Update stores d as the next version of workflow id.
+func Update(ctx context.Context, q postgres.Querier, tenantID, id uuid.UUID, d Definition) (Workflow, error) {
+	const bump = `
+UPDATE workflows SET current_version = current_version + 1, name = $2, updated_at = now()
+ WHERE id = $1 AND deleted_at IS NULL
+RETURNING current_version`
+	var version int
+	err := q.GetContext(ctx, &version, bump, id, d.Name)
+	if postgres.IsNoRows(err) {
+		return Workflow{}, errs.NotFoundf("workflow not found")
+	}
+	if err != nil {
+		return Workflow{}, nameTaken(err, d.Name)
+	}
+	if err := insertVersion(ctx, q, tenantID, id, version, d); err != nil {
+		return Workflow{}, err
+	}
+	return Get(ctx, q, id)
+}
+
+func insertVersion(ctx context.Context, q postgres.Querier, tenantID, id uuid.UUID, version int, d Definition) error {
+	const insert = `INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)`
+	if _, err := q.ExecContext(ctx, insert, tenantID, id, version, d.JSON()); err != nil {
+		return fmt.Errorf("insert workflow version: %w", postgres.Classify(err))
+	}
+	return nil
+}
+
+func nameTaken(err error, name string) error {
+	if postgres.IsUniqueViolation(err) {
+		return errs.Wrap(err, errs.Conflict, "name_taken", fmt.Sprintf("a workflow named %q already exists", name))
+	}
+	return fmt.Errorf("write workflow: %w", postgres.Classify(err))
+}
+
+// Get reads a workflow with its current definition.
+func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Workflow, error) {
+	var w Workflow
+	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.id = $1`, id)
+	if postgres.IsNoRows(err) {
+		return w, errs.NotFoundf("workflow not found")
+	}
+	if err != nil {
+		return w, fmt.Errorf("get workflow %s: %w", id, postgres.Classify(err))
+	}
+	return w, nil
+}
+
+// GetByName reads a live workflow by its name.
+func GetByName(ctx context.Context, q postgres.Querier, name string) (Workflow, error) {
+	var w Workflow
+	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.name = $1`, name)
+	if postgres.IsNoRows(err) {
+		return w, errs.NotFoundf("workflow not found")
+	}
+	if err != nil {
+		return w, fmt.Errorf("get workflow %q: %w", name, postgres.Classify(err))
+	}
+	return w, nil
+}
+
+// List returns one page of live workflows, newest first.
+func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Workflow, string, error) {
+	var after time.Time
+	var afterID uuid.UUID
+	if p.After != nil {
+		after, afterID = p.After.CreatedAt, p.After.ID
+	}
+	var ws []Workflow
+	err := q.SelectContext(ctx, &ws, selectWorkflow+`
+   AND ($1::uuid = '00000000-0000-0000-0000-000000000000' OR (w.created_at, w.id) < ($2, $1))
+ ORDER BY w.created_at DESC, w.id DESC LIMIT $3`, afterID, after, p.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list workflows: %w", postgres.Classify(err))
+	}
+	if len(ws) == 0 {
+		return ws, "", nil
+	}
+	last := ws[min(len(ws), p.Limit)-1]
+	next := page.Next(len(ws), p.Limit, page.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	return ws[:min(len(ws), p.Limit)], next, nil
+}
+
+// Versions lists every version of a workflow, newest first.
+func Versions(ctx context.Context, q postgres.Querier, id uuid.UUID) ([]Version, error) {
+	if _, err := Get(ctx, q, id); err != nil {
+		return nil, err
+	}
+	var vs []Version
+	const list = `SELECT workflow_id, version, created_at, definition FROM workflow_versions
+	               WHERE workflow_id = $1 ORDER BY version DESC`
+	if err := q.SelectContext(ctx, &vs, list, id); err != nil {
+		return nil, fmt.Errorf("list versions of %s: %w", id, postgres.Classify(err))
+	}
+	return vs, nil
+}
+
+// Pinned reads and decodes the exact version a run executes.
+func Pinned(ctx context.Context, q postgres.Querier, id uuid.UUID, version int) (Definition, error) {
+	var raw []byte
+	const get = `SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2`
+	err := q.GetContext(ctx, &raw, get, id, version)
+	if postgres.IsNoRows(err) {
+		return Definition{}, errs.NotFoundf("workflow version not found")
+	}
+	if err != nil {
+		return Definition{}, fmt.Errorf("get workflow %s v%d: %w", id, version, postgres.Classify(err))
+	}
+	var d Definition
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return Definition{}, fmt.Errorf("decode workflow %s v%d: %w", id, version, err)
+	}
+	return d, nil
+}
+
+// Delete retires a workflow; its versions and runs stay readable by id.
+func Delete(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
+	res, err := q.ExecContext(ctx, `UPDATE workflows SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("delete workflow %s: %w", id, postgres.Classify(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("workflow not found")
+	}
+	return nil
+}
