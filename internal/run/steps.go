@@ -39,7 +39,7 @@ type StepRecord struct {
 // Steps lists a run's step records in workflow order.
 func Steps(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]StepRecord, error) {
 	const list = `
-SELECT run_id, position, name, type, status, attempt, output, error, logs, started_at, finished_at, duration_ms
+SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') AS output, error, logs, started_at, finished_at, duration_ms
   FROM run_steps WHERE run_id = $1 ORDER BY position`
 	var out []StepRecord
 	if err := q.SelectContext(ctx, &out, list, runID); err != nil {

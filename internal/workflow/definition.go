@@ -13,11 +13,11 @@ import (
 
 // Limits on definitions.
 const (
-	DefaultMaxAttempts = 5   // attempts per step when max_attempts is omitted
-	MaxMaxAttempts     = 25  // the largest max_attempts accepted
-	MaxSteps           = 100 // steps per definition unless Limits say otherwise
-	MaxNameLen         = 100 // workflow and step names, in bytes
-	MaxDescriptionLen  = 1000
+	DefaultMaxAttempts = 5    // attempts per step when max_attempts is omitted
+	MaxMaxAttempts     = 25   // the largest max_attempts accepted
+	MaxSteps           = 100  // steps per definition unless Limits say otherwise
+	MaxNameLen         = 100  // workflow and step names (ASCII only)
+	MaxDescriptionLen  = 1000 // characters
 )
 
 // Definition is one version of a workflow as its author wrote it.

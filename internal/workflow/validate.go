@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"aias/internal/errs"
 	"aias/internal/step"
@@ -51,7 +52,7 @@ func (d Definition) ValidateWithin(l Limits) error {
 	case !workflowName.MatchString(d.Name):
 		add("name", "may contain only letters, digits, '.', '_' and '-'")
 	}
-	if len(d.Description) > MaxDescriptionLen {
+	if utf8.RuneCountInString(d.Description) > MaxDescriptionLen {
 		add("description", "must be at most %d characters", MaxDescriptionLen)
 	}
 	if d.MaxAttempts != 0 && (d.MaxAttempts < 1 || d.MaxAttempts > MaxMaxAttempts) {

@@ -1,0 +1,213 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"aias/internal/config"
+	"aias/internal/testutil/redistest"
+	"aias/internal/testutil/tcpproxy"
+)
+
+// onceWorkflow calls a recording server once per run with the run's
+// Idempotency-Key, so duplicate side effects can be counted.
+func onceWorkflow(base string) string {
+	return fmt.Sprintf(`
+name: once
+steps:
+  - name: call
+    type: http
+    with: { method: POST, url: "%s/once", body: "trigger.body" }
+`, base)
+}
+
+func TestRedisOutageLosesNoAcceptedWebhook(t *testing.T) {
+	t.Parallel()
+	redis := redistest.StartServer(t)
+	s := start(t, options{redisURL: redis.URL()})
+	target := newCounter(t, nil)
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+
+	_, before := s.post(url, `{"n":0}`)
+	s.waitRun(acme.Key, before, "succeeded")
+
+	redis.Stop()
+	var runs []string
+	for i := 1; i <= 10; i++ {
+		status, id := s.post(url, fmt.Sprintf(`{"n":%d}`, i))
+		if status != http.StatusAccepted {
+			t.Fatalf("POST with Redis down = %d, want 202", status)
+		}
+		runs = append(runs, id)
+	}
+	if r := s.run(acme.Key, runs[0]); r.Status != "queued" {
+		t.Errorf("run accepted during the outage is %s, want queued", r.Status)
+	}
+	redis.Start() // empty: every task it held is gone
+
+	for _, id := range runs {
+		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" || r.Attempt != 1 {
+			t.Errorf("run %s = %s on attempt %d, want succeeded on attempt 1", id, r.Status, r.Attempt)
+		}
+	}
+	target.mu.Lock()
+	defer target.mu.Unlock()
+	for _, id := range append(runs, before) {
+		if n := target.keys[id+":call"]; n != 1 {
+			t.Errorf("side effect of run %s happened %d times, want 1", id, n)
+		}
+	}
+}
+
+func TestPostgresOutageAnswers503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	proxy := tcpproxy.New(t, "127.0.0.1:5432")
+	s := start(t, options{databaseURL: func(u string) string { return strings.Replace(u, "127.0.0.1:5432", proxy.Addr(), 1) }})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+
+	proxy.Stop()
+	r := s.do("POST", url, "", "application/json", `{"order":{"id":"x","total":500}}`)
+	if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("POST with Postgres down = %d (Retry-After %q) %s, want 503 with Retry-After", r.Status, r.Header.Get("Retry-After"), r.Body)
+	}
+	var p problem
+	r.json(t, &p)
+	if p.Code != "storage_unavailable" || strings.Contains(r.String(), "dial") {
+		t.Errorf("problem = %+v, want code storage_unavailable and no driver detail", p)
+	}
+	if err := proxy.Start(); err != nil {
+		t.Fatal(err)
+	}
+	status, id := s.post(url, `{"order":{"id":"x","total":500}}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST after Postgres returned = %d, want 202", status)
+	}
+	s.waitRun(acme.Key, id, "succeeded")
+}
+
+func (r response) String() string { return string(r.Body) }
+
+// blocker is a target whose first call hangs until the caller gives up.
+type blocker struct {
+	mu      sync.Mutex
+	calls   map[string]int
+	started chan struct{}
+	srv     *httptest.Server
+}
+
+func newBlocker(t *testing.T) *blocker {
+	b := &blocker{calls: map[string]int{}, started: make(chan struct{}, 10)}
+	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.mu.Lock()
+		b.calls[r.URL.Path]++
+		first := b.calls[r.URL.Path] == 1
+		b.mu.Unlock()
+		if r.URL.Path == "/slow" && first {
+			b.started <- struct{}{}
+			<-r.Context().Done() // hang until the worker's context is canceled
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func (b *blocker) count(path string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.calls[path]
+}
+
+func TestWorkerShutdownHandsAnUnfinishedRunToTheNextWorker(t *testing.T) {
+	t.Parallel()
+	target := newBlocker(t)
+	first := start(t, options{env: map[string]string{"AIAS_WORKER_SHUTDOWN_TIMEOUT": "300ms"}})
+	acme := first.signup("acme")
+	url := first.createEndpoint(acme.Key, first.createWorkflow(acme.Key, fmt.Sprintf(`
+name: slow
+steps:
+  - { name: quick, type: http, with: { method: POST, url: "%[1]s/quick" } }
+  - { name: slow,  type: http, with: { method: POST, url: "%[1]s/slow", timeout: 30s } }
+  - { name: last,  type: http, with: { method: POST, url: "%[1]s/last" } }
+`, target.srv.URL)))
+	_, id := first.post(url, `{}`)
+	select {
+	case <-target.started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow step never started")
+	}
+	first.stop() // SIGTERM: the slow step outlives the 300ms drain deadline
+
+	if st := first.status(acme, id); st != "running" {
+		t.Fatalf("run after the drain deadline is %s, want it still running (handed back)", st)
+	}
+	second := start(t, options{db: first.db, redisURL: first.redisURL, role: config.RoleWorker | config.RoleScheduler | config.RoleIngress})
+	r := second.waitRun(acme.Key, id, "succeeded", "failed", "dead")
+	if r.Status != "succeeded" {
+		t.Fatalf("run = %s (%v), want succeeded on the second worker", r.Status, r.Error)
+	}
+	for path, want := range map[string]int{"/quick": 1, "/slow": 2, "/last": 1} {
+		if got := target.count(path); got != want {
+			t.Errorf("calls to %s = %d, want %d", path, got, want)
+		}
+	}
+}
+
+func TestWorkerShutdownLetsAnInFlightStepFinish(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var calls sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := calls.LoadOrStore(r.URL.Path, new(int))
+		*n.(*int)++
+		if r.URL.Path == "/step" {
+			<-release
+		}
+		w.WriteHeader(200)
+	}))
+	t.Cleanup(srv.Close)
+	s := start(t, options{env: map[string]string{"AIAS_WORKER_SHUTDOWN_TIMEOUT": "20s"}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, fmt.Sprintf(`
+name: drain
+steps:
+  - { name: step, type: http, with: { method: POST, url: "%s/step" } }
+`, srv.URL)))
+	_, id := s.post(url, `{}`)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.run(acme.Key, id).Status != "running" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopped := make(chan struct{})
+	go func() { s.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+		t.Fatal("worker stopped before its in-flight step finished")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	<-stopped
+	if st := s.status(acme, id); st != "succeeded" {
+		t.Fatalf("run after a drained shutdown is %s, want succeeded", st)
+	}
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+	Errors []struct {
+		Path    string `json:"path"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}

@@ -1,0 +1,324 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/app"
+	"aias/internal/config"
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/testutil/pgtest"
+	"aias/internal/testutil/redistest"
+)
+
+// system is AIAS running in-process for one test.
+type system struct {
+	t        *testing.T
+	base     string
+	db       *pgtest.DB
+	redisURL string
+	app      *app.App
+	logs     *syncBuffer
+	stop     func()
+}
+
+type options struct {
+	db          *pgtest.DB          // default: a fresh database
+	redisURL    string              // default: a claimed DB of the shared Redis
+	databaseURL func(string) string // rewrites the app's DATABASE_URL (e.g. through a proxy)
+	env         map[string]string
+	role        config.Role // default: every role
+}
+
+// start runs ingress, worker and scheduler on a fresh database and Redis DB.
+func start(t *testing.T, o options) *system {
+	t.Helper()
+	db := o.db
+	if db == nil {
+		db = pgtest.New(t)
+	}
+	if o.redisURL == "" {
+		o.redisURL = redistest.New(t)
+	}
+	if o.role == 0 {
+		o.role = config.RoleIngress | config.RoleWorker | config.RoleScheduler
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	dbURL := db.AppURL
+	if o.databaseURL != nil {
+		dbURL = o.databaseURL(dbURL)
+	}
+	env := map[string]string{
+		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL,
+		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
+		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
+		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
+		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "2s",
+	}
+	for k, v := range o.env {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.RoleDev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	a, err := app.New(context.Background(), cfg, logging.New(logs, logging.Options{Level: "debug"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, o.role, ln) }()
+	s := &system{t: t, base: base, db: db, redisURL: o.redisURL, app: a, logs: logs}
+	var once sync.Once
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			a.Close()
+		})
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("logs:\n%s", tail(logs.String(), 60))
+		}
+	})
+	return s
+}
+
+// tenant is a signed-up tenant with its owner key.
+type tenant struct {
+	ID  string
+	Key string
+}
+
+func (s *system) signup(name string) tenant {
+	s.t.Helper()
+	var out struct {
+		TenantID string `json:"tenant_id"`
+		UserID   string `json:"user_id"`
+		APIKey   string `json:"api_key"`
+	}
+	s.mustJSON("POST", "/api/v1/signup", "", map[string]string{"email": name + "@example.com", "tenant_name": name}, 201, &out)
+	if out.TenantID == "" || out.UserID == "" || !strings.HasPrefix(out.APIKey, "aias_") {
+		s.t.Fatalf("signup = %+v, want tenant_id, user_id and an aias_ key", out)
+	}
+	return tenant{ID: out.TenantID, Key: out.APIKey}
+}
+
+// response is one HTTP exchange.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// do sends a request; body may be []byte/string (sent as is) or a value (sent as JSON).
+func (s *system) do(method, path, key, contentType string, body any, header ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+		if contentType == "" {
+			contentType = "application/json"
+		}
+	}
+	url := path
+	if strings.HasPrefix(path, "/") {
+		url = s.base + path
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+}
+
+// mustJSON sends body as JSON, checks the status and decodes the answer.
+func (s *system) mustJSON(method, path, key string, body any, want int, out any) response {
+	s.t.Helper()
+	r := s.do(method, path, key, "", body)
+	if r.Status != want {
+		s.t.Fatalf("%s %s = %d %s, want %d", method, path, r.Status, r.Body, want)
+	}
+	if out != nil {
+		r.json(s.t, out)
+	}
+	return r
+}
+
+// createWorkflow posts a YAML definition and returns its id.
+func (s *system) createWorkflow(key, yaml string) string {
+	s.t.Helper()
+	r := s.do("POST", "/api/v1/workflows", key, "application/yaml", yaml)
+	if r.Status != 201 {
+		s.t.Fatalf("create workflow = %d %s", r.Status, r.Body)
+	}
+	var w struct {
+		ID      string `json:"id"`
+		Version int    `json:"version"`
+	}
+	r.json(s.t, &w)
+	return w.ID
+}
+
+// createEndpoint makes a token endpoint for a workflow and returns its intake URL.
+func (s *system) createEndpoint(key, workflowID string) string {
+	s.t.Helper()
+	var e struct {
+		ID    string `json:"id"`
+		URL   string `json:"url"`
+		Token string `json:"token"`
+	}
+	s.mustJSON("POST", "/api/v1/webhook-endpoints", key, map[string]any{
+		"workflow_id": workflowID, "name": "ep", "verification": map[string]string{"scheme": "token"},
+	}, 201, &e)
+	if !strings.HasPrefix(e.URL, s.base+"/api/webhooks/") || !strings.HasSuffix(e.URL, "/"+e.Token) {
+		s.t.Fatalf("endpoint url = %q, want %s/api/webhooks/{tenant}/{token}", e.URL, s.base)
+	}
+	return e.URL
+}
+
+// runView is GET /api/v1/runs/{id}.
+type runView struct {
+	ID              string          `json:"id"`
+	Status          string          `json:"status"`
+	Attempt         int             `json:"attempt"`
+	WorkflowID      string          `json:"workflow_id"`
+	WorkflowVersion int             `json:"workflow_version"`
+	Trigger         json.RawMessage `json:"trigger"`
+	Error           *string         `json:"error"`
+	CreatedAt       time.Time       `json:"created_at"`
+	StartedAt       *time.Time      `json:"started_at"`
+	FinishedAt      *time.Time      `json:"finished_at"`
+}
+
+func (s *system) run(key, id string) runView {
+	s.t.Helper()
+	var v runView
+	s.mustJSON("GET", "/api/v1/runs/"+id, key, nil, 200, &v)
+	return v
+}
+
+// status reads a run's status straight from Postgres (the ingress may be stopped).
+func (s *system) status(tn tenant, id string) string {
+	s.t.Helper()
+	var st string
+	err := s.db.InTenantTx(context.Background(), uuid.MustParse(tn.ID), func(q postgres.Querier) error {
+		return q.GetContext(context.Background(), &st, `SELECT status FROM runs WHERE id = $1`, id)
+	})
+	if err != nil {
+		s.t.Fatalf("read run %s: %v", id, err)
+	}
+	return st
+}
+
+// waitRun polls a run until it reaches one of the statuses (or fails the test).
+func (s *system) waitRun(key, id string, statuses ...string) runView {
+	s.t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	var v runView
+	for time.Now().Before(deadline) {
+		v = s.run(key, id)
+		for _, st := range statuses {
+			if v.Status == st {
+				return v
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	s.t.Fatalf("run %s is %s (error %v), want one of %v", id, v.Status, v.Error, statuses)
+	return v
+}
+
+// post sends a webhook and returns the status and the run id.
+func (s *system) post(url, body string, header ...string) (int, string) {
+	s.t.Helper()
+	r := s.do("POST", url, "", "application/json", body, header...)
+	var out struct {
+		RunID string `json:"run_id"`
+	}
+	if r.Status < 300 {
+		r.json(s.t, &out)
+	}
+	return r.Status, out.RunID
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

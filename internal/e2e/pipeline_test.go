@@ -1,0 +1,398 @@
+package e2e_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+)
+
+const orderWorkflow = `
+name: order-received
+max_attempts: 3
+steps:
+  - name: normalize
+    type: transform
+    with:
+      output:
+        id: "trigger.body.order.id"
+        total: "trigger.body.order.total * 2"
+        source: "trigger.headers['x-source']"
+  - name: big_only
+    type: condition
+    with: { if: "steps.normalize.output.total > 100" }
+  - name: note
+    type: log
+    with: { message: "order {{ steps.normalize.output.id }}" }
+  - name: receipt
+    type: artifact
+    with:
+      name: "receipt-{{ steps.normalize.output.id }}.json"
+      content_type: application/json
+      content: "steps.normalize.output"
+`
+
+func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+
+	var me struct {
+		TenantID string `json:"tenant_id"`
+		Role     string `json:"role"`
+	}
+	s.mustJSON("GET", "/api/v1/me", acme.Key, nil, 200, &me)
+	if me.TenantID != acme.ID || me.Role != "owner" {
+		t.Fatalf("GET /me = %+v, want tenant %s as owner", me, acme.ID)
+	}
+
+	wf := s.createWorkflow(acme.Key, orderWorkflow)
+	url := s.createEndpoint(acme.Key, wf)
+
+	status, runID := s.post(url, `{"order":{"id":"A-1","total":60}}`, "X-Source", "shop")
+	if status != http.StatusAccepted || runID == "" {
+		t.Fatalf("POST webhook = %d (run %q), want 202 with a run id", status, runID)
+	}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(30 * time.Second)
+	var r runView
+	for !r.terminal() && time.Now().Before(deadline) {
+		r = s.run(acme.Key, runID)
+		seen[r.Status] = true
+	}
+	if r.Status != "succeeded" || r.Attempt != 1 || r.WorkflowID != wf || r.WorkflowVersion != 1 {
+		t.Fatalf("run = %+v, want succeeded on attempt 1 of workflow %s v1", r, wf)
+	}
+	if r.StartedAt == nil || r.FinishedAt == nil || r.FinishedAt.Before(*r.StartedAt) {
+		t.Errorf("run timestamps started=%v finished=%v, want both, in order", r.StartedAt, r.FinishedAt)
+	}
+	if seen["failed"] || seen["dead"] {
+		t.Errorf("statuses observed %v include a failure", seen)
+	}
+
+	var steps struct {
+		Data []struct {
+			Name, Type, Status string
+			Attempt            int
+			Output             json.RawMessage
+			Logs               []map[string]any
+			DurationMS         *int64 `json:"duration_ms"`
+		} `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
+	if len(steps.Data) != 4 {
+		t.Fatalf("steps = %d, want 4", len(steps.Data))
+	}
+	for i, want := range []string{"normalize", "big_only", "note", "receipt"} {
+		st := steps.Data[i]
+		if st.Name != want || st.Status != "succeeded" || st.Attempt != 1 || st.DurationMS == nil {
+			t.Errorf("step %d = %+v, want %s succeeded on attempt 1 with a duration", i, st, want)
+		}
+	}
+	wantOut := `{"id":"A-1","source":"shop","total":120}`
+	if got := canonical(t, steps.Data[0].Output); got != wantOut {
+		t.Errorf("normalize output = %s, want %s", got, wantOut)
+	}
+	if len(steps.Data[2].Logs) != 1 || steps.Data[2].Logs[0]["message"] != "order A-1" {
+		t.Errorf("note logs = %v, want one line 'order A-1'", steps.Data[2].Logs)
+	}
+
+	var arts struct {
+		Data []struct {
+			ID, Name, SHA256 string
+			ContentType      string `json:"content_type"`
+			SizeBytes        int    `json:"size_bytes"`
+		} `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+runID+"/artifacts", acme.Key, nil, 200, &arts)
+	if len(arts.Data) != 1 {
+		t.Fatalf("artifacts = %d, want 1", len(arts.Data))
+	}
+	a := arts.Data[0]
+	sum := sha256.Sum256([]byte(wantOut))
+	if a.Name != "receipt-A-1.json" || a.ContentType != "application/json" || a.SizeBytes != len(wantOut) || a.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("artifact = %+v, want receipt-A-1.json, application/json, %d bytes, sha256 of the content", a, len(wantOut))
+	}
+	dl := s.do("GET", "/api/v1/artifacts/"+a.ID+"/download", acme.Key, "", nil)
+	if dl.Status != 200 || string(dl.Body) != wantOut || dl.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("download = %d %q (%s), want 200 %q application/json", dl.Status, dl.Body, dl.Header.Get("Content-Type"), wantOut)
+	}
+	if etag := dl.Header.Get("ETag"); etag != `"`+a.SHA256+`"` {
+		t.Errorf("download ETag = %s, want the sha256", etag)
+	}
+}
+
+// canonical re-encodes JSON with sorted keys (jsonb reorders them).
+func canonical(t *testing.T, b []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+func (r runView) terminal() bool {
+	switch r.Status {
+	case "succeeded", "failed", "dead", "canceled":
+		return true
+	}
+	return false
+}
+
+func TestConditionFalseSucceedsAndSkipsTheRest(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+	_, runID := s.post(url, `{"order":{"id":"small","total":1}}`)
+	s.waitRun(acme.Key, runID, "succeeded")
+	var steps struct {
+		Data []struct{ Name, Status string } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
+	got := fmt.Sprint(steps.Data)
+	if want := "[{normalize succeeded} {big_only succeeded} {note skipped} {receipt skipped}]"; got != want {
+		t.Errorf("steps = %s, want %s", got, want)
+	}
+}
+
+func TestWorkflowUpdateMakesANewVersionAndRunsPinIt(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	wf := s.createWorkflow(acme.Key, orderWorkflow)
+	var w struct {
+		Version    int
+		Definition map[string]any
+	}
+	s.mustJSON("GET", "/api/v1/workflows/"+wf, acme.Key, nil, 200, &w)
+	if w.Version != 1 || w.Definition["name"] != "order-received" {
+		t.Fatalf("GET workflow = %+v, want version 1 with its definition", w)
+	}
+	r := s.do("PUT", "/api/v1/workflows/"+wf, acme.Key, "application/yaml", strings.Replace(orderWorkflow, "* 2", "* 3", 1))
+	if r.Status != 200 {
+		t.Fatalf("PUT workflow = %d %s", r.Status, r.Body)
+	}
+	r.json(t, &w)
+	if w.Version != 2 {
+		t.Errorf("version after PUT = %d, want 2", w.Version)
+	}
+	url := s.createEndpoint(acme.Key, wf)
+	_, runID := s.post(url, `{"order":{"id":"x","total":50}}`)
+	if v := s.waitRun(acme.Key, runID, "succeeded"); v.WorkflowVersion != 2 {
+		t.Errorf("run pinned version %d, want 2", v.WorkflowVersion)
+	}
+	var versions struct {
+		Data []struct{ Version int } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/workflows/"+wf+"/versions", acme.Key, nil, 200, &versions)
+	if len(versions.Data) != 2 || versions.Data[0].Version != 2 {
+		t.Errorf("versions = %+v, want [2 1]", versions.Data)
+	}
+}
+
+// counter is a local HTTP target that counts calls per path and answers
+// with the statuses queued for that path (then 200).
+type counter struct {
+	mu      sync.Mutex
+	calls   map[string]int
+	scripts map[string][]int
+	keys    map[string]int // Idempotency-Key header values seen
+	srv     *httptest.Server
+}
+
+func newCounter(t *testing.T, scripts map[string][]int) *counter {
+	c := &counter{calls: map[string]int{}, scripts: scripts, keys: map[string]int{}}
+	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.calls[r.URL.Path]++
+		c.keys[r.Header.Get("Idempotency-Key")]++
+		status := 200
+		if q := c.scripts[r.URL.Path]; len(q) > 0 {
+			status, c.scripts[r.URL.Path] = q[0], q[1:]
+		}
+		c.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"status":%d}`, status)
+	}))
+	t.Cleanup(c.srv.Close)
+	return c
+}
+
+func (c *counter) count(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[path]
+}
+
+func httpWorkflow(base string, maxAttempts int) string {
+	return fmt.Sprintf(`
+name: calls
+max_attempts: %d
+steps:
+  - name: side_effect
+    type: http
+    with: { method: POST, url: "%[2]s/side-effect", body: "trigger.body" }
+  - name: flaky
+    type: http
+    with: { method: POST, url: "%[2]s/flaky", body: "steps.side_effect.output.body" }
+  - name: after
+    type: http
+    with: { method: POST, url: "%[2]s/after" }
+`, maxAttempts, base)
+}
+
+func TestRetryResumesAfterTheLastSucceededStep(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {503, 503}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, httpWorkflow(target.srv.URL, 5)))
+
+	_, runID := s.post(url, `{"n":1}`)
+	r := s.waitRun(acme.Key, runID, "succeeded", "failed", "dead")
+	if r.Status != "succeeded" || r.Attempt != 3 {
+		t.Fatalf("run = %s on attempt %d (error %v), want succeeded on attempt 3", r.Status, r.Attempt, r.Error)
+	}
+	for path, want := range map[string]int{"/side-effect": 1, "/flaky": 3, "/after": 1} {
+		if got := target.count(path); got != want {
+			t.Errorf("calls to %s = %d, want %d", path, got, want)
+		}
+	}
+	var steps struct {
+		Data []struct {
+			Name    string
+			Attempt int
+			Status  string
+		} `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
+	if got := fmt.Sprint(steps.Data); got != "[{side_effect 1 succeeded} {flaky 3 succeeded} {after 3 succeeded}]" {
+		t.Errorf("steps = %s, want side_effect done on attempt 1 and the rest on 3", got)
+	}
+	target.mu.Lock()
+	defer target.mu.Unlock()
+	if n := target.keys[runID+":flaky"]; n != 3 {
+		t.Errorf("Idempotency-Key %s:flaky seen %d times, want 3 (same key on every retry)", runID, n)
+	}
+}
+
+func TestExhaustedRunIsDeadAndArchivedInTheQueue(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {500, 500, 500, 500}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, httpWorkflow(target.srv.URL, 2)))
+
+	_, runID := s.post(url, `{}`)
+	r := s.waitRun(acme.Key, runID, "dead", "failed", "succeeded")
+	if r.Status != "dead" || r.Attempt != 2 || r.Error == nil || !strings.Contains(*r.Error, "flaky") {
+		t.Fatalf("run = %s attempt %d error %v, want dead after 2 attempts naming step flaky", r.Status, r.Attempt, r.Error)
+	}
+	if got := target.count("/flaky"); got != 2 {
+		t.Errorf("calls to /flaky = %d, want 2", got)
+	}
+	if got := target.count("/after"); got != 0 {
+		t.Errorf("calls to /after = %d, want 0", got)
+	}
+	opt, err := asynq.ParseRedisURI(s.redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	info, err := insp.GetTaskInfo("default", runID)
+	if err != nil {
+		t.Fatalf("task %s in asynq: %v", runID, err)
+	}
+	if info.State != asynq.TaskStateArchived || info.LastErr == "" {
+		t.Errorf("task state = %v (last error %q), want archived with an error", info.State, info.LastErr)
+	}
+	var dead struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs?status=dead", acme.Key, nil, 200, &dead)
+	if len(dead.Data) != 1 || dead.Data[0].ID != runID {
+		t.Errorf("GET /runs?status=dead = %+v, want just %s", dead.Data, runID)
+	}
+}
+
+func TestPermanentErrorFailsTheRunWithoutRetry(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {404}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, httpWorkflow(target.srv.URL, 5)))
+	_, runID := s.post(url, `{}`)
+	r := s.waitRun(acme.Key, runID, "failed", "dead", "succeeded")
+	if r.Status != "failed" || r.Attempt != 1 || r.Error == nil {
+		t.Fatalf("run = %s attempt %d error %v, want failed on attempt 1 with an error", r.Status, r.Attempt, r.Error)
+	}
+	if got := target.count("/flaky"); got != 1 {
+		t.Errorf("calls to /flaky = %d, want 1", got)
+	}
+}
+
+func TestSameDeliveryPostedConcurrentlyMakesOneRun(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+	const n = 20
+	var (
+		wg       sync.WaitGroup
+		accepted atomic.Int32
+		dups     atomic.Int32
+		ids      sync.Map
+	)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, id := s.post(url, `{"order":{"id":"A","total":99}}`, "Idempotency-Key", "delivery-1")
+			switch status {
+			case 202:
+				accepted.Add(1)
+			case 200:
+				dups.Add(1)
+			default:
+				t.Errorf("status = %d, want 202 or 200", status)
+			}
+			ids.Store(id, true)
+		}()
+	}
+	wg.Wait()
+	if accepted.Load() != 1 || dups.Load() != n-1 {
+		t.Errorf("accepted %d, duplicates %d; want 1 and %d", accepted.Load(), dups.Load(), n-1)
+	}
+	distinct := 0
+	ids.Range(func(any, any) bool { distinct++; return true })
+	if distinct != 1 {
+		t.Errorf("distinct run ids = %d, want 1", distinct)
+	}
+	var runs struct {
+		Data []struct{ ID string } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs", acme.Key, nil, 200, &runs)
+	if len(runs.Data) != 1 {
+		t.Errorf("runs stored = %d, want 1", len(runs.Data))
+	}
+	// webhook-id (Standard Webhooks) is a delivery id too.
+	st1, id1 := s.post(url, `{}`, "webhook-id", "msg_1")
+	st2, id2 := s.post(url, `{}`, "webhook-id", "msg_1")
+	if st1 != 202 || st2 != 200 || id1 != id2 {
+		t.Errorf("webhook-id repeat = %d %s then %d %s, want 202 then 200 with the same run", st1, id1, st2, id2)
+	}
+}

@@ -1,0 +1,150 @@
+package queue_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"aias/internal/logging"
+	"aias/internal/queue"
+)
+
+func TestNewRunExecuteRoundTrips(t *testing.T) {
+	t.Parallel()
+	p := queue.RunExecute{TenantID: uuid.New(), RunID: uuid.New()}
+	task, err := queue.NewRunExecute(context.Background(), p, 3)
+	if err != nil {
+		t.Fatalf("NewRunExecute(%+v) error = %v, want nil", p, err)
+	}
+	if got := task.Type(); got != "run:execute" {
+		t.Errorf("NewRunExecute(%+v).Type() = %q, want %q", p, got, "run:execute")
+	}
+	got, err := queue.ParseRunExecute(task)
+	if err != nil {
+		t.Fatalf("ParseRunExecute(NewRunExecute(%+v)) error = %v, want nil", p, err)
+	}
+	if diff := cmp.Diff(p, got); diff != "" {
+		t.Errorf("ParseRunExecute(NewRunExecute(...)) mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewRunExecuteCarriesTheRequestID(t *testing.T) {
+	t.Parallel()
+	p := queue.RunExecute{TenantID: uuid.New(), RunID: uuid.New()}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		want map[string]string
+	}{
+		{"with id", logging.WithRequestID(context.Background(), "req-42"), map[string]string{"request_id": "req-42"}},
+		{"without id", context.Background(), map[string]string{}},
+	}
+	for _, tt := range tests {
+		task, err := queue.NewRunExecute(tt.ctx, p, 3)
+		if err != nil {
+			t.Fatalf("NewRunExecute(ctx %s) error = %v, want nil", tt.name, err)
+		}
+		if diff := cmp.Diff(tt.want, task.Headers()); diff != "" {
+			t.Errorf("NewRunExecute(ctx %s).Headers() mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+func TestParseRunExecuteRejectsBadPayloads(t *testing.T) {
+	t.Parallel()
+	id := uuid.New().String()
+	tests := []struct {
+		name, payload, wantErr string
+	}{
+		{"empty", ``, "decode run:execute payload"},
+		{"not JSON", `{"run_id":`, "decode run:execute payload"},
+		{"wrong type", `[]`, "decode run:execute payload"},
+		{"bad uuid", `{"tenant_id":"nope","run_id":"` + id + `"}`, "decode run:execute payload"},
+		{"no ids", `{}`, "run_id and tenant_id are required"},
+		{"no run id", `{"tenant_id":"` + id + `"}`, "run_id and tenant_id are required"},
+		{"no tenant id", `{"run_id":"` + id + `"}`, "run_id and tenant_id are required"},
+		{"nil run id", `{"tenant_id":"` + id + `","run_id":"00000000-0000-0000-0000-000000000000"}`, "run_id and tenant_id are required"},
+	}
+	for _, tt := range tests {
+		task := asynq.NewTask(queue.TypeRunExecute, []byte(tt.payload))
+		_, err := queue.ParseRunExecute(task)
+		if err == nil {
+			t.Errorf("ParseRunExecute(%q) [%s] error = nil, want an error containing %q", tt.payload, tt.name, tt.wantErr)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("ParseRunExecute(%q) [%s] error = %q, want it to contain %q", tt.payload, tt.name, err, tt.wantErr)
+		}
+	}
+}
+
+func TestRedisOptParsesSingleNodeURLs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		url      string
+		wantAddr string
+		wantDB   int
+		wantPass string
+		wantTLS  bool
+	}{
+		{"redis://127.0.0.1:6379/3", "127.0.0.1:6379", 3, "", false},
+		{"redis://:secret@cache.internal:6380/0", "cache.internal:6380", 0, "secret", false},
+		{"rediss://cache.internal:6380/1", "cache.internal:6380", 1, "", true},
+	}
+	for _, tt := range tests {
+		opt, err := queue.RedisOpt(tt.url)
+		if err != nil {
+			t.Errorf("RedisOpt(%q) error = %v, want nil", tt.url, err)
+			continue
+		}
+		if opt.Addr != tt.wantAddr || opt.DB != tt.wantDB || opt.Password != tt.wantPass || (opt.TLSConfig != nil) != tt.wantTLS {
+			t.Errorf("RedisOpt(%q) = {Addr %q DB %d Password %q TLS %v}, want {Addr %q DB %d Password %q TLS %v}",
+				tt.url, opt.Addr, opt.DB, opt.Password, opt.TLSConfig != nil, tt.wantAddr, tt.wantDB, tt.wantPass, tt.wantTLS)
+		}
+		// Short timeouts, so a Redis outage costs the intake milliseconds.
+		for name, d := range map[string]time.Duration{"DialTimeout": opt.DialTimeout, "ReadTimeout": opt.ReadTimeout, "WriteTimeout": opt.WriteTimeout} {
+			if d <= 0 || d > 2*time.Second {
+				t.Errorf("RedisOpt(%q).%s = %v, want in (0, 2s]", tt.url, name, d)
+			}
+		}
+	}
+}
+
+func TestRedisOptRejectsOtherURLs(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"http://127.0.0.1:6379/0",
+		"127.0.0.1:6379",
+		"",
+		"redis://127.0.0.1:6379/notanumber",
+		"redis-sentinel://127.0.0.1:26379?master=mymaster",
+	} {
+		if opt, err := queue.RedisOpt(u); err == nil {
+			t.Errorf("RedisOpt(%q) = %+v, nil; want an error", u, opt)
+		}
+	}
+}
+
+func TestWeightsCoverEveryQueue(t *testing.T) {
+	t.Parallel()
+	want := []string{queue.QueueCritical, queue.QueueDefault, queue.QueueLow}
+	prev := int(^uint(0) >> 1)
+	for _, q := range want {
+		w, ok := queue.Weights[q]
+		if !ok || w <= 0 {
+			t.Errorf("Weights[%q] = %d, %v; want a positive weight", q, w, ok)
+		}
+		if w >= prev {
+			t.Errorf("Weights[%q] = %d, want it below the previous queue's %d", q, w, prev)
+		}
+		prev = w
+	}
+	if len(queue.Weights) != len(want) {
+		t.Errorf("len(Weights) = %d, want %d", len(queue.Weights), len(want))
+	}
+}
