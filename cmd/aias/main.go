@@ -91,7 +91,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, o
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	s, err := tenant.Create(ctx, db, *email, *name)
 	if err != nil {
 		return err
@@ -133,7 +133,7 @@ func seedDemo(ctx context.Context, cfg config.Config) (seed.Demo, error) {
 	if err != nil {
 		return seed.Demo{}, err
 	}
-	defer owner.Close()
+	defer func() { _ = owner.Close() }()
 	return seed.Install(ctx, owner, cfg.PublicURL)
 }
 

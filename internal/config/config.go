@@ -33,7 +33,7 @@ func (r Role) Serves(o Role) bool { return r&o == o }
 
 // Config is every setting AIAS reads. The `help` tag feeds --help.
 type Config struct {
-	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; dev relaxes checks and pretty-prints logs"`
+	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production (aias dev sets dev)"`
 
 	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
 	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
@@ -63,17 +63,41 @@ type Config struct {
 // Load parses the environment through getenv and validates it for role r.
 func Load(getenv func(string) string, r Role) (Config, error) {
 	var c Config
-	err := env.ParseWithOptions(&c, env.Options{Environment: environ(getenv)})
-	if err != nil {
-		return c, fmt.Errorf("configuration: %w", err)
-	}
+	parseErr := parseProblems(env.ParseWithOptions(&c, env.Options{Environment: environ(getenv)}))
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
 	}
-	if err := c.Validate(r); err != nil {
+	if err := errors.Join(parseErr, c.Validate(r)); err != nil {
 		return c, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// parseProblems restates the parser's errors by variable name: the operator
+// set AIAS_SHUTDOWN_TIMEOUT, not the Go field ShutdownTimeout.
+func parseProblems(err error) error {
+	if err == nil {
+		return nil
+	}
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	byField := map[string]string{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		byField[t.Field(i).Name] = t.Field(i).Tag.Get("env")
+	}
+	var problems []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			problems = append(problems, fmt.Errorf("  %s: %w", byField[pe.Name], pe.Err))
+			continue
+		}
+		problems = append(problems, fmt.Errorf("  %w", e))
+	}
+	return errors.Join(problems...)
 }
 
 // Dev reports whether the program runs in development mode.

@@ -30,7 +30,7 @@ func TestKindAndCodeOf(t *testing.T) {
 		{"wrapped with %w", fmt.Errorf("load run: %w", errs.E(errs.Forbidden, "no_access", "no")), errs.Forbidden, "no_access"},
 		{"wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", errs.E(errs.TooLarge, "", "big"))), errs.TooLarge, "too_large"},
 		{"joined", errors.Join(errors.New("x"), errs.E(errs.PaymentRequired, "quota_exhausted", "upgrade")), errs.PaymentRequired, "quota_exhausted"},
-		{"wrapped with %v loses the class", fmt.Errorf("load: %v", errs.E(errs.NotFound, "", "gone")), errs.Internal, "internal"},
+		{"wrapped with %v loses the class", fmt.Errorf("load: %v", errs.E(errs.NotFound, "", "gone")), errs.Internal, "internal"}, //nolint:errorlint // %v dropping the class is what this case proves
 	}
 	for _, tt := range tests {
 		if got := errs.KindOf(tt.err); got != tt.wantKind {

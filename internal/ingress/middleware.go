@@ -52,12 +52,12 @@ func (s *Server) observe(c echo.Context, l zerolog.Logger, start time.Time) {
 	elapsed := time.Since(start)
 	s.metrics.HTTPRequests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
 	s.metrics.HTTPDuration.WithLabelValues(route, c.Request().Method).Observe(elapsed.Seconds())
-	ev := l.Info()
+	level := zerolog.InfoLevel
 	if status >= 500 {
-		ev = l.Warn()
+		level = zerolog.WarnLevel
 	}
 	// The route pattern, never the raw path: intake URLs carry a secret token.
-	ev.Str("method", c.Request().Method).Str("route", route).Int("status", status).
+	l.WithLevel(level).Str("method", c.Request().Method).Str("route", route).Int("status", status).
 		Dur("duration", elapsed).Msg("request")
 }
 
@@ -66,7 +66,8 @@ func saneRequestID(id string) bool {
 		return false
 	}
 	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && !strings.ContainsRune("-_.:", r) {
 			return false
 		}
 	}
@@ -85,15 +86,19 @@ type principalKey struct{}
 // Routes are denied unless the route table names them.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		min, ok := minRole[routeKey(c.Request().Method, c.Path())]
+		key := routeKey(c.Request().Method, c.Path())
+		min, ok := minRole[key]
+		if !ok && !s.registered[key] {
+			return next(c) // no such route: Echo's own not-found or method-not-allowed answer
+		}
 		if !ok {
 			return errs.E(errs.Forbidden, "forbidden", "this route is not open to API keys")
 		}
-		key, found := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		bearer, found := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
 		if !found {
 			return errs.E(errs.Unauthorized, "unauthorized", "missing or invalid API key")
 		}
-		p, err := auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(key))
+		p, err := auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(bearer))
 		if err != nil {
 			return err
 		}

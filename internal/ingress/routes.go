@@ -14,13 +14,13 @@ import (
 var minRole = map[string]auth.Role{
 	routeKey(http.MethodGet, "/api/v1/me"): auth.Viewer,
 
-	routeKey(http.MethodPost, "/api/v1/workflows"):              auth.Member,
-	routeKey(http.MethodGet, "/api/v1/workflows"):               auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/workflows/:id"):           auth.Viewer,
-	routeKey(http.MethodPut, "/api/v1/workflows/:id"):           auth.Member,
-	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):        auth.Member,
-	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"):  auth.Viewer,
-	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):     auth.Member,
+	routeKey(http.MethodPost, "/api/v1/workflows"):             auth.Member,
+	routeKey(http.MethodGet, "/api/v1/workflows"):              auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/workflows/:id"):          auth.Viewer,
+	routeKey(http.MethodPut, "/api/v1/workflows/:id"):          auth.Member,
+	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):       auth.Member,
+	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"): auth.Viewer,
+	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):    auth.Member,
 
 	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):       auth.Admin,
 	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):        auth.Viewer,
@@ -39,6 +39,18 @@ var minRole = map[string]auth.Role{
 
 func routeKey(method, path string) string { return method + " " + path }
 
+// authenticated registers routes behind the authentication middleware.
+type authenticated struct {
+	g    *echo.Group
+	auth echo.MiddlewareFunc
+}
+
+func (a authenticated) GET(p string, h echo.HandlerFunc)    { a.g.GET(p, h, a.auth) }
+func (a authenticated) POST(p string, h echo.HandlerFunc)   { a.g.POST(p, h, a.auth) }
+func (a authenticated) PUT(p string, h echo.HandlerFunc)    { a.g.PUT(p, h, a.auth) }
+func (a authenticated) PATCH(p string, h echo.HandlerFunc)  { a.g.PATCH(p, h, a.auth) }
+func (a authenticated) DELETE(p string, h echo.HandlerFunc) { a.g.DELETE(p, h, a.auth) }
+
 // routes registers every route. Public routes first, then /api/v1 behind
 // authentication and the role table.
 func (s *Server) routes(e *echo.Echo) {
@@ -49,7 +61,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
 	e.POST("/api/v1/signup", s.signup)
 
-	v1 := e.Group("/api/v1", s.authenticate)
+	// Authentication is route middleware rather than group middleware, so an
+	// unknown path or method gets Echo's plain 404 or 405 before any key check.
+	v1 := authenticated{e.Group("/api/v1"), s.authenticate}
 	v1.GET("/me", s.me)
 
 	v1.POST("/workflows", s.createWorkflow)

@@ -28,19 +28,19 @@ type triggerJSON struct {
 }
 
 type runJSON struct {
-	ID              uuid.UUID          `json:"id"`
-	Status          run.Status         `json:"status"`
-	Attempt         int                `json:"attempt"`
-	MaxAttempts     int                `json:"max_attempts"`
-	WorkflowID      uuid.UUID          `json:"workflow_id"`
-	WorkflowVersion int                `json:"workflow_version"`
-	Trigger         triggerJSON        `json:"trigger"`
-	Error           *string            `json:"error"`
-	RequestID       string             `json:"request_id,omitempty"`
-	CreatedAt       time.Time          `json:"created_at"`
-	StartedAt       *time.Time         `json:"started_at"`
-	FinishedAt      *time.Time         `json:"finished_at"`
-	Steps           *[]run.StepRecord  `json:"steps,omitempty"`
+	ID              uuid.UUID         `json:"id"`
+	Status          run.Status        `json:"status"`
+	Attempt         int               `json:"attempt"`
+	MaxAttempts     int               `json:"max_attempts"`
+	WorkflowID      uuid.UUID         `json:"workflow_id"`
+	WorkflowVersion int               `json:"workflow_version"`
+	Trigger         triggerJSON       `json:"trigger"`
+	Error           *string           `json:"error"`
+	RequestID       string            `json:"request_id,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	StartedAt       *time.Time        `json:"started_at"`
+	FinishedAt      *time.Time        `json:"finished_at"`
+	Steps           *[]run.StepRecord `json:"steps,omitempty"`
 }
 
 // toRunJSON renders a run; withBody adds the trigger body (single-run reads).

@@ -39,6 +39,8 @@ type Server struct {
 	log     zerolog.Logger
 	opt     Options
 	echo    *echo.Echo
+
+	registered map[string]bool // method+path of every route with a handler of ours
 }
 
 // New builds the server and its routes.
@@ -51,6 +53,10 @@ func New(db *postgres.DB, rdb redis.UniversalClient, q run.Enqueuer, m *telemetr
 	e.Use(s.requestContext)
 	s.routes(e)
 	s.echo = e
+	s.registered = map[string]bool{}
+	for _, r := range e.Routes() {
+		s.registered[routeKey(r.Method, r.Path)] = true
+	}
 	return s
 }
 

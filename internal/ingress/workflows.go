@@ -143,4 +143,3 @@ func (s *Server) triggerWorkflow(c echo.Context) error {
 	}
 	return c.JSON(http.StatusAccepted, intakeResponse{RunID: runID, Status: string(run.Queued)})
 }
-

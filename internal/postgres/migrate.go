@@ -20,7 +20,7 @@ func Migrate(ctx context.Context, url string) (applied int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("open postgres: %w", err)
 	}
-	defer sqlDB.Close()
+	defer func() { _ = sqlDB.Close() }()
 	p, err := provider(sqlDB)
 	if err != nil {
 		return 0, err
@@ -38,7 +38,7 @@ func SchemaVersion(ctx context.Context, url string) (current, expected int64, er
 	if err != nil {
 		return 0, 0, fmt.Errorf("open postgres: %w", err)
 	}
-	defer sqlDB.Close()
+	defer func() { _ = sqlDB.Close() }()
 	p, err := provider(sqlDB)
 	if err != nil {
 		return 0, 0, err

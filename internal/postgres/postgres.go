@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // the driver, registered as "postgres"
-	"github.com/google/uuid"
 )
 
 // Querier is what repository functions take: a pool or a transaction.

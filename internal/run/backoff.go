@@ -32,7 +32,7 @@ func (b Backoff) Delay(n int) time.Duration {
 	if half <= 0 {
 		return d
 	}
-	return half + rand.N(half+1)
+	return half + rand.N(half+1) //nolint:gosec // jitter needs spread, not secrecy
 }
 
 // Upper is the latest a retry after the given attempt (1-based) is due.

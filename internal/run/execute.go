@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
 	"aias/internal/artifact"
 	"aias/internal/logging"
@@ -260,11 +261,11 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	if e.Metrics != nil {
 		e.Metrics.RunsFinished.WithLabelValues(string(status)).Inc()
 	}
-	ev := logging.From(ctx).Info()
+	level := zerolog.InfoLevel
 	if status != Succeeded {
-		ev = logging.From(ctx).Warn()
+		level = zerolog.WarnLevel
 	}
-	ev.Str("status", string(status)).Dur("total", e.now().Sub(r.CreatedAt)).Msg("run finished")
+	logging.From(ctx).WithLevel(level).Str("status", string(status)).Dur("total", e.now().Sub(r.CreatedAt)).Msg("run finished")
 	return nil
 }
 
@@ -332,4 +333,3 @@ func decodeJSON(b json.RawMessage) any {
 	}
 	return v
 }
-

@@ -53,28 +53,28 @@ const (
 
 // Run is one row of runs.
 type Run struct {
-	ID              uuid.UUID         `db:"id"`
-	TenantID        uuid.UUID         `db:"tenant_id"`
-	WorkflowID      uuid.UUID         `db:"workflow_id"`
-	WorkflowVersion int               `db:"workflow_version"`
-	EndpointID      *uuid.UUID        `db:"endpoint_id"`
-	TriggerKind     string            `db:"trigger_kind"`
-	DeliveryID      *string           `db:"delivery_id"`
-	Status          Status            `db:"status"`
-	Attempt         int               `db:"attempt"`
-	MaxAttempts     int               `db:"max_attempts"`
-	RequestID       string            `db:"request_id"`
-	Body            []byte            `db:"body"`
-	ContentType     string            `db:"content_type"`
-	Headers         JSONMap           `db:"headers"`
-	Query           JSONMap           `db:"query"`
-	Error           *string           `db:"error"`
-	ReceivedAt      time.Time         `db:"received_at"`
-	CreatedAt       time.Time         `db:"created_at"`
-	StartedAt       *time.Time        `db:"started_at"`
-	FinishedAt      *time.Time        `db:"finished_at"`
-	UpdatedAt       time.Time         `db:"updated_at"`
-	NextAttemptAt   *time.Time        `db:"next_attempt_at"`
+	ID              uuid.UUID  `db:"id"`
+	TenantID        uuid.UUID  `db:"tenant_id"`
+	WorkflowID      uuid.UUID  `db:"workflow_id"`
+	WorkflowVersion int        `db:"workflow_version"`
+	EndpointID      *uuid.UUID `db:"endpoint_id"`
+	TriggerKind     string     `db:"trigger_kind"`
+	DeliveryID      *string    `db:"delivery_id"`
+	Status          Status     `db:"status"`
+	Attempt         int        `db:"attempt"`
+	MaxAttempts     int        `db:"max_attempts"`
+	RequestID       string     `db:"request_id"`
+	Body            []byte     `db:"body"`
+	ContentType     string     `db:"content_type"`
+	Headers         JSONMap    `db:"headers"`
+	Query           JSONMap    `db:"query"`
+	Error           *string    `db:"error"`
+	ReceivedAt      time.Time  `db:"received_at"`
+	CreatedAt       time.Time  `db:"created_at"`
+	StartedAt       *time.Time `db:"started_at"`
+	FinishedAt      *time.Time `db:"finished_at"`
+	UpdatedAt       time.Time  `db:"updated_at"`
+	NextAttemptAt   *time.Time `db:"next_attempt_at"`
 }
 
 const runColumns = `id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,

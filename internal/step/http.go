@@ -134,7 +134,7 @@ func (httpStep) Run(ctx context.Context, deps Deps, with map[string]any, env Env
 	if err != nil {
 		return Result{}, transportError(ctx, req, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	out, err := readResponse(resp)
 	if err != nil {
 		return Result{}, transportError(ctx, req, err)

@@ -114,4 +114,3 @@ func logHealth(log zerolog.Logger, err error) {
 		log.Warn().Err(err).Msg("redis unreachable; worker keeps retrying")
 	}
 }
-

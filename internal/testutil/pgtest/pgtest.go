@@ -117,19 +117,17 @@ func dropStale(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'aias\_t%'`)
-	if err != nil {
+	defer func() { _ = db.Close() }()
+	var names []string
+	if err := datnames(ctx, db, &names); err != nil {
 		return
 	}
 	var stale []string
-	for rows.Next() {
-		var n string
-		if rows.Scan(&n) == nil && olderThan(n, 2*time.Hour) {
+	for _, n := range names {
+		if olderThan(n, 2*time.Hour) {
 			stale = append(stale, n)
 		}
 	}
-	_ = rows.Close()
 	for _, n := range stale {
 		_, _ = db.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, n))
 	}
@@ -156,7 +154,7 @@ func exec(ctx context.Context, dsn, stmt string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	_, err = db.ExecContext(ctx, stmt)
 	return err
 }
@@ -172,4 +170,20 @@ func withDB(dsn, name, user string) string {
 		u.User = url.User(user)
 	}
 	return u.String()
+}
+
+func datnames(ctx context.Context, db *sql.DB, names *[]string) error {
+	rows, err := db.QueryContext(ctx, `SELECT datname FROM pg_database WHERE datname LIKE 'aias\_t%'`)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		*names = append(*names, n)
+	}
+	return rows.Err()
 }

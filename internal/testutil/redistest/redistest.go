@@ -41,7 +41,7 @@ func New(tb testing.TB) string {
 	}
 	opt.DB = 0
 	ctl := redis.NewClient(opt)
-	defer ctl.Close()
+	defer func() { _ = ctl.Close() }()
 	token := fmt.Sprintf("%d-%d", os.Getpid(), time.Now().UnixNano())
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -88,7 +88,7 @@ func release(opt *redis.Options, n int, key, token string) {
 	_ = c.Close()
 	o.DB = 0
 	ctl := redis.NewClient(&o)
-	defer ctl.Close()
+	defer func() { _ = ctl.Close() }()
 	if v, _ := ctl.Get(ctx, key).Result(); v == token {
 		_ = ctl.Del(ctx, key).Err()
 	}
