@@ -211,3 +211,41 @@ type problem struct {
 		Message string `json:"message"`
 	} `json:"errors"`
 }
+
+func TestReadinessFollowsRedisAndLivenessDoesNot(t *testing.T) {
+	t.Parallel()
+	redis := redistest.StartServer(t)
+	s := start(t, options{redisURL: redis.URL()})
+	if r := s.do("GET", "/readyz", "", "", nil); r.Status != 200 {
+		t.Fatalf("/readyz with everything up = %d %s, want 200", r.Status, r.Body)
+	}
+	redis.Stop()
+	r := s.do("GET", "/readyz", "", "", nil)
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.String(), `"redis":"unreachable"`) {
+		t.Errorf("/readyz with Redis down = %d %s, want 503 naming redis", r.Status, r.Body)
+	}
+	if r := s.do("GET", "/healthz", "", "", nil); r.Status != 200 {
+		t.Errorf("/healthz with Redis down = %d, want 200: the process is alive", r.Status)
+	}
+	redis.Start()
+}
+
+func TestMetricsCountIntakeAndRuns(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+	_, id := s.post(url, `{"order":{"id":"m","total":500}}`)
+	s.waitRun(acme.Key, id, "succeeded")
+	m := s.do("GET", "/metrics", "", "", nil).String()
+	for _, want := range []string{
+		`aias_intake_total{outcome="accepted"} 1`,
+		`aias_runs_finished_total{status="succeeded"} 1`,
+		`aias_step_duration_seconds_count{outcome="succeeded",type="artifact"} 1`,
+		`aias_http_requests_total{code="202",method="POST",route="/api/webhooks/:tenant_id/:token"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package scheduler_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
+
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/queue"
+	"aias/internal/run"
+	"aias/internal/scheduler"
+	"aias/internal/tenant"
+	"aias/internal/testutil/pgtest"
+	"aias/internal/testutil/redistest"
+	"aias/internal/workflow"
+)
+
+type bundle struct {
+	db     *pgtest.DB
+	queue  *queue.Client
+	insp   *asynq.Inspector
+	tenant uuid.UUID
+	wf     workflow.Workflow
+}
+
+func setup(t *testing.T) (*scheduler.Scheduler, bundle) {
+	t.Helper()
+	db := pgtest.New(t)
+	opt, err := queue.RedisOpt(redistest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := queue.NewClient(opt)
+	t.Cleanup(func() { _ = q.Close() })
+	insp := asynq.NewInspector(opt)
+	t.Cleanup(func() { _ = insp.Close() })
+	ctx := context.Background()
+	s, err := tenant.Create(ctx, db.DB, "ops@example.com", "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := workflow.Decode([]byte(`{"name":"w","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`), "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf workflow.Workflow
+	err = db.InTenantTx(ctx, s.TenantID, func(tx postgres.Querier) (err error) {
+		wf, err = workflow.Create(ctx, tx, s.TenantID, def)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute, Log: logging.Nop()})
+	return sch, bundle{db: db, queue: q, insp: insp, tenant: s.TenantID, wf: wf}
+}
+
+// insertRun stores a run as the intake would, with status and age set directly.
+func (b bundle) insertRun(t *testing.T, status run.Status, age time.Duration) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	var id uuid.UUID
+	err := b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) (err error) {
+		id, _, err = run.Insert(ctx, q, run.New{TenantID: b.tenant, WorkflowID: b.wf.ID, WorkflowVersion: 1,
+			TriggerKind: run.TriggerManual, MaxAttempts: 3, Body: []byte(`{}`), ReceivedAt: time.Now()})
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE runs SET status = $2, updated_at = now() - $3::interval WHERE id = $1`,
+			id, status, age.String())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (b bundle) queued(t *testing.T, id uuid.UUID) bool {
+	t.Helper()
+	_, err := b.insp.GetTaskInfo(queue.QueueDefault, id.String())
+	if errors.Is(err, asynq.ErrTaskNotFound) || errors.Is(err, asynq.ErrQueueNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func TestSweepEnqueuesAQueuedRunMissingFromTheQueue(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	id := b.insertRun(t, run.Queued, time.Second)
+	if b.queued(t, id) {
+		t.Fatal("run is in the queue before the sweep; the test proves nothing")
+	}
+	res, err := sch.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Enqueued != 1 || !b.queued(t, id) {
+		t.Errorf("Sweep = %+v, queued=%v; want the run enqueued", res, b.queued(t, id))
+	}
+	// A second sweep is a no-op for the queue: the task id is the run id.
+	if _, err := sch.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n, err := b.insp.GetQueueInfo(queue.QueueDefault)
+	if err != nil || n.Pending != 1 {
+		t.Errorf("pending tasks after two sweeps = %v (%v), want 1", n, err)
+	}
+}
+
+func TestSweepHandsBackAStaleRunningRunButLeavesFreshOnes(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	stale := b.insertRun(t, run.Running, 2*time.Minute)
+	fresh := b.insertRun(t, run.Running, time.Second)
+	done := b.insertRun(t, run.Succeeded, time.Hour)
+	if _, err := sch.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !b.queued(t, stale) {
+		t.Error("stale running run was not handed back to the queue")
+	}
+	if b.queued(t, fresh) {
+		t.Error("a running run with recent progress was enqueued a second time")
+	}
+	if b.queued(t, done) {
+		t.Error("a finished run was enqueued")
+	}
+}
+
+func TestSweepWaitsForADueRetry(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	id := b.insertRun(t, run.Queued, time.Second)
+	ctx := context.Background()
+	err := b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		_, err := q.ExecContext(ctx, `UPDATE runs SET next_attempt_at = now() + interval '1 hour' WHERE id = $1`, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sch.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.queued(t, id) {
+		t.Error("a run waiting for its retry was enqueued before the retry was due")
+	}
+}
