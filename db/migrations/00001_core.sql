@@ -130,7 +130,7 @@ CREATE UNIQUE INDEX runs_endpoint_delivery ON runs (endpoint_id, delivery_id) WH
 CREATE INDEX runs_tenant_created ON runs (tenant_id, created_at DESC, id DESC);
 CREATE INDEX runs_tenant_workflow_created ON runs (tenant_id, workflow_id, created_at DESC, id DESC);
 -- the sweep's scan: only unfinished runs are indexed
-CREATE INDEX runs_unfinished ON runs (updated_at) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_unfinished ON runs (updated_at, id) WHERE status IN ('queued', 'running');
 
 -- One row per step of a run, rewritten by each attempt until the step succeeds.
 CREATE TABLE run_steps (
@@ -244,31 +244,36 @@ END
 $$;
 -- +goose StatementEnd
 
--- aias_sweep_candidates(queued_grace, running_stale, max_rows)
+-- aias_sweep_candidates(queued_grace, running_stale, after_updated, after_id, max_rows)
 --   For the scheduler, which serves every tenant: unfinished runs that may be
---   missing from the queue. Returns only ids, tenant ids and status; no payload.
+--   missing from the queue, in (updated_at, id) order after the given key, so
+--   successive sweeps walk the whole set instead of re-reading its head.
+--   Returns only ids, tenant ids, status and the sort key; no payload.
 -- +goose StatementBegin
-CREATE FUNCTION aias_sweep_candidates(p_queued_grace interval, p_running_stale interval, p_limit int)
-RETURNS TABLE (id uuid, tenant_id uuid, status text)
+CREATE FUNCTION aias_sweep_candidates(p_queued_grace interval, p_running_stale interval,
+                                      p_after_updated timestamptz, p_after_id uuid, p_limit int)
+RETURNS TABLE (id uuid, tenant_id uuid, status text, updated_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
-  SELECT r.id, r.tenant_id, r.status
+  SELECT r.id, r.tenant_id, r.status, r.updated_at
     FROM runs r
-   WHERE (r.status = 'queued'  AND greatest(r.updated_at, r.next_attempt_at) < now() - p_queued_grace)
-      OR (r.status = 'running' AND r.updated_at < now() - p_running_stale)
-   ORDER BY r.updated_at
+   WHERE r.status IN ('queued', 'running')
+     AND ((r.status = 'queued'  AND greatest(r.updated_at, r.next_attempt_at) < now() - p_queued_grace)
+       OR (r.status = 'running' AND r.updated_at < now() - p_running_stale))
+     AND (r.updated_at, r.id) > (p_after_updated, p_after_id)
+   ORDER BY r.updated_at, r.id
    LIMIT p_limit
 $$;
 -- +goose StatementEnd
 
 REVOKE ALL ON FUNCTION aias_signup(text, text, bytea, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aias_api_key_lookup(bytea) FROM PUBLIC;
-REVOKE ALL ON FUNCTION aias_sweep_candidates(interval, interval, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION aias_sweep_candidates(interval, interval, timestamptz, uuid, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aias_signup(text, text, bytea, text) TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_api_key_lookup(bytea) TO aias_app;
-GRANT EXECUTE ON FUNCTION aias_sweep_candidates(interval, interval, int) TO aias_app;
+GRANT EXECUTE ON FUNCTION aias_sweep_candidates(interval, interval, timestamptz, uuid, int) TO aias_app;
 
 -- +goose Down
-DROP FUNCTION IF EXISTS aias_sweep_candidates(interval, interval, int);
+DROP FUNCTION IF EXISTS aias_sweep_candidates(interval, interval, timestamptz, uuid, int);
 DROP FUNCTION IF EXISTS aias_api_key_lookup(bytea);
 DROP FUNCTION IF EXISTS aias_signup(text, text, bytea, text);
 DROP TABLE IF EXISTS artifacts, run_steps, runs, webhook_endpoints, workflow_versions,

@@ -224,6 +224,9 @@ func TestReadinessFollowsRedisAndLivenessDoesNot(t *testing.T) {
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.String(), `"redis":"unreachable"`) {
 		t.Errorf("/readyz with Redis down = %d %s, want 503 naming redis", r.Status, r.Body)
 	}
+	if r := s.do("GET", "/readyz?require=postgres", "", "", nil); r.Status != 200 {
+		t.Errorf("/readyz?require=postgres with Redis down = %d, want 200: the intake still accepts", r.Status)
+	}
 	if r := s.do("GET", "/healthz", "", "", nil); r.Status != 200 {
 		t.Errorf("/healthz with Redis down = %d, want 200: the process is alive", r.Status)
 	}

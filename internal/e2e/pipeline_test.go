@@ -68,6 +68,7 @@ func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
 	for !r.terminal() && time.Now().Before(deadline) {
 		r = s.run(acme.Key, runID)
 		seen[r.Status] = true
+		time.Sleep(5 * time.Millisecond) // poll, leaving the cores to the system under test
 	}
 	if r.Status != "succeeded" || r.Attempt != 1 || r.WorkflowID != wf || r.WorkflowVersion != 1 {
 		t.Fatalf("run = %+v, want succeeded on attempt 1 of workflow %s v1", r, wf)
@@ -313,7 +314,13 @@ func TestExhaustedRunIsDeadAndArchivedInTheQueue(t *testing.T) {
 	}
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
-	info, err := insp.GetTaskInfo("default", runID)
+	// The run is marked dead before the handler returns; asynq archives after.
+	var info *asynq.TaskInfo
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if info, err = insp.GetTaskInfo("default", runID); err == nil && info.State == asynq.TaskStateArchived {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("task %s in asynq: %v", runID, err)
 	}

@@ -3,6 +3,7 @@ package ingress
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,17 +14,30 @@ func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 only when Postgres and Redis both answer.
+// readyz reports Postgres and Redis and answers 503 when one of them is
+// unreachable. ?require=postgres narrows what decides the status code: the
+// intake keeps accepting webhooks without Redis (the sweep enqueues them
+// later), so a load balancer in front of the ingress may prefer to keep
+// routing to it while only Redis is down.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"postgres": "ok", "redis": "ok"}
-	status := http.StatusOK
 	if err := s.db.Ping(ctx); err != nil {
-		checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
+		checks["postgres"] = "unreachable"
 	}
 	if err := s.redis.Ping(ctx).Err(); err != nil {
-		checks["redis"], status = "unreachable", http.StatusServiceUnavailable
+		checks["redis"] = "unreachable"
 	}
-	return c.JSON(status, map[string]any{"status": map[bool]string{true: "ready", false: "not_ready"}[status == http.StatusOK], "checks": checks})
+	required := []string{"postgres", "redis"}
+	if r := c.QueryParam("require"); r != "" {
+		required = strings.Split(r, ",")
+	}
+	status, word := http.StatusOK, "ready"
+	for _, name := range required {
+		if checks[name] != "ok" {
+			status, word = http.StatusServiceUnavailable, "not_ready"
+		}
+	}
+	return c.JSON(status, map[string]any{"status": word, "checks": checks})
 }

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -39,6 +40,9 @@ var statusOf = map[errs.Kind]int{
 	errs.TooLarge:        http.StatusRequestEntityTooLarge,
 	errs.Unsupported:     http.StatusUnsupportedMediaType,
 }
+
+// statusClientClosed is the de-facto code (nginx's) for a request its client abandoned.
+const statusClientClosed = 499
 
 // retryAfterSeconds tells senders when a 503 is worth retrying.
 const retryAfterSeconds = 5
@@ -93,7 +97,11 @@ func errorHandler(err error, c echo.Context) {
 	}
 	p := problemFor(err)
 	p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
-	if p.Status >= 500 {
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client hung up; nobody reads this answer and nothing is wrong here.
+		p = Problem{Type: "about:blank", Title: "Client Closed Request", Status: statusClientClosed, Code: "client_closed", Detail: "the client closed the request"}
+		logging.From(c.Request().Context()).Info().Err(err).Msg("client closed the request")
+	} else if p.Status >= 500 {
 		logging.From(c.Request().Context()).Error().Err(err).Int("status", p.Status).Msg("request failed")
 	}
 	if p.retryAfter > 0 {

@@ -19,6 +19,10 @@ const (
 	codeForeignKeyViolation = "23503"
 	codeCheckViolation      = "23514"
 	codeInvalidText         = "22P02"
+	codeUntranslatable      = "22P05" // e.g. \u0000 in jsonb
+	codeNotInRepertoire     = "22021" // invalid UTF-8 in text
+	codeStringTooLong       = "22001"
+	codeProgramLimit        = "54000" // e.g. a jsonb value over its size limit
 )
 
 // Classify maps a driver error to an errs kind, leaving the cause attached.
@@ -53,7 +57,8 @@ func classifyPQ(e *pq.Error) error {
 		return errs.Wrap(e, errs.Conflict, "conflict", "the object already exists")
 	case e.Code == codeForeignKeyViolation:
 		return errs.Wrap(e, errs.NotFound, "not_found", "a referenced object does not exist")
-	case e.Code == codeCheckViolation, e.Code == codeInvalidText:
+	case e.Code == codeCheckViolation, e.Code == codeInvalidText, e.Code == codeUntranslatable,
+		e.Code == codeNotInRepertoire, e.Code == codeStringTooLong, e.Code == codeProgramLimit:
 		return errs.Wrap(e, errs.Invalid, "invalid", "a value is not valid")
 	case e.Code.Class() == "08", e.Code.Class() == "57", e.Code.Class() == "53":
 		// connection exceptions, operator intervention (shutdown), insufficient resources

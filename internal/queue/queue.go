@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -84,13 +85,23 @@ func RedisOpt(url string) (asynq.RedisClientOpt, error) {
 }
 
 // Client enqueues tasks.
-type Client struct{ c *asynq.Client }
+type Client struct {
+	c    *asynq.Client
+	opt  asynq.RedisClientOpt
+	once sync.Once
+	insp *asynq.Inspector
+}
 
 // NewClient connects a client to Redis (lazily: it never fails on start).
-func NewClient(opt asynq.RedisClientOpt) *Client { return &Client{c: asynq.NewClient(opt)} }
+func NewClient(opt asynq.RedisClientOpt) *Client { return &Client{c: asynq.NewClient(opt), opt: opt} }
 
-// Close releases the connection pool.
-func (c *Client) Close() error { return c.c.Close() }
+// Close releases the connection pools.
+func (c *Client) Close() error {
+	if c.insp != nil {
+		_ = c.insp.Close()
+	}
+	return c.c.Close()
+}
 
 // EnqueueRun enqueues run:execute for a run. A task that already exists for
 // the run is success: the run is queued exactly once.
@@ -109,4 +120,61 @@ func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxA
 		return fmt.Errorf("enqueue run %s: %w", runID, err)
 	}
 	return nil
+}
+
+// Presence is what the queue holds for a run, as the sweep sees it.
+type Presence int
+
+// The presences.
+const (
+	Enqueued Presence = iota // there was no task; one was enqueued now
+	Present                  // a live task exists (pending, scheduled, retry or active)
+	Archived                 // only an archived (or completed) task exists and it holds the run's id
+)
+
+// Ensure enqueues the run's task unless one exists, and says which.
+func (c *Client) Ensure(ctx context.Context, tenantID, runID uuid.UUID) (Presence, error) {
+	t, err := NewRunExecute(ctx, RunExecute{TenantID: tenantID, RunID: runID}, defaultBackstop)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err = c.c.EnqueueContext(ctx, t)
+	if err == nil {
+		return Enqueued, nil
+	}
+	if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return 0, fmt.Errorf("enqueue run %s: %w", runID, err)
+	}
+	info, err := c.inspector().GetTaskInfo(QueueDefault, runID.String())
+	if err != nil {
+		if errors.Is(err, asynq.ErrTaskNotFound) {
+			return Present, nil // finished between the two calls
+		}
+		return 0, fmt.Errorf("inspect task of run %s: %w", runID, err)
+	}
+	if info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted {
+		return Archived, nil
+	}
+	return Present, nil
+}
+
+// Revive replaces an archived task of a run that is not finished (asynq gave
+// up on it before the run's own budget did) with a fresh one.
+func (c *Client) Revive(ctx context.Context, tenantID, runID uuid.UUID) error {
+	err := c.inspector().DeleteTask(QueueDefault, runID.String())
+	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return fmt.Errorf("delete archived task of run %s: %w", runID, err)
+	}
+	return c.EnqueueRun(ctx, tenantID, runID, defaultBackstop)
+}
+
+// defaultBackstop sizes asynq's retry limit when the run's own budget is not
+// at hand (the sweep); the run's row is what counts.
+const defaultBackstop = 10
+
+func (c *Client) inspector() *asynq.Inspector {
+	c.once.Do(func() { c.insp = asynq.NewInspector(c.opt) })
+	return c.insp
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"aias/internal/artifact"
+	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/step"
@@ -48,6 +49,10 @@ type Attempt struct {
 // task is done (the run is terminal, or there was nothing to do), an error
 // wrapping ErrExhausted when the run just became dead, and any other error
 // when the run should be retried.
+//
+// The run's attempt number, incremented by the claim, fences every later
+// write: a delivery that lost the run to a newer one (a redelivery after a
+// lost lease, say) finds its writes refused and stops.
 func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) error {
 	r, def, done, err := e.start(ctx, tenantID, id)
 	if errors.Is(err, errNotRunnable) {
@@ -55,6 +60,9 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 		return nil
 	}
 	if err != nil {
+		if a.LastChance {
+			return e.Bury(ctx, tenantID, id, fmt.Sprintf("could not start: %v", err))
+		}
 		return err
 	}
 	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
@@ -63,7 +71,11 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	steps := env["steps"].(map[string]any)
 	for i, s := range def.Steps {
 		if rec, ok := done[i]; ok {
-			steps[s.Name] = map[string]any{"output": decodeJSON(rec.Output)}
+			out := decodeJSON(rec.Output)
+			steps[s.Name] = map[string]any{"output": out}
+			if stoppedHere(rec, out) { // the stop was recorded, the finish was not
+				return e.finish(ctx, r, Succeeded, nil, def.Steps[i+1:], i+1)
+			}
 			continue
 		}
 		res, stepErr := e.runStep(ctx, r, i, s, env)
@@ -76,6 +88,12 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 		}
 	}
 	return e.finish(ctx, r, Succeeded, nil, nil, 0)
+}
+
+// stoppedHere reports whether a recorded step is a condition that stopped the run.
+func stoppedHere(rec StepRecord, out any) bool {
+	m, ok := out.(map[string]any)
+	return rec.Type == "condition" && ok && m["passed"] == false
 }
 
 // start marks the run running, counts the attempt and loads what it needs.
@@ -113,7 +131,8 @@ RETURNING ` + runColumns
 }
 
 // runStep executes one step and commits its record (and artifacts) when it
-// succeeds. A failed step is recorded by fail.
+// succeeds. A failed step's record is written here too; fail decides what
+// the failure means for the run.
 func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step, env step.Env) (step.Result, error) {
 	log := logging.From(ctx).With().Str("step", s.Name).Logger()
 	ctx = logging.With(ctx, log)
@@ -125,13 +144,13 @@ func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step,
 	started := e.now()
 	res, err := typ.Run(ctx, e.Deps, s.With, env)
 	finished := e.now()
+	e.observeStep(s.Type, err, finished.Sub(started))
 	rec := StepRecord{RunID: r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: r.Attempt,
-		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds()}
-	rec.Logs = json.RawMessage("[]")
+		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds(),
+		Logs: json.RawMessage("[]")}
 	if len(res.Logs) > 0 {
 		rec.Logs, _ = json.Marshal(res.Logs)
 	}
-	e.observeStep(s.Type, err, finished.Sub(started))
 	if err != nil {
 		msg := err.Error()
 		rec.Status, rec.Error = StepFailed, &msg
@@ -147,17 +166,26 @@ func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step,
 	}
 	rec.Status, rec.Output = StepSucceeded, out
 	if err := e.commitStep(ctx, r, rec, res.Artifacts); err != nil {
-		return res, err
+		return res, storeError(err)
 	}
 	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
 	return res, nil
+}
+
+// storeError makes a result Postgres refuses to store (a NUL in JSON text,
+// say) a permanent failure: the same result would be refused on every retry.
+func storeError(err error) error {
+	if e, ok := errs.As(err); ok && e.Kind == errs.Invalid {
+		return step.Permanent(fmt.Errorf("step result cannot be stored: %s", e.Message))
+	}
+	return err
 }
 
 // commitStep writes a succeeded step, its artifacts and the run's heartbeat
 // in one transaction, so a crash leaves either all of them or none.
 func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact) error {
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		if err := heartbeat(ctx, q, r.ID); err != nil {
+		if err := heartbeat(ctx, q, r); err != nil {
 			return err
 		}
 		if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
@@ -176,22 +204,26 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 
 func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord) error {
 	// The step's own context may be the one that expired; the record must still land.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := detached(ctx)
 	defer cancel()
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		if err := heartbeat(ctx, q, r); err != nil {
+			return err
+		}
 		return writeStep(ctx, q, r.TenantID, rec)
 	})
 }
 
-// heartbeat records progress; it fails if the run stopped being ours
-// (canceled, or finished by another delivery of the same task).
-func heartbeat(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
-	res, err := q.ExecContext(ctx, `UPDATE runs SET updated_at = now() WHERE id = $1 AND status = 'running'`, id)
+// heartbeat records progress. It fails if the run stopped being this
+// delivery's: canceled, finished, or claimed again by a newer delivery.
+func heartbeat(ctx context.Context, q postgres.Querier, r Run) error {
+	const beat = `UPDATE runs SET updated_at = now() WHERE id = $1 AND status = 'running' AND attempt = $2`
+	res, err := q.ExecContext(ctx, beat, r.ID, r.Attempt)
 	if err != nil {
-		return fmt.Errorf("heartbeat run %s: %w", id, postgres.Classify(err))
+		return fmt.Errorf("heartbeat run %s: %w", r.ID, postgres.Classify(err))
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return step.Permanent(fmt.Errorf("%w: run %s is no longer running", errNotRunnable, id))
+		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
 	}
 	return nil
 }
@@ -207,7 +239,9 @@ func (e *Executor) fail(ctx context.Context, r Run, stepName string, stepErr err
 		return e.finish(ctx, r, Failed, &msg, nil, 0)
 	}
 	if ctx.Err() != nil {
-		// Shutdown or task timeout: hand the run back without judging it.
+		// Shutdown or task timeout: hand the run back without judging it,
+		// and without spending its attempt budget.
+		e.giveBack(ctx, r)
 		return fmt.Errorf("run %s interrupted: %w", r.ID, stepErr)
 	}
 	if r.Attempt >= r.MaxAttempts || a.LastChance {
@@ -222,15 +256,30 @@ func (e *Executor) fail(ctx context.Context, r Run, stepName string, stepErr err
 	return fmt.Errorf("run %s attempt %d: %s", r.ID, r.Attempt, msg)
 }
 
+// giveBack returns an interrupted delivery's attempt to the run's budget.
+func (e *Executor) giveBack(ctx context.Context, r Run) {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		_, err := q.ExecContext(ctx, `UPDATE runs SET attempt = attempt - 1 WHERE id = $1 AND attempt = $2 AND status = 'running'`, r.ID, r.Attempt)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		logging.From(ctx).Warn().Err(err).Msg("could not give back the interrupted attempt")
+	}
+}
+
 // requeue records a retryable failure; the run waits in queued until the
 // queue delivers the retry. next_attempt_at bounds when that must happen,
 // so the sweep can tell a waiting run from a lost one.
 func (e *Executor) requeue(ctx context.Context, r Run, msg string) error {
 	next := e.now().Add(e.Backoff.Upper(r.Attempt))
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	const q = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()
-	            WHERE id = $1 AND status = 'running'`
-	return e.DB.InTenantTx(context.WithoutCancel(ctx), r.TenantID, func(tx postgres.Querier) error {
-		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next); err != nil {
+	            WHERE id = $1 AND status = 'running' AND attempt = $4`
+	return e.DB.InTenantTx(ctx, r.TenantID, func(tx postgres.Querier) error {
+		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next, r.Attempt); err != nil {
 			return fmt.Errorf("requeue run %s: %w", r.ID, postgres.Classify(err))
 		}
 		return nil
@@ -240,22 +289,29 @@ func (e *Executor) requeue(ctx context.Context, r Run, msg string) error {
 // finish moves the run to a terminal status; skipped lists the steps a
 // condition stopped, recorded as skipped from position first on.
 func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string, skipped []workflow.Step, first int) error {
-	ctx = context.WithoutCancel(ctx)
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	var owned bool
 	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		const done = `UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now(), next_attempt_at = NULL
+		               WHERE id = $1 AND status = 'running' AND attempt = $4`
+		res, err := q.ExecContext(ctx, done, r.ID, status, msg, r.Attempt)
+		if err != nil {
+			return fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // another delivery owns the run now; it will finish it
+		}
+		owned = true
 		for i, s := range skipped {
 			rec := StepRecord{RunID: r.ID, Position: first + i, Name: s.Name, Type: s.Type, Status: StepSkipped, Attempt: r.Attempt}
 			if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
 				return err
 			}
 		}
-		const done = `UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND status = 'running'`
-		if _, err := q.ExecContext(ctx, done, r.ID, status, msg); err != nil {
-			return fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
-		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || !owned {
 		return err
 	}
 	if e.Metrics != nil {
@@ -267,6 +323,34 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	}
 	logging.From(ctx).WithLevel(level).Str("status", string(status)).Dur("total", e.now().Sub(r.CreatedAt)).Msg("run finished")
 	return nil
+}
+
+// Bury marks a run dead whatever its attempt: the queue is about to give up
+// on its task (last delivery failed outside the step loop, e.g. a panic or
+// an unreachable database), and a run must never stay queued or running with
+// no task left to move it.
+func (e *Executor) Bury(ctx context.Context, tenantID, id uuid.UUID, msg string) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		const dead = `UPDATE runs SET status = 'dead', error = $2, finished_at = now(), updated_at = now(), next_attempt_at = NULL
+		               WHERE id = $1 AND status IN ('queued', 'running')`
+		_, err := q.ExecContext(ctx, dead, id, msg)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("bury run %s: %w", id, err)
+	}
+	logging.From(ctx).Warn().Str("error", msg).Msg("run dead: the queue gave up on it")
+	return fmt.Errorf("run %s: %s: %w", id, msg, ErrExhausted)
+}
+
+// writeTimeout bounds the writes that must land even when the run's own
+// context is gone (shutdown, task timeout).
+const writeTimeout = 10 * time.Second
+
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 }
 
 func (e *Executor) observeStep(typ string, err error, d time.Duration) {

@@ -25,7 +25,3 @@ func Enqueue(ctx context.Context, q Enqueuer, tenantID, runID uuid.UUID, maxAtte
 	}
 	return true
 }
-
-// DefaultQueueAttempts sizes the queue's backstop retry limit when the run's
-// own budget is not at hand (the sweep); the run's row is what counts.
-const DefaultQueueAttempts = 25

@@ -3,9 +3,11 @@
 //
 // The sweep asks Postgres (the record) for runs that should be in the queue
 // and may not be — queued past their grace period or past a due retry, or
-// running with no progress for too long — and enqueues each by run id. The
-// queue's task-id uniqueness turns a run that is in fact queued into a no-op,
-// so the sweep is safe to run on several replicas at once.
+// running with no progress for too long — and makes sure each has a task.
+// The queue's task-id uniqueness turns a run that is in fact queued into a
+// no-op, so the sweep is safe to run on several replicas at once. Successive
+// sweeps continue where the last batch ended, so a large backlog of runs
+// that are legitimately waiting cannot hide a lost one behind it.
 package scheduler
 
 import (
@@ -17,9 +19,16 @@ import (
 	"github.com/rs/zerolog"
 
 	"aias/internal/postgres"
+	"aias/internal/queue"
 	"aias/internal/run"
 	"aias/internal/telemetry"
 )
+
+// Queue is what the sweep needs of the work queue.
+type Queue interface {
+	Ensure(ctx context.Context, tenantID, runID uuid.UUID) (queue.Presence, error)
+	Revive(ctx context.Context, tenantID, runID uuid.UUID) error
+}
 
 // Options configure the sweep.
 type Options struct {
@@ -34,12 +43,18 @@ type Options struct {
 // Scheduler runs the sweep on a timer.
 type Scheduler struct {
 	db    *postgres.DB
-	queue run.Enqueuer
+	queue Queue
 	opt   Options
+	after cursor // where the next sweep continues
+}
+
+type cursor struct {
+	UpdatedAt time.Time
+	ID        uuid.UUID
 }
 
 // New builds a scheduler.
-func New(db *postgres.DB, q run.Enqueuer, o Options) *Scheduler {
+func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
@@ -66,46 +81,95 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 // SweepResult says what one sweep did.
 type SweepResult struct {
-	Candidates int
-	Enqueued   int
-	Failed     int
+	Candidates int // runs that may have been missing from the queue
+	Enqueued   int // were missing, and now have a task
+	Present    int // had a live task already
+	Revived    int // had only an archived task although unfinished
+	Failed     int // could not be checked (Redis down); the next sweep retries
 }
 
 type candidate struct {
-	ID       uuid.UUID  `db:"id"`
-	TenantID uuid.UUID  `db:"tenant_id"`
-	Status   run.Status `db:"status"`
+	ID        uuid.UUID  `db:"id"`
+	TenantID  uuid.UUID  `db:"tenant_id"`
+	Status    run.Status `db:"status"`
+	UpdatedAt time.Time  `db:"updated_at"`
 }
 
-// Sweep re-enqueues every run that may be missing from the queue.
+// Sweep checks one batch of candidates against the queue.
 func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 	var cs []candidate
-	const q = `SELECT id, tenant_id, status FROM aias_sweep_candidates($1, $2, $3)`
-	err := s.db.SelectContext(ctx, &cs, q, interval(s.opt.QueuedGrace), interval(s.opt.RunningStale), s.opt.BatchSize)
+	const q = `SELECT id, tenant_id, status, updated_at FROM aias_sweep_candidates($1, $2, $3, $4, $5)`
+	err := s.db.SelectContext(ctx, &cs, q, interval(s.opt.QueuedGrace), interval(s.opt.RunningStale),
+		s.after.UpdatedAt, s.after.ID, s.opt.BatchSize)
 	if err != nil {
 		return SweepResult{}, fmt.Errorf("find sweep candidates: %w", postgres.Classify(err))
 	}
+	s.advance(cs)
 	res := SweepResult{Candidates: len(cs)}
 	for _, c := range cs {
-		// max_attempts only sizes asynq's backstop retry limit; the run's
-		// own budget is enforced from its row.
-		if err := s.queue.EnqueueRun(ctx, c.TenantID, c.ID, run.DefaultQueueAttempts); err != nil {
-			res.Failed++
-			if res.Failed == 1 {
-				s.opt.Log.Warn().Err(err).Msg("sweep could not enqueue; will retry next tick")
-			}
-			continue
-		}
-		res.Enqueued++
+		s.check(ctx, c, &res)
 	}
-	if s.opt.Metrics != nil {
-		s.opt.Metrics.SweepReenqueued.Add(float64(res.Enqueued))
-	}
-	if res.Candidates > 0 {
-		s.opt.Log.Info().Int("candidates", res.Candidates).Int("enqueued", res.Enqueued).
-			Int("failed", res.Failed).Msg("sweep")
-	}
+	s.report(res)
 	return res, nil
+}
+
+// advance moves the cursor past this batch, or back to the start after a
+// short batch, so every candidate is visited within a few sweeps.
+func (s *Scheduler) advance(cs []candidate) {
+	if len(cs) < s.opt.BatchSize {
+		s.after = cursor{}
+		return
+	}
+	last := cs[len(cs)-1]
+	s.after = cursor{UpdatedAt: last.UpdatedAt, ID: last.ID}
+}
+
+func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) {
+	p, err := s.queue.Ensure(ctx, c.TenantID, c.ID)
+	if err != nil {
+		res.Failed++
+		if res.Failed == 1 {
+			s.opt.Log.Warn().Err(err).Msg("sweep could not reach the queue; next tick retries")
+		}
+		return
+	}
+	switch p {
+	case queue.Enqueued:
+		res.Enqueued++
+	case queue.Present:
+		res.Present++
+	case queue.Archived:
+		s.revive(ctx, c, res)
+	}
+}
+
+// revive replaces the archived task of a run that is still unfinished. The
+// run is read again first: it may have died (and been archived) a moment
+// after it was listed, and a dead run's archived task must stay.
+func (s *Scheduler) revive(ctx context.Context, c candidate, res *SweepResult) {
+	var st run.Status
+	err := s.db.InTenantTx(ctx, c.TenantID, func(q postgres.Querier) error {
+		return q.GetContext(ctx, &st, `SELECT status FROM runs WHERE id = $1`, c.ID)
+	})
+	if err != nil || st.Terminal() {
+		return
+	}
+	if err := s.queue.Revive(ctx, c.TenantID, c.ID); err != nil {
+		res.Failed++
+		return
+	}
+	res.Revived++
+	s.opt.Log.Warn().Str("run_id", c.ID.String()).Msg("sweep revived a run whose task was archived before it finished")
+}
+
+func (s *Scheduler) report(res SweepResult) {
+	if s.opt.Metrics != nil {
+		s.opt.Metrics.SweepReenqueued.Add(float64(res.Enqueued + res.Revived))
+	}
+	if res.Enqueued+res.Revived+res.Failed > 0 {
+		s.opt.Log.Info().Int("candidates", res.Candidates).Int("enqueued", res.Enqueued).Int("present", res.Present).
+			Int("revived", res.Revived).Int("failed", res.Failed).Msg("sweep")
+	}
 }
 
 func interval(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.Milliseconds()) }

@@ -30,6 +30,11 @@ type bundle struct {
 
 func setup(t *testing.T) (*scheduler.Scheduler, bundle) {
 	t.Helper()
+	return setupBatch(t, 0)
+}
+
+func setupBatch(t *testing.T, batch int) (*scheduler.Scheduler, bundle) {
+	t.Helper()
 	db := pgtest.New(t)
 	opt, err := queue.RedisOpt(redistest.New(t))
 	if err != nil {
@@ -56,7 +61,8 @@ func setup(t *testing.T) (*scheduler.Scheduler, bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute, Log: logging.Nop()})
+	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute,
+		BatchSize: batch, Log: logging.Nop()})
 	return sch, bundle{db: db, queue: q, insp: insp, tenant: s.TenantID, wf: wf}
 }
 
@@ -154,5 +160,67 @@ func TestSweepWaitsForADueRetry(t *testing.T) {
 	}
 	if b.queued(t, id) {
 		t.Error("a run waiting for its retry was enqueued before the retry was due")
+	}
+}
+
+func TestSweepWalksPastABacklogOfRunsThatAreQueued(t *testing.T) {
+	t.Parallel()
+	sch, b := setupBatch(t, 2)
+	ctx := context.Background()
+	for i := range 4 {
+		id := b.insertRun(t, run.Queued, time.Duration(10-i)*time.Minute) // oldest first
+		if err := b.queue.EnqueueRun(ctx, b.tenant, id, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lost := b.insertRun(t, run.Queued, time.Minute) // newest, and missing from the queue
+	for range 3 {
+		if _, err := sch.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !b.queued(t, lost) {
+		t.Error("a lost run behind a backlog of queued runs was never enqueued")
+	}
+}
+
+func TestSweepRevivesAnUnfinishedRunWhoseTaskWasArchived(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	ctx := context.Background()
+	id := b.insertRun(t, run.Queued, time.Second)
+	if err := b.queue.EnqueueRun(ctx, b.tenant, id, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.insp.ArchiveTask(queue.QueueDefault, id.String()); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sch.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.insp.GetTaskInfo(queue.QueueDefault, id.String())
+	if err != nil || res.Revived != 1 || info.State != asynq.TaskStatePending {
+		t.Errorf("after the sweep: %+v, task %v (%v); want the run revived as a pending task", res, info, err)
+	}
+}
+
+func TestSweepLeavesTheArchivedTaskOfADeadRun(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	ctx := context.Background()
+	id := b.insertRun(t, run.Dead, time.Second)
+	if err := b.queue.EnqueueRun(ctx, b.tenant, id, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.insp.ArchiveTask(queue.QueueDefault, id.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sch.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.insp.GetTaskInfo(queue.QueueDefault, id.String())
+	if err != nil || info.State != asynq.TaskStateArchived {
+		t.Errorf("dead run's task = %v (%v), want it still archived", info, err)
 	}
 }

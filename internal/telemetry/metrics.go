@@ -44,7 +44,7 @@ func New() *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"type", "outcome"}),
 		SweepReenqueued: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "aias_sweep_enqueued_total", Help: "Runs the sweep handed to the queue.",
+			Name: "aias_sweep_enqueued_total", Help: "Runs the sweep found missing from the queue and enqueued.",
 		}),
 	}
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.IntakeOutcomes, m.RunsFinished, m.StepDuration,

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -49,7 +51,7 @@ var errUnknownEndpoint = errs.E(errs.NotFound, "not_found", "no such webhook end
 var droppedHeaders = map[string]bool{"authorization": true, "cookie": true, "proxy-authorization": true}
 
 // DeliveryIDHeaders name the sender's idempotency key, first match wins.
-var DeliveryIDHeaders = []string{"Idempotency-Key", "Webhook-Id"}
+var DeliveryIDHeaders = []string{"Idempotency-Key", "Webhook-Id", "X-GitHub-Delivery"}
 
 const maxDeliveryIDLen = 255
 
@@ -68,9 +70,8 @@ func (in *Intake) Accept(ctx context.Context, d Delivery) (Accepted, error) {
 		return Accepted{}, errUnknownEndpoint
 	}
 	delivery := deliveryID(d.Header)
-	if len(delivery) > maxDeliveryIDLen {
-		return Accepted{}, errs.Validation("delivery id is too long",
-			errs.FieldError{Path: "header.Idempotency-Key", Message: fmt.Sprintf("at most %d characters", maxDeliveryIDLen)})
+	if err := checkDeliveryID(delivery); err != nil {
+		return Accepted{}, err
 	}
 	var t target
 	var out Accepted
@@ -94,8 +95,24 @@ func (in *Intake) Accept(ctx context.Context, d Delivery) (Accepted, error) {
 		return in.existing(ctx, d.TenantID, out.RunID)
 	}
 	out.Status = run.Queued
-	run.Enqueue(ctx, in.Queue, d.TenantID, out.RunID, t.MaxAttempts)
+	// The run is committed: a sender hanging up now must not cancel its enqueue.
+	run.Enqueue(context.WithoutCancel(ctx), in.Queue, d.TenantID, out.RunID, t.MaxAttempts)
 	return out, nil
+}
+
+// checkDeliveryID refuses ids that cannot be stored or compared as text.
+func checkDeliveryID(id string) error {
+	problem := ""
+	switch {
+	case len(id) > maxDeliveryIDLen:
+		problem = fmt.Sprintf("at most %d characters", maxDeliveryIDLen)
+	case !utf8.ValidString(id) || strings.ContainsFunc(id, unicode.IsControl):
+		problem = "must be printable UTF-8 text"
+	}
+	if problem == "" {
+		return nil
+	}
+	return errs.Validation("the delivery id header is not valid", errs.FieldError{Path: "header.Idempotency-Key", Message: problem})
 }
 
 func findTarget(ctx context.Context, q postgres.Querier, token string) (target, error) {
@@ -140,7 +157,9 @@ func deliveryID(h http.Header) string {
 	return ""
 }
 
-// flatten keeps the first value of each name, lower-cased, minus dropped names.
+// flatten keeps the first value of each name, lower-cased, minus dropped
+// names. NUL becomes U+FFFD: JSON text in Postgres cannot hold it, and a
+// sender's stray byte must not cost its delivery (the body keeps every byte).
 func flatten(m map[string][]string, drop map[string]bool) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, vs := range m {
@@ -148,7 +167,8 @@ func flatten(m map[string][]string, drop map[string]bool) map[string]string {
 		if len(vs) == 0 || drop[k] {
 			continue
 		}
-		out[k] = vs[0]
+		out[strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", "\uFFFD"), "\uFFFD")] =
+			strings.ToValidUTF8(strings.ReplaceAll(vs[0], "\x00", "\uFFFD"), "\uFFFD")
 	}
 	return out
 }

@@ -80,19 +80,22 @@ func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	ctx = w.runContext(ctx, t, p)
-	defer func() {
-		if v := recover(); v != nil {
-			logging.From(ctx).Error().Interface("panic", v).Stack().Msg("run panicked; it will be retried")
-			err = fmt.Errorf("run %s panicked: %v", p.RunID, v)
-		}
-	}()
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
-	err = w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: retried >= maxRetry})
-	if errors.Is(err, run.ErrExhausted) {
-		return fmt.Errorf("%w: %w", err, asynq.SkipRetry) // archived: the dead-letter queue
-	}
-	return err
+	lastChance := retried >= maxRetry
+	defer func() {
+		if v := recover(); v != nil {
+			logging.From(ctx).Error().Interface("panic", v).Stack().Msg("run panicked")
+			err = fmt.Errorf("run %s panicked: %v", p.RunID, v)
+			if lastChance {
+				err = w.exec.Bury(ctx, p.TenantID, p.RunID, "the worker panicked on every attempt")
+			}
+		}
+		if errors.Is(err, run.ErrExhausted) {
+			err = fmt.Errorf("%w: %w", err, asynq.SkipRetry) // archived: the dead-letter queue
+		}
+	}()
+	return w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: lastChance})
 }
 
 // runContext gives the handler a logger carrying the run's identity and the

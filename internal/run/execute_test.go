@@ -1,0 +1,238 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/run"
+	"aias/internal/step"
+	"aias/internal/tenant"
+	"aias/internal/testutil/pgtest"
+	"aias/internal/workflow"
+)
+
+type bundle struct {
+	db     *pgtest.DB
+	tenant uuid.UUID
+	calls  *calls
+	srv    *httptest.Server
+}
+
+// calls counts requests per path; a path in block waits for its channel.
+type calls struct {
+	mu      sync.Mutex
+	n       map[string]int
+	block   map[string]chan struct{}
+	entered chan string
+}
+
+func (c *calls) count(p string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[p]
+}
+
+func setup(t *testing.T) (*run.Executor, bundle) {
+	t.Helper()
+	db := pgtest.New(t)
+	s, err := tenant.Create(context.Background(), db.DB, "run@example.com", "run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &calls{n: map[string]int{}, block: map[string]chan struct{}{}, entered: make(chan string, 16)}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.mu.Lock()
+		c.n[r.URL.Path]++
+		first := c.n[r.URL.Path] == 1
+		ch := c.block[r.URL.Path]
+		c.mu.Unlock()
+		c.entered <- r.URL.Path
+		if ch != nil && first {
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"n":%d}`, c.count(r.URL.Path))
+	}))
+	t.Cleanup(srv.Close)
+	e := &run.Executor{DB: db.DB, Deps: step.Deps{HTTPClient: srv.Client()}, Backoff: run.Backoff{Base: time.Millisecond, Max: time.Millisecond}}
+	return e, bundle{db: db, tenant: s.TenantID, calls: c, srv: srv}
+}
+
+// newRun stores a workflow and a queued run of it.
+func (b bundle) newRun(t *testing.T, yaml string) uuid.UUID {
+	t.Helper()
+	ctx := context.Background()
+	def, err := workflow.Decode([]byte(yaml), "application/yaml")
+	if err == nil {
+		err = def.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id uuid.UUID
+	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		w, err := workflow.Create(ctx, q, b.tenant, def)
+		if err != nil {
+			return err
+		}
+		id, _, err = run.Insert(ctx, q, run.New{TenantID: b.tenant, WorkflowID: w.ID, WorkflowVersion: 1,
+			TriggerKind: run.TriggerManual, MaxAttempts: def.EffectiveMaxAttempts(), Body: []byte(`{"total":5}`),
+			ContentType: "application/json", ReceivedAt: time.Now()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func (b bundle) get(t *testing.T, id uuid.UUID) (run.Run, []run.StepRecord) {
+	t.Helper()
+	ctx := context.Background()
+	var r run.Run
+	var steps []run.StepRecord
+	err := b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) (err error) {
+		if r, err = run.Get(ctx, q, id); err != nil {
+			return err
+		}
+		steps, err = run.Steps(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, steps
+}
+
+func (b bundle) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	err := b.db.InTenantTx(ctx, b.tenant, func(tx postgres.Querier) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestARetryAfterARecordedConditionStopRunsNothingMore(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: stop
+steps:
+  - { name: gate, type: condition, with: { if: "trigger.body.total > 100" } }
+  - { name: notify, type: http, with: { url: "%s/notify" } }
+`, b.srv.URL))
+	// The condition's stop was committed, then the worker died before finishing the run.
+	b.exec(t, `UPDATE runs SET status = 'running', attempt = 1 WHERE id = $1`, id)
+	b.exec(t, `INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output)
+	           VALUES ($1, $2, 0, 'gate', 'condition', 'succeeded', 1, '{"passed": false}')`, b.tenant, id)
+
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Succeeded || b.calls.count("/notify") != 0 {
+		t.Errorf("run = %s with %d notify calls, want succeeded with none", r.Status, b.calls.count("/notify"))
+	}
+	if len(steps) != 2 || steps[1].Status != run.StepSkipped {
+		t.Errorf("steps = %+v, want notify skipped", steps)
+	}
+}
+
+func TestAStaleDeliveryIsFencedOutByTheNewerOne(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	release := make(chan struct{})
+	b.calls.block["/b"] = release
+	id := b.newRun(t, fmt.Sprintf(`
+name: fence
+steps:
+  - { name: a, type: http, with: { url: "%[1]s/a" } }
+  - { name: b, type: http, with: { url: "%[1]s/b" } }
+  - { name: c, type: transform, with: { output: "steps.b.output.body.n" } }
+`, b.srv.URL))
+	ctx := context.Background()
+	stale := make(chan error, 1)
+	go func() { stale <- e.Execute(ctx, b.tenant, id, run.Attempt{}) }()
+	for p := ""; p != "/b"; p = <-b.calls.entered {
+	}
+	// A second delivery of the same run (a lost lease, a redelivery) takes over.
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("newer delivery: %v", err)
+	}
+	close(release)
+	if err := <-stale; err != nil {
+		t.Errorf("stale delivery = %v, want nil (it steps aside)", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Succeeded || r.Attempt != 2 {
+		t.Fatalf("run = %s attempt %d (%v), want succeeded by attempt 2", r.Status, r.Attempt, deref(r.Error))
+	}
+	if b.calls.count("/a") != 1 {
+		t.Errorf("step a ran %d times, want once (its record was committed)", b.calls.count("/a"))
+	}
+	if got := string(steps[2].Output); got != "2" || steps[1].Attempt != 2 {
+		t.Errorf("step c output %s, step b attempt %d; want the newer delivery's consistent record (2, 2)", got, steps[1].Attempt)
+	}
+}
+
+func TestAnInterruptedDeliveryGivesItsAttemptBack(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	b.calls.block["/slow"] = make(chan struct{}) // never released
+	id := b.newRun(t, fmt.Sprintf(`
+name: interrupted
+max_attempts: 2
+steps:
+  - { name: slow, type: http, with: { url: "%s/slow", timeout: 30s } }
+`, b.srv.URL))
+	ctx, cancel := context.WithCancel(logging.With(context.Background(), logging.Nop()))
+	done := make(chan error, 1)
+	go func() { done <- e.Execute(ctx, b.tenant, id, run.Attempt{}) }()
+	<-b.calls.entered
+	cancel() // shutdown deadline passed
+	if err := <-done; err == nil {
+		t.Fatal("interrupted Execute = nil, want an error so the queue retries")
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Running || r.Attempt != 0 {
+		t.Errorf("after the interruption run = %s attempt %d, want running with the attempt given back (0)", r.Status, r.Attempt)
+	}
+}
+
+func TestBuryMarksAnUnfinishedRunDead(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, `{"name":"x","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`)
+	err := e.Bury(context.Background(), b.tenant, id, "the worker panicked on every attempt")
+	if err == nil {
+		t.Fatal("Bury = nil, want ErrExhausted so the task is archived")
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Dead || r.Error == nil {
+		t.Errorf("run = %s (%v), want dead with the reason", r.Status, r.Error)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
