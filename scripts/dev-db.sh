@@ -5,7 +5,7 @@
 #   aias      database, owned by the postgres superuser (the schema owner in dev)
 set -euo pipefail
 DB=${AIAS_DEV_DB:-aias}
-psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres "$@"; }
+psql_admin() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres "$@"; }
 
 psql_admin -d postgres <<SQL
 DO \$\$
