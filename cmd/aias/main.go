@@ -15,6 +15,7 @@ import (
 
 	"aias/internal/app"
 	"aias/internal/config"
+	"aias/internal/keyring"
 	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/seed"
@@ -27,6 +28,7 @@ Usage:
   aias migrate                         apply pending database migrations (as the schema owner)
   aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
   aias tenant create -email E -name N  create a tenant and print its owner API key
+  aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
   aias help                            this text and the environment variables
 
 `
@@ -52,6 +54,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return dev(ctx, getenv, out)
 	case "tenant":
 		return tenantCmd(ctx, args[1:], getenv, out)
+	case "keys":
+		if len(args) < 2 || args[1] != "generate" {
+			return errors.New("usage: aias keys generate")
+		}
+		fmt.Fprintln(out, keyring.Generate())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage+config.Help())
 		return nil

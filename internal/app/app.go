@@ -6,7 +6,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -14,8 +16,10 @@ import (
 
 	"aias/internal/config"
 	"aias/internal/ingress"
+	"aias/internal/keyring"
 	"aias/internal/postgres"
 	"aias/internal/queue"
+	"aias/internal/ratelimit"
 	"aias/internal/run"
 	"aias/internal/scheduler"
 	"aias/internal/step"
@@ -32,6 +36,7 @@ type App struct {
 	RedisOpt asynq.RedisClientOpt
 	Queue    *queue.Client
 	Metrics  *telemetry.Metrics
+	Keys     *keyring.Keyring // nil for roles that hold no secrets
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -43,6 +48,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 	opt, err := queue.RedisOpt(cfg.RedisURL)
 	if err != nil {
 		return nil, err
+	}
+	var keys *keyring.Keyring
+	if cfg.EncryptionKeys != "" {
+		if keys, err = keyring.Parse(cfg.EncryptionKeys); err != nil {
+			return nil, fmt.Errorf("AIAS_ENCRYPTION_KEYS: %w", err)
+		}
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
@@ -56,6 +67,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 	return &App{
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
 		Queue:      queue.NewClient(opt),
+		Keys:       keys,
 		Metrics:    telemetry.New(),
 		HTTPClient: &http.Client{Timeout: cfg.HTTPStepTimeout},
 	}, nil
@@ -70,10 +82,30 @@ func (a *App) Close() {
 
 // Ingress builds the HTTP server.
 func (a *App) Ingress() *ingress.Server {
-	return ingress.New(a.DB, a.Redis, a.Queue, a.Metrics, a.Log.With().Str("service", "ingress").Logger(), ingress.Options{
-		PublicURL: a.Cfg.PublicURL, MaxBodyBytes: a.Cfg.MaxBodyBytes,
-		SignupEnabled: a.Cfg.SignupEnabled, ShutdownTimeout: a.Cfg.ShutdownTimeout,
+	log := a.Log.With().Str("service", "ingress").Logger()
+	c := a.Cfg
+	return ingress.New(ingress.Deps{
+		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Keys: a.Keys, Metrics: a.Metrics, Log: log,
+		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+	}, ingress.Options{
+		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
+		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
+		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
+		TrustedProxies: cidrs(c.TrustedProxies),
+		IPLimit:        ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
+		EndpointLimit:  ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
 	})
+}
+
+// cidrs parses CIDRs that config.Validate has already checked.
+func cidrs(ss []string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, s := range ss {
+		if _, n, err := net.ParseCIDR(strings.TrimSpace(s)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Backoff is the retry schedule of runs.

@@ -8,12 +8,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"reflect"
 	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"aias/internal/keyring"
 )
 
 // Role is what a program does; validation checks only what the role needs.
@@ -43,11 +46,21 @@ type Config struct {
 	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
 
-	HTTPAddr        string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
-	PublicURL       string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
-	MaxBodyBytes    int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"largest accepted webhook body in bytes"`
-	SignupEnabled   bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"true" help:"whether POST /api/v1/signup is open"`
-	ShutdownTimeout time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
+	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
+
+	HTTPAddr              string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
+	PublicURL             string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
+	MaxBodyBytes          int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"webhook body limit of endpoints that set none, in bytes"`
+	MaxBodyLimit          int64         `env:"AIAS_MAX_BODY_LIMIT" envDefault:"26214400" help:"the largest body limit an endpoint may set, in bytes"`
+	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"true" help:"whether POST /api/v1/signup is open"`
+	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
+	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`
+	RequestTimeout        time.Duration `env:"AIAS_REQUEST_TIMEOUT" envDefault:"30s" help:"deadline of one request, body upload included"`
+	TrustedProxies        []string      `env:"AIAS_TRUSTED_PROXIES" envSeparator:"," help:"CIDRs of proxies whose X-Forwarded-For is believed; empty: the peer address is the client"`
+	RateIPPerSecond       int           `env:"AIAS_RATE_LIMIT_IP_PER_SECOND" envDefault:"100" help:"intake requests per second per client IP, before verification (0: off)"`
+	RateIPBurst           int           `env:"AIAS_RATE_LIMIT_IP_BURST" envDefault:"200" help:"burst of the per-IP intake limit"`
+	RateEndpointPerSecond int           `env:"AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND" envDefault:"50" help:"intake requests per second per endpoint (0: off)"`
+	RateEndpointBurst     int           `env:"AIAS_RATE_LIMIT_ENDPOINT_BURST" envDefault:"100" help:"burst of the per-endpoint intake limit"`
 
 	WorkerConcurrency     int           `env:"AIAS_WORKER_CONCURRENCY" envDefault:"10" help:"runs executed at once by one worker process"`
 	WorkerShutdownTimeout time.Duration `env:"AIAS_WORKER_SHUTDOWN_TIMEOUT" envDefault:"25s" help:"how long in-flight steps may finish on SIGTERM before their runs are handed back"`
@@ -138,8 +151,29 @@ func (c Config) Validate(r Role) error {
 		if err := checkURL(c.PublicURL, "http", "https"); err != nil {
 			add("AIAS_PUBLIC_URL: %v", err)
 		}
-		if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 25<<20 {
-			add("AIAS_MAX_BODY_BYTES must be between 1024 and %d, got %d", 25<<20, c.MaxBodyBytes)
+		if c.MaxBodyLimit < 1024 || c.MaxBodyLimit > 100<<20 {
+			add("AIAS_MAX_BODY_LIMIT must be between 1024 and %d, got %d", 100<<20, c.MaxBodyLimit)
+		}
+		if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > c.MaxBodyLimit {
+			add("AIAS_MAX_BODY_BYTES must be between 1024 and AIAS_MAX_BODY_LIMIT (%d), got %d", c.MaxBodyLimit, c.MaxBodyBytes)
+		}
+		for _, cidr := range c.TrustedProxies {
+			if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
+				add("AIAS_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+			}
+		}
+		if c.RateIPPerSecond < 0 || c.RateIPBurst < 0 || c.RateEndpointPerSecond < 0 || c.RateEndpointBurst < 0 {
+			add("AIAS_RATE_LIMIT_* must be >= 0")
+		}
+		if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
+			add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
+		}
+	}
+	if r&(RoleIngress|RoleWorker) != 0 {
+		if c.EncryptionKeys == "" {
+			add("AIAS_ENCRYPTION_KEYS is required (generate one with 'aias keys generate')")
+		} else if _, err := keyring.Parse(c.EncryptionKeys); err != nil {
+			add("AIAS_ENCRYPTION_KEYS: %v", err)
 		}
 	}
 	if r.Serves(RoleWorker) {
@@ -211,7 +245,7 @@ func Help() string {
 		if def == "" {
 			def = "(none)"
 		}
-		fmt.Fprintf(&b, "  %-30s %s\n  %-30s default: %s\n", f.Name, f.Help, "", def)
+		fmt.Fprintf(&b, "  %-36s %s\n  %-36s default: %s\n", f.Name, f.Help, "", def)
 	}
 	return b.String()
 }

@@ -17,8 +17,11 @@ func getenv(m map[string]string) func(string) string {
 }
 
 // valid is the smallest environment that passes validation for every role.
+// testKeys is a well-formed keyring spec (a test value, never a real key).
+const testKeys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func valid() map[string]string {
-	return map[string]string{"DATABASE_URL": "postgres://app@db.internal:5432/aias"}
+	return map[string]string{"DATABASE_URL": "postgres://app@db.internal:5432/aias", "AIAS_ENCRYPTION_KEYS": testKeys}
 }
 
 func with(base map[string]string, kv ...string) map[string]string {
@@ -46,11 +49,19 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		RedisURL:              "redis://127.0.0.1:6379/0",
 		LogLevel:              "info",
 		LogFormat:             "json",
+		EncryptionKeys:        testKeys,
 		HTTPAddr:              ":8080",
 		PublicURL:             "http://127.0.0.1:8080",
 		MaxBodyBytes:          1 << 20,
+		MaxBodyLimit:          25 << 20,
 		SignupEnabled:         true,
 		ShutdownTimeout:       15 * time.Second,
+		ReadHeaderTimeout:     5 * time.Second,
+		RequestTimeout:        30 * time.Second,
+		RateIPPerSecond:       100,
+		RateIPBurst:           200,
+		RateEndpointPerSecond: 50,
+		RateEndpointBurst:     100,
 		WorkerConcurrency:     10,
 		WorkerShutdownTimeout: 25 * time.Second,
 		RetryBase:             2 * time.Second,
@@ -123,13 +134,14 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 		"REDIS_URL: scheme must be redis or rediss",
 		`AIAS_LOG_LEVEL must be debug, info, warn or error, got "verbose"`,
 		"AIAS_WORKER_CONCURRENCY must be >= 1, got 0",
+		"AIAS_ENCRYPTION_KEYS is required",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Load(%v) error = %q, want it to contain %q", env, msg, want)
 		}
 	}
 	// One line per problem after the "configuration:" header.
-	if got, want := strings.Count(msg, "\n"), 4; got != want {
+	if got, want := strings.Count(msg, "\n"), 5; got != want {
 		t.Errorf("Load(%v) error has %d line breaks, want %d (one problem per line):\n%s", env, got, want, msg)
 	}
 }

@@ -22,6 +22,9 @@ import (
 	"aias/internal/testutil/redistest"
 )
 
+// testKeys seals secrets in tests (a test value, never a real key).
+const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 // system is AIAS running in-process for one test.
 type system struct {
 	t        *testing.T
@@ -64,7 +67,7 @@ func start(t *testing.T, o options) *system {
 		dbURL = o.databaseURL(dbURL)
 	}
 	env := map[string]string{
-		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL,
+		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL, "AIAS_ENCRYPTION_KEYS": testKeys,
 		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",

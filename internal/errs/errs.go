@@ -123,3 +123,11 @@ func CodeOf(err error) string {
 
 // Is reports whether err is classified as kind k.
 func Is(err error, k Kind) bool { return err != nil && KindOf(err) == k }
+
+// MessageOf is the client-safe message of err ("" when unclassified).
+func MessageOf(err error) string {
+	if e, ok := As(err); ok {
+		return e.Message
+	}
+	return ""
+}

@@ -10,12 +10,24 @@ import (
 	"aias/internal/webhook"
 )
 
-// createdEndpoint is the only answer that carries the token and the URL.
-type createdEndpoint struct {
+// issuedEndpoint is the only kind of answer that carries a token, its URL or
+// a signing secret: creation, rotation, a verification change.
+type issuedEndpoint struct {
 	webhook.Endpoint
-	URL   string `json:"url"`
-	Token string `json:"token"`
+	URL           string `json:"url,omitempty"`
+	Token         string `json:"token,omitempty"`
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
+
+func (s *Server) issued(e webhook.Endpoint, is webhook.Issued) issuedEndpoint {
+	out := issuedEndpoint{Endpoint: e, Token: is.Token, SigningSecret: is.SigningSecret}
+	if is.Token != "" {
+		out.URL = webhook.URL(s.opt.PublicURL, e.TenantID, is.Token)
+	}
+	return out
+}
+
+func (s *Server) limits() webhook.Limits { return webhook.Limits{MaxBodyBytes: s.opt.MaxBodyLimit} }
 
 func (s *Server) createEndpoint(c echo.Context) error {
 	var req webhook.NewEndpoint
@@ -23,16 +35,15 @@ func (s *Server) createEndpoint(c echo.Context) error {
 		return err
 	}
 	var e webhook.Endpoint
-	var token string
+	var is webhook.Issued
 	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, token, err = webhook.Create(ctx, q, principal(c).TenantID, req)
+		e, is, err = webhook.Create(ctx, q, s.keys, principal(c).TenantID, req, s.limits())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, createdEndpoint{Endpoint: e, Token: token,
-		URL: webhook.URL(s.opt.PublicURL, e.TenantID, token)})
+	return c.JSON(http.StatusCreated, s.issued(e, is))
 }
 
 func (s *Server) getEndpoint(c echo.Context) error {
@@ -78,14 +89,62 @@ func (s *Server) patchEndpoint(c echo.Context) error {
 		return err
 	}
 	var e webhook.Endpoint
+	var is webhook.Issued
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, err = webhook.Update(ctx, q, id, patch)
+		e, is, err = webhook.Update(ctx, q, s.keys, id, patch, s.limits())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, e)
+	return c.JSON(http.StatusOK, s.issued(e, is))
+}
+
+// rotateEndpoint is POST /webhook-endpoints/:id/rotate: a new signing secret
+// (and URL token, for the token scheme or on request); the previous ones keep
+// working for the grace period.
+func (s *Server) rotateEndpoint(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var r webhook.Rotation
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &r); err != nil {
+			return err
+		}
+	}
+	var e webhook.Endpoint
+	var is webhook.Issued
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		e, is, err = webhook.Rotate(ctx, q, s.keys, id, r)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, s.issued(e, is))
+}
+
+func (s *Server) listRejections(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := pageRequest(c)
+	if err != nil {
+		return err
+	}
+	var rs []webhook.Rejection
+	var next string
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		rs, next, err = webhook.Rejections(ctx, q, id, p)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newList(rs, next))
 }
 
 func (s *Server) deleteEndpoint(c echo.Context) error {

@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"aias/internal/errs"
 	"aias/internal/logging"
+	"aias/internal/ratelimit"
 	"aias/internal/webhook"
 )
 
@@ -18,28 +20,95 @@ type intakeResponse struct {
 	Duplicate bool      `json:"duplicate,omitempty"`
 }
 
-// intake is POST /api/webhooks/:tenant_id/:token. 202 only after the run is
-// committed in Postgres; 200 with the first run's id for a repeated delivery.
+// Limiter decides whether a request may proceed (internal/ratelimit).
+type Limiter interface {
+	Allow(ctx context.Context, key string, lim ratelimit.Limit) ratelimit.Decision
+}
+
+var errRateLimited = errs.E(errs.RateLimited, "rate_limited", "too many requests; retry after the time in Retry-After")
+
+// intake is POST /api/webhooks/:tenant_id/:token, in the order that keeps
+// abuse cheap: per-IP limit, endpoint lookup (before reading any body),
+// per-endpoint limit, body within the endpoint's limit, signature over the
+// raw bytes, then the run row. 202 only after the row is committed; 200 with
+// the first run's id for a repeated delivery; one generic 401 for every
+// verification failure, the reason going to the endpoint's rejection log.
 func (s *Server) intake(c echo.Context) error {
+	ctx := c.Request().Context()
+	if err := s.limit(c, "ip:"+c.RealIP(), s.opt.IPLimit); err != nil {
+		s.metrics.IntakeOutcomes.WithLabelValues("rejected_rate_limited").Inc()
+		return err
+	}
 	tenantID, err := uuid.Parse(c.Param("tenant_id"))
 	if err != nil {
 		s.metrics.IntakeOutcomes.WithLabelValues("rejected_unknown").Inc()
 		return errs.E(errs.NotFound, "not_found", "no such webhook endpoint")
 	}
-	ctx := logging.AddStr(c.Request().Context(), "tenant_id", tenantID.String())
-	body, err := readBody(c, s.opt.MaxBodyBytes)
-	if err != nil {
-		s.metrics.IntakeOutcomes.WithLabelValues("rejected_too_large").Inc()
-		return err
-	}
-	r := c.Request()
-	acc, err := s.intakes.Accept(ctx, webhook.Delivery{
-		TenantID: tenantID, Token: c.Param("token"), Body: body,
-		ContentType: r.Header.Get(echo.HeaderContentType), Header: r.Header, Query: r.URL.Query(),
-		RequestID: logging.RequestID(ctx), ReceivedAt: time.Now(),
-	})
+	ctx = logging.AddStr(ctx, "tenant_id", tenantID.String())
+	t, err := s.intakes.Resolve(ctx, tenantID, c.Param("token"))
 	if err != nil {
 		s.metrics.IntakeOutcomes.WithLabelValues("rejected_" + errs.CodeOf(err)).Inc()
+		return err
+	}
+	ctx = logging.AddStr(ctx, "endpoint_id", t.EndpointID.String())
+	d, err := s.receive(c, t)
+	if err != nil {
+		return err
+	}
+	res, err := s.intakes.Verify(t, d)
+	if err != nil {
+		return s.refuse(ctx, t, d, err)
+	}
+	if res.Challenge != "" { // Slack's url_verification handshake: answered, no run
+		s.metrics.IntakeOutcomes.WithLabelValues("challenge").Inc()
+		return c.JSON(http.StatusOK, map[string]string{"challenge": res.Challenge})
+	}
+	return s.accept(c, ctx, t, d, res.DeliveryID)
+}
+
+// receive applies the endpoint's rate limit and body limit and reads the body.
+func (s *Server) receive(c echo.Context, t webhook.Target) (webhook.Delivery, error) {
+	ctx := c.Request().Context()
+	d := webhook.Delivery{RequestID: logging.RequestID(ctx), SourceIP: c.RealIP(), ReceivedAt: time.Now()}
+	if err := s.limit(c, "ep:"+t.EndpointID.String(), s.opt.EndpointLimit); err != nil {
+		s.reject(ctx, t, d, webhook.ReasonRateLimited, "per-endpoint rate limit")
+		return d, err
+	}
+	body, err := readBody(c, t.MaxBodyBytes)
+	if err != nil {
+		s.reject(ctx, t, d, webhook.ReasonBodyTooLarge, errs.MessageOf(err))
+		return d, err
+	}
+	r := c.Request()
+	d.Body, d.ContentType, d.Header, d.Query = body, r.Header.Get(echo.HeaderContentType), r.Header, r.URL.Query()
+	return d, nil
+}
+
+// refuse answers a failed verification: 401 with one generic body, the
+// precise reason in the rejection log; 503 when the secret cannot be read.
+func (s *Server) refuse(ctx context.Context, t webhook.Target, d webhook.Delivery, err error) error {
+	if f, ok := webhook.IsRejection(err); ok {
+		s.reject(ctx, t, d, f.Reason, f.Detail)
+		return webhook.ErrUnverified
+	}
+	s.metrics.IntakeOutcomes.WithLabelValues("rejected_" + errs.CodeOf(err)).Inc()
+	return err
+}
+
+func (s *Server) reject(ctx context.Context, t webhook.Target, d webhook.Delivery, reason, detail string) {
+	s.metrics.IntakeOutcomes.WithLabelValues("rejected_" + reason).Inc()
+	logging.From(ctx).Info().Str("reason", reason).Msg("delivery rejected")
+	s.intakes.Reject(ctx, t, webhook.Rejection{Reason: reason, Detail: detail, RequestID: d.RequestID, SourceIP: d.SourceIP})
+}
+
+func (s *Server) accept(c echo.Context, ctx context.Context, t webhook.Target, d webhook.Delivery, deliveryID string) error {
+	acc, err := s.intakes.Accept(ctx, t, d, deliveryID)
+	if err != nil {
+		if errs.Is(err, errs.Invalid) {
+			s.reject(ctx, t, d, webhook.ReasonBadRequest, errs.MessageOf(err))
+		} else {
+			s.metrics.IntakeOutcomes.WithLabelValues("rejected_" + errs.CodeOf(err)).Inc()
+		}
 		return err
 	}
 	logging.From(ctx).Info().Str("run_id", acc.RunID.String()).Bool("duplicate", acc.Duplicate).Msg("delivery accepted")
@@ -50,4 +119,19 @@ func (s *Server) intake(c echo.Context) error {
 	}
 	s.metrics.IntakeOutcomes.WithLabelValues("accepted").Inc()
 	return c.JSON(http.StatusAccepted, intakeResponse{RunID: acc.RunID, Status: string(acc.Status)})
+}
+
+// limit consults the limiter and sets the RateLimit headers.
+func (s *Server) limit(c echo.Context, key string, lim ratelimit.Limit) error {
+	if lim.Zero() || s.limiter == nil {
+		return nil
+	}
+	d := s.limiter.Allow(c.Request().Context(), key, lim)
+	for k, v := range d.Headers() {
+		c.Response().Header().Set(k, v)
+	}
+	if !d.Allowed {
+		return errRateLimited
+	}
+	return nil
 }

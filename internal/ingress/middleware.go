@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -115,4 +116,30 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 func principal(c echo.Context) auth.Principal {
 	p, _ := c.Request().Context().Value(principalKey{}).(auth.Principal)
 	return p
+}
+
+// ipExtractor takes the client address from X-Forwarded-For only when the
+// peer is a trusted proxy; otherwise the peer address is the client, so a
+// sender cannot dodge the per-IP limit by writing a header.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// requestDeadline bounds a request's work, body upload included.
+func requestDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
 }

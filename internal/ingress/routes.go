@@ -22,11 +22,13 @@ var minRole = map[string]auth.Role{
 	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"): auth.Viewer,
 	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):    auth.Member,
 
-	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):       auth.Admin,
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):        auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):    auth.Viewer,
-	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):  auth.Admin,
-	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"): auth.Admin,
+	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):               auth.Admin,
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):                auth.Viewer,
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):            auth.Viewer,
+	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):          auth.Admin,
+	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"):         auth.Admin,
+	routeKey(http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate"):    auth.Admin,
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections"): auth.Admin,
 
 	routeKey(http.MethodGet, "/api/v1/runs"):               auth.Viewer,
 	routeKey(http.MethodGet, "/api/v1/runs/:id"):           auth.Viewer,
@@ -79,6 +81,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/webhook-endpoints/:id", s.getEndpoint)
 	v1.PATCH("/webhook-endpoints/:id", s.patchEndpoint)
 	v1.DELETE("/webhook-endpoints/:id", s.deleteEndpoint)
+	v1.POST("/webhook-endpoints/:id/rotate", s.rotateEndpoint)
+	v1.GET("/webhook-endpoints/:id/rejections", s.listRejections)
 
 	v1.GET("/runs", s.listRuns)
 	v1.GET("/runs/:id", s.getRun)

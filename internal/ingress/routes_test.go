@@ -23,7 +23,7 @@ func routeTableServer(t *testing.T) *Server {
 				t.Fatalf("New(nil db, nil redis, nil queue, ...) panicked: %v", v)
 			}
 		}()
-		s = New(nil, nil, nil, telemetry.New(), zerolog.Nop(), Options{})
+		s = New(Deps{Metrics: telemetry.New(), Log: zerolog.Nop()}, Options{})
 	}()
 	return s
 }

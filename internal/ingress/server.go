@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"aias/internal/postgres"
+	"aias/internal/ratelimit"
 	"aias/internal/run"
 	"aias/internal/telemetry"
 	"aias/internal/webhook"
@@ -23,10 +24,27 @@ import (
 
 // Options configure the ingress.
 type Options struct {
-	PublicURL       string
-	MaxBodyBytes    int64
-	SignupEnabled   bool
-	ShutdownTimeout time.Duration
+	PublicURL         string
+	MaxBodyBytes      int64 // default per-endpoint body limit
+	MaxBodyLimit      int64 // the largest an endpoint may set
+	SignupEnabled     bool
+	ShutdownTimeout   time.Duration
+	ReadHeaderTimeout time.Duration
+	RequestTimeout    time.Duration
+	TrustedProxies    []*net.IPNet
+	IPLimit           ratelimit.Limit
+	EndpointLimit     ratelimit.Limit
+}
+
+// Deps are the ingress's collaborators.
+type Deps struct {
+	DB      *postgres.DB
+	Redis   redis.UniversalClient // readiness only
+	Queue   run.Enqueuer
+	Keys    webhook.Sealer
+	Limiter Limiter
+	Metrics *telemetry.Metrics
+	Log     zerolog.Logger
 }
 
 // Server is the ingress HTTP server.
@@ -34,6 +52,8 @@ type Server struct {
 	db      *postgres.DB
 	redis   redis.UniversalClient // readiness only
 	queue   run.Enqueuer
+	keys    webhook.Sealer
+	limiter Limiter
 	intakes *webhook.Intake
 	metrics *telemetry.Metrics
 	log     zerolog.Logger
@@ -44,13 +64,17 @@ type Server struct {
 }
 
 // New builds the server and its routes.
-func New(db *postgres.DB, rdb redis.UniversalClient, q run.Enqueuer, m *telemetry.Metrics, log zerolog.Logger, o Options) *Server {
-	s := &Server{db: db, redis: rdb, queue: q, metrics: m, log: log, opt: o,
-		intakes: &webhook.Intake{DB: db, Queue: q}}
+func New(d Deps, o Options) *Server {
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
+	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	e.Use(s.requestContext)
+	if o.RequestTimeout > 0 {
+		e.Use(requestDeadline(o.RequestTimeout))
+	}
 	s.routes(e)
 	s.echo = e
 	s.registered = map[string]bool{}
@@ -71,8 +95,8 @@ func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.echo,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadHeaderTimeout: s.opt.ReadHeaderTimeout,
+		ReadTimeout:       s.opt.RequestTimeout,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

@@ -2,10 +2,12 @@
 // delivery into a durable, queued run.
 //
 // An endpoint is reached at /api/webhooks/{tenant_id}/{token}. The token is
-// 32 random bytes, shown once at creation; only its SHA-256 is stored. The
-// lookup runs inside the tenant's own transaction (the tenant id is in the
-// URL), so row-level security confines it to that tenant's endpoints, and is
-// by hash: a timing difference can reveal nothing about a token's bytes.
+// 32 random bytes, shown once at creation or rotation; only its SHA-256 is
+// stored. The lookup runs inside the tenant's own transaction (the tenant id
+// is in the URL), so row-level security confines it to that tenant's
+// endpoints, and is by hash: a timing difference reveals nothing about a
+// token's bytes. Endpoints may also require a signature (internal/signature);
+// their signing secrets are sealed with the operator's keys (internal/keyring).
 package webhook
 
 import (
@@ -23,46 +25,63 @@ import (
 	"aias/internal/errs"
 	"aias/internal/page"
 	"aias/internal/postgres"
+	"aias/internal/signature"
 )
 
-// Verification is how an endpoint authenticates senders.
-type Verification struct {
-	Scheme string `json:"scheme"`
-}
-
-// SchemeToken trusts the URL token alone.
-const SchemeToken = "token"
-
-// Endpoint is a webhook endpoint (never with its token).
+// Endpoint is a webhook endpoint (never with its token or secrets).
 type Endpoint struct {
-	ID           uuid.UUID    `db:"id" json:"id"`
-	TenantID     uuid.UUID    `db:"tenant_id" json:"tenant_id"`
-	WorkflowID   uuid.UUID    `db:"workflow_id" json:"workflow_id"`
-	Name         string       `db:"name" json:"name"`
-	TokenPrefix  string       `db:"token_prefix" json:"token_prefix"`
-	Verification Verification `db:"verification" json:"verification"`
-	Enabled      bool         `db:"enabled" json:"enabled"`
-	CreatedAt    time.Time    `db:"created_at" json:"created_at"`
-	UpdatedAt    time.Time    `db:"updated_at" json:"updated_at"`
+	ID             uuid.UUID          `db:"id" json:"id"`
+	TenantID       uuid.UUID          `db:"tenant_id" json:"tenant_id"`
+	WorkflowID     uuid.UUID          `db:"workflow_id" json:"workflow_id"`
+	Name           string             `db:"name" json:"name"`
+	TokenPrefix    string             `db:"token_prefix" json:"token_prefix"`
+	RawSettings    []byte             `db:"verification" json:"-"`
+	Verification   signature.Settings `db:"-" json:"verification"`
+	MaxBodyBytes   *int64             `db:"max_body_bytes" json:"max_body_bytes"`
+	Enabled        bool               `db:"enabled" json:"enabled"`
+	CreatedAt      time.Time          `db:"created_at" json:"created_at"`
+	UpdatedAt      time.Time          `db:"updated_at" json:"updated_at"`
+	SigningSecrets []SecretInfo       `db:"-" json:"signing_secrets,omitempty"`
 }
 
-// Scan implements sql.Scanner for the jsonb column.
-func (v *Verification) Scan(src any) error {
-	b, ok := src.([]byte)
-	if !ok {
-		return fmt.Errorf("verification: cannot scan %T", src)
+func (e *Endpoint) decode() error {
+	if err := json.Unmarshal(e.RawSettings, &e.Verification); err != nil {
+		return fmt.Errorf("decode verification of endpoint %s: %w", e.ID, err)
 	}
-	return json.Unmarshal(b, v)
+	return nil
+}
+
+// VerificationInput is the verification block of a request: the settings
+// and, optionally, a provider-issued signing secret.
+type VerificationInput struct {
+	signature.Settings
+	Secret string `json:"secret,omitempty"`
+}
+
+// Limits bound what an endpoint may be configured with.
+type Limits struct {
+	MaxBodyBytes int64 // the largest per-endpoint body limit allowed
 }
 
 // NewEndpoint is the request to create an endpoint.
 type NewEndpoint struct {
-	WorkflowID   uuid.UUID    `json:"workflow_id"`
-	Name         string       `json:"name"`
-	Verification Verification `json:"verification"`
+	WorkflowID   uuid.UUID         `json:"workflow_id"`
+	Name         string            `json:"name"`
+	Verification VerificationInput `json:"verification"`
+	MaxBodyBytes *int64            `json:"max_body_bytes"`
 }
 
-func (n *NewEndpoint) validate() error {
+// Issued is what the tenant sees once: the token and signing secret.
+type Issued struct {
+	Token         string `json:"token,omitempty"`
+	SigningSecret string `json:"signing_secret,omitempty"`
+}
+
+const columns = `id, tenant_id, workflow_id, name, token_prefix, verification, max_body_bytes, enabled, created_at, updated_at`
+
+var invalidEndpoint = "webhook endpoint is not valid"
+
+func (n *NewEndpoint) validate(l Limits) error {
 	var fields []errs.FieldError
 	if n.WorkflowID == uuid.Nil {
 		fields = append(fields, errs.FieldError{Path: "workflow_id", Message: "is required"})
@@ -71,51 +90,76 @@ func (n *NewEndpoint) validate() error {
 	if n.Name == "" || len(n.Name) > 200 {
 		fields = append(fields, errs.FieldError{Path: "name", Message: "must be 1 to 200 characters"})
 	}
-	if n.Verification.Scheme == "" {
-		n.Verification.Scheme = SchemeToken
-	}
-	if n.Verification.Scheme != SchemeToken {
-		fields = append(fields, errs.FieldError{Path: "verification.scheme", Message: "must be one of: token"})
+	fields = append(fields, checkBodyLimit(n.MaxBodyBytes, l)...)
+	if err := n.Verification.Normalize(); err != nil {
+		if e, ok := errs.As(err); ok {
+			fields = append(fields, e.Fields...)
+		}
 	}
 	if len(fields) > 0 {
-		return errs.Validation("webhook endpoint is not valid", fields...)
+		return errs.Validation(invalidEndpoint, fields...)
 	}
 	return nil
 }
 
-const columns = `id, tenant_id, workflow_id, name, token_prefix, verification, enabled, created_at, updated_at`
-
-// Create stores a new endpoint and returns it with its token, shown only now.
-func Create(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, n NewEndpoint) (Endpoint, string, error) {
-	if err := n.validate(); err != nil {
-		return Endpoint{}, "", err
+func checkBodyLimit(v *int64, l Limits) []errs.FieldError {
+	if v == nil || (*v >= 1024 && *v <= l.MaxBodyBytes) {
+		return nil
 	}
-	// The foreign key alone would accept another tenant's workflow id:
-	// constraint checks do not apply row-level security. Look it up first.
-	var exists bool
-	const wf = `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1 AND deleted_at IS NULL)`
-	if err := q.GetContext(ctx, &exists, wf, n.WorkflowID); err != nil {
-		return Endpoint{}, "", fmt.Errorf("check workflow: %w", postgres.Classify(err))
-	}
-	if !exists {
-		return Endpoint{}, "", errs.Validation("webhook endpoint is not valid",
-			errs.FieldError{Path: "workflow_id", Message: "no such workflow"})
-	}
-	token := NewToken()
-	verification, _ := json.Marshal(n.Verification)
-	const insert = `
-INSERT INTO webhook_endpoints (id, tenant_id, workflow_id, name, token_hash, token_prefix, verification)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING ` + columns
-	var e Endpoint
-	err := q.GetContext(ctx, &e, insert, uuid.New(), tenantID, n.WorkflowID, n.Name, HashToken(token), token[:6], verification)
-	if err != nil {
-		return Endpoint{}, "", fmt.Errorf("insert endpoint: %w", postgres.Classify(err))
-	}
-	return e, token, nil
+	return []errs.FieldError{{Path: "max_body_bytes", Message: fmt.Sprintf("must be between 1024 and %d", l.MaxBodyBytes)}}
 }
 
-// Get reads one endpoint.
+// Create stores a new endpoint and returns it with its token (and signing
+// secret, for signed schemes), shown only now.
+func Create(ctx context.Context, q postgres.Querier, keys Sealer, tenantID uuid.UUID, n NewEndpoint, l Limits) (Endpoint, Issued, error) {
+	if err := n.validate(l); err != nil {
+		return Endpoint{}, Issued{}, err
+	}
+	if err := workflowVisible(ctx, q, n.WorkflowID); err != nil {
+		return Endpoint{}, Issued{}, err
+	}
+	var out Issued
+	var err error
+	if n.Verification.Scheme != signature.Token {
+		if out.SigningSecret, err = newSigningSecret(n.Verification.Scheme, n.Verification.Secret); err != nil {
+			return Endpoint{}, Issued{}, err
+		}
+	}
+	out.Token = NewToken()
+	settings, _ := json.Marshal(n.Verification.Settings)
+	const insert = `
+INSERT INTO webhook_endpoints (id, tenant_id, workflow_id, name, token_hash, token_prefix, verification, max_body_bytes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING ` + columns
+	var e Endpoint
+	err = q.GetContext(ctx, &e, insert, uuid.New(), tenantID, n.WorkflowID, n.Name, HashToken(out.Token), out.Token[:6], settings, n.MaxBodyBytes)
+	if err != nil {
+		return Endpoint{}, Issued{}, fmt.Errorf("insert endpoint: %w", postgres.Classify(err))
+	}
+	if out.SigningSecret != "" {
+		if err := addSecret(ctx, q, keys, tenantID, e.ID, out.SigningSecret); err != nil {
+			return Endpoint{}, Issued{}, err
+		}
+	}
+	return e, out, e.decode()
+}
+
+// workflowVisible checks a workflow id under row-level security: the foreign
+// key alone would accept another tenant's workflow (constraint checks do not
+// apply RLS).
+func workflowVisible(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
+	var exists bool
+	const wf = `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1 AND deleted_at IS NULL)`
+	if err := q.GetContext(ctx, &exists, wf, id); err != nil {
+		return fmt.Errorf("check workflow: %w", postgres.Classify(err))
+	}
+	if !exists {
+		return errs.Validation(invalidEndpoint, errs.FieldError{Path: "workflow_id", Message: "no such workflow"})
+	}
+	return nil
+}
+
+// Get reads one endpoint with the descriptions of its live signing secrets.
 func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error) {
 	var e Endpoint
 	err := q.GetContext(ctx, &e, `SELECT `+columns+` FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`, id)
@@ -125,7 +169,10 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error
 	if err != nil {
 		return e, fmt.Errorf("get endpoint %s: %w", id, postgres.Classify(err))
 	}
-	return e, nil
+	if e.SigningSecrets, err = SecretsOf(ctx, q, id); err != nil {
+		return e, err
+	}
+	return e, e.decode()
 }
 
 // List returns one page of endpoints, newest first.
@@ -142,36 +189,16 @@ func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Endpoint, 
 	if err := q.SelectContext(ctx, &es, list, p.After != nil, after, afterID, p.Limit+1); err != nil {
 		return nil, "", fmt.Errorf("list endpoints: %w", postgres.Classify(err))
 	}
+	for i := range es {
+		if err := es[i].decode(); err != nil {
+			return nil, "", err
+		}
+	}
 	if len(es) == 0 {
 		return es, "", nil
 	}
 	n := min(len(es), p.Limit)
 	return es[:n], page.Next(len(es), p.Limit, page.Cursor{CreatedAt: es[n-1].CreatedAt, ID: es[n-1].ID}), nil
-}
-
-// Patch is a partial update of an endpoint.
-type Patch struct {
-	Name    *string `json:"name"`
-	Enabled *bool   `json:"enabled"`
-}
-
-// Update applies a patch.
-func Update(ctx context.Context, q postgres.Querier, id uuid.UUID, p Patch) (Endpoint, error) {
-	if p.Name != nil && (strings.TrimSpace(*p.Name) == "" || len(*p.Name) > 200) {
-		return Endpoint{}, errs.Validation("webhook endpoint is not valid", errs.FieldError{Path: "name", Message: "must be 1 to 200 characters"})
-	}
-	const update = `
-UPDATE webhook_endpoints SET name = coalesce($2, name), enabled = coalesce($3, enabled), updated_at = now()
- WHERE id = $1 AND deleted_at IS NULL RETURNING ` + columns
-	var e Endpoint
-	err := q.GetContext(ctx, &e, update, id, p.Name, p.Enabled)
-	if postgres.IsNoRows(err) {
-		return e, errs.NotFoundf("webhook endpoint not found")
-	}
-	if err != nil {
-		return e, fmt.Errorf("update endpoint %s: %w", id, postgres.Classify(err))
-	}
-	return e, nil
 }
 
 // Delete retires an endpoint: its token stops working at once.

@@ -2,6 +2,8 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,29 +13,51 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/rs/zerolog"
 
 	"aias/internal/errs"
+	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/run"
+	"aias/internal/signature"
 	"aias/internal/workflow"
 )
 
-// Intake turns deliveries into durable, queued runs.
+// Intake turns deliveries into durable, queued runs, in three steps the HTTP
+// edge calls in order: Resolve (which endpoint, before reading the body),
+// Verify (the sender's signature over the raw bytes) and Accept (the run row,
+// committed, then the enqueue).
 type Intake struct {
-	DB    *postgres.DB
-	Queue run.Enqueuer
+	DB             *postgres.DB
+	Queue          run.Enqueuer
+	Keys           Sealer
+	DefaultMaxBody int64
+	Now            func() time.Time
 }
 
 // Delivery is one webhook request as received.
 type Delivery struct {
-	TenantID    uuid.UUID
-	Token       string
 	Body        []byte
 	ContentType string
 	Header      http.Header
 	Query       url.Values
 	RequestID   string
+	SourceIP    string
 	ReceivedAt  time.Time
+}
+
+// Target is a resolved endpoint: where a delivery goes and how it is checked.
+type Target struct {
+	TenantID     uuid.UUID
+	EndpointID   uuid.UUID          `db:"endpoint_id"`
+	WorkflowID   uuid.UUID          `db:"workflow_id"`
+	Version      int                `db:"version"`
+	MaxAttempts  int                `db:"max_attempts"`
+	RawSettings  []byte             `db:"verification"`
+	EndpointBody *int64             `db:"max_body_bytes"`
+	Settings     signature.Settings `db:"-"`
+	MaxBodyBytes int64              `db:"-"`
+	sealed       []sealedSecret
 }
 
 // Accepted is the intake's answer to a delivery.
@@ -47,57 +71,119 @@ type Accepted struct {
 // disabled endpoint, wrong token. Senders learn nothing about which.
 var errUnknownEndpoint = errs.E(errs.NotFound, "not_found", "no such webhook endpoint")
 
+// ErrUnverified is the one answer to every failed verification: the precise
+// reason goes to the endpoint's rejection log, never to the sender.
+var ErrUnverified = errs.E(errs.Unauthorized, "invalid_signature", "the request could not be verified")
+
 // headers never stored with a run: credentials of the sender's own transport.
 var droppedHeaders = map[string]bool{"authorization": true, "cookie": true, "proxy-authorization": true}
 
-// DeliveryIDHeaders name the sender's idempotency key, first match wins.
-var DeliveryIDHeaders = []string{"Idempotency-Key", "Webhook-Id", "X-GitHub-Delivery"}
-
 const maxDeliveryIDLen = 255
 
-type target struct {
-	EndpointID  uuid.UUID `db:"endpoint_id"`
-	WorkflowID  uuid.UUID `db:"workflow_id"`
-	Version     int       `db:"version"`
-	MaxAttempts int       `db:"max_attempts"`
-}
-
-// Accept stores the delivery as a queued run and enqueues it. The run row is
-// committed before Accept returns; the enqueue is best-effort (see run.Enqueue).
-// A repeated delivery id returns the first run with Duplicate set.
-func (in *Intake) Accept(ctx context.Context, d Delivery) (Accepted, error) {
-	if d.Token == "" || len(d.Token) > 128 {
-		return Accepted{}, errUnknownEndpoint
+// Resolve finds the enabled endpoint a token addresses, with what verifying
+// a delivery to it needs. A rotated-out token resolves until its grace ends.
+func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string) (Target, error) {
+	if token == "" || len(token) > 128 {
+		return Target{}, errUnknownEndpoint
 	}
-	delivery := deliveryID(d.Header)
-	if err := checkDeliveryID(delivery); err != nil {
-		return Accepted{}, err
-	}
-	var t target
-	var out Accepted
-	err := in.DB.InTenantTx(ctx, d.TenantID, func(q postgres.Querier) error {
-		var err error
-		if t, err = findTarget(ctx, q, d.Token); err != nil {
+	t := Target{TenantID: tenantID}
+	err := in.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+		if err = findTarget(ctx, q, token, &t); err != nil {
 			return err
 		}
-		out.RunID, out.Duplicate, err = run.Insert(ctx, q, run.New{
-			TenantID: d.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
-			TriggerKind: run.TriggerWebhook, DeliveryID: delivery, MaxAttempts: t.MaxAttempts,
-			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
-			Headers: flatten(d.Header, droppedHeaders), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
-		})
+		if t.Settings.Scheme != signature.Token {
+			t.sealed, err = liveSecrets(ctx, q, t.EndpointID)
+		}
 		return err
 	})
 	if err != nil {
+		return Target{}, err
+	}
+	t.MaxBodyBytes = in.DefaultMaxBody
+	if t.EndpointBody != nil {
+		t.MaxBodyBytes = *t.EndpointBody
+	}
+	return t, nil
+}
+
+func findTarget(ctx context.Context, q postgres.Querier, token string, t *Target) error {
+	const find = `
+SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version, e.verification, e.max_body_bytes,
+       coalesce((v.definition->>'max_attempts')::int, 0) AS max_attempts
+  FROM webhook_endpoints e
+  JOIN workflows w          ON w.id = e.workflow_id AND w.deleted_at IS NULL AND w.enabled
+  JOIN workflow_versions v  ON v.workflow_id = w.id AND v.version = w.current_version
+  JOIN tenants t            ON t.id = e.tenant_id AND t.status = 'active'
+ WHERE (e.token_hash = $1 OR (e.previous_token_hash = $1 AND e.previous_token_expires_at > now()))
+   AND e.enabled AND e.deleted_at IS NULL`
+	err := q.GetContext(ctx, t, find, HashToken(token))
+	if postgres.IsNoRows(err) {
+		return errUnknownEndpoint
+	}
+	if err != nil {
+		return fmt.Errorf("find endpoint: %w", postgres.Classify(err))
+	}
+	if t.MaxAttempts <= 0 {
+		t.MaxAttempts = workflow.DefaultMaxAttempts
+	}
+	if err := json.Unmarshal(t.RawSettings, &t.Settings); err != nil {
+		return fmt.Errorf("decode verification of endpoint %s: %w", t.EndpointID, err)
+	}
+	return nil
+}
+
+// Verify checks the delivery's signature over the raw body. A rejection is a
+// *signature.Failure (for the rejection log); a secret that cannot be
+// decrypted is Unavailable: the delivery is refused with 503, never accepted
+// unverified.
+func (in *Intake) Verify(t Target, d Delivery) (signature.Result, error) {
+	var secrets []signature.Secret
+	if t.Settings.Scheme != signature.Token {
+		var err error
+		if secrets, err = openSecrets(in.Keys, t.Settings.Scheme, t.TenantID, t.EndpointID, t.sealed); err != nil {
+			return signature.Result{}, err
+		}
+	}
+	return signature.Verify(t.Settings, secrets, signature.Request{Header: d.Header, Body: d.Body}, in.now())
+}
+
+// Accept stores the delivery as a queued run and enqueues it. The run row is
+// committed before Accept returns; the enqueue is best-effort (see
+// run.Enqueue). A repeated delivery id returns the first run with Duplicate
+// set; ids are unique per endpoint for as long as the run is kept.
+func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID string) (Accepted, error) {
+	if err := checkDeliveryID(deliveryID); err != nil {
 		return Accepted{}, err
 	}
-	if out.Duplicate {
-		return in.existing(ctx, d.TenantID, out.RunID)
+	var out Accepted
+	err := in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) (err error) {
+		out.RunID, out.Duplicate, err = run.Insert(ctx, q, run.New{
+			TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
+			TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
+			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
+			Headers: flatten(d.Header, droppedHeaders), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
+		})
+		if out.Duplicate && err == nil {
+			var r run.Run
+			r, err = run.Get(ctx, q, out.RunID)
+			out.Status = r.Status
+		}
+		return err
+	})
+	if err != nil || out.Duplicate {
+		return out, err
 	}
 	out.Status = run.Queued
 	// The run is committed: a sender hanging up now must not cancel its enqueue.
-	run.Enqueue(context.WithoutCancel(ctx), in.Queue, d.TenantID, out.RunID, t.MaxAttempts)
+	run.Enqueue(context.WithoutCancel(ctx), in.Queue, t.TenantID, out.RunID, t.MaxAttempts)
 	return out, nil
+}
+
+// IsRejection reports whether err is a verification failure, with its reason.
+func IsRejection(err error) (*signature.Failure, bool) {
+	var f *signature.Failure
+	ok := errors.As(err, &f)
+	return f, ok
 }
 
 // checkDeliveryID refuses ids that cannot be stored or compared as text.
@@ -112,49 +198,7 @@ func checkDeliveryID(id string) error {
 	if problem == "" {
 		return nil
 	}
-	return errs.Validation("the delivery id header is not valid", errs.FieldError{Path: "header.Idempotency-Key", Message: problem})
-}
-
-func findTarget(ctx context.Context, q postgres.Querier, token string) (target, error) {
-	const find = `
-SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version,
-       coalesce((v.definition->>'max_attempts')::int, 0) AS max_attempts
-  FROM webhook_endpoints e
-  JOIN workflows w          ON w.id = e.workflow_id AND w.deleted_at IS NULL AND w.enabled
-  JOIN workflow_versions v  ON v.workflow_id = w.id AND v.version = w.current_version
-  JOIN tenants t            ON t.id = e.tenant_id AND t.status = 'active'
- WHERE e.token_hash = $1 AND e.enabled AND e.deleted_at IS NULL`
-	var t target
-	err := q.GetContext(ctx, &t, find, HashToken(token))
-	if postgres.IsNoRows(err) {
-		return t, errUnknownEndpoint
-	}
-	if err != nil {
-		return t, fmt.Errorf("find endpoint: %w", postgres.Classify(err))
-	}
-	if t.MaxAttempts <= 0 {
-		t.MaxAttempts = workflow.DefaultMaxAttempts
-	}
-	return t, nil
-}
-
-func (in *Intake) existing(ctx context.Context, tenantID, id uuid.UUID) (Accepted, error) {
-	out := Accepted{RunID: id, Duplicate: true}
-	err := in.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		r, err := run.Get(ctx, q, id)
-		out.Status = r.Status
-		return err
-	})
-	return out, err
-}
-
-func deliveryID(h http.Header) string {
-	for _, name := range DeliveryIDHeaders {
-		if v := strings.TrimSpace(h.Get(name)); v != "" {
-			return v
-		}
-	}
-	return ""
+	return errs.Validation("the delivery id is not valid", errs.FieldError{Path: "header.Idempotency-Key", Message: problem})
 }
 
 // flatten keeps the first value of each name, lower-cased, minus dropped
@@ -167,8 +211,20 @@ func flatten(m map[string][]string, drop map[string]bool) map[string]string {
 		if len(vs) == 0 || drop[k] {
 			continue
 		}
-		out[strings.ToValidUTF8(strings.ReplaceAll(k, "\x00", "\uFFFD"), "\uFFFD")] =
-			strings.ToValidUTF8(strings.ReplaceAll(vs[0], "\x00", "\uFFFD"), "\uFFFD")
+		out[storable(k)] = storable(vs[0])
 	}
 	return out
 }
+
+func storable(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
+}
+
+func (in *Intake) now() time.Time {
+	if in.Now != nil {
+		return in.Now()
+	}
+	return time.Now()
+}
+
+func (in *Intake) log(ctx context.Context) *zerolog.Logger { return logging.From(ctx) }

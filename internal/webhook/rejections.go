@@ -1,0 +1,76 @@
+package webhook
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/page"
+	"aias/internal/postgres"
+)
+
+// Rejection reasons beyond the signature package's own.
+const (
+	ReasonBodyTooLarge = "body_too_large"
+	ReasonRateLimited  = "rate_limited"
+	ReasonBadRequest   = "bad_request"
+)
+
+// Rejection is one refused delivery to a known endpoint.
+type Rejection struct {
+	ID         uuid.UUID `db:"id" json:"id"`
+	EndpointID uuid.UUID `db:"endpoint_id" json:"endpoint_id"`
+	Reason     string    `db:"reason" json:"reason"`
+	Detail     string    `db:"detail" json:"detail"`
+	RequestID  string    `db:"request_id" json:"request_id"`
+	SourceIP   string    `db:"source_ip" json:"source_ip"`
+	CreatedAt  time.Time `db:"created_at" json:"created_at"`
+}
+
+// Reject records why a delivery was refused. It is best effort: the sender's
+// answer does not wait on it succeeding.
+func (in *Intake) Reject(ctx context.Context, t Target, r Rejection) {
+	ctx = context.WithoutCancel(ctx)
+	err := in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) error {
+		const insert = `INSERT INTO webhook_rejections (id, tenant_id, endpoint_id, reason, detail, request_id, source_ip)
+		                VALUES ($1, $2, $3, $4, $5, $6, $7)`
+		_, err := q.ExecContext(ctx, insert, uuid.New(), t.TenantID, t.EndpointID, r.Reason, truncate(r.Detail, 500), r.RequestID, r.SourceIP)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		in.log(ctx).Warn().Err(err).Msg("could not record a rejection")
+	}
+}
+
+// Rejections lists an endpoint's recent rejections, newest first.
+func Rejections(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, p page.Request) ([]Rejection, string, error) {
+	if _, err := Get(ctx, q, endpointID); err != nil {
+		return nil, "", err
+	}
+	var after time.Time
+	var afterID uuid.UUID
+	if p.After != nil {
+		after, afterID = p.After.CreatedAt, p.After.ID
+	}
+	const list = `SELECT id, endpoint_id, reason, detail, request_id, source_ip, created_at FROM webhook_rejections
+	               WHERE endpoint_id = $1 AND (NOT $2 OR (created_at, id) < ($3, $4))
+	               ORDER BY created_at DESC, id DESC LIMIT $5`
+	var out []Rejection
+	if err := q.SelectContext(ctx, &out, list, endpointID, p.After != nil, after, afterID, p.Limit+1); err != nil {
+		return nil, "", fmt.Errorf("list rejections: %w", postgres.Classify(err))
+	}
+	if len(out) == 0 {
+		return out, "", nil
+	}
+	n := min(len(out), p.Limit)
+	return out[:n], page.Next(len(out), p.Limit, page.Cursor{CreatedAt: out[n-1].CreatedAt, ID: out[n-1].ID}), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
