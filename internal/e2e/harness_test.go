@@ -325,3 +325,7 @@ func tail(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func redistestServer(t *testing.T) *redistest.Server { return redistest.StartServer(t) }

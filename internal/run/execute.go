@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"net/url"
 	"strings"
 	"time"
 
@@ -394,20 +396,47 @@ func triggerEnv(r Run) step.Env {
 	}
 }
 
-// parseBody exposes a JSON body as data; anything else is nil (see trigger.raw).
+// parseBody exposes a body to expressions as data where it has a structure
+// AIAS knows: JSON (by content type, or sniffed when none is given) and HTML
+// form encoding (Slack and older senders). Anything else, or a body that
+// does not parse, is nil; trigger.raw always has the bytes.
 func parseBody(body []byte, contentType string) any {
 	if len(body) == 0 {
 		return nil
 	}
-	ct := strings.ToLower(contentType)
-	if ct != "" && !strings.Contains(ct, "json") {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		return parseForm(body)
+	case mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		var v any
+		if err := json.Unmarshal(body, &v); err != nil {
+			return nil
+		}
+		return v
+	}
+	return nil
+}
+
+// parseForm maps each field to its value, or to a list when repeated.
+func parseForm(body []byte) any {
+	vals, err := url.ParseQuery(string(body))
+	if err != nil {
 		return nil
 	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return nil
+	out := make(map[string]any, len(vals))
+	for k, vs := range vals {
+		if len(vs) == 1 {
+			out[k] = vs[0]
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, v := range vs {
+			list[i] = v
+		}
+		out[k] = list
 	}
-	return v
+	return out
 }
 
 func decodeJSON(b json.RawMessage) any {
