@@ -389,3 +389,27 @@ func TestUndecryptableSecretAnswers503NeverAccepts(t *testing.T) {
 		t.Errorf("delivery whose secret cannot be decrypted = %d %s, want 503 secret_unavailable", r.Status, r.Body)
 	}
 }
+
+func TestForwardedForFromAnUntrustedPeerDoesNotEscapeTheIPLimit(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_RATE_LIMIT_IP_PER_SECOND": "1", "AIAS_RATE_LIMIT_IP_BURST": "2"}})
+	statuses := []int{}
+	for i := range 3 {
+		r := s.do("POST", "/api/webhooks/"+uuidString(i)+"/x", "", "application/json", `{}`, "X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		statuses = append(statuses, r.Status)
+	}
+	if statuses[2] != 429 {
+		t.Errorf("statuses with a new X-Forwarded-For each time = %v, want the third limited (429)", statuses)
+	}
+}
+
+func TestOversizeHeadersAre431(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	r := s.do("POST", "/api/webhooks/x/y", "", "application/json", `{}`, "X-Big", strings.Repeat("h", 80<<10))
+	if r.Status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("80 KiB of headers = %d, want 431", r.Status)
+	}
+}
+
+func uuidString(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
