@@ -37,8 +37,10 @@ func (s *Server) createEndpoint(c echo.Context) error {
 	var e webhook.Endpoint
 	var is webhook.Issued
 	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, is, err = webhook.Create(ctx, q, s.keys, principal(c).TenantID, req, s.limits())
-		return err
+		if e, is, err = webhook.Create(ctx, q, s.keys, principal(c).TenantID, req, s.limits()); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "endpoint.create", objEndpoint, e.ID.String())
 	})
 	if err != nil {
 		return err
@@ -91,8 +93,10 @@ func (s *Server) patchEndpoint(c echo.Context) error {
 	var e webhook.Endpoint
 	var is webhook.Issued
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, is, err = webhook.Update(ctx, q, s.keys, id, patch, s.limits())
-		return err
+		if e, is, err = webhook.Update(ctx, q, s.keys, id, patch, s.limits()); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "endpoint.update", objEndpoint, id.String())
 	})
 	if err != nil {
 		return err
@@ -117,8 +121,10 @@ func (s *Server) rotateEndpoint(c echo.Context) error {
 	var e webhook.Endpoint
 	var is webhook.Issued
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, is, err = webhook.Rotate(ctx, q, s.keys, id, r)
-		return err
+		if e, is, err = webhook.Rotate(ctx, q, s.keys, id, r); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "endpoint.rotate", objEndpoint, id.String())
 	})
 	if err != nil {
 		return err
@@ -152,7 +158,12 @@ func (s *Server) deleteEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error { return webhook.Delete(ctx, q, id) })
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		if err := webhook.Delete(ctx, q, id); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "endpoint.delete", objEndpoint, id.String())
+	})
 	if err != nil {
 		return err
 	}

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
 	"aias/internal/auth"
 	"aias/internal/errs"
 	"aias/internal/logging"
+	"aias/internal/postgres"
 )
 
 // requestContext gives every request an id (the sender's X-Request-ID when it
@@ -88,7 +90,7 @@ type principalKey struct{}
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		key := routeKey(c.Request().Method, c.Path())
-		min, ok := minRole[key]
+		r, ok := routeTable[key]
 		if !ok && !s.registered[key] {
 			return next(c) // no such route: Echo's own not-found or method-not-allowed answer
 		}
@@ -103,8 +105,8 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if !p.Role.AtLeast(min) {
-			return errs.E(errs.Forbidden, "forbidden", "this key's role ("+string(p.Role)+") may not do this; needs "+string(min))
+		if !p.Role.AtLeast(r.min) {
+			return s.forbidden(c, p, r)
 		}
 		ctx := context.WithValue(c.Request().Context(), principalKey{}, p)
 		l := logging.From(ctx).With().Str("tenant_id", p.TenantID.String()).Logger()
@@ -142,4 +144,50 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// forbidden refuses a key whose role is too low — with 404 when the route's
+// object does not exist for the key's tenant, so a low-privilege key of one
+// tenant cannot probe for another tenant's ids.
+func (s *Server) forbidden(c echo.Context, p auth.Principal, r rule) error {
+	if r.object != "" {
+		exists, err := s.objectExists(c.Request().Context(), p.TenantID, r.object, objectParam(c))
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return errs.NotFoundf("not found")
+		}
+	}
+	return errs.E(errs.Forbidden, "forbidden", "this key's role ("+string(p.Role)+") may not do this; needs "+string(r.min))
+}
+
+func objectParam(c echo.Context) string {
+	if v := c.Param("id"); v != "" {
+		return v
+	}
+	return c.Param("name")
+}
+
+// existsQuery finds an object of the transaction's tenant by kind.
+var existsQuery = map[string]string{
+	objWorkflow: `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1::uuid AND deleted_at IS NULL)`,
+	objEndpoint: `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL)`,
+	objRun:      `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1::uuid)`,
+	objArtifact: `SELECT EXISTS (SELECT 1 FROM artifacts WHERE id = $1::uuid)`,
+	objAPIKey:   `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1::uuid)`,
+	objSecret:   `SELECT EXISTS (SELECT 1 FROM tenant_secrets WHERE name = $1)`,
+}
+
+func (s *Server) objectExists(ctx context.Context, tenantID uuid.UUID, kind, id string) (bool, error) {
+	if kind != objSecret {
+		if _, err := uuid.Parse(id); err != nil {
+			return false, nil
+		}
+	}
+	var exists bool
+	err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		return q.GetContext(ctx, &exists, existsQuery[kind], id)
+	})
+	return exists, err
 }

@@ -8,35 +8,63 @@ import (
 	"aias/internal/auth"
 )
 
-// minRole is the single source of truth for who may call each /api/v1 route.
-// A route missing here is refused (deny by default); a test checks that every
-// registered route has an entry.
-var minRole = map[string]auth.Role{
-	routeKey(http.MethodGet, "/api/v1/me"): auth.Viewer,
+// rule is who may call a route, and which kind of object its :id (or
+// :name) names. The object kind lets a key whose role is too low still get
+// 404 for another tenant's object: a 403 would confirm that it exists.
+type rule struct {
+	min    auth.Role
+	object string // "" when the route names no object
+}
 
-	routeKey(http.MethodPost, "/api/v1/workflows"):             auth.Member,
-	routeKey(http.MethodGet, "/api/v1/workflows"):              auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/workflows/:id"):          auth.Viewer,
-	routeKey(http.MethodPut, "/api/v1/workflows/:id"):          auth.Member,
-	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):       auth.Member,
-	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"): auth.Viewer,
-	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):    auth.Member,
+// Object kinds named by route parameters.
+const (
+	objWorkflow = "workflow"
+	objEndpoint = "endpoint"
+	objRun      = "run"
+	objArtifact = "artifact"
+	objAPIKey   = "api_key"
+	objSecret   = "secret"
+)
 
-	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):               auth.Admin,
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):                auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):            auth.Viewer,
-	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):          auth.Admin,
-	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"):         auth.Admin,
-	routeKey(http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate"):    auth.Admin,
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections"): auth.Admin,
+// routeTable is the single source of truth for who may call each /api/v1
+// route. A route missing here is refused (deny by default); a test checks
+// that every registered route has an entry and every entry a route.
+var routeTable = map[string]rule{
+	routeKey(http.MethodGet, "/api/v1/me"): {auth.Viewer, ""},
 
-	routeKey(http.MethodGet, "/api/v1/runs"):               auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/runs/:id"):           auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/runs/:id/steps"):     auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/runs/:id/artifacts"): auth.Viewer,
+	routeKey(http.MethodPost, "/api/v1/workflows"):             {auth.Member, ""},
+	routeKey(http.MethodGet, "/api/v1/workflows"):              {auth.Viewer, ""},
+	routeKey(http.MethodGet, "/api/v1/workflows/:id"):          {auth.Viewer, objWorkflow},
+	routeKey(http.MethodPut, "/api/v1/workflows/:id"):          {auth.Member, objWorkflow},
+	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):       {auth.Member, objWorkflow},
+	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"): {auth.Viewer, objWorkflow},
+	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):    {auth.Member, objWorkflow},
 
-	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          auth.Viewer,
-	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): auth.Viewer,
+	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):               {auth.Admin, ""},
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):                {auth.Viewer, ""},
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):            {auth.Viewer, objEndpoint},
+	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):          {auth.Admin, objEndpoint},
+	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"):         {auth.Admin, objEndpoint},
+	routeKey(http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate"):    {auth.Admin, objEndpoint},
+	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections"): {auth.Admin, objEndpoint},
+
+	routeKey(http.MethodGet, "/api/v1/runs"):               {auth.Viewer, ""},
+	routeKey(http.MethodGet, "/api/v1/runs/:id"):           {auth.Viewer, objRun},
+	routeKey(http.MethodGet, "/api/v1/runs/:id/steps"):     {auth.Viewer, objRun},
+	routeKey(http.MethodGet, "/api/v1/runs/:id/artifacts"): {auth.Viewer, objRun},
+
+	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          {auth.Viewer, objArtifact},
+	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): {auth.Viewer, objArtifact},
+
+	routeKey(http.MethodPost, "/api/v1/api-keys"):       {auth.Admin, ""},
+	routeKey(http.MethodGet, "/api/v1/api-keys"):        {auth.Admin, ""},
+	routeKey(http.MethodDelete, "/api/v1/api-keys/:id"): {auth.Admin, objAPIKey},
+
+	routeKey(http.MethodPut, "/api/v1/secrets/:name"):    {auth.Admin, objSecret},
+	routeKey(http.MethodGet, "/api/v1/secrets"):          {auth.Admin, ""},
+	routeKey(http.MethodDelete, "/api/v1/secrets/:name"): {auth.Admin, objSecret},
+
+	routeKey(http.MethodGet, "/api/v1/audit"): {auth.Admin, ""},
 }
 
 func routeKey(method, path string) string { return method + " " + path }
@@ -91,4 +119,14 @@ func (s *Server) routes(e *echo.Echo) {
 
 	v1.GET("/artifacts/:id", s.getArtifact)
 	v1.GET("/artifacts/:id/download", s.downloadArtifact)
+
+	v1.POST("/api-keys", s.mintKey)
+	v1.GET("/api-keys", s.listKeys)
+	v1.DELETE("/api-keys/:id", s.revokeKey)
+
+	v1.PUT("/secrets/:name", s.putSecret)
+	v1.GET("/secrets", s.listSecrets)
+	v1.DELETE("/secrets/:name", s.deleteSecret)
+
+	v1.GET("/audit", s.listAudit)
 }

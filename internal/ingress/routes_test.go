@@ -54,7 +54,7 @@ func TestEveryAPIRouteHasAMinimumRole(t *testing.T) {
 		t.Fatalf("no /api/v1 routes registered; want the management API")
 	}
 	for _, k := range keys {
-		if _, ok := minRole[k]; !ok {
+		if _, ok := routeTable[k]; !ok {
 			t.Errorf("route %q is registered but has no minRole entry (it would answer 403 to every key)", k)
 		}
 	}
@@ -67,18 +67,25 @@ func TestEveryMinimumRoleNamesARegisteredRoute(t *testing.T) {
 	for _, k := range apiRouteKeys(s) {
 		registered[k] = true
 	}
-	for k := range minRole {
+	for k := range routeTable {
 		if !registered[k] {
-			t.Errorf("minRole[%q] names no registered route (stale or misspelled entry)", k)
+			t.Errorf("routeTable[%q] names no registered route (stale or misspelled entry)", k)
 		}
 	}
 }
 
 func TestMinimumRolesAreValid(t *testing.T) {
 	t.Parallel()
-	for k, r := range minRole {
-		if !r.Valid() {
-			t.Errorf("minRole[%q] = %q, want a valid role", k, r)
+	for k, r := range routeTable {
+		if !r.min.Valid() {
+			t.Errorf("routeTable[%q].min = %q, want a valid role", k, r.min)
+		}
+		hasParam := strings.Contains(k, "/:")
+		if hasParam != (r.object != "") {
+			t.Errorf("routeTable[%q].object = %q; a route naming an object must say its kind (and only then)", k, r.object)
+		}
+		if r.object != "" && existsQuery[r.object] == "" {
+			t.Errorf("routeTable[%q].object = %q has no existence query", k, r.object)
 		}
 	}
 }
@@ -87,8 +94,8 @@ func TestSignupIsPublic(t *testing.T) {
 	t.Parallel()
 	s := routeTableServer(t)
 	key := routeKey(http.MethodPost, "/api/v1/signup")
-	if _, ok := minRole[key]; ok {
-		t.Errorf("minRole[%q] exists, want signup outside the authenticated API", key)
+	if _, ok := routeTable[key]; ok {
+		t.Errorf("routeTable[%q] exists, want signup outside the authenticated API", key)
 	}
 	found := false
 	for _, r := range s.Routes() {
@@ -118,7 +125,7 @@ func TestRouteKeyFormat(t *testing.T) {
 		http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
 		http.MethodPatch: true, http.MethodDelete: true,
 	}
-	for k := range minRole {
+	for k := range routeTable {
 		method, path, ok := strings.Cut(k, " ")
 		switch {
 		case !ok:

@@ -33,8 +33,10 @@ func (s *Server) createWorkflow(c echo.Context) error {
 	}
 	var w workflow.Workflow
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		w, err = workflow.Create(ctx, q, principal(c).TenantID, d)
-		return err
+		if w, err = workflow.Create(ctx, q, principal(c).TenantID, d); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "workflow.create", objWorkflow, w.ID.String())
 	})
 	if err != nil {
 		return err
@@ -53,8 +55,10 @@ func (s *Server) updateWorkflow(c echo.Context) error {
 	}
 	var w workflow.Workflow
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		w, err = workflow.Update(ctx, q, principal(c).TenantID, id, d)
-		return err
+		if w, err = workflow.Update(ctx, q, principal(c).TenantID, id, d); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "workflow.update", objWorkflow, id.String())
 	})
 	if err != nil {
 		return err
@@ -100,7 +104,12 @@ func (s *Server) deleteWorkflow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error { return workflow.Delete(ctx, q, id) })
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		if err := workflow.Delete(ctx, q, id); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "workflow.delete", objWorkflow, id.String())
+	})
 	if err != nil {
 		return err
 	}

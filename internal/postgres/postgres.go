@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // the driver, registered as "postgres"
+	"github.com/lib/pq" // also the driver, registered as "postgres"
 )
 
 // Querier is what repository functions take: a pool or a transaction.
@@ -82,3 +82,6 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // IsNoRows reports whether err means the query matched nothing.
 func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// StringArray passes a []string as a Postgres text[] parameter.
+func StringArray(ss []string) any { return pq.Array(ss) }

@@ -1,0 +1,60 @@
+// Package audit records who (which API key) did what to which object, in the
+// same transaction as the change, so the log and the data never disagree.
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/page"
+	"aias/internal/postgres"
+)
+
+// Entry is one audited action.
+type Entry struct {
+	ID         uuid.UUID  `db:"id" json:"id"`
+	ActorKeyID *uuid.UUID `db:"actor_key_id" json:"actor_key_id"`
+	Action     string     `db:"action" json:"action"`
+	ObjectType string     `db:"object_type" json:"object_type"`
+	ObjectID   string     `db:"object_id" json:"object_id"`
+	RequestID  string     `db:"request_id" json:"request_id"`
+	CreatedAt  time.Time  `db:"created_at" json:"created_at"`
+}
+
+// Record writes an entry in the caller's transaction. actor is uuid.Nil for
+// the operator (CLI).
+func Record(ctx context.Context, q postgres.Querier, tenantID, actor uuid.UUID, action, objectType, objectID, requestID string) error {
+	var key *uuid.UUID
+	if actor != uuid.Nil {
+		key = &actor
+	}
+	const insert = `INSERT INTO audit_log (id, tenant_id, actor_key_id, action, object_type, object_id, request_id)
+	                VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	if _, err := q.ExecContext(ctx, insert, uuid.New(), tenantID, key, action, objectType, objectID, requestID); err != nil {
+		return fmt.Errorf("audit %s: %w", action, postgres.Classify(err))
+	}
+	return nil
+}
+
+// List returns one page of the tenant's audit log, newest first.
+func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Entry, string, error) {
+	var after time.Time
+	var afterID uuid.UUID
+	if p.After != nil {
+		after, afterID = p.After.CreatedAt, p.After.ID
+	}
+	const list = `SELECT id, actor_key_id, action, object_type, object_id, request_id, created_at FROM audit_log
+	               WHERE (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
+	var out []Entry
+	if err := q.SelectContext(ctx, &out, list, p.After != nil, after, afterID, p.Limit+1); err != nil {
+		return nil, "", fmt.Errorf("list audit log: %w", postgres.Classify(err))
+	}
+	if len(out) == 0 {
+		return out, "", nil
+	}
+	n := min(len(out), p.Limit)
+	return out[:n], page.Next(len(out), p.Limit, page.Cursor{CreatedAt: out[n-1].CreatedAt, ID: out[n-1].ID}), nil
+}

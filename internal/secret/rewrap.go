@@ -1,0 +1,42 @@
+package secret
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"aias/internal/keyring"
+	"aias/internal/postgres"
+)
+
+// Rewrap moves every tenant secret to the primary key-encryption key,
+// re-encrypting only each value's data key. It runs as the schema owner (it
+// spans tenants) and reports how many values moved.
+func Rewrap(ctx context.Context, owner *postgres.DB, keys *keyring.Keyring) (int, error) {
+	var rows []struct {
+		TenantID   uuid.UUID `db:"tenant_id"`
+		Name       string    `db:"name"`
+		Ciphertext []byte    `db:"ciphertext"`
+	}
+	const list = `SELECT tenant_id, name, ciphertext FROM tenant_secrets WHERE key_id <> $1`
+	if err := owner.SelectContext(ctx, &rows, list, keys.Primary()); err != nil {
+		return 0, fmt.Errorf("list tenant secrets: %w", postgres.Classify(err))
+	}
+	moved := 0
+	for _, r := range rows {
+		ct, changed, err := keys.Rewrap(r.Ciphertext, AAD(r.TenantID, r.Name))
+		if err != nil {
+			return moved, fmt.Errorf("rewrap secret %s of tenant %s: %w", r.Name, r.TenantID, err)
+		}
+		if !changed {
+			continue
+		}
+		const update = `UPDATE tenant_secrets SET ciphertext = $3, key_id = $4 WHERE tenant_id = $1 AND name = $2`
+		if _, err := owner.ExecContext(ctx, update, r.TenantID, r.Name, ct, keys.Primary()); err != nil {
+			return moved, fmt.Errorf("store rewrapped secret: %w", postgres.Classify(err))
+		}
+		moved++
+	}
+	return moved, nil
+}
