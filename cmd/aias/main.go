@@ -13,13 +13,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/google/uuid"
+
 	"aias/internal/app"
+	"aias/internal/audit"
+	"aias/internal/auth"
 	"aias/internal/config"
 	"aias/internal/keyring"
 	"aias/internal/logging"
 	"aias/internal/postgres"
+	"aias/internal/secret"
 	"aias/internal/seed"
 	"aias/internal/tenant"
+	"aias/internal/webhook"
 )
 
 const usage = `aias — operator CLI of AIAS
@@ -28,7 +34,9 @@ Usage:
   aias migrate                         apply pending database migrations (as the schema owner)
   aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
   aias tenant create -email E -name N  create a tenant and print its owner API key
+  aias apikey create -tenant T -name N -role R   mint an API key for a tenant (operator)
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
+  aias secrets rewrap                  move every sealed secret to the primary key (as the schema owner)
   aias help                            this text and the environment variables
 
 `
@@ -54,6 +62,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return dev(ctx, getenv, out)
 	case "tenant":
 		return tenantCmd(ctx, args[1:], getenv, out)
+	case "apikey":
+		return apikeyCmd(ctx, args[1:], getenv, out)
+	case "secrets":
+		if len(args) < 2 || args[1] != "rewrap" {
+			return errors.New("usage: aias secrets rewrap")
+		}
+		return rewrap(ctx, getenv, out)
 	case "keys":
 		if len(args) < 2 || args[1] != "generate" {
 			return errors.New("usage: aias keys generate")
@@ -159,4 +174,71 @@ Show the latest run with its steps:
   curl -sS -H 'Authorization: Bearer %s' '%s/api/v1/runs?limit=1&expand=steps'
 
 `, d.TenantID, d.APIKey, d.WebhookURL, d.APIKey, base)
+}
+
+func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	tenantID := fs.String("tenant", "", "tenant id")
+	name := fs.String("name", "", "key name")
+	role := fs.String("role", "member", "owner, admin, member or viewer")
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: aias apikey create -tenant T -name N -role R")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	tid, err := uuid.Parse(*tenantID)
+	if err != nil {
+		return errors.New("-tenant must be a tenant id")
+	}
+	cfg, err := config.Load(getenv, config.RoleMigrate)
+	if err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	var k auth.APIKey
+	var key string
+	err = db.InTenantTx(ctx, tid, func(q postgres.Querier) (err error) {
+		if k, key, err = auth.Mint(ctx, q, tid, auth.Owner, auth.NewAPIKey{Name: *name, Role: auth.Role(*role)}); err != nil {
+			return err
+		}
+		return audit.Record(ctx, q, tid, uuid.Nil, "api_key.create", "api_key", k.ID.String(), "cli")
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "api_key_id: %s\nrole:       %s\napi_key:    %s   (shown once)\n", k.ID, k.Role, key)
+	return nil
+}
+
+// rewrap moves every sealed value to the primary key; run it after putting a
+// new key first in AIAS_ENCRYPTION_KEYS, then drop the old key.
+func rewrap(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	cfg, err := config.Load(getenv, config.RoleMigrate)
+	if err != nil {
+		return err
+	}
+	keys, err := keyring.Parse(cfg.EncryptionKeys)
+	if err != nil {
+		return fmt.Errorf("AIAS_ENCRYPTION_KEYS: %w", err)
+	}
+	owner, err := postgres.Open(ctx, cfg.MigrateDatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = owner.Close() }()
+	n, err := secret.Rewrap(ctx, owner, keys)
+	if err != nil {
+		return err
+	}
+	m, err := webhook.RewrapSecrets(ctx, owner, keys)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "rewrapped %d integration secret(s) and %d signing secret(s) to key %s\n", n, m, keys.Primary())
+	return nil
 }

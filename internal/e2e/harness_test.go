@@ -329,3 +329,5 @@ func tail(s string, n int) string {
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func redistestServer(t *testing.T) *redistest.Server { return redistest.StartServer(t) }
+
+func ioCopy(w io.Writer, res *http.Response) (int64, error) { return io.Copy(w, res.Body) }

@@ -2,6 +2,8 @@ package ingress
 
 import (
 	"net/http"
+	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -129,4 +131,27 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.DELETE("/secrets/:name", s.deleteSecret)
 
 	v1.GET("/audit", s.listAudit)
+}
+
+// RouteRule is one entry of the route table, for tests and documentation.
+type RouteRule struct {
+	Method, Path string
+	MinRole      auth.Role
+	Object       string // the kind of object the path's :id or :name names, or ""
+}
+
+// RouteRules lists the route table, sorted by path then method.
+func RouteRules() []RouteRule {
+	out := make([]RouteRule, 0, len(routeTable))
+	for k, r := range routeTable {
+		method, path, _ := strings.Cut(k, " ")
+		out = append(out, RouteRule{Method: method, Path: path, MinRole: r.min, Object: r.object})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
 }
