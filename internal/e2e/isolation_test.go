@@ -17,7 +17,7 @@ import (
 type world struct {
 	s       *system
 	a, b    tenant
-	aKeys   map[string]string // role → key of tenant A
+	aKeys   map[string]string            // role → key of tenant A
 	objects map[string]map[string]string // tenant id → object kind → id (or name)
 	markers map[string][]string          // tenant id → strings only that tenant's answers may contain
 }

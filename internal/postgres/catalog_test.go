@@ -60,3 +60,29 @@ SELECT r.rolsuper, r.rolbypassrls,
 		t.Errorf("application role: superuser=%v bypassrls=%v owns %d relations; want none of these", role.Super, role.Bypass, role.Owns)
 	}
 }
+
+func TestEveryViewRunsWithTheCallersRights(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	var views []string
+	const q = `
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public' AND c.relkind = 'v'
+   AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)`
+	if err := db.SelectContext(context.Background(), &views, q); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range views {
+		t.Errorf("view %s is not security_invoker: it would read with its owner's rights, past row-level security", v)
+	}
+}
+
+func TestWritesWithTheTenantUnsetAreRefused(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	_, err := db.ExecContext(context.Background(),
+		`INSERT INTO audit_log (id, tenant_id, action, object_type, object_id) VALUES (gen_random_uuid(), gen_random_uuid(), 'x', 'y', 'z')`)
+	if err == nil {
+		t.Error("insert with app.tenant_id unset succeeded, want a row-level security refusal")
+	}
+}

@@ -236,3 +236,24 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+func TestATaskNamingTheWrongTenantDoesNothing(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: forged
+steps:
+  - { name: call, type: http, with: { url: "%s/call" } }
+`, b.srv.URL))
+	other, err := tenant.Create(context.Background(), b.db.DB, "other@example.com", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(context.Background(), other.TenantID, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute with a forged tenant = %v, want nil (dropped)", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Queued || r.Attempt != 0 || len(steps) != 0 || b.calls.count("/call") != 0 {
+		t.Errorf("after a forged task: run %s attempt %d, %d steps, %d calls; want it untouched", r.Status, r.Attempt, len(steps), b.calls.count("/call"))
+	}
+}
