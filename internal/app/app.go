@@ -113,7 +113,7 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
-	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics}
+	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(),

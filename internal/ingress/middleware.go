@@ -170,7 +170,7 @@ func objectParam(c echo.Context) string {
 }
 
 // existsQuery finds an object of the transaction's tenant by kind.
-var existsQuery = map[string]string{
+var existsQuery = map[string]string{ //nolint:gosec // G101: SQL naming tables, no credentials
 	objWorkflow: `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1::uuid AND deleted_at IS NULL)`,
 	objEndpoint: `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL)`,
 	objRun:      `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1::uuid)`,

@@ -17,6 +17,7 @@ import (
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/postgres"
+	"aias/internal/secret"
 	"aias/internal/step"
 	"aias/internal/telemetry"
 	"aias/internal/workflow"
@@ -38,6 +39,7 @@ type Executor struct {
 	Backoff Backoff
 	Now     func() time.Time
 	Metrics *telemetry.Metrics // optional
+	Keys    secret.Sealer      // opens tenant secrets workflows use
 }
 
 // Attempt tells the executor about the queue's view of this delivery.
@@ -70,6 +72,10 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
 	logging.From(ctx).Info().Msg("run started")
 	env := triggerEnv(r)
+	deps, err := e.withSecrets(ctx, r, def, env)
+	if err != nil {
+		return e.fail(ctx, r, "secrets", err, a)
+	}
 	steps := env["steps"].(map[string]any)
 	for i, s := range def.Steps {
 		if rec, ok := done[i]; ok {
@@ -80,7 +86,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 			}
 			continue
 		}
-		res, stepErr := e.runStep(ctx, r, i, s, env)
+		res, stepErr := e.runStep(ctx, deps, r, i, s, env)
 		if stepErr != nil {
 			return e.fail(ctx, r, s.Name, stepErr, a)
 		}
@@ -90,6 +96,42 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 		}
 	}
 	return e.finish(ctx, r, Succeeded, nil, nil, 0)
+}
+
+// withSecrets loads the tenant secrets the workflow names into the run's
+// environment and returns the step dependencies with a redactor that masks
+// them in everything a step returns. A secret that is not set fails the run
+// (permanent); one that cannot be decrypted is retried (an operator fix).
+func (e *Executor) withSecrets(ctx context.Context, r Run, def workflow.Definition, env step.Env) (step.Deps, error) {
+	deps := e.Deps
+	names := def.SecretNames()
+	if len(names) == 0 {
+		return deps, nil
+	}
+	var values map[string]string
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) (err error) {
+		values, err = secret.Load(ctx, q, e.Keys, r.TenantID, names)
+		return err
+	})
+	if errs.Is(err, errs.NotFound) {
+		return deps, step.Permanent(errors.New(errs.MessageOf(err)))
+	}
+	if err != nil {
+		return deps, err
+	}
+	env["secrets"] = values
+	vals := make([]string, 0, len(values))
+	for _, v := range values {
+		vals = append(vals, v)
+	}
+	deps.Redactor = step.NewRedactor(vals...)
+	return deps, nil
+}
+
+// redact masks secret values in everything a step hands back before any of
+// it is stored, logged or seen by later steps.
+func redact(red *step.Redactor, res step.Result, err error) (step.Result, error) {
+	return red.Result(res), red.Error(err)
 }
 
 // stoppedHere reports whether a recorded step is a condition that stopped the run.
@@ -135,7 +177,7 @@ RETURNING ` + runColumns
 // runStep executes one step and commits its record (and artifacts) when it
 // succeeds. A failed step's record is written here too; fail decides what
 // the failure means for the run.
-func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step, env step.Env) (step.Result, error) {
+func (e *Executor) runStep(ctx context.Context, deps step.Deps, r Run, pos int, s workflow.Step, env step.Env) (step.Result, error) {
 	log := logging.From(ctx).With().Str("step", s.Name).Logger()
 	ctx = logging.With(ctx, log)
 	typ, ok := step.Lookup(s.Type)
@@ -144,7 +186,8 @@ func (e *Executor) runStep(ctx context.Context, r Run, pos int, s workflow.Step,
 	}
 	env["step"] = map[string]any{"name": s.Name}
 	started := e.now()
-	res, err := typ.Run(ctx, e.Deps, s.With, env)
+	res, err := typ.Run(ctx, deps, s.With, env)
+	res, err = redact(deps.Redactor, res, err)
 	finished := e.now()
 	e.observeStep(s.Type, err, finished.Sub(started))
 	rec := StepRecord{RunID: r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: r.Attempt,

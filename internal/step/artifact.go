@@ -52,7 +52,7 @@ func (artifact) Validate(with map[string]any, path string) []errs.FieldError {
 			problems = append(problems, fieldErr(fieldPath(path, "content_type"), "is not a valid media type"))
 		}
 	}
-	return problems
+	return preferSecretProblems(problems)
 }
 
 func (artifact) Sources(with map[string]any, path string) []Source {
@@ -60,6 +60,7 @@ func (artifact) Sources(with map[string]any, path string) []Source {
 }
 
 func (artifact) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
+	env = env.WithoutSecrets()
 	name, err := Render(ctx, str(with, "name", ""), env)
 	if err != nil {
 		return Result{}, err

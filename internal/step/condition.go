@@ -36,7 +36,7 @@ func (condition) Validate(with map[string]any, path string) []errs.FieldError {
 	if v, ok := with["on_false"].(string); ok && v != onFalseStop && v != onFalseFail {
 		problems = append(problems, fieldErr(fieldPath(path, "on_false"), "must be %q or %q", onFalseStop, onFalseFail))
 	}
-	return problems
+	return preferSecretProblems(problems)
 }
 
 func (condition) Sources(with map[string]any, path string) []Source {
@@ -44,6 +44,7 @@ func (condition) Sources(with map[string]any, path string) []Source {
 }
 
 func (condition) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
+	env = env.WithoutSecrets()
 	src := str(with, "if", "")
 	v, err := Eval(ctx, src, env)
 	if err != nil {

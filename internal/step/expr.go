@@ -22,12 +22,15 @@ const (
 
 // compileEnv declares the variables an expression may use. Their members are
 // untyped maps, so any trigger.body.x compiles while a misspelt root such as
-// "trigerr" is caught when the definition is saved.
+// "trigerr" is caught when the definition is saved. secrets compiles
+// everywhere; where it may be used is a validation rule of its own (see
+// Source.CheckSecrets), so that a misplaced secret is reported as such.
 var compileEnv = map[string]any{
-	"trigger": map[string]any{},
-	"steps":   map[string]any{},
-	"run":     map[string]any{},
-	"step":    map[string]any{},
+	"trigger":  map[string]any{},
+	"steps":    map[string]any{},
+	"run":      map[string]any{},
+	"step":     map[string]any{},
+	SecretsKey: map[string]any{},
 }
 
 // CompileExpr checks that src is a valid expression over Env.

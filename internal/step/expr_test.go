@@ -23,7 +23,8 @@ func TestCompileExprAcceptsValidAndRejectsBadExpressions(t *testing.T) {
 		{"run and step", `run.attempt > 1 && step.name != ""`, ""},
 		{"optional chaining and default", `trigger.body?.missing?.x ?? 0`, ""},
 		{"syntax error", "trigger.body.total *", "invalid expression"},
-		{"unknown root variable", "secrets.TOKEN", "unknown name secrets"},
+		{"unknown root variable", "secret.TOKEN", "unknown name secret"},
+		{"secrets is a known root", "secrets.TOKEN", ""},
 		{"empty", "", "invalid expression"},
 		{"too long", strings.Repeat("1+", MaxExprBytes) + "1", "longer than"},
 	}

@@ -31,6 +31,11 @@ import (
 // attempt can be recognised by the receiver. 408, 429 and 5xx responses and
 // network failures are retried; other unexpected statuses fail the run.
 // Header values may carry secrets, so they never appear in errors or logs.
+//
+// url, headers and body are the only expressions in any step that may read
+// secrets (see the package documentation). The output, log lines and error
+// of every attempt are passed through Deps.Redactor, since an endpoint may
+// echo a credential back, plainly or encoded.
 type httpStep struct{}
 
 // Limits of the http step.
@@ -47,9 +52,9 @@ var httpMethods = []string{
 
 var httpSchema = schema{
 	{name: "method", kind: stringField},
-	{name: "url", kind: templateField, required: true},
-	{name: "headers", kind: templateMapField},
-	{name: "body", kind: valueField},
+	{name: "url", kind: templateField, required: true, secrets: true},
+	{name: "headers", kind: templateMapField, secrets: true},
+	{name: "body", kind: valueField, secrets: true},
 	{name: "timeout", kind: stringField},
 	{name: "expect", kind: listField},
 }
@@ -81,7 +86,7 @@ func (httpStep) Validate(with map[string]any, path string) []errs.FieldError {
 	if list, ok := with["expect"].([]any); ok {
 		problems = append(problems, validateExpect(list, fieldPath(path, "expect"))...)
 	}
-	return problems
+	return preferSecretProblems(problems)
 }
 
 func validateHeaders(h map[string]any, path string) []errs.FieldError {
@@ -113,6 +118,13 @@ func validateExpect(list []any, path string) []errs.FieldError {
 }
 
 func (httpStep) Run(ctx context.Context, deps Deps, with map[string]any, env Env) (Result, error) {
+	res, err := doHTTP(ctx, deps, with, env)
+	return deps.Redactor.Result(res), deps.Redactor.Error(err)
+}
+
+// doHTTP performs the request. Only url, headers and body are evaluated
+// against the full env; nothing else it reads may see secrets.
+func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Result, error) {
 	if deps.HTTPClient == nil {
 		// There is deliberately no fallback to http.DefaultClient: it would
 		// bypass the egress guard.
@@ -170,7 +182,7 @@ func newRequest(ctx context.Context, with map[string]any, env Env) (*http.Reques
 	if bodyType != "" && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", bodyType)
 	}
-	if key := idempotencyKey(env); key != "" && req.Header.Get("Idempotency-Key") == "" {
+	if key := idempotencyKey(env.WithoutSecrets()); key != "" && req.Header.Get("Idempotency-Key") == "" {
 		req.Header.Set("Idempotency-Key", key)
 	}
 	return req, nil
@@ -335,6 +347,9 @@ func accepted(status int, expect []int) bool {
 	return status >= 200 && status < 300
 }
 
+// requestLog describes a completed request by method, host, status and
+// duration only: header values and the URL's path and query may carry
+// credentials and are left out.
 func requestLog(req *http.Request, status int, took time.Duration, truncated bool) LogLine {
 	return LogLine{
 		Time:    time.Now().UTC(),

@@ -129,8 +129,14 @@ func TestHTTPClassifiesStatuses(t *testing.T) {
 		{"200 outside expect is permanent", 200, []any{201.0}, "permanent"},
 		{"503 outside expect is still retried", 503, []any{201.0}, "retry"},
 	}
-	// Redirects are not followed, so that a 3xx reaches the classifier.
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// Redirects are not followed, so that a 3xx reaches the classifier. The
+	// client has a transport of its own: every httptest server closes the idle
+	// connections of http.DefaultTransport when it shuts down, which breaks
+	// requests of parallel tests that share it.
+	client := &http.Client{
+		Transport:     &http.Transport{},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

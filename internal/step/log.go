@@ -32,7 +32,7 @@ func (logStep) Validate(with map[string]any, path string) []errs.FieldError {
 	if v, ok := with["level"].(string); ok && !slices.Contains(logLevels, v) {
 		problems = append(problems, fieldErr(fieldPath(path, "level"), "must be one of %s", strings.Join(logLevels, ", ")))
 	}
-	return problems
+	return preferSecretProblems(problems)
 }
 
 func (logStep) Sources(with map[string]any, path string) []Source {
@@ -40,6 +40,7 @@ func (logStep) Sources(with map[string]any, path string) []Source {
 }
 
 func (logStep) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
+	env = env.WithoutSecrets()
 	msg, err := Render(ctx, str(with, "message", ""), env)
 	if err != nil {
 		return Result{}, err

@@ -26,6 +26,9 @@ type field struct {
 	name     string
 	kind     fieldKind
 	required bool
+	// secrets marks an expression field that may read secrets; see the
+	// package documentation.
+	secrets bool
 }
 
 // schema describes a step type's with block. It performs the checks every
@@ -53,7 +56,12 @@ func (s schema) validate(with map[string]any, path string) []errs.FieldError {
 			problems = append(problems, f.checkShape(v, p)...)
 		}
 	}
-	return append(problems, compileSources(s.sources(with, path))...)
+	for _, f := range s {
+		if v, ok := with[f.name]; ok && (f.kind == stringField || f.kind == listField) {
+			problems = append(problems, literalSecrets(v, fieldPath(path, f.name))...)
+		}
+	}
+	return append(problems, checkSources(s.sources(with, path))...)
 }
 
 // checkShape reports a value whose JSON type does not fit the field.
@@ -100,7 +108,10 @@ func (s schema) sources(with map[string]any, path string) []Source {
 		if !ok || v == nil {
 			continue
 		}
-		srcs = append(srcs, f.sources(v, fieldPath(path, f.name))...)
+		for _, src := range f.sources(v, fieldPath(path, f.name)) {
+			src.AllowSecrets = f.secrets
+			srcs = append(srcs, src)
+		}
 	}
 	return srcs
 }

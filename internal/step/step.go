@@ -6,6 +6,37 @@
 // Definitions are checked with Validate when a workflow is saved; Run is called
 // by the worker for each attempt. Errors returned by Run are retryable unless
 // wrapped with Permanent.
+//
+// # Secrets
+//
+// A tenant's integration secrets reach expressions as the map secrets (see
+// Env). The rules, enforced when a definition is validated:
+//
+//   - secrets may be read only in an http step's url, headers (values) and
+//     body. Anywhere else — transform output, condition if, log message and
+//     fields, artifact name and content, http method, timeout and expect, and
+//     every field of any other step type — it is rejected at that field's
+//     path with "secrets may only be used in an http step's url, headers and
+//     body". Plain fields (method, timeout, ...) are never evaluated; a value
+//     such as "{{ secrets.M }}" there is reported the same way.
+//   - secrets is read by a fixed name: secrets.NAME or secrets["NAME"]
+//     ($env.secrets.NAME counts as the same). A computed key, secrets on its
+//     own (e.g. toJSON(secrets), keys(secrets)), or a computed or whole use
+//     of $env in those fields is rejected with "secrets must be referenced by
+//     a fixed name".
+//   - NAME matches SecretNamePattern, ^[A-Za-z_][A-Za-z0-9_]{0,63}$.
+//
+// SecretRefs and Source.SecretRefs list the names an expression reads, so the
+// worker can decrypt only those (workflow.Definition.SecretNames).
+//
+// At run time, defence in depth: every expression other than an http step's
+// url, headers and body is evaluated against Env.WithoutSecrets, so it sees
+// no secrets even if validation were bypassed. The http step passes its
+// output (including the echoed response headers and body), log lines and
+// errors through Deps.Redactor, which masks each secret and its base64 and
+// URL-escaped forms as "[REDACTED]"; its log line names only method, host,
+// status and duration, never header values or the URL's query. The worker
+// applies the same Redactor to every step's result and error.
 package step
 
 import (
@@ -23,6 +54,11 @@ import (
 //	steps:   {<step name>: {"output": any}} for every step that already ran
 //	run:     {"id": string, "attempt": int, "workflow_version": int}
 //	step:    {"name": string} for the step being run (set by the worker)
+//	secrets: map[string]string from secret name to decrypted value, set by the
+//	         worker for the whole run with the secrets the definition names
+//	         (see the package documentation). Only an http step's url,
+//	         headers and body are evaluated with it; every other expression
+//	         is evaluated against Env.WithoutSecrets.
 type Env map[string]any
 
 // Artifact is a file a step produced for the run.
@@ -56,6 +92,10 @@ type Deps struct {
 	// HTTPClient is the only way steps reach the network, so that the egress
 	// guard configured on it applies to every request.
 	HTTPClient *http.Client
+	// Redactor masks the run's secret values in what a step returns. The
+	// http step applies it to its output, logs and errors itself; nil masks
+	// nothing.
+	Redactor *Redactor
 }
 
 // Type is one step type.

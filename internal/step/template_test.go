@@ -55,7 +55,7 @@ func TestCompileTemplateChecksEveryPart(t *testing.T) {
 		{"unclosed", "hello {{ run.id", "unclosed"},
 		{"empty part", "a {{ }} b", "empty"},
 		{"bad second part", "{{ run.id }} {{ 1 + }}", "invalid expression"},
-		{"unknown root", "{{ secrets.TOKEN }}", "unknown name"},
+		{"unknown root", "{{ secret.TOKEN }}", "unknown name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

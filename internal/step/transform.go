@@ -21,7 +21,7 @@ var transformSchema = schema{
 func (transform) Name() string { return "transform" }
 
 func (transform) Validate(with map[string]any, path string) []errs.FieldError {
-	return transformSchema.validate(with, path)
+	return preferSecretProblems(transformSchema.validate(with, path))
 }
 
 func (transform) Sources(with map[string]any, path string) []Source {
@@ -29,6 +29,7 @@ func (transform) Sources(with map[string]any, path string) []Source {
 }
 
 func (transform) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
+	env = env.WithoutSecrets()
 	out, err := EvalValue(ctx, with["output"], env)
 	if err != nil {
 		return Result{}, err

@@ -70,9 +70,9 @@ func TestSourcesListsExpressionsAndTemplates(t *testing.T) {
 		"method":  "POST",
 	}
 	want := []Source{
-		{Path: "w.url", Text: "https://x/{{ steps.a.output }}", Template: true},
-		{Path: "w.headers.X-B", Text: "{{ steps.b.output }}", Template: true},
-		{Path: "w.body.c", Text: "steps.c.output"},
+		{Path: "w.url", Text: "https://x/{{ steps.a.output }}", Template: true, AllowSecrets: true},
+		{Path: "w.headers.X-B", Text: "{{ steps.b.output }}", Template: true, AllowSecrets: true},
+		{Path: "w.body.c", Text: "steps.c.output", AllowSecrets: true},
 	}
 	if diff := cmp.Diff(want, mustLookup(t, "http").Sources(with, "w")); diff != "" {
 		t.Fatalf("Sources mismatch (-want +got):\n%s", diff)

@@ -16,6 +16,10 @@ type Source struct {
 	Path     string // JSON path of the value, e.g. "steps[0].with.output.total"
 	Text     string
 	Template bool // Text is a template with {{ }} parts, not an expression
+	// AllowSecrets is set where the source may read secrets: an http step's
+	// url, headers and body. Everywhere else reading them is a validation
+	// error, and evaluation happens without them (see Env.WithoutSecrets).
+	AllowSecrets bool
 }
 
 // Compile checks that the source compiles.

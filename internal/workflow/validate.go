@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -36,8 +37,10 @@ func (d Definition) Validate() error { return d.ValidateWithin(Limits{}) }
 // ValidateWithin checks d and returns nil or a validation error (code
 // "validation_failed") that lists every problem with its JSON path, such as
 // "steps[2].with.url". Besides the shape of the definition it checks that
-// step types exist, that every expression and template compiles, and that
-// expressions only read the outputs of steps that run before them.
+// step types exist, that every expression and template compiles, that
+// expressions only read the outputs of steps that run before them, and that
+// secrets are read only where package step allows it, by fixed and valid
+// names.
 func (d Definition) ValidateWithin(l Limits) error {
 	var problems []errs.FieldError
 	add := func(path, format string, args ...any) {
@@ -86,8 +89,10 @@ func stepOrder(steps []Step) map[string]int {
 	return order
 }
 
+func stepPath(i int) string { return fmt.Sprintf("steps[%d]", i) }
+
 func validateStep(i int, s Step, order map[string]int) []errs.FieldError {
-	path := fmt.Sprintf("steps[%d]", i)
+	path := stepPath(i)
 	var problems []errs.FieldError
 	add := func(field, format string, args ...any) {
 		problems = append(problems, errs.FieldError{Path: path + "." + field, Message: fmt.Sprintf(format, args...)})
@@ -118,7 +123,13 @@ func validateStep(i int, s Step, order map[string]int) []errs.FieldError {
 		return problems
 	}
 	problems = append(problems, t.Validate(s.With, path+".with")...)
-	return append(problems, checkRefs(i, t.Sources(s.With, path+".with"), order)...)
+	srcs := t.Sources(s.With, path+".with")
+	for _, p := range checkSecrets(srcs) {
+		if !slices.Contains(problems, p) {
+			problems = append(problems, p)
+		}
+	}
+	return append(problems, checkRefs(i, srcs, order)...)
 }
 
 // checkRefs reports every expression that reads the output of a step which
