@@ -17,6 +17,7 @@ import (
 	"aias/internal/config"
 	"aias/internal/ingress"
 	"aias/internal/keyring"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/queue"
 	"aias/internal/ratelimit"
@@ -37,6 +38,7 @@ type App struct {
 	Queue    *queue.Client
 	Metrics  *telemetry.Metrics
 	Keys     *keyring.Keyring // nil for roles that hold no secrets
+	Plans    *plan.Catalog
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -48,6 +50,12 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 	opt, err := queue.RedisOpt(cfg.RedisURL)
 	if err != nil {
 		return nil, err
+	}
+	plans := plan.Default()
+	if cfg.PlansFile != "" {
+		if plans, err = plan.LoadFile(cfg.PlansFile); err != nil {
+			return nil, fmt.Errorf("AIAS_PLANS_FILE: %w", err)
+		}
 	}
 	var keys *keyring.Keyring
 	if cfg.EncryptionKeys != "" {
@@ -68,6 +76,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
 		Queue:      queue.NewClient(opt),
 		Keys:       keys,
+		Plans:      plans,
 		Metrics:    telemetry.New(),
 		HTTPClient: &http.Client{Timeout: cfg.HTTPStepTimeout},
 	}, nil
@@ -85,7 +94,7 @@ func (a *App) Ingress() *ingress.Server {
 	log := a.Log.With().Str("service", "ingress").Logger()
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
-		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Keys: a.Keys, Metrics: a.Metrics, Log: log,
+		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,

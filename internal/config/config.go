@@ -17,6 +17,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"aias/internal/keyring"
+	"aias/internal/plan"
 )
 
 // Role is what a program does; validation checks only what the role needs.
@@ -46,6 +47,7 @@ type Config struct {
 	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
 
+	PlansFile      string `env:"AIAS_PLANS_FILE" help:"YAML or JSON plan catalogue (limits, features, Stripe prices); empty: the built-in free, pro and business"`
 	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
 
 	HTTPAddr              string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
@@ -167,6 +169,11 @@ func (c Config) Validate(r Role) error {
 		}
 		if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
 			add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
+		}
+	}
+	if c.PlansFile != "" {
+		if _, err := plan.LoadFile(c.PlansFile); err != nil {
+			add("AIAS_PLANS_FILE: %v", err)
 		}
 	}
 	if r&(RoleIngress|RoleWorker) != 0 {

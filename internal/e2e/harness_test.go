@@ -71,7 +71,7 @@ func start(t *testing.T, o options) *system {
 		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
-		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "2s",
+		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
 	}
 	for k, v := range o.env {
 		env[k] = v
@@ -114,7 +114,14 @@ type tenant struct {
 	Key string
 }
 
+// signup makes a tenant on the business plan, so tests of other features
+// are not bounded by the free plan; signupOn chooses the plan.
 func (s *system) signup(name string) tenant {
+	s.t.Helper()
+	return s.signupOn(name, "business")
+}
+
+func (s *system) signupOn(name, planName string) tenant {
 	s.t.Helper()
 	var out struct {
 		TenantID string `json:"tenant_id"`
@@ -125,7 +132,23 @@ func (s *system) signup(name string) tenant {
 	if out.TenantID == "" || out.UserID == "" || !strings.HasPrefix(out.APIKey, "aias_") {
 		s.t.Fatalf("signup = %+v, want tenant_id, user_id and an aias_ key", out)
 	}
+	if planName != "free" {
+		s.setPlan(out.TenantID, planName)
+	}
 	return tenant{ID: out.TenantID, Key: out.APIKey}
+}
+
+// setPlan changes a tenant's plan as the operator (billing sets it later).
+func (s *system) setPlan(tenantID, planName string) {
+	s.t.Helper()
+	owner, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer func() { _ = owner.Close() }()
+	if _, err := owner.ExecContext(context.Background(), `UPDATE tenants SET plan = $2 WHERE id = $1`, tenantID, planName); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // response is one HTTP exchange.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/entitlement"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/webhook"
 )
@@ -27,7 +29,18 @@ func (s *Server) issued(e webhook.Endpoint, is webhook.Issued) issuedEndpoint {
 	return out
 }
 
-func (s *Server) limits() webhook.Limits { return webhook.Limits{MaxBodyBytes: s.opt.MaxBodyLimit} }
+// limits bounds an endpoint's settings by the operator's ceiling and the plan.
+func (s *Server) limits(p plan.Plan) webhook.Limits {
+	return webhook.Limits{MaxBodyBytes: min(s.opt.MaxBodyLimit, p.Limits.MaxPayloadBytes)}
+}
+
+// allowedScheme refuses a signature scheme the plan does not include.
+func allowedScheme(p plan.Plan, scheme string) error {
+	if scheme == "" || p.AllowsScheme(scheme) {
+		return nil
+	}
+	return entitlement.Feature(p, "the "+scheme+" signature scheme")
+}
 
 func (s *Server) createEndpoint(c echo.Context) error {
 	var req webhook.NewEndpoint
@@ -37,7 +50,14 @@ func (s *Server) createEndpoint(c echo.Context) error {
 	var e webhook.Endpoint
 	var is webhook.Issued
 	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		if e, is, err = webhook.Create(ctx, q, s.keys, principal(c).TenantID, req, s.limits()); err != nil {
+		p, err := s.ent.Reserve(ctx, q, principal(c).TenantID, entitlement.WebhookEndpoints)
+		if err != nil {
+			return err
+		}
+		if err := allowedScheme(p, req.Verification.Scheme); err != nil {
+			return err
+		}
+		if e, is, err = webhook.Create(ctx, q, s.keys, principal(c).TenantID, req, s.limits(p)); err != nil {
 			return err
 		}
 		return s.record(ctx, q, c, "endpoint.create", objEndpoint, e.ID.String())
@@ -93,7 +113,16 @@ func (s *Server) patchEndpoint(c echo.Context) error {
 	var e webhook.Endpoint
 	var is webhook.Issued
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		if e, is, err = webhook.Update(ctx, q, s.keys, id, patch, s.limits()); err != nil {
+		p, err := s.ent.PlanOf(ctx, q, principal(c).TenantID)
+		if err != nil {
+			return err
+		}
+		if patch.Verification != nil {
+			if err := allowedScheme(p, patch.Verification.Scheme); err != nil {
+				return err
+			}
+		}
+		if e, is, err = webhook.Update(ctx, q, s.keys, id, patch, s.limits(p)); err != nil {
 			return err
 		}
 		return s.record(ctx, q, c, "endpoint.update", objEndpoint, id.String())

@@ -32,7 +32,8 @@ const (
 // route. A route missing here is refused (deny by default); a test checks
 // that every registered route has an entry and every entry a route.
 var routeTable = map[string]rule{
-	routeKey(http.MethodGet, "/api/v1/me"): {auth.Viewer, ""},
+	routeKey(http.MethodGet, "/api/v1/me"):    {auth.Viewer, ""},
+	routeKey(http.MethodGet, "/api/v1/usage"): {auth.Viewer, ""},
 
 	routeKey(http.MethodPost, "/api/v1/workflows"):             {auth.Member, ""},
 	routeKey(http.MethodGet, "/api/v1/workflows"):              {auth.Viewer, ""},
@@ -92,11 +93,13 @@ func (s *Server) routes(e *echo.Echo) {
 
 	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
 	e.POST("/api/v1/signup", s.signup)
+	e.GET("/api/v1/plans", s.plans)
 
 	// Authentication is route middleware rather than group middleware, so an
 	// unknown path or method gets Echo's plain 404 or 405 before any key check.
 	v1 := authenticated{e.Group("/api/v1"), s.authenticate}
 	v1.GET("/me", s.me)
+	v1.GET("/usage", s.usage)
 
 	v1.POST("/workflows", s.createWorkflow)
 	v1.GET("/workflows", s.listWorkflows)

@@ -15,6 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"aias/internal/entitlement"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/ratelimit"
 	"aias/internal/run"
@@ -42,6 +44,7 @@ type Deps struct {
 	Redis   redis.UniversalClient // readiness only
 	Queue   run.Enqueuer
 	Keys    webhook.Sealer
+	Plans   *plan.Catalog
 	Limiter Limiter
 	Metrics *telemetry.Metrics
 	Log     zerolog.Logger
@@ -53,6 +56,7 @@ type Server struct {
 	redis   redis.UniversalClient // readiness only
 	queue   run.Enqueuer
 	keys    webhook.Sealer
+	ent     entitlement.Checker
 	limiter Limiter
 	intakes *webhook.Intake
 	metrics *telemetry.Metrics
@@ -65,8 +69,12 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(d Deps, o Options) *Server {
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
-		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes}}
+	if d.Plans == nil {
+		d.Plans = plan.Default()
+	}
+	ent := entitlement.Checker{Plans: d.Plans}
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler

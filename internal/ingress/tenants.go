@@ -3,10 +3,13 @@ package ingress
 import (
 	"context"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/entitlement"
 	"aias/internal/errs"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/tenant"
 )
@@ -33,26 +36,53 @@ func (s *Server) signup(c echo.Context) error {
 }
 
 type meResponse struct {
-	TenantID   string `json:"tenant_id"`
-	TenantName string `json:"tenant_name"`
-	Plan       string `json:"plan"`
-	Role       string `json:"role"`
-	KeyID      string `json:"key_id"`
+	TenantID   string            `json:"tenant_id"`
+	TenantName string            `json:"tenant_name"`
+	Plan       string            `json:"plan"`
+	Limits     plan.Limits       `json:"limits"`
+	Features   plan.Features     `json:"features"`
+	Role       string            `json:"role"`
+	KeyID      string            `json:"key_id"`
+	Usage      entitlement.Usage `json:"usage"`
 }
 
 // me is GET /api/v1/me: who this key is.
 func (s *Server) me(c echo.Context) error {
 	p := principal(c)
 	var t tenant.Tenant
+	var u entitlement.Usage
 	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		t, err = tenant.Get(ctx, q, p.TenantID)
+		if t, err = tenant.Get(ctx, q, p.TenantID); err != nil {
+			return err
+		}
+		u, err = s.ent.UsageOf(ctx, q, p.TenantID, time.Now())
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, meResponse{TenantID: t.ID.String(), TenantName: t.Name, Plan: t.Plan,
-		Role: string(p.Role), KeyID: p.KeyID.String()})
+	pl := s.ent.Resolve(t.Plan)
+	return c.JSON(http.StatusOK, meResponse{TenantID: t.ID.String(), TenantName: t.Name, Plan: pl.Name,
+		Limits: pl.Limits, Features: pl.Features, Role: string(p.Role), KeyID: p.KeyID.String(), Usage: u})
+}
+
+// usage is GET /api/v1/usage: this period's usage against the plan's limits.
+func (s *Server) usage(c echo.Context) error {
+	var u entitlement.Usage
+	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		u, err = s.ent.UsageOf(ctx, q, principal(c).TenantID, time.Now())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+// plans is GET /api/v1/plans (public): every plan with its limits, features
+// and Stripe prices, enough to build a pricing page on.
+func (s *Server) plans(c echo.Context) error {
+	return c.JSON(http.StatusOK, newList(s.ent.Plans.All(), ""))
 }
 
 // inTenant runs fn in a transaction scoped to the caller's tenant.

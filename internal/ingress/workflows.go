@@ -7,7 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/entitlement"
 	"aias/internal/logging"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/run"
 	"aias/internal/workflow"
@@ -26,6 +28,14 @@ func decodeDefinition(c echo.Context) (workflow.Definition, error) {
 	return d, d.Validate()
 }
 
+// stepLimit is the plan's step count as a validation limit.
+func stepLimit(p plan.Plan) workflow.Limits {
+	if n := p.Limits.StepsPerWorkflow; n > 0 && n < workflow.MaxSteps {
+		return workflow.Limits{MaxSteps: n}
+	}
+	return workflow.Limits{}
+}
+
 func (s *Server) createWorkflow(c echo.Context) error {
 	d, err := decodeDefinition(c)
 	if err != nil {
@@ -33,6 +43,13 @@ func (s *Server) createWorkflow(c echo.Context) error {
 	}
 	var w workflow.Workflow
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		p, err := s.ent.Reserve(ctx, q, principal(c).TenantID, entitlement.Workflows)
+		if err != nil {
+			return err
+		}
+		if err := d.ValidateWithin(stepLimit(p)); err != nil {
+			return err
+		}
 		if w, err = workflow.Create(ctx, q, principal(c).TenantID, d); err != nil {
 			return err
 		}
@@ -55,6 +72,13 @@ func (s *Server) updateWorkflow(c echo.Context) error {
 	}
 	var w workflow.Workflow
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		p, err := s.ent.PlanOf(ctx, q, principal(c).TenantID)
+		if err != nil {
+			return err
+		}
+		if err := d.ValidateWithin(stepLimit(p)); err != nil {
+			return err
+		}
 		if w, err = workflow.Update(ctx, q, principal(c).TenantID, id, d); err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"aias/internal/errs"
 	"aias/internal/logging"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/run"
 	"aias/internal/signature"
@@ -32,7 +33,13 @@ type Intake struct {
 	Queue          run.Enqueuer
 	Keys           Sealer
 	DefaultMaxBody int64
+	Plans          PlanResolver // nil: no plan caps (tests of this package)
 	Now            func() time.Time
+}
+
+// PlanResolver maps a tenant's stored plan name to its plan.
+type PlanResolver interface {
+	Resolve(name string) plan.Plan
 }
 
 // Delivery is one webhook request as received.
@@ -55,6 +62,7 @@ type Target struct {
 	MaxAttempts  int                `db:"max_attempts"`
 	RawSettings  []byte             `db:"verification"`
 	EndpointBody *int64             `db:"max_body_bytes"`
+	PlanName     string             `db:"plan"`
 	Settings     signature.Settings `db:"-"`
 	MaxBodyBytes int64              `db:"-"`
 	sealed       []sealedSecret
@@ -103,12 +111,15 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if t.EndpointBody != nil {
 		t.MaxBodyBytes = *t.EndpointBody
 	}
+	if in.Plans != nil { // the plan caps every endpoint, whatever it was set to under another plan
+		t.MaxBodyBytes = min(t.MaxBodyBytes, in.Plans.Resolve(t.PlanName).Limits.MaxPayloadBytes)
+	}
 	return t, nil
 }
 
 func findTarget(ctx context.Context, q postgres.Querier, token string, t *Target) error {
 	const find = `
-SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version, e.verification, e.max_body_bytes,
+SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version, e.verification, e.max_body_bytes, t.plan,
        coalesce((v.definition->>'max_attempts')::int, 0) AS max_attempts
   FROM webhook_endpoints e
   JOIN workflows w          ON w.id = e.workflow_id AND w.deleted_at IS NULL AND w.enabled
