@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"aias/internal/config"
+	"aias/internal/entitlement"
 	"aias/internal/ingress"
 	"aias/internal/keyring"
 	"aias/internal/plan"
@@ -134,5 +135,6 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
+		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Kind classifies an error by how a caller should react to it.
@@ -55,6 +56,10 @@ type Error struct {
 	Message string       // safe to show to the client
 	Fields  []FieldError // validation problems, if any
 	Err     error        // the cause; never shown to clients
+
+	// RetryAfter, when set, tells the client when trying again can succeed
+	// (a rate limit, a quota that resets).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -11,6 +11,7 @@ import (
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/ratelimit"
+	"aias/internal/run"
 	"aias/internal/webhook"
 )
 
@@ -117,7 +118,11 @@ func (s *Server) accept(c echo.Context, ctx context.Context, t webhook.Target, d
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 		return c.JSON(http.StatusOK, intakeResponse{RunID: acc.RunID, Status: string(acc.Status), Duplicate: true})
 	}
-	s.metrics.IntakeOutcomes.WithLabelValues("accepted").Inc()
+	outcome := "accepted"
+	if acc.Status == run.Held {
+		outcome = "held"
+	}
+	s.metrics.IntakeOutcomes.WithLabelValues(outcome).Inc()
 	return c.JSON(http.StatusAccepted, intakeResponse{RunID: acc.RunID, Status: string(acc.Status)})
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,6 +65,9 @@ func problemFor(err error) Problem {
 		Detail: e.Message, Code: errs.CodeOf(e), Errors: e.Fields}
 	if status == http.StatusServiceUnavailable {
 		p.retryAfter = retryAfterSeconds
+	}
+	if e.RetryAfter > 0 {
+		p.retryAfter = int((e.RetryAfter + time.Second - 1) / time.Second)
 	}
 	return p
 }

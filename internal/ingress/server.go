@@ -57,6 +57,7 @@ type Server struct {
 	queue   run.Enqueuer
 	keys    webhook.Sealer
 	ent     entitlement.Checker
+	quota   *entitlement.Quota
 	limiter Limiter
 	intakes *webhook.Intake
 	metrics *telemetry.Metrics
@@ -73,8 +74,9 @@ func New(d Deps, o Options) *Server {
 		d.Plans = plan.Default()
 	}
 	ent := entitlement.Checker{Plans: d.Plans}
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
-		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent}}
+	quota := &entitlement.Quota{Redis: d.Redis}
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, quota: quota, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -169,10 +170,18 @@ func (s *Server) triggerWorkflow(c echo.Context) error {
 		}
 	}
 	ctx := c.Request().Context()
-	runID, err := run.StartManual(ctx, s.db, s.queue, run.Manual{TenantID: principal(c).TenantID,
-		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx)})
+	tenantID := principal(c).TenantID
+	admit := func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
+		p, err := s.ent.PlanOf(ctx, q, tenantID)
+		if err != nil {
+			return entitlement.Admission{}, err
+		}
+		return s.quota.Admit(ctx, q, tenantID, p, time.Now())
+	}
+	runID, status, err := run.StartManual(ctx, s.db, s.queue, run.Manual{TenantID: tenantID,
+		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx), Admit: admit})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, intakeResponse{RunID: runID, Status: string(run.Queued)})
+	return c.JSON(http.StatusAccepted, intakeResponse{RunID: runID, Status: string(status)})
 }

@@ -16,7 +16,7 @@ type Limits struct {
 	ArtifactBytesPerMonth int64 `json:"artifact_bytes_per_month"` // artifact bytes stored per calendar month
 	RetentionDays         int   `json:"retention_days"`           // days runs and artifacts are kept; at least 1
 	Concurrency           int   `json:"concurrency"`              // runs executing at once; at least 1
-	HeldRuns              int   `json:"held_runs"`                // runs queued behind the concurrency limit
+	HeldRuns              int   `json:"held_runs"`                // deliveries kept as held over the monthly quota
 }
 
 // Within reports whether usage n stays within limit: limit is Unlimited or

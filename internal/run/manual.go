@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/postgres"
 	"aias/internal/workflow"
@@ -19,13 +20,16 @@ type Manual struct {
 	WorkflowID uuid.UUID
 	Body       json.RawMessage // becomes trigger.body
 	RequestID  string
+	// Admit consults the monthly quota in the run's transaction (nil: none).
+	Admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)
 }
 
 // StartManual stores a manual run of the workflow's current version and
 // enqueues it.
-func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual) (uuid.UUID, error) {
+func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual) (uuid.UUID, Status, error) {
 	var id uuid.UUID
 	var maxAttempts int
+	var adm entitlement.Admission
 	err := db.InTenantTx(ctx, m.TenantID, func(q postgres.Querier) error {
 		w, err := workflow.Get(ctx, q, m.WorkflowID)
 		if err != nil {
@@ -43,14 +47,23 @@ func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual)
 		if len(body) == 0 {
 			body = []byte("{}")
 		}
+		if m.Admit != nil {
+			if adm, err = m.Admit(ctx, q); err != nil {
+				return err
+			}
+		}
 		id, _, err = Insert(ctx, q, New{TenantID: m.TenantID, WorkflowID: w.ID, WorkflowVersion: w.Version,
 			TriggerKind: TriggerManual, MaxAttempts: maxAttempts, RequestID: m.RequestID, Body: body,
-			ContentType: "application/json", ReceivedAt: time.Now()})
+			ContentType: "application/json", ReceivedAt: time.Now(), Held: adm.Held})
 		return err
 	})
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("start manual run: %w", err)
+		adm.Undo()
+		return uuid.Nil, Queued, fmt.Errorf("start manual run: %w", err)
 	}
-	Enqueue(ctx, queue, m.TenantID, id, maxAttempts)
-	return id, nil
+	if adm.Held {
+		return id, Held, nil
+	}
+	Enqueue(context.WithoutCancel(ctx), queue, m.TenantID, id, maxAttempts)
+	return id, Queued, nil
 }

@@ -27,6 +27,7 @@ type Status string
 
 // The statuses a run can have.
 const (
+	Held      Status = "held" // over the monthly quota; starts when quota allows
 	Queued    Status = "queued"
 	Running   Status = "running"
 	Succeeded Status = "succeeded"
@@ -41,7 +42,7 @@ func (s Status) Terminal() bool {
 }
 
 // Valid reports whether s is a known status.
-func (s Status) Valid() bool { return s == Queued || s == Running || s.Terminal() }
+func (s Status) Valid() bool { return s == Held || s == Queued || s == Running || s.Terminal() }
 
 // Trigger kinds.
 const (
@@ -96,6 +97,7 @@ type New struct {
 	Headers         map[string]string
 	Query           map[string]string
 	ReceivedAt      time.Time
+	Held            bool // over quota: stored as held, not counted
 }
 
 // Insert creates a queued run. When the endpoint already has a run for the
@@ -111,13 +113,14 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 	query, _ := json.Marshal(nonNil(n.Query))
 	const insert = `
 INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
-                  status, max_attempts, request_id, body, content_type, headers, query, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14)
+                  status, max_attempts, request_id, body, content_type, headers, query, received_at, counted_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $15 THEN 'held' ELSE 'queued' END, $8, $9, $10, $11, $12, $13, $14,
+        CASE WHEN $15 THEN NULL ELSE now() END)
 ON CONFLICT (endpoint_id, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
 RETURNING id`
 	id = uuid.New()
 	err = q.GetContext(ctx, &id, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
-		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt)
+		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held)
 	if err == nil {
 		return id, false, nil
 	}

@@ -24,10 +24,11 @@ import (
 	"aias/internal/telemetry"
 )
 
-// Queue is what the sweep needs of the work queue.
+// Queue is what the scheduler needs of the work queue.
 type Queue interface {
 	Ensure(ctx context.Context, tenantID, runID uuid.UUID) (queue.Presence, error)
 	Revive(ctx context.Context, tenantID, runID uuid.UUID) error
+	EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxAttempts int) error
 }
 
 // Options configure the sweep.
@@ -38,14 +39,17 @@ type Options struct {
 	BatchSize    int
 	Log          zerolog.Logger
 	Metrics      *telemetry.Metrics // optional
+	Quotas       *Quotas            // optional: release held runs when quota allows
 }
 
 // Scheduler runs the sweep on a timer.
 type Scheduler struct {
-	db    *postgres.DB
-	queue Queue
-	opt   Options
-	after cursor // where the next sweep continues
+	db     *postgres.DB
+	queue  Queue
+	enq    Queue
+	quotas *Quotas
+	opt    Options
+	after  cursor // where the next sweep continues
 }
 
 type cursor struct {
@@ -58,7 +62,7 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
-	return &Scheduler{db: db, queue: q, opt: o}
+	return &Scheduler{db: db, queue: q, enq: q, quotas: o.Quotas, opt: o}
 }
 
 // Run sweeps every Interval until ctx is done.
@@ -69,6 +73,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn().Err(err).Msg("sweep failed; next tick retries")
+		}
+		if _, err := s.ReleaseHeld(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			s.opt.Log.Warn().Err(err).Msg("releasing held runs failed; next tick retries")
 		}
 		select {
 		case <-ctx.Done():

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/plan"
@@ -33,7 +34,8 @@ type Intake struct {
 	Queue          run.Enqueuer
 	Keys           Sealer
 	DefaultMaxBody int64
-	Plans          PlanResolver // nil: no plan caps (tests of this package)
+	Plans          PlanResolver       // nil: no plan caps (tests of this package)
+	Quota          *entitlement.Quota // nil: no monthly quota
 	Now            func() time.Time
 }
 
@@ -167,27 +169,76 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID s
 		return Accepted{}, err
 	}
 	var out Accepted
+	var adm entitlement.Admission
 	err := in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) (err error) {
+		// A repeat is answered before the quota is consulted: it costs nothing.
+		if out.RunID, out.Duplicate, err = findDelivery(ctx, q, t.EndpointID, deliveryID); err != nil || out.Duplicate {
+			return err
+		}
+		if adm, err = in.admit(ctx, q, t); err != nil {
+			return err
+		}
 		out.RunID, out.Duplicate, err = run.Insert(ctx, q, run.New{
 			TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
 			TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
 			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
 			Headers: flatten(d.Header, droppedHeaders), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
+			Held: adm.Held,
 		})
-		if out.Duplicate && err == nil {
-			var r run.Run
-			r, err = run.Get(ctx, q, out.RunID)
-			out.Status = r.Status
-		}
 		return err
 	})
 	if err != nil || out.Duplicate {
+		adm.Undo()
+	}
+	if err != nil {
 		return out, err
+	}
+	if out.Duplicate {
+		return in.duplicate(ctx, t, out.RunID)
+	}
+	if adm.Held {
+		out.Status = run.Held
+		return out, nil
 	}
 	out.Status = run.Queued
 	// The run is committed: a sender hanging up now must not cancel its enqueue.
 	run.Enqueue(context.WithoutCancel(ctx), in.Queue, t.TenantID, out.RunID, t.MaxAttempts)
 	return out, nil
+}
+
+// admit consults the monthly quota for a new run.
+func (in *Intake) admit(ctx context.Context, q postgres.Querier, t Target) (entitlement.Admission, error) {
+	if in.Quota == nil || in.Plans == nil {
+		return entitlement.Admission{}, nil
+	}
+	return in.Quota.Admit(ctx, q, t.TenantID, in.Plans.Resolve(t.PlanName), in.now())
+}
+
+// findDelivery finds the run an earlier delivery with the same id created.
+func findDelivery(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, deliveryID string) (uuid.UUID, bool, error) {
+	if deliveryID == "" {
+		return uuid.Nil, false, nil
+	}
+	var id uuid.UUID
+	err := q.GetContext(ctx, &id, `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2`, endpointID, deliveryID)
+	if postgres.IsNoRows(err) {
+		return uuid.Nil, false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("find delivery: %w", postgres.Classify(err))
+	}
+	return id, true, nil
+}
+
+// duplicate answers a repeated delivery with the first run and its status.
+func (in *Intake) duplicate(ctx context.Context, t Target, id uuid.UUID) (Accepted, error) {
+	out := Accepted{RunID: id, Duplicate: true}
+	err := in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) error {
+		r, err := run.Get(ctx, q, id)
+		out.Status = r.Status
+		return err
+	})
+	return out, err
 }
 
 // IsRejection reports whether err is a verification failure, with its reason.

@@ -1,0 +1,89 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// tinyPlans is a catalogue with a quota small enough to exhaust in a test.
+const tinyPlans = `
+default: tiny
+plans:
+  - name: tiny
+    limits: {workflows: 5, webhook_endpoints: 5, runs_per_month: 3, steps_per_workflow: 10, max_payload_bytes: 65536,
+             artifact_bytes_per_month: 1048576, retention_days: 1, concurrency: 2, held_runs: 2}
+  - name: big
+    limits: {workflows: -1, webhook_endpoints: -1, runs_per_month: -1, steps_per_workflow: 100, max_payload_bytes: 1048576,
+             artifact_bytes_per_month: -1, retention_days: 30, concurrency: 10, held_runs: -1}
+`
+
+func TestOverQuotaDeliveriesAreHeldThenRefusedThenRunAfterAnUpgrade(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plans.yaml")
+	if err := os.WriteFile(file, []byte(tinyPlans), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}})
+	tn := s.signupOn("tiny", "tiny")
+	wf := s.createWorkflow(tn.Key, echoWorkflow)
+	url := s.createEndpoint(tn.Key, wf)
+
+	var statuses []string
+	var held []string
+	for i := range 5 {
+		r := s.do("POST", url, "", "application/json", `{}`, "Idempotency-Key", fmt.Sprintf("d%d", i))
+		var acc struct {
+			RunID  string `json:"run_id"`
+			Status string `json:"status"`
+		}
+		r.json(t, &acc)
+		statuses = append(statuses, fmt.Sprintf("%d %s", r.Status, acc.Status))
+		if acc.Status == "held" {
+			held = append(held, acc.RunID)
+		}
+	}
+	want := "[202 queued 202 queued 202 queued 202 held 202 held]"
+	if got := fmt.Sprint(statuses); got != want {
+		t.Fatalf("five deliveries on a quota of 3 with 2 held = %s, want %s", got, want)
+	}
+	full := s.do("POST", url, "", "application/json", `{}`)
+	if full.Status != 429 || !strings.Contains(full.String(), "quota_exhausted") || full.Header.Get("Retry-After") == "" {
+		t.Errorf("beyond the held buffer = %d %s (Retry-After %q), want 429 quota_exhausted with Retry-After", full.Status, full.Body, full.Header.Get("Retry-After"))
+	}
+	if r := s.do("POST", url, "", "application/json", `{}`, "Idempotency-Key", "d0"); r.Status != 200 {
+		t.Errorf("a repeat with the quota full = %d, want 200 (duplicates cost nothing)", r.Status)
+	}
+	if r := s.do("POST", "/api/v1/workflows/"+wf+"/runs", tn.Key, "", map[string]any{}); r.Status != 429 {
+		t.Errorf("a manual trigger with the quota full = %d, want 429: it counts against the same quota", r.Status)
+	}
+	// Losing Redis must not reset the count: it is rebuilt from Postgres.
+	opt, _ := redis.ParseURL(s.redisURL)
+	rdb := redis.NewClient(opt)
+	_ = rdb.FlushDB(context.Background()).Err()
+	_ = rdb.Close()
+	if r := s.do("POST", url, "", "application/json", `{}`); r.Status != 429 {
+		t.Errorf("after Redis lost the counter = %d, want 429 still", r.Status)
+	}
+	for _, id := range held {
+		if st := s.run(tn.Key, id).Status; st != "held" {
+			t.Errorf("held run %s is %s before the upgrade", id, st)
+		}
+	}
+	s.setPlan(tn.ID, "big")
+	for _, id := range held {
+		s.waitRun(tn.Key, id, "succeeded")
+	}
+	var usage struct {
+		Runs int `json:"runs_this_period"`
+	}
+	s.mustJSON("GET", "/api/v1/usage", tn.Key, nil, 200, &usage)
+	if usage.Runs != 5 {
+		t.Errorf("runs this period after the release = %d, want 5", usage.Runs)
+	}
+}

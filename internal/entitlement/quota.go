@@ -1,0 +1,150 @@
+package entitlement
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"aias/internal/errs"
+	"aias/internal/plan"
+	"aias/internal/postgres"
+)
+
+// Quota admits runs against the monthly run quota.
+//
+// The counter lives in Redis (one INCR per run, no Postgres row lock that
+// would serialize a tenant's intake); Postgres is the record: each admitted
+// run has counted_at, and a missing counter (first use, a flushed or
+// replaced Redis) is rebuilt from the runs counted this period. The margin
+// by which a tenant can exceed its quota is the number of admissions in
+// flight while the counter is being rebuilt — at most the requests being
+// served at that moment. If Redis is unreachable, admission counts in
+// Postgres instead (exact, slower) rather than failing open.
+type Quota struct {
+	Redis  redis.UniversalClient
+	Prefix string // default "aias:quota:"
+}
+
+// Admission is the quota's answer for one new run.
+type Admission struct {
+	Held bool   // over quota: store the run as held
+	undo func() // gives the admission back (duplicate delivery, failed insert)
+}
+
+// Undo returns an admission that did not become a run.
+func (a Admission) Undo() {
+	if a.undo != nil {
+		a.undo()
+	}
+}
+
+// PeriodStart is the start of the quota period (the calendar month, UTC).
+func PeriodStart(now time.Time) time.Time {
+	u := now.UTC()
+	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// Admit decides whether a new run of the tenant counts (queued), waits
+// (held, within the plan's buffer) or is refused (429 quota_exhausted with
+// Retry-After at the period's end). q is the tenant's transaction.
+func (qu *Quota) Admit(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, p plan.Plan, now time.Time) (Admission, error) {
+	limit := p.Limits.RunsPerMonth
+	if limit == plan.Unlimited {
+		return Admission{}, nil
+	}
+	start := PeriodStart(now)
+	n, undo, err := qu.count(ctx, q, tenantID, start)
+	if err != nil {
+		return Admission{}, err
+	}
+	if n <= limit {
+		return Admission{undo: undo}, nil
+	}
+	undo() // not admitted: the counter counts admitted runs only
+	var held int64
+	if err := q.GetContext(ctx, &held, `SELECT count(*) FROM runs WHERE status = 'held'`); err != nil {
+		return Admission{}, fmt.Errorf("count held runs: %w", postgres.Classify(err))
+	}
+	if plan.Within(int64(p.Limits.HeldRuns), held+1) {
+		return Admission{Held: true}, nil
+	}
+	e := errs.E(errs.RateLimited, "quota_exhausted",
+		fmt.Sprintf("the %s plan's %d runs this month are used and its buffer of %d held runs is full", p.Name, limit, p.Limits.HeldRuns))
+	e.RetryAfter = start.AddDate(0, 1, 0).Sub(now)
+	return Admission{}, e
+}
+
+// count increments the tenant's counter for the period and returns the new
+// value with a function that takes the increment back.
+func (qu *Quota) count(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, start time.Time) (int64, func(), error) {
+	key := qu.key(tenantID, start)
+	n, err := qu.incr(ctx, key, func() (int64, error) { return countedSince(ctx, q, start) })
+	if err != nil {
+		// Redis away: Postgres is exact, only slower.
+		used, perr := countedSince(ctx, q, start)
+		if perr != nil {
+			return 0, nil, perr
+		}
+		return used + 1, func() {}, nil
+	}
+	undo := func() { _ = qu.Redis.Decr(context.WithoutCancel(ctx), key).Err() }
+	return n, undo, nil
+}
+
+func (qu *Quota) incr(ctx context.Context, key string, rebuild func() (int64, error)) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	exists, err := qu.Redis.Exists(ctx, key).Result()
+	if err != nil {
+		return 0, err
+	}
+	if exists == 0 {
+		used, err := rebuild()
+		if err != nil {
+			return 0, err
+		}
+		// SET NX: of several rebuilding at once, one value wins; all then INCR.
+		if err := qu.Redis.SetNX(ctx, key, used, 40*24*time.Hour).Err(); err != nil {
+			return 0, err
+		}
+	}
+	return qu.Redis.Incr(ctx, key).Result()
+}
+
+// Forget drops a tenant's counter so the next admission rebuilds it from
+// Postgres (after held runs were released, say).
+func (qu *Quota) Forget(ctx context.Context, tenantID uuid.UUID, now time.Time) {
+	_ = qu.Redis.Del(ctx, qu.key(tenantID, PeriodStart(now))).Err()
+}
+
+func (qu *Quota) key(tenantID uuid.UUID, start time.Time) string {
+	prefix := qu.Prefix
+	if prefix == "" {
+		prefix = "aias:quota:"
+	}
+	return prefix + tenantID.String() + ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
+}
+
+func countedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
+	var n int64
+	if err := q.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE counted_at >= $1`, start); err != nil {
+		return 0, fmt.Errorf("count runs this period: %w", postgres.Classify(err))
+	}
+	return n, nil
+}
+
+// Room is how many held runs the tenant's quota can take now.
+func Room(ctx context.Context, q postgres.Querier, p plan.Plan, now time.Time) (int64, error) {
+	if p.Limits.RunsPerMonth == plan.Unlimited {
+		return 1 << 30, nil
+	}
+	used, err := countedSince(ctx, q, PeriodStart(now))
+	if err != nil {
+		return 0, err
+	}
+	return max(p.Limits.RunsPerMonth-used, 0), nil
+}

@@ -1,0 +1,78 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/entitlement"
+	"aias/internal/postgres"
+)
+
+// Quotas is what releasing held runs needs of the entitlement rules.
+type Quotas struct {
+	Plans entitlement.Checker
+	Quota *entitlement.Quota
+}
+
+type released struct {
+	ID          uuid.UUID `db:"id"`
+	MaxAttempts int       `db:"max_attempts"`
+}
+
+// ReleaseHeld starts held runs, oldest first, as far as each tenant's quota
+// now allows: after an upgrade, or when a new period begins.
+func (s *Scheduler) ReleaseHeld(ctx context.Context, now time.Time) (int, error) {
+	if s.quotas == nil {
+		return 0, nil
+	}
+	var tenants []struct {
+		TenantID uuid.UUID `db:"tenant_id"`
+		Plan     string    `db:"plan"`
+	}
+	if err := s.db.SelectContext(ctx, &tenants, `SELECT tenant_id, plan FROM aias_tenants_with_held_runs()`); err != nil {
+		return 0, fmt.Errorf("find tenants with held runs: %w", postgres.Classify(err))
+	}
+	total := 0
+	for _, t := range tenants {
+		n, err := s.releaseTenant(ctx, t.TenantID, t.Plan, now)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	if total > 0 {
+		s.opt.Log.Info().Int("released", total).Msg("held runs released")
+	}
+	return total, nil
+}
+
+func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planName string, now time.Time) (int, error) {
+	var rs []released
+	err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		room, err := entitlement.Room(ctx, q, s.quotas.Plans.Resolve(planName), now)
+		if err != nil || room == 0 {
+			return err
+		}
+		const release = `
+UPDATE runs SET status = 'queued', counted_at = now(), updated_at = now()
+ WHERE id IN (SELECT id FROM runs WHERE status = 'held' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, max_attempts`
+		if err := q.SelectContext(ctx, &rs, release, min(room, 1000)); err != nil {
+			return fmt.Errorf("release held runs: %w", postgres.Classify(err))
+		}
+		return nil
+	})
+	if err != nil || len(rs) == 0 {
+		return 0, err
+	}
+	s.quotas.Quota.Forget(ctx, tenantID, now) // rebuilt from Postgres, which now counts them
+	for _, r := range rs {
+		if err := s.enq.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
+			s.opt.Log.Warn().Err(err).Msg("enqueue of a released run failed; the sweep will enqueue it")
+		}
+	}
+	return len(rs), nil
+}
