@@ -123,7 +123,8 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
-	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys}
+	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
+		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(),

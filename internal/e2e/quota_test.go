@@ -3,10 +3,14 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -85,5 +89,47 @@ func TestOverQuotaDeliveriesAreHeldThenRefusedThenRunAfterAnUpgrade(t *testing.T
 	s.mustJSON("GET", "/api/v1/usage", tn.Key, nil, 200, &usage)
 	if usage.Runs != 5 {
 		t.Errorf("runs this period after the release = %d, want 5", usage.Runs)
+	}
+}
+
+func TestATenantNeverRunsMoreAtOnceThanItsPlanAllows(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plans.yaml")
+	one := strings.Replace(strings.Replace(tinyPlans, "concurrency: 2", "concurrency: 1", 1), "runs_per_month: 3", "runs_per_month: 100", 1)
+	if err := os.WriteFile(file, []byte(one), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	inFlight, peak := 0, 0
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		inFlight++
+		peak = max(peak, inFlight)
+		mu.Unlock()
+		time.Sleep(150 * time.Millisecond) // the target is slow; the test observes overlap
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}))
+	defer target.Close()
+	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}}) // 4 workers per process
+	tn := s.signupOn("one", "tiny")
+	url := s.createEndpoint(tn.Key, s.createWorkflow(tn.Key, fmt.Sprintf(`
+name: slow
+steps:
+  - { name: call, type: http, with: { url: "%s/slow" } }
+`, target.URL)))
+	var ids []string
+	for range 4 {
+		_, id := s.post(url, `{}`)
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if r := s.waitRun(tn.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" || r.Attempt != 1 {
+			t.Errorf("run %s = %s attempt %d, want succeeded on attempt 1 (waiting for a slot is free)", id, r.Status, r.Attempt)
+		}
+	}
+	if peak != 1 {
+		t.Errorf("peak concurrent runs of a tenant with concurrency 1 = %d, want 1", peak)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"aias/internal/artifact"
+	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/postgres"
@@ -38,9 +39,15 @@ type Executor struct {
 	Deps    step.Deps
 	Backoff Backoff
 	Now     func() time.Time
-	Metrics *telemetry.Metrics // optional
-	Keys    secret.Sealer      // opens tenant secrets workflows use
+	Metrics *telemetry.Metrics   // optional
+	Keys    secret.Sealer        // opens tenant secrets workflows use
+	Plans   *entitlement.Checker // with Slots: the plan's concurrency per tenant
+	Slots   *entitlement.Slots   // nil: no per-tenant concurrency limit
 }
+
+// ErrBusy means the tenant already runs as many runs as its plan allows; the
+// task waits a moment and comes back, without spending an attempt.
+var ErrBusy = errors.New("tenant at its concurrency limit")
 
 // Attempt tells the executor about the queue's view of this delivery.
 type Attempt struct {
@@ -58,6 +65,11 @@ type Attempt struct {
 // write: a delivery that lost the run to a newer one (a redelivery after a
 // lost lease, say) finds its writes refused and stops.
 func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) error {
+	limit := e.concurrency(ctx, tenantID)
+	if !e.Slots.Acquire(ctx, tenantID, id, limit) {
+		return ErrBusy
+	}
+	defer e.Slots.Release(ctx, tenantID, id)
 	r, def, done, err := e.start(ctx, tenantID, id)
 	if errors.Is(err, errNotRunnable) {
 		logging.From(ctx).Info().Err(err).Msg("task skipped")
@@ -86,6 +98,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 			}
 			continue
 		}
+		e.Slots.Acquire(ctx, tenantID, id, limit) // refresh the slot's lease
 		res, stepErr := e.runStep(ctx, deps, r, i, s, env)
 		if stepErr != nil {
 			return e.fail(ctx, r, s.Name, stepErr, a)
@@ -132,6 +145,21 @@ func (e *Executor) withSecrets(ctx context.Context, r Run, def workflow.Definiti
 // it is stored, logged or seen by later steps.
 func redact(red *step.Redactor, res step.Result, err error) (step.Result, error) {
 	return red.Result(res), red.Error(err)
+}
+
+// concurrency is the tenant's plan limit on runs executing at once (0: none).
+// A tenant that cannot be read gets no limit here; start refuses its task.
+func (e *Executor) concurrency(ctx context.Context, tenantID uuid.UUID) int {
+	if e.Slots == nil || e.Plans == nil {
+		return 0
+	}
+	var limit int
+	_ = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		p, err := e.Plans.PlanOf(ctx, q, tenantID)
+		limit = p.Limits.Concurrency
+		return err
+	})
+	return limit
 }
 
 // stoppedHere reports whether a recorded step is a condition that stopped the run.

@@ -44,7 +44,10 @@ func New(o Options, exec *run.Executor) *Worker {
 		Concurrency:     o.Concurrency,
 		Queues:          queue.Weights,
 		ShutdownTimeout: o.ShutdownTimeout,
-		RetryDelayFunc:  func(n int, _ error, _ *asynq.Task) time.Duration { return o.Backoff.Delay(n) },
+		RetryDelayFunc:  retryDelay(o.Backoff),
+		// A tenant at its concurrency limit is not a failure: the task comes
+		// back without spending one of asynq's retries.
+		IsFailure:       func(err error) bool { return !errors.Is(err, run.ErrBusy) },
 		Logger:          asynqLogger{o.Log},
 		LogLevel:        asynq.WarnLevel,
 		HealthCheckFunc: func(err error) { logHealth(o.Log, err) },
@@ -96,6 +99,18 @@ func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error
 		}
 	}()
 	return w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: lastChance})
+}
+
+// retryDelay is the run backoff, except for a busy tenant: a short, jittered
+// wait, so its runs start soon after a slot frees.
+func retryDelay(b run.Backoff) asynq.RetryDelayFunc {
+	busy := run.Backoff{Base: time.Second, Max: time.Second}
+	return func(n int, err error, _ *asynq.Task) time.Duration {
+		if errors.Is(err, run.ErrBusy) {
+			return busy.Delay(0)
+		}
+		return b.Delay(n)
+	}
 }
 
 // runContext gives the handler a logger carrying the run's identity and the

@@ -1,0 +1,76 @@
+package entitlement
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Slots limits how many runs of one tenant execute at once, across every
+// worker: a sorted set per tenant in Redis whose members are run ids scored
+// by a lease expiry. A worker that dies holds its slot only until the lease
+// runs out; a run refreshes its lease as it goes. If Redis is unreachable
+// the run is let through: fairness degrades, nothing is lost or stuck.
+type Slots struct {
+	Redis  redis.UniversalClient
+	Lease  time.Duration // default 2 minutes
+	Prefix string        // default "aias:slots:"
+}
+
+// acquire: drop expired leases, keep or take a slot for the run if one is free.
+// KEYS[1] the tenant's set; ARGV: now (ms), lease expiry (ms), limit, run id.
+var acquire = redis.NewScript(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+  return 1
+end
+return 0
+`)
+
+// Acquire takes (or refreshes) a slot for the run if the tenant has fewer
+// than limit runs executing. limit < 1 means unlimited.
+func (s *Slots) Acquire(ctx context.Context, tenantID, runID uuid.UUID, limit int) bool {
+	if limit < 1 || s == nil || s.Redis == nil {
+		return true
+	}
+	lease := s.lease()
+	now := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	ok, err := acquire.Run(ctx, s.Redis, []string{s.key(tenantID)},
+		now.UnixMilli(), now.Add(lease).UnixMilli(), limit, runID.String(), (2 * lease).Milliseconds()).Int()
+	if err != nil {
+		return true // fail open: see the type's comment
+	}
+	return ok == 1
+}
+
+// Release gives the run's slot back.
+func (s *Slots) Release(ctx context.Context, tenantID, runID uuid.UUID) {
+	if s == nil || s.Redis == nil {
+		return
+	}
+	_ = s.Redis.ZRem(context.WithoutCancel(ctx), s.key(tenantID), runID.String()).Err()
+}
+
+func (s *Slots) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return 2 * time.Minute
+}
+
+func (s *Slots) key(tenantID uuid.UUID) string {
+	if s.Prefix != "" {
+		return s.Prefix + tenantID.String()
+	}
+	return "aias:slots:" + tenantID.String()
+}
