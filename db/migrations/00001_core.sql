@@ -195,9 +195,11 @@ CREATE POLICY tenant_members ON users FOR SELECT
                    AND m.tenant_id = nullif(current_setting('app.tenant_id', true), '')::uuid));
 
 GRANT USAGE ON SCHEMA public TO aias_app;
-GRANT SELECT, UPDATE ON tenants TO aias_app;
+GRANT SELECT ON tenants TO aias_app;
 GRANT SELECT ON users, memberships TO aias_app;
-GRANT SELECT, INSERT, UPDATE ON api_keys, workflows, webhook_endpoints, runs, run_steps TO aias_app;
+GRANT SELECT, INSERT ON api_keys TO aias_app;
+GRANT UPDATE (revoked_at) ON api_keys TO aias_app;
+GRANT SELECT, INSERT, UPDATE ON workflows, webhook_endpoints, runs, run_steps TO aias_app;
 GRANT SELECT, INSERT ON workflow_versions, artifacts TO aias_app;
 GRANT DELETE ON run_steps TO aias_app;
 

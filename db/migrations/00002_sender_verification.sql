@@ -55,7 +55,8 @@ END
 $$;
 -- +goose StatementEnd
 
-GRANT SELECT, INSERT, UPDATE ON endpoint_secrets TO aias_app;
+GRANT SELECT, INSERT ON endpoint_secrets TO aias_app;
+GRANT UPDATE (expires_at) ON endpoint_secrets TO aias_app;
 GRANT SELECT, INSERT ON webhook_rejections TO aias_app;
 
 -- +goose Down

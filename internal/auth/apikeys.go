@@ -92,6 +92,18 @@ func Revoke(ctx context.Context, q postgres.Querier, id uuid.UUID, by Role) erro
 	if !by.AtLeast(k.Role) {
 		return errs.E(errs.Forbidden, "role_too_high", fmt.Sprintf("a %s key cannot revoke a %s key", by, k.Role))
 	}
+	if k.Role == Owner {
+		// Lock the owner keys, then count: two revocations at once cannot
+		// both see another owner key and leave none.
+		var owners int
+		const count = `SELECT count(*) FROM (SELECT id FROM api_keys WHERE role = 'owner' AND revoked_at IS NULL FOR UPDATE) k`
+		if err := q.GetContext(ctx, &owners, count); err != nil {
+			return fmt.Errorf("count owner keys: %w", postgres.Classify(err))
+		}
+		if owners <= 1 {
+			return errs.E(errs.Conflict, "last_owner_key", "this is the tenant's last owner key; mint another owner key first")
+		}
+	}
 	if _, err := q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1`, id); err != nil {
 		return fmt.Errorf("revoke api key %s: %w", id, postgres.Classify(err))
 	}

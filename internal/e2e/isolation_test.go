@@ -311,3 +311,15 @@ func get(url, key string, abort bool) (string, int, error) {
 	_, err = ioCopy(&b, res)
 	return b.String(), res.StatusCode, err
 }
+
+func TestTheLastOwnerKeyCannotBeRevoked(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	tn := s.signup("solo")
+	var keys struct{ Data []struct{ ID string } }
+	s.mustJSON("GET", "/api/v1/api-keys", tn.Key, nil, 200, &keys)
+	r := s.do("DELETE", "/api/v1/api-keys/"+keys.Data[0].ID, tn.Key, "", nil)
+	if r.Status != 409 || !strings.Contains(r.String(), "last_owner_key") {
+		t.Errorf("revoking the only owner key = %d %s, want 409 last_owner_key", r.Status, r.Body)
+	}
+}

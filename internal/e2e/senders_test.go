@@ -413,3 +413,49 @@ func TestOversizeHeadersAre431(t *testing.T) {
 }
 
 func uuidString(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+
+func TestConcurrentRotationsLeaveOneCurrentSecret(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	_, id, _ := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.do("POST", "/api/v1/webhook-endpoints/"+id+"/rotate", acme.Key, "", map[string]any{"grace": "0s"})
+		}()
+	}
+	wg.Wait()
+	var e struct {
+		SigningSecrets []any `json:"signing_secrets"`
+	}
+	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+id, acme.Key, nil, 200, &e)
+	if len(e.SigningSecrets) != 1 {
+		t.Errorf("live secrets after 4 concurrent rotations with grace 0 = %d, want 1", len(e.SigningSecrets))
+	}
+}
+
+func TestARunKeepsNoSignatureHeaderAndATolerancePatchKeepsTheSecret(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	settings := signature.Settings{Scheme: "standard-webhooks"}
+	url, id, secret := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "standard-webhooks"})
+	var patched struct {
+		SigningSecret string `json:"signing_secret"`
+	}
+	s.mustJSON("PATCH", "/api/v1/webhook-endpoints/"+id, acme.Key, map[string]any{"verification": map[string]any{"scheme": "standard-webhooks", "tolerance": "2m"}}, 200, &patched)
+	if patched.SigningSecret != "" {
+		t.Error("changing only the tolerance issued a new secret")
+	}
+	_, runID := s.post(url, `{}`, signed(t, settings, secret, "msg_9", time.Now(), `{}`)...)
+	if runID == "" {
+		t.Fatal("the original secret stopped verifying after a tolerance change")
+	}
+	r := s.run(acme.Key, runID)
+	if strings.Contains(strings.ToLower(string(r.Trigger)), "webhook-signature") {
+		t.Errorf("the run kept the signature header: %s", r.Trigger)
+	}
+}

@@ -3,6 +3,7 @@ package ingress
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +37,7 @@ var errRateLimited = errs.E(errs.RateLimited, "rate_limited", "too many requests
 // verification failure, the reason going to the endpoint's rejection log.
 func (s *Server) intake(c echo.Context) error {
 	ctx := c.Request().Context()
-	if err := s.limit(c, "ip:"+c.RealIP(), s.opt.IPLimit); err != nil {
+	if err := s.limit(c, "ip:"+ipKey(c.RealIP()), s.opt.IPLimit); err != nil {
 		s.metrics.IntakeOutcomes.WithLabelValues("rejected_rate_limited").Inc()
 		return err
 	}
@@ -99,7 +100,30 @@ func (s *Server) refuse(ctx context.Context, t webhook.Target, d webhook.Deliver
 func (s *Server) reject(ctx context.Context, t webhook.Target, d webhook.Delivery, reason, detail string) {
 	s.metrics.IntakeOutcomes.WithLabelValues("rejected_" + reason).Inc()
 	logging.From(ctx).Info().Str("reason", reason).Msg("delivery rejected")
+	// The rejection log is for tenants to diagnose, not a record of every
+	// attack: a flood of bad requests must not become a flood of writes.
+	if s.limiter != nil && !s.limiter.Allow(ctx, "rej:"+t.EndpointID.String(), rejectionLogLimit).Allowed {
+		s.metrics.IntakeOutcomes.WithLabelValues("rejection_log_sampled").Inc()
+		return
+	}
 	s.intakes.Reject(ctx, t, webhook.Rejection{Reason: reason, Detail: detail, RequestID: d.RequestID, SourceIP: d.SourceIP})
+}
+
+// rejectionLogLimit bounds rejection-log writes per endpoint.
+var rejectionLogLimit = ratelimit.PerSecond(5, 20)
+
+// ipKey is the per-IP limiter's key: the address, or its /64 for IPv6,
+// since one IPv6 client commonly holds a whole /64.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 func (s *Server) accept(c echo.Context, ctx context.Context, t webhook.Target, d webhook.Delivery, deliveryID string) error {

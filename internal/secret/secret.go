@@ -123,9 +123,12 @@ func Load(ctx context.Context, q postgres.Querier, keys Sealer, tenantID uuid.UU
 	return out, nil
 }
 
+// hint is the last four characters (runes, so a multibyte character is
+// never cut in half), shown to tell secrets apart; short values get none.
 func hint(v string) string {
-	if len(v) < 12 {
+	r := []rune(v)
+	if len(r) < 12 {
 		return ""
 	}
-	return v[len(v)-4:]
+	return string(r[len(r)-4:])
 }

@@ -57,6 +57,12 @@ func NewRedactor(values ...string) *Redactor {
 		add(v)
 		add(url.QueryEscape(v))
 		add(url.PathEscape(v))
+		// Quoted forms: an error message (%q) or JSON text can carry the
+		// value with its quotes, backslashes and control characters escaped.
+		add(strings.Trim(strconv.Quote(v), `"`))
+		if j, err := json.Marshal(v); err == nil {
+			add(strings.Trim(string(j), `"`))
+		}
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
 			raw := enc.WithPadding(base64.NoPadding)
 			add(enc.EncodeToString([]byte(v)))

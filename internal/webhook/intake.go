@@ -88,6 +88,16 @@ var ErrUnverified = errs.E(errs.Unauthorized, "invalid_signature", "the request 
 // headers never stored with a run: credentials of the sender's own transport.
 var droppedHeaders = map[string]bool{"authorization": true, "cookie": true, "proxy-authorization": true}
 
+// dropped is every header a run must not keep: transport credentials and the
+// delivery's signature (kept, a body and its signature are a replayable pair
+// for anyone who can read the run).
+func dropped(s signature.Settings) func(name string) bool {
+	custom := strings.ToLower(s.Header)
+	return func(name string) bool {
+		return droppedHeaders[name] || name == custom || strings.Contains(name, "signature") || strings.Contains(name, "hmac")
+	}
+}
+
 const maxDeliveryIDLen = 255
 
 // Resolve finds the enabled endpoint a token addresses, with what verifying
@@ -182,7 +192,7 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID s
 			TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
 			TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
 			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
-			Headers: flatten(d.Header, droppedHeaders), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
+			Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
 			Held: adm.Held,
 		})
 		return err
@@ -266,11 +276,11 @@ func checkDeliveryID(id string) error {
 // flatten keeps the first value of each name, lower-cased, minus dropped
 // names. NUL becomes U+FFFD: JSON text in Postgres cannot hold it, and a
 // sender's stray byte must not cost its delivery (the body keeps every byte).
-func flatten(m map[string][]string, drop map[string]bool) map[string]string {
+func flatten(m map[string][]string, drop func(string) bool) map[string]string {
 	out := make(map[string]string, len(m))
 	for k, vs := range m {
 		k = strings.ToLower(k)
-		if len(vs) == 0 || drop[k] {
+		if len(vs) == 0 || (drop != nil && drop(k)) {
 			continue
 		}
 		out[storable(k)] = storable(vs[0])

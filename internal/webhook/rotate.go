@@ -29,19 +29,23 @@ func Update(ctx context.Context, q postgres.Querier, keys Sealer, id uuid.UUID, 
 	if err := p.validate(l); err != nil {
 		return Endpoint{}, Issued{}, err
 	}
-	e, err := Get(ctx, q, id)
+	e, err := lockEndpoint(ctx, q, id)
 	if err != nil {
 		return Endpoint{}, Issued{}, err
 	}
 	var settings []byte
 	var out Issued
-	if p.Verification != nil {
-		settings, _ = json.Marshal(p.Verification.Settings)
-		if err := expireSecrets(ctx, q, id, 0); err != nil {
-			return Endpoint{}, Issued{}, err
-		}
-		if out, err = issueSecret(ctx, q, keys, e, p.Verification.Scheme, p.Verification.Secret); err != nil {
-			return Endpoint{}, Issued{}, err
+	if v := p.Verification; v != nil {
+		settings, _ = json.Marshal(v.Settings)
+		// Secrets change only with the scheme or when one is supplied: a new
+		// tolerance must not discard a provider-issued secret.
+		if v.Scheme != e.Verification.Scheme || v.Secret != "" {
+			if err := expireSecrets(ctx, q, id, 0); err != nil {
+				return Endpoint{}, Issued{}, err
+			}
+			if out, err = issueSecret(ctx, q, keys, e, v.Scheme, v.Secret); err != nil {
+				return Endpoint{}, Issued{}, err
+			}
 		}
 	}
 	const update = `
@@ -126,7 +130,7 @@ func Rotate(ctx context.Context, q postgres.Querier, keys Sealer, id uuid.UUID, 
 	if grace < 0 || grace > MaxGrace {
 		return Endpoint{}, Issued{}, errs.Validation("rotation is not valid", errs.FieldError{Path: "grace", Message: "must be between 0s and 720h"})
 	}
-	e, err := Get(ctx, q, id)
+	e, err := lockEndpoint(ctx, q, id)
 	if err != nil {
 		return Endpoint{}, Issued{}, err
 	}
@@ -150,7 +154,28 @@ func Rotate(ctx context.Context, q postgres.Querier, keys Sealer, id uuid.UUID, 
 	return e, out, err
 }
 
+// lockEndpoint reads an endpoint and locks its row until the transaction
+// ends, so rotations and verification changes of one endpoint run one after
+// another: two at once would each leave a "current" secret.
+func lockEndpoint(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error) {
+	if _, err := q.ExecContext(ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return Endpoint{}, fmt.Errorf("lock endpoint %s: %w", id, postgres.Classify(err))
+	}
+	return Get(ctx, q, id)
+}
+
 func rotateToken(ctx context.Context, q postgres.Querier, id uuid.UUID, grace time.Duration) (string, error) {
+	// One previous token is kept: rotating again inside its grace would end
+	// it early, breaking the promise made by the first rotation.
+	var inGrace bool
+	const check = `SELECT coalesce(previous_token_expires_at > now(), false) FROM webhook_endpoints WHERE id = $1`
+	if err := q.GetContext(ctx, &inGrace, check, id); err != nil {
+		return "", fmt.Errorf("check token grace: %w", postgres.Classify(err))
+	}
+	if inGrace && grace > 0 {
+		return "", errs.E(errs.Conflict, "rotation_in_grace",
+			"the previous URL token is still in its grace period; wait for it to end or rotate with grace 0s")
+	}
 	token := NewToken()
 	const rotate = `
 UPDATE webhook_endpoints

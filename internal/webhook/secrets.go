@@ -119,10 +119,11 @@ func openSecrets(keys Sealer, scheme string, tenantID, endpointID uuid.UUID, sea
 }
 
 func hint(display string) string {
-	if len(display) <= 8 {
+	r := []rune(display)
+	if len(r) <= 8 {
 		return ""
 	}
-	return display[len(display)-4:]
+	return string(r[len(r)-4:])
 }
 
 // RewrapSecrets moves every endpoint signing secret to the primary

@@ -1,0 +1,72 @@
+// Package billing connects AIAS tenants to Stripe subscriptions: it applies
+// Stripe's webhook events to each tenant's subscription and plan, drops
+// tenants whose payment failed to the default plan once their grace period
+// ends, and opens Checkout and billing-portal sessions.
+//
+// # Webhook events
+//
+// HandleWebhook takes the raw request body and the Stripe-Signature header.
+// The signature is verified with stripe-go's webhook package (default
+// timestamp tolerance). Events rendered with another Stripe API version are
+// verified, recorded and applied as far as their shape allows
+// (IgnoreAPIVersionMismatch); the Stripe webhook endpoint should nevertheless
+// be pinned to the SDK's version, stripe.APIVersion (2023-10-16 for
+// stripe-go v76), so objects always decode as expected.
+//
+// Every verified event is recorded in stripe_events by its id, in the same
+// transaction that applies it: a redelivered id is answered as success and
+// not applied again; an application that fails on a transient error records
+// nothing, so Stripe's redelivery tries again. Events are applied in the
+// order of the subscription's state, not of arrival: each tenant's
+// subscriptions row keeps the `created` time of the newest applied event,
+// and an older event is recorded but not applied. Events of the same second
+// are applied in arrival order, except that an ended subscription
+// (canceled, incomplete_expired) never comes back to life and a
+// customer.subscription.created never overrides a later state of the same
+// subscription.
+//
+// The tenant of an event: checkout.session.completed carries it as
+// client_reference_id and links the Stripe customer and subscription to it;
+// subscription and invoice events name the customer, looked up among the
+// linked customers, and otherwise the subscription's metadata tenant_id
+// (which Checkout sets), so a subscription event arriving before the
+// checkout event still finds its tenant.
+//
+// What each event does to the tenant:
+//
+//   - customer.subscription.created/updated, status active or trialing: the
+//     plan that buys the subscription's price (plan.Catalog.ForPrice); the
+//     grace period ends.
+//   - status past_due or unpaid: the plan is kept, and a grace period starts
+//     (Config.Grace, 72h by default) unless one is running.
+//   - status canceled, incomplete_expired or paused, and
+//     customer.subscription.deleted: the default plan at once.
+//   - status incomplete: recorded on the subscription; plan unchanged.
+//   - invoice.payment_failed: a grace period starts unless one is running.
+//   - invoice.paid: the grace period ends.
+//
+// Other event types are recorded and not applied. Events that cannot be
+// applied (no tenant found, a price that belongs to no plan, a customer
+// linked to another tenant, a terminal event of a subscription that is not
+// the tenant's current one) are recorded with applied = false and the reason
+// in stripe_events.error, and answered as success: redelivery would not
+// change the outcome.
+//
+// # Grace
+//
+// ExpireGrace, run periodically by the scheduler, moves every tenant whose
+// grace_until has passed to the default plan, through the SECURITY DEFINER
+// function aias_billing_expire_grace (the scheduler serves every tenant).
+//
+// # Plans and the database
+//
+// The plan change is written to tenants.plan in the same tenant transaction
+// (postgres.DB.InTenantTx) as the subscription row: the application role may
+// update its own tenant's row under row-level security, so no SECURITY
+// DEFINER function that could set any tenant's plan is needed.
+//
+// # Stripe API
+//
+// Checkout and Portal call the Stripe API through a per-Service client; with
+// Config.APIBase set (stripe-mock in tests) it never reaches the live API.
+package billing
