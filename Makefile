@@ -13,6 +13,7 @@ DEV_ENV := AIAS_ENV=dev \
 	DATABASE_URL=postgres://aias:aias@127.0.0.1:5432/aias?sslmode=disable \
 	AIAS_MIGRATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/aias?sslmode=disable \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
+	AIAS_EGRESS_ALLOW=127.0.0.1/32 \
 	AIAS_ENCRYPTION_KEYS=dev1:ZGV2LW9ubHkta2V5LW5ldmVyLXVzZS1pbi1wcm9kISE= \
 	AIAS_HTTP_ADDR=127.0.0.1:8080 AIAS_PUBLIC_URL=http://127.0.0.1:8080 \
 	AIAS_LOG_FORMAT=$${AIAS_LOG_FORMAT:-pretty}

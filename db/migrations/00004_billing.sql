@@ -65,9 +65,10 @@ END
 $$;
 -- +goose StatementEnd
 
--- The app role reads and writes its tenant's subscription under RLS, and
--- changes tenants.plan through its existing UPDATE grant on tenants, in the
--- same tenant transaction (postgres.DB.InTenantTx). stripe_events: no grant.
+-- The app role reads and writes its tenant's subscription under RLS, in a
+-- tenant transaction (postgres.DB.InTenantTx). It has no UPDATE on tenants:
+-- the plan changes through aias_set_plan below, in the same transaction.
+-- stripe_events: no grant at all.
 GRANT SELECT, INSERT, UPDATE ON subscriptions TO aias_app;
 
 -- aias_stripe_event_record(id, type, api_version, created, payload)
@@ -119,6 +120,28 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 $$;
 -- +goose StatementEnd
 
+-- aias_set_plan(tenant_id, plan)
+--   Sets tenants.plan of the tenant the transaction is scoped to
+--   (app.tenant_id, set by postgres.DB.InTenantTx); any other tenant_id, or
+--   none set, raises insufficient_privilege. Returns true if the plan
+--   changed. The plan name is the catalogue's (internal/plan), which the
+--   database does not know. Called as aias_app by the Stripe webhook
+--   (internal/billing) when a subscription event changes the tenant's plan.
+-- +goose StatementBegin
+CREATE FUNCTION aias_set_plan(p_tenant_id uuid, p_plan text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+  IF p_tenant_id IS DISTINCT FROM nullif(current_setting('app.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'aias_set_plan: tenant % is not the transaction''s tenant', p_tenant_id
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  UPDATE tenants SET plan = p_plan WHERE id = p_tenant_id AND plan IS DISTINCT FROM p_plan;
+  RETURN FOUND;
+END
+$$;
+-- +goose StatementEnd
+
 -- aias_billing_expire_grace(now, default_plan)
 --   For the scheduler, which serves every tenant: every tenant whose
 --   grace_until is before now drops to default_plan (the catalogue's default,
@@ -150,14 +173,17 @@ $$;
 REVOKE ALL ON FUNCTION aias_stripe_event_record(text, text, text, timestamptz, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aias_stripe_event_done(text, uuid, boolean, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aias_tenant_for_customer(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION aias_set_plan(uuid, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION aias_billing_expire_grace(timestamptz, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aias_stripe_event_record(text, text, text, timestamptz, jsonb) TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_stripe_event_done(text, uuid, boolean, text) TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_tenant_for_customer(text) TO aias_app;
+GRANT EXECUTE ON FUNCTION aias_set_plan(uuid, text) TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_billing_expire_grace(timestamptz, text) TO aias_app;
 
 -- +goose Down
 DROP FUNCTION IF EXISTS aias_billing_expire_grace(timestamptz, text);
+DROP FUNCTION IF EXISTS aias_set_plan(uuid, text);
 DROP FUNCTION IF EXISTS aias_tenant_for_customer(text);
 DROP FUNCTION IF EXISTS aias_stripe_event_done(text, uuid, boolean, text);
 DROP FUNCTION IF EXISTS aias_stripe_event_record(text, text, text, timestamptz, jsonb);

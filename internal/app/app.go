@@ -23,6 +23,7 @@ import (
 	"aias/internal/queue"
 	"aias/internal/ratelimit"
 	"aias/internal/run"
+	"aias/internal/safehttp"
 	"aias/internal/scheduler"
 	"aias/internal/step"
 	"aias/internal/telemetry"
@@ -73,13 +74,18 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("redis client of unexpected type")
 	}
+	allow, err := safehttp.ParseAllow(cfg.EgressAllow)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW: %w", err)
+	}
 	return &App{
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
 		Queue:      queue.NewClient(opt),
 		Keys:       keys,
 		Plans:      plans,
 		Metrics:    telemetry.New(),
-		HTTPClient: &http.Client{Timeout: cfg.HTTPStepTimeout},
+		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, Total: cfg.HTTPStepTimeout}),
 	}, nil
 }
 

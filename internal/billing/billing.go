@@ -61,13 +61,7 @@ const subscriptionColumns = `tenant_id, stripe_customer_id, stripe_subscription_
 
 // Subscription returns the tenant's subscription; NotFound when it has none.
 func (s *Service) Subscription(ctx context.Context, tenantID uuid.UUID) (Subscription, error) {
-	var sub Subscription
-	var found bool
-	err := s.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		var err error
-		sub, found, err = getSubscription(ctx, q, tenantID, false)
-		return err
-	})
+	sub, found, err := s.read(ctx, tenantID)
 	if err != nil {
 		return Subscription{}, err
 	}

@@ -60,10 +60,12 @@
 //
 // # Plans and the database
 //
-// The plan change is written to tenants.plan in the same tenant transaction
-// (postgres.DB.InTenantTx) as the subscription row: the application role may
-// update its own tenant's row under row-level security, so no SECURITY
-// DEFINER function that could set any tenant's plan is needed.
+// The subscription row is written under row-level security in a tenant
+// transaction (postgres.DB.InTenantTx). The application role has no UPDATE on
+// tenants, so the plan changes through the SECURITY DEFINER function
+// aias_set_plan in that same transaction; the function refuses any tenant
+// but the one the transaction is scoped to, so it cannot move another
+// tenant's plan.
 //
 // # Stripe API
 //

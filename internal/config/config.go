@@ -18,6 +18,7 @@ import (
 
 	"aias/internal/keyring"
 	"aias/internal/plan"
+	"aias/internal/safehttp"
 )
 
 // Role is what a program does; validation checks only what the role needs.
@@ -69,6 +70,7 @@ type Config struct {
 	RetryBase             time.Duration `env:"AIAS_RETRY_BASE" envDefault:"2s" help:"first retry delay; doubles per attempt, with jitter"`
 	RetryMax              time.Duration `env:"AIAS_RETRY_MAX" envDefault:"10m" help:"cap of the retry delay"`
 	HTTPStepTimeout       time.Duration `env:"AIAS_HTTP_STEP_MAX_TIMEOUT" envDefault:"60s" help:"upper bound of any http step's timeout"`
+	EgressAllow           string        `env:"AIAS_EGRESS_ALLOW" help:"CIDRs http steps may reach although private, loopback or link-local (e.g. 10.1.0.0/16); empty: public addresses only"`
 
 	SweepInterval     time.Duration `env:"AIAS_SWEEP_INTERVAL" envDefault:"10s" help:"how often the scheduler re-enqueues runs missing from the queue"`
 	SweepQueuedGrace  time.Duration `env:"AIAS_SWEEP_QUEUED_GRACE" envDefault:"15s" help:"age after which a queued run is checked against the queue"`
@@ -184,6 +186,9 @@ func (c Config) Validate(r Role) error {
 		}
 	}
 	if r.Serves(RoleWorker) {
+		if _, err := safehttp.ParseAllow(c.EgressAllow); err != nil {
+			add("AIAS_EGRESS_ALLOW: %v", err)
+		}
 		if c.WorkerConcurrency < 1 {
 			add("AIAS_WORKER_CONCURRENCY must be >= 1, got %d", c.WorkerConcurrency)
 		}

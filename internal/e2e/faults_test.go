@@ -252,3 +252,19 @@ func TestMetricsCountIntakeAndRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestTheHTTPStepCannotReachPrivateAddressesUnlessAllowed(t *testing.T) {
+	t.Parallel()
+	target := newCounter(t, nil)
+	s := start(t, options{env: map[string]string{"AIAS_EGRESS_ALLOW": ""}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+	_, id := s.post(url, `{}`)
+	r := s.waitRun(acme.Key, id, "failed", "dead", "succeeded")
+	if r.Status != "failed" || r.Attempt != 1 || r.Error == nil || !strings.Contains(*r.Error, "egress refused") || !strings.Contains(*r.Error, "loopback") {
+		t.Errorf("run calling 127.0.0.1 without an allow-list = %s attempt %d (%v), want failed at once naming the rule", r.Status, r.Attempt, r.Error)
+	}
+	if target.count("/once") != 0 {
+		t.Error("the loopback target was called")
+	}
+}

@@ -68,7 +68,8 @@ func start(t *testing.T, o options) *system {
 	}
 	env := map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL, "AIAS_ENCRYPTION_KEYS": testKeys,
-		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
+		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", // the tests' local targets
+		"AIAS_PUBLIC_URL":   base, "AIAS_LOG_LEVEL": "debug",
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
 		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",

@@ -18,8 +18,13 @@ func Permanent(err error) error {
 }
 
 // IsPermanent reports whether err, or any error it wraps, was marked with
-// Permanent. Every other error is retryable.
+// Permanent or says so itself (a Permanent() bool method, as the egress
+// guard's refusal has). Every other error is retryable.
 func IsPermanent(err error) bool {
 	var p *permanentError
-	return errors.As(err, &p)
+	if errors.As(err, &p) {
+		return true
+	}
+	var self interface{ Permanent() bool }
+	return errors.As(err, &self) && self.Permanent()
 }

@@ -1,0 +1,25 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+
+	"aias/internal/postgres"
+)
+
+// ExpireGrace moves every tenant whose grace period has ended (grace_until
+// at or before Now) to the catalogue's default plan and ends its grace. It
+// returns how many tenants moved. The scheduler calls it periodically; it
+// goes through the SECURITY DEFINER function aias_billing_expire_grace, as
+// it serves every tenant.
+func (s *Service) ExpireGrace(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.InTx(ctx, func(q postgres.Querier) error {
+		return q.GetContext(ctx, &n, `SELECT count(*) FROM aias_billing_expire_grace($1, $2)`,
+			s.now(), s.Plans.Default().Name)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("expire grace: %w", postgres.Classify(err))
+	}
+	return n, nil
+}
