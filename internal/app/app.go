@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"aias/internal/billing"
 	"aias/internal/config"
 	"aias/internal/entitlement"
 	"aias/internal/ingress"
@@ -102,6 +103,7 @@ func (a *App) Ingress() *ingress.Server {
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
 		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
+		Billing: a.Billing(),
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
@@ -124,6 +126,16 @@ func cidrs(ss []string) []*net.IPNet {
 	return out
 }
 
+// Billing is the Stripe side of plans.
+func (a *App) Billing() *billing.Service {
+	c := a.Cfg
+	return &billing.Service{DB: a.DB, Plans: a.Plans, Cfg: billing.Config{
+		WebhookSecret: c.StripeWebhookSecret, APIKey: c.StripeAPIKey, APIBase: c.StripeAPIBase,
+		SuccessURL: c.StripeSuccessURL, CancelURL: c.StripeCancelURL, PortalReturnURL: c.StripePortalReturn,
+		Grace: c.BillingGrace,
+	}}
+}
+
 // Backoff is the retry schedule of runs.
 func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, Max: a.Cfg.RetryMax} }
 
@@ -142,6 +154,7 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
+		Quotas:  &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
+		Billing: a.Billing(),
 	})
 }

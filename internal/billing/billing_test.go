@@ -93,11 +93,6 @@ func setup(t *testing.T) *fixture {
 	return &fixture{svc: svc, db: db, owner: owner, clock: c}
 }
 
-var tenantSeq struct {
-	sync.Mutex
-	n int
-}
-
 func (f *fixture) tenant(t *testing.T) uuid.UUID {
 	t.Helper()
 	s, err := tenant.Create(context.Background(), f.db.DB, "owner-"+uuid.NewString()[:8]+"@example.com", "Acme")
@@ -568,5 +563,50 @@ func TestSetPlanRefusesAnotherTenant(t *testing.T) {
 	})
 	if err == nil {
 		t.Error("the app role reads stripe_events")
+	}
+}
+
+func TestConcurrentDeliveriesApplyOnceEach(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.tenant(t)
+	f.subscribe(t, id, "cus_A", "sub_A", pricePro, t0)
+	events := []map[string]any{
+		event("evt_u1", "customer.subscription.updated", t0.Add(1*time.Second), subscription("sub_A", "cus_A", "active", priceBusiness, nil)),
+		event("evt_u2", "customer.subscription.updated", t0.Add(2*time.Second), subscription("sub_A", "cus_A", "past_due", priceBusiness, nil)),
+		event("evt_u3", "customer.subscription.updated", t0.Add(3*time.Second), subscription("sub_A", "cus_A", "active", pricePro, nil)),
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fresh := map[string]int{}
+	for range 4 {
+		for _, ev := range events {
+			body, header := sign(t, ev, secret)
+			wg.Go(func() {
+				dup, err := f.svc.HandleWebhook(context.Background(), body, header)
+				if err != nil {
+					t.Errorf("HandleWebhook(%s): %v", ev["id"], err)
+					return
+				}
+				if !dup {
+					mu.Lock()
+					fresh[ev["id"].(string)]++
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	for _, ev := range events {
+		if n := fresh[ev["id"].(string)]; n != 1 {
+			t.Errorf("%s applied %d times, want once", ev["id"], n)
+		}
+	}
+	// Whatever the arrival order, the newest state wins.
+	if got := f.plan(t, id); got != "pro" {
+		t.Errorf("plan = %q, want pro", got)
+	}
+	if s := f.sub(t, id); s.Status != "active" || !s.LastEventCreated.Equal(t0.Add(3*time.Second)) {
+		t.Errorf("subscription = %+v", s)
 	}
 }

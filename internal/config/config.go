@@ -72,6 +72,14 @@ type Config struct {
 	HTTPStepTimeout       time.Duration `env:"AIAS_HTTP_STEP_MAX_TIMEOUT" envDefault:"60s" help:"upper bound of any http step's timeout"`
 	EgressAllow           string        `env:"AIAS_EGRESS_ALLOW" help:"CIDRs http steps may reach although private, loopback or link-local (e.g. 10.1.0.0/16); empty: public addresses only"`
 
+	StripeWebhookSecret string        `env:"STRIPE_WEBHOOK_SECRET" help:"signing secret of the Stripe webhook endpoint (whsec_...); empty: /api/stripe/webhook answers 503"`
+	StripeAPIKey        string        `env:"STRIPE_API_KEY" help:"Stripe secret key for Checkout and billing-portal sessions"`
+	StripeAPIBase       string        `env:"STRIPE_API_BASE" help:"Stripe API base URL (stripe-mock in tests); empty: Stripe"`
+	StripeSuccessURL    string        `env:"STRIPE_SUCCESS_URL" help:"where Checkout returns after payment"`
+	StripeCancelURL     string        `env:"STRIPE_CANCEL_URL" help:"where Checkout returns when abandoned"`
+	StripePortalReturn  string        `env:"STRIPE_PORTAL_RETURN_URL" help:"where the billing portal returns"`
+	BillingGrace        time.Duration `env:"AIAS_BILLING_GRACE" envDefault:"72h" help:"how long a past-due tenant keeps its plan before dropping to the default plan"`
+
 	SweepInterval     time.Duration `env:"AIAS_SWEEP_INTERVAL" envDefault:"10s" help:"how often the scheduler re-enqueues runs missing from the queue"`
 	SweepQueuedGrace  time.Duration `env:"AIAS_SWEEP_QUEUED_GRACE" envDefault:"15s" help:"age after which a queued run is checked against the queue"`
 	SweepRunningStale time.Duration `env:"AIAS_SWEEP_RUNNING_STALE" envDefault:"5m" help:"a running run with no progress for this long is handed back to the queue"`

@@ -67,6 +67,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		RetryBase:             2 * time.Second,
 		RetryMax:              10 * time.Minute,
 		HTTPStepTimeout:       60 * time.Second,
+		BillingGrace:          72 * time.Hour,
 		SweepInterval:         10 * time.Second,
 		SweepQueuedGrace:      15 * time.Second,
 		SweepRunningStale:     5 * time.Minute,

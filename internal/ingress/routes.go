@@ -68,6 +68,10 @@ var routeTable = map[string]rule{
 	routeKey(http.MethodDelete, "/api/v1/secrets/:name"): {auth.Admin, objSecret},
 
 	routeKey(http.MethodGet, "/api/v1/audit"): {auth.Admin, ""},
+
+	routeKey(http.MethodGet, "/api/v1/billing"):           {auth.Admin, ""},
+	routeKey(http.MethodPost, "/api/v1/billing/checkout"): {auth.Owner, ""},
+	routeKey(http.MethodPost, "/api/v1/billing/portal"):   {auth.Owner, ""},
 }
 
 func routeKey(method, path string) string { return method + " " + path }
@@ -94,6 +98,7 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
 	e.POST("/api/v1/signup", s.signup)
 	e.GET("/api/v1/plans", s.plans)
+	e.POST("/api/stripe/webhook", s.stripeWebhook)
 
 	// Authentication is route middleware rather than group middleware, so an
 	// unknown path or method gets Echo's plain 404 or 405 before any key check.
@@ -134,6 +139,10 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.DELETE("/secrets/:name", s.deleteSecret)
 
 	v1.GET("/audit", s.listAudit)
+
+	v1.GET("/billing", s.subscription)
+	v1.POST("/billing/checkout", s.checkout)
+	v1.POST("/billing/portal", s.portal)
 }
 
 // RouteRule is one entry of the route table, for tests and documentation.

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"aias/internal/billing"
 	"aias/internal/entitlement"
 	"aias/internal/plan"
 	"aias/internal/postgres"
@@ -45,6 +46,7 @@ type Deps struct {
 	Queue   run.Enqueuer
 	Keys    webhook.Sealer
 	Plans   *plan.Catalog
+	Billing *billing.Service
 	Limiter Limiter
 	Metrics *telemetry.Metrics
 	Log     zerolog.Logger
@@ -58,6 +60,7 @@ type Server struct {
 	keys    webhook.Sealer
 	ent     entitlement.Checker
 	quota   *entitlement.Quota
+	billing *billing.Service
 	limiter Limiter
 	intakes *webhook.Intake
 	metrics *telemetry.Metrics
@@ -75,7 +78,7 @@ func New(d Deps, o Options) *Server {
 	}
 	ent := entitlement.Checker{Plans: d.Plans}
 	quota := &entitlement.Quota{Redis: d.Redis}
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, quota: quota, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, quota: quota, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

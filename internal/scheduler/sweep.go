@@ -40,6 +40,12 @@ type Options struct {
 	Log          zerolog.Logger
 	Metrics      *telemetry.Metrics // optional
 	Quotas       *Quotas            // optional: release held runs when quota allows
+	Billing      GraceExpirer       // optional: drop tenants whose payment grace ended
+}
+
+// GraceExpirer ends the plans of tenants whose payment grace has passed.
+type GraceExpirer interface {
+	ExpireGrace(ctx context.Context) (int, error)
 }
 
 // Scheduler runs the sweep on a timer.
@@ -76,6 +82,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		if _, err := s.ReleaseHeld(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn().Err(err).Msg("releasing held runs failed; next tick retries")
+		}
+		if s.opt.Billing != nil {
+			if n, err := s.opt.Billing.ExpireGrace(ctx); err != nil && ctx.Err() == nil {
+				s.opt.Log.Warn().Err(err).Msg("expiring billing grace failed; next tick retries")
+			} else if n > 0 {
+				s.opt.Log.Info().Int("tenants", n).Msg("payment grace ended: tenants moved to the default plan")
+			}
 		}
 		select {
 		case <-ctx.Done():

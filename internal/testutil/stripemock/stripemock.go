@@ -123,7 +123,7 @@ func binary() (string, error) {
 	cmd.Dir = os.TempDir() // outside any module: the version is the one named
 	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOBIN="+gobin)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("stripe-mock not found; go install %s@%s: %v\n%s", module, Version, err, out)
+		return "", fmt.Errorf("stripe-mock not found; go install %s@%s: %w\n%s", module, Version, err, out)
 	}
 	if _, err := os.Stat(p); err != nil {
 		return "", fmt.Errorf("go install %s@%s left no %s", module, Version, p)
