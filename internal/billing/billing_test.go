@@ -321,41 +321,43 @@ func TestEventsApplyInTheOrderOfTheSubscriptionsStateNotOfArrival(t *testing.T) 
 		subscription("sub_A", "cus_A", "canceled", priceBusiness, nil)))
 	f.send(t, event("evt_upd2", "customer.subscription.updated", t0.Add(20*time.Second),
 		subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
-	if got := f.plan(t, id); got != "free" {
-		t.Errorf("plan = %q after a deletion and an older update, want free", got)
+	if s := f.sub(t, id); s.Status != "canceled" {
+		t.Errorf("subscription = %s after a deletion and an older update, want canceled", s.Status)
 	}
 	// An update of the same second as the deletion does not revive it either.
 	f.send(t, event("evt_upd3", "customer.subscription.updated", t0.Add(30*time.Second),
 		subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
-	if got := f.plan(t, id); got != "free" {
-		t.Errorf("plan = %q after an update of the deletion's second, want free", got)
+	if s := f.sub(t, id); s.Status != "canceled" {
+		t.Errorf("subscription = %s after an update of the deletion's second, want canceled", s.Status)
 	}
 }
 
-func TestCanceledSubscriptionDropsToTheDefaultPlanAtOnce(t *testing.T) {
+func TestACanceledSubscriptionKeepsThePlanUntilItsPeriodEnds(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
 	f.subscribe(t, id, "cus_A", "sub_A", priceBusiness, t0)
-	if got := f.plan(t, id); got != "business" {
-		t.Fatalf("plan = %q, want business", got)
-	}
 	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute),
 		subscription("sub_A", "cus_A", "canceled", priceBusiness, nil)))
+	periodEnd := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	s := f.sub(t, id)
+	if got := f.plan(t, id); got != "business" || s.Status != "canceled" || s.GraceUntil == nil || !s.GraceUntil.Equal(periodEnd) {
+		t.Fatalf("after cancel: plan %q, subscription %+v; want business until %s", got, s, periodEnd)
+	}
+	f.clock.Add(periodEnd.Sub(f.clock.Now()) + time.Minute)
+	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 1 {
+		t.Fatalf("ExpireGrace after the period end = %d, %v; want 1", n, err)
+	}
 	if got := f.plan(t, id); got != "free" {
-		t.Errorf("plan = %q, want free", got)
+		t.Errorf("plan after the period end = %q, want free", got)
 	}
-	if s := f.sub(t, id); s.Status != "canceled" || s.GraceUntil != nil {
-		t.Errorf("subscription = %+v", s)
-	}
-
-	// customer.subscription.deleted as well, on another tenant.
+	// customer.subscription.deleted as well, on another tenant, past its period.
 	id2 := f.tenant(t)
 	f.subscribe(t, id2, "cus_B", "sub_B", pricePro, t0)
-	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(time.Minute),
+	f.send(t, event("evt_del", "customer.subscription.deleted", f.clock.Now(),
 		subscription("sub_B", "cus_B", "canceled", pricePro, nil)))
 	if got := f.plan(t, id2); got != "free" {
-		t.Errorf("plan after deletion = %q, want free", got)
+		t.Errorf("plan after deletion past the period end = %q, want free at once", got)
 	}
 }
 

@@ -42,12 +42,13 @@ func (s *Service) Checkout(ctx context.Context, tenantID uuid.UUID, email, planN
 			Metadata: map[string]string{metadataTenant: tenantID.String()},
 		},
 	}
-	switch {
-	case found && sub.StripeCustomerID != "":
-		params.Customer = stripe.String(sub.StripeCustomerID)
-	case email != "":
-		params.CustomerEmail = stripe.String(email)
+	customer := sub.StripeCustomerID
+	if !found || customer == "" {
+		if customer, err = s.newCustomer(ctx, tenantID, email); err != nil {
+			return "", err
+		}
 	}
+	params.Customer = stripe.String(customer)
 	params.Context = ctx
 	cs, err := s.client().CheckoutSessions.New(params)
 	if err != nil {
@@ -83,6 +84,30 @@ func (s *Service) Portal(ctx context.Context, tenantID uuid.UUID) (string, error
 		return "", errs.E(errs.Internal, "billing_error", "the billing portal session has no URL")
 	}
 	return ps.URL, nil
+}
+
+// newCustomer creates the tenant's Stripe customer on first use, tagged with
+// metadata.tenant_id so its events find the tenant, and records it.
+func (s *Service) newCustomer(ctx context.Context, tenantID uuid.UUID, email string) (string, error) {
+	params := &stripe.CustomerParams{Metadata: map[string]string{metadataTenant: tenantID.String()}}
+	if email != "" {
+		params.Email = stripe.String(email)
+	}
+	params.Context = ctx
+	c, err := s.client().Customers.New(params)
+	if err != nil {
+		return "", stripeError(err, "creating the customer")
+	}
+	err = s.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		const insert = `INSERT INTO subscriptions (tenant_id, stripe_customer_id) VALUES ($1, $2)
+		                ON CONFLICT (tenant_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id, updated_at = now()`
+		_, err := q.ExecContext(ctx, insert, tenantID, c.ID)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		return "", fmt.Errorf("record customer: %w", err)
+	}
+	return c.ID, nil
 }
 
 func (s *Service) read(ctx context.Context, tenantID uuid.UUID) (Subscription, bool, error) {

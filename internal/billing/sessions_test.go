@@ -19,19 +19,21 @@ func TestCheckoutAndPortalAgainstStripeMock(t *testing.T) {
 	ctx := context.Background()
 	id := f.tenant(t)
 
+	if _, err := f.svc.Portal(ctx, id); errs.CodeOf(err) != "no_subscription" || !errs.Is(err, errs.Conflict) {
+		t.Errorf("Portal without a customer = %v, want conflict no_subscription", err)
+	}
 	url, err := f.svc.Checkout(ctx, id, "owner@example.com", "pro")
 	if err != nil || url == "" {
 		t.Fatalf("Checkout = %q, %v; want a URL", url, err)
+	}
+	if sub := f.sub(t, id); sub.StripeCustomerID == "" {
+		t.Error("Checkout did not create and record the tenant's Stripe customer")
 	}
 	for _, name := range []string{"free", "platinum"} {
 		if _, err := f.svc.Checkout(ctx, id, "owner@example.com", name); !errs.Is(err, errs.Invalid) {
 			t.Errorf("Checkout(%s) = %v, want invalid", name, err)
 		}
 	}
-	if _, err := f.svc.Portal(ctx, id); errs.CodeOf(err) != "no_subscription" || !errs.Is(err, errs.Conflict) {
-		t.Errorf("Portal without a customer = %v, want conflict no_subscription", err)
-	}
-
 	// Once Checkout completed, the customer is known: portal opens, a second checkout is refused.
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	url, err = f.svc.Portal(ctx, id)

@@ -369,6 +369,11 @@ func (s *Service) applySubscription(ctx context.Context, q postgres.Querier, ten
 	if err != nil {
 		return outcome{}, err
 	}
+	var periodEnd *time.Time
+	if sub.CurrentPeriodEnd > 0 {
+		t := time.Unix(sub.CurrentPeriodEnd, 0).UTC()
+		periodEnd = &t
+	}
 	price := firstPrice(sub)
 	grace := cur.GraceUntil
 	if !found {
@@ -386,7 +391,15 @@ func (s *Service) applySubscription(ctx context.Context, q postgres.Querier, ten
 			g := s.now().Add(s.grace())
 			grace = &g
 		}
-	case "canceled", "incomplete_expired", "paused":
+	case "canceled":
+		// Paid until the period ends: the plan holds until then, and the
+		// grace sweep drops the tenant to the default plan at that moment.
+		if periodEnd != nil && periodEnd.After(s.now()) {
+			grace = periodEnd
+		} else {
+			planName, grace = s.Plans.Default().Name, nil
+		}
+	case "incomplete_expired", "paused":
 		planName, grace = s.Plans.Default().Name, nil
 	case "incomplete":
 		// awaiting the first payment: nothing changes yet
@@ -394,11 +407,6 @@ func (s *Service) applySubscription(ctx context.Context, q postgres.Querier, ten
 		return skipped("unknown subscription status %q", status), nil
 	}
 
-	var periodEnd *time.Time
-	if sub.CurrentPeriodEnd > 0 {
-		t := time.Unix(sub.CurrentPeriodEnd, 0).UTC()
-		periodEnd = &t
-	}
 	_, err = q.ExecContext(ctx, `INSERT INTO subscriptions (tenant_id, stripe_customer_id, stripe_subscription_id,
 			price_id, status, current_period_end, grace_until, last_event_created, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())

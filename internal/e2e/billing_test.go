@@ -69,8 +69,11 @@ func TestAStripeSubscriptionUpgradesTheTenantAndReleasesHeldRuns(t *testing.T) {
 	}
 
 	forged, _ := stripeEvent(t, "evt_forged", "customer.subscription.updated", map[string]any{})
-	if r := s.do("POST", "/api/stripe/webhook", "", "application/json", forged, "Stripe-Signature", "t=1,v1=00"); r.Status != 401 {
-		t.Errorf("unsigned Stripe event = %d, want 401", r.Status)
+	if r := s.do("POST", "/api/stripe/webhook", "", "application/json", forged, "Stripe-Signature", "t=1,v1=00"); r.Status != 400 {
+		t.Errorf("Stripe event with a wrong signature = %d, want 400", r.Status)
+	}
+	if r := s.do("POST", "/api/stripe/webhook", "", "application/json", "{not json"); r.Status != 400 {
+		t.Errorf("malformed Stripe payload = %d, want 400", r.Status)
 	}
 	body, sig := stripeEvent(t, "evt_1", "checkout.session.completed", map[string]any{
 		"id": "cs_1", "object": "checkout.session", "mode": "subscription",

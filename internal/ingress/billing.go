@@ -22,6 +22,10 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 		return err
 	}
 	dup, err := s.billing.HandleWebhook(c.Request().Context(), body, c.Request().Header.Get("Stripe-Signature"))
+	if errs.Is(err, errs.Unauthorized) {
+		// Stripe's convention for a payload that fails verification: 400.
+		return errs.Wrap(err, errs.Invalid, "invalid_signature", "the Stripe-Signature header does not verify this payload")
+	}
 	if err != nil {
 		return err
 	}
