@@ -133,3 +133,60 @@ steps:
 		t.Errorf("peak concurrent runs of a tenant with concurrency 1 = %d, want 1", peak)
 	}
 }
+
+func TestArtifactsBeyondThePlansMonthlyBytesFailTheStep(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plans.yaml")
+	small := strings.Replace(tinyPlans, "artifact_bytes_per_month: 1048576", "artifact_bytes_per_month: 100", 1)
+	if err := os.WriteFile(file, []byte(small), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}})
+	tn := s.signupOn("arty", "tiny")
+	url := s.createEndpoint(tn.Key, s.createWorkflow(tn.Key, `
+name: keeps
+steps:
+  - { name: keep, type: artifact, with: { name: "body.txt", content_type: text/plain, content: "trigger.raw" } }
+`))
+	_, first := s.post(url, `{"small":1}`)
+	s.waitRun(tn.Key, first, "succeeded")
+	_, second := s.post(url, `{"pad":"`+strings.Repeat("x", 200)+`"}`)
+	r := s.waitRun(tn.Key, second, "failed", "dead", "succeeded")
+	if r.Status != "failed" || r.Error == nil || !strings.Contains(*r.Error, "artifact bytes") {
+		t.Errorf("an artifact past the plan's monthly bytes = %s (%v), want failed naming the limit", r.Status, r.Error)
+	}
+	var arts struct{ Data []any }
+	s.mustJSON("GET", "/api/v1/runs/"+second+"/artifacts", tn.Key, nil, 200, &arts)
+	if len(arts.Data) != 0 {
+		t.Errorf("artifacts stored past the limit = %d, want 0", len(arts.Data))
+	}
+}
+
+func TestConcurrentEndpointCreationsCannotOvershootThePlan(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	free := s.signupOn("free", "free") // 2 endpoints
+	wf := s.createWorkflow(free.Key, echoWorkflow)
+	s.createEndpoint(free.Key, wf)
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = s.do("POST", "/api/v1/webhook-endpoints", free.Key, "", map[string]any{"workflow_id": wf, "name": fmt.Sprint("e", i)}).Status
+		}()
+	}
+	wg.Wait()
+	created := 0
+	for _, st := range statuses {
+		if st == 201 {
+			created++
+		} else if st != 402 {
+			t.Errorf("status %d, want 201 or 402", st)
+		}
+	}
+	if created != 1 {
+		t.Errorf("20 parallel endpoint creations at limit-1 created %d, want 1", created)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/logging"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/secret"
 	"aias/internal/step"
@@ -147,6 +148,35 @@ func redact(red *step.Redactor, res step.Result, err error) (step.Result, error)
 	return red.Result(res), red.Error(err)
 }
 
+// artifactRoom refuses artifacts that would take the tenant past its plan's
+// artifact bytes this period: a permanent failure of the step (the same
+// bytes would be refused again), stated as the plan limit.
+func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, arts []step.Artifact) error {
+	if len(arts) == 0 || e.Plans == nil {
+		return nil
+	}
+	p, err := e.Plans.PlanOf(ctx, q, tenantID)
+	if err != nil {
+		return err
+	}
+	limit := p.Limits.ArtifactBytesPerMonth
+	if limit == plan.Unlimited {
+		return nil
+	}
+	var used, adding int64
+	for _, a := range arts {
+		adding += int64(len(a.Content))
+	}
+	const sum = `SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE created_at >= $1`
+	if err := q.GetContext(ctx, &used, sum, entitlement.PeriodStart(e.now())); err != nil {
+		return fmt.Errorf("measure artifact bytes: %w", postgres.Classify(err))
+	}
+	if used+adding > limit {
+		return step.Permanent(entitlement.PlanLimit(p, "artifact bytes per month", limit))
+	}
+	return nil
+}
+
 // concurrency is the tenant's plan limit on runs executing at once (0: none).
 // A tenant that cannot be read gets no limit here; start refuses its task.
 func (e *Executor) concurrency(ctx context.Context, tenantID uuid.UUID) int {
@@ -262,6 +292,9 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 			return err
 		}
 		if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
+			return err
+		}
+		if err := e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
 			return err
 		}
 		for _, a := range arts {
