@@ -71,12 +71,22 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	return &Scheduler{db: db, queue: q, enq: q, quotas: o.Quotas, opt: o}
 }
 
+// retentionEvery spaces retention passes: deleting is cheap to postpone.
+const retentionEvery = 10 * time.Minute
+
 // Run sweeps every Interval until ctx is done.
 func (s *Scheduler) Run(ctx context.Context) error {
 	s.opt.Log.Info().Dur("interval", s.opt.Interval).Msg("scheduler started")
 	t := time.NewTicker(s.opt.Interval)
 	defer t.Stop()
+	var lastRetention time.Time
 	for {
+		if time.Since(lastRetention) >= retentionEvery {
+			if _, err := s.ApplyRetention(ctx, time.Now()); err != nil && ctx.Err() == nil {
+				s.opt.Log.Warn().Err(err).Msg("retention failed; next pass retries")
+			}
+			lastRetention = time.Now()
+		}
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn().Err(err).Msg("sweep failed; next tick retries")
 		}

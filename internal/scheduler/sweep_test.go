@@ -9,7 +9,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"aias/internal/entitlement"
 	"aias/internal/logging"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/queue"
 	"aias/internal/run"
@@ -62,7 +64,8 @@ func setupBatch(t *testing.T, batch int) (*scheduler.Scheduler, bundle) {
 		t.Fatal(err)
 	}
 	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute,
-		BatchSize: batch, Log: logging.Nop()})
+		BatchSize: batch, Log: logging.Nop(),
+		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: &entitlement.Quota{}}})
 	return sch, bundle{db: db, queue: q, insp: insp, tenant: s.TenantID, wf: wf}
 }
 
@@ -222,5 +225,52 @@ func TestSweepLeavesTheArchivedTaskOfADeadRun(t *testing.T) {
 	info, err := b.insp.GetTaskInfo(queue.QueueDefault, id.String())
 	if err != nil || info.State != asynq.TaskStateArchived {
 		t.Errorf("dead run's task = %v (%v), want it still archived", info, err)
+	}
+}
+
+func TestRetentionDeletesOnlyFinishedRunsPastThePlansDays(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t) // the free plan keeps 7 days
+	ctx := context.Background()
+	old := b.insertRun(t, run.Succeeded, time.Hour)
+	recent := b.insertRun(t, run.Failed, time.Hour)
+	unfinished := b.insertRun(t, run.Queued, time.Hour)
+	b.exec(t, `UPDATE runs SET finished_at = now() - interval '8 days', created_at = now() - interval '8 days' WHERE id = $1`, old)
+	b.exec(t, `UPDATE runs SET finished_at = now() - interval '6 days' WHERE id = $1`, recent)
+	b.exec(t, `UPDATE runs SET created_at = now() - interval '30 days' WHERE id = $1`, unfinished)
+	b.exec(t, `INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt) VALUES ($1, $2, 0, 's', 'log', 'succeeded', 1)`, b.tenant, old)
+	b.exec(t, `INSERT INTO artifacts (id, tenant_id, run_id, step_position, name, content_type, size_bytes, sha256, content)
+	           VALUES (gen_random_uuid(), $1, $2, 0, 'a', 'text/plain', 1, 'x', 'x')`, b.tenant, old)
+	n, err := sch.ApplyRetention(ctx, time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("ApplyRetention = %d, %v; want 1 run deleted", n, err)
+	}
+	var left []uuid.UUID
+	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		var orphans int
+		if err := q.GetContext(ctx, &orphans, `SELECT (SELECT count(*) FROM run_steps) + (SELECT count(*) FROM artifacts)`); err != nil {
+			return err
+		}
+		if orphans != 0 {
+			t.Errorf("steps and artifacts left of the deleted run = %d, want 0", orphans)
+		}
+		return q.SelectContext(ctx, &left, `SELECT id FROM runs ORDER BY created_at`)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 2 {
+		t.Errorf("runs left = %v, want the recent and the unfinished one", left)
+	}
+}
+
+func (b bundle) exec(t *testing.T, q string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	if err := b.db.InTenantTx(ctx, b.tenant, func(tx postgres.Querier) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
