@@ -3,8 +3,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
 	"sync"
+	"time"
 
 	"aias/internal/config"
 )
@@ -38,6 +41,9 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 	if role&config.RoleScheduler != 0 {
 		start(a.Scheduler().Run)
 	}
+	if role&config.RoleIngress == 0 && a.Cfg.MetricsAddr != "" {
+		start(a.serveOps)
+	}
 	if role&config.RoleIngress != 0 {
 		srv := a.Ingress()
 		start(func(ctx context.Context) error {
@@ -49,4 +55,44 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// serveOps is the small listener of the worker and the scheduler: /metrics,
+// /healthz (alive) and /readyz (Postgres and Redis answer). The ingress
+// serves the same paths on its own port.
+func (a *App) serveOps(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		pg, rd := "ok", "ok"
+		if a.DB.Ping(rctx) != nil {
+			pg = "unreachable"
+		}
+		if a.Redis.Ping(rctx).Err() != nil {
+			rd = "unreachable"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if pg != "ok" || rd != "ok" {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = fmt.Fprintf(w, `{"checks":{"postgres":%q,"redis":%q}}`, pg, rd)
+	})
+	srv := &http.Server{Addr: a.Cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("ops listener on %s: %w", a.Cfg.MetricsAddr, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	return nil
 }

@@ -50,6 +50,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		LogLevel:              "info",
 		LogFormat:             "json",
 		EncryptionKeys:        testKeys,
+		MetricsAddr:           ":9091",
 		HTTPAddr:              ":8080",
 		PublicURL:             "http://127.0.0.1:8080",
 		MaxBodyBytes:          1 << 20,

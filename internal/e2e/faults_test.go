@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -266,5 +267,33 @@ func TestTheHTTPStepCannotReachPrivateAddressesUnlessAllowed(t *testing.T) {
 	}
 	if target.count("/once") != 0 {
 		t.Error("the loopback target was called")
+	}
+}
+
+func TestTheWorkerServesMetricsAndHealthOnItsOwnListener(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	s := start(t, options{role: config.RoleWorker | config.RoleScheduler, env: map[string]string{"AIAS_METRICS_ADDR": addr}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get("http://" + addr + "/readyz")
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker /readyz never answered 200 (last error %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := s.do("GET", "http://"+addr+"/metrics", "", "", nil); r.Status != 200 || !strings.Contains(r.String(), "go_goroutines") {
+		t.Errorf("worker /metrics = %d", r.Status)
 	}
 }

@@ -69,6 +69,7 @@ func start(t *testing.T, o options) *system {
 	env := map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL, "AIAS_ENCRYPTION_KEYS": testKeys,
 		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", // the tests' local targets
+		"AIAS_METRICS_ADDR": "",            // tests that want the ops listener pick a port
 		"AIAS_PUBLIC_URL":   base, "AIAS_LOG_LEVEL": "debug",
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
