@@ -114,7 +114,7 @@ func FuzzVerify(f *testing.F) {
 		skew %= int64(time.Hour / time.Second)
 		h, err := Sign(s, keyA, id, now.Add(time.Duration(skew)*time.Second), body)
 		if err != nil {
-			t.Fatalf("Sign: %v", err)
+			return // not a delivery a sender could make (e.g. a blank id)
 		}
 		if name1 != "" {
 			h.Set(name1, value1)
