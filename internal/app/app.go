@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -110,9 +111,19 @@ func (a *App) Ingress() *ingress.Server {
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		TrustedProxies: cidrs(c.TrustedProxies),
+		OperatorToken:  c.OperatorToken,
+		Dashboard:      a.dashboard(),
 		IPLimit:        ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
 		EndpointLimit:  ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
 	})
+}
+
+// dashboard is asynqmon, read-only unless the operator enables actions.
+func (a *App) dashboard() http.Handler {
+	if a.Cfg.OperatorToken == "" {
+		return nil
+	}
+	return asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.RedisOpt, ReadOnly: !a.Cfg.AdminActions})
 }
 
 // cidrs parses CIDRs that config.Validate has already checked.

@@ -51,6 +51,8 @@ type Config struct {
 	PlansFile      string `env:"AIAS_PLANS_FILE" help:"YAML or JSON plan catalogue (limits, features, Stripe prices); empty: the built-in free, pro and business"`
 	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
 
+	OperatorToken         string        `env:"AIAS_OPERATOR_TOKEN" help:"token (HTTP Basic password or Bearer) for the asynq dashboard at /admin/queues; empty: the dashboard is off"`
+	AdminActions          bool          `env:"AIAS_ADMIN_ACTIONS" envDefault:"false" help:"let the dashboard act on tasks (retry, delete, archive); off: read-only"`
 	MetricsAddr           string        `env:"AIAS_METRICS_ADDR" envDefault:":9091" help:"listen address of /metrics, /healthz and /readyz on the worker and the scheduler (empty: off)"`
 	HTTPAddr              string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
 	PublicURL             string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`

@@ -297,3 +297,39 @@ func TestTheWorkerServesMetricsAndHealthOnItsOwnListener(t *testing.T) {
 		t.Errorf("worker /metrics = %d", r.Status)
 	}
 }
+
+func TestTheQueueDashboardOpensOnlyWithTheOperatorToken(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_OPERATOR_TOKEN": "op-secret-token-123"}})
+	acme := s.signup("acme")
+	if r := s.do("GET", "/admin/queues", "", "", nil); r.Status != 401 || r.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("dashboard without a token = %d, want 401 with a Basic challenge", r.Status)
+	}
+	if r := s.do("GET", "/admin/queues", acme.Key, "", nil); r.Status != 401 {
+		t.Errorf("dashboard with a tenant's owner key = %d, want 401", r.Status)
+	}
+	if r := s.do("GET", "/admin/queues", "op-secret-token-123", "", nil); r.Status != 200 || !strings.Contains(r.String(), "<html") {
+		t.Errorf("dashboard with the operator token = %d, want the page", r.Status)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/admin/queues/api/queues", nil)
+	req.SetBasicAuth("operator", "op-secret-token-123")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("dashboard API with Basic auth = %d, want 200", res.StatusCode)
+	}
+	// Read-only unless the operator enables actions.
+	req, _ = http.NewRequest("DELETE", s.base+"/admin/queues/api/queues/default", nil)
+	req.SetBasicAuth("operator", "op-secret-token-123")
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode < 400 {
+		t.Errorf("deleting a queue through a read-only dashboard = %d, want a refusal", res.StatusCode)
+	}
+}

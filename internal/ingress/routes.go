@@ -100,6 +100,12 @@ func (s *Server) routes(e *echo.Echo) {
 	e.GET("/api/v1/plans", s.plans)
 	e.POST("/api/stripe/webhook", s.stripeWebhook)
 
+	if s.opt.OperatorToken != "" && s.opt.Dashboard != nil {
+		dash := echo.WrapHandler(s.opt.Dashboard)
+		e.Any("/admin/queues", dash, s.operatorOnly)
+		e.Any("/admin/queues/*", dash, s.operatorOnly)
+	}
+
 	// Authentication is route middleware rather than group middleware, so an
 	// unknown path or method gets Echo's plain 404 or 405 before any key check.
 	v1 := authenticated{e.Group("/api/v1"), s.authenticate}

@@ -35,6 +35,8 @@ type Options struct {
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
 	TrustedProxies    []*net.IPNet
+	OperatorToken     string       // enables /admin/queues
+	Dashboard         http.Handler // the asynq dashboard (asynqmon), mounted at /admin/queues
 	IPLimit           ratelimit.Limit
 	EndpointLimit     ratelimit.Limit
 }
