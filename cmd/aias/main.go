@@ -35,6 +35,8 @@ Usage:
   aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
   aias tenant create -email E -name N  create a tenant and print its owner API key
   aias apikey create -tenant T -name N -role R   mint an API key for a tenant (operator)
+  aias workflow validate -f FILE       check a definition without saving it
+  aias workflow apply -f FILE          create or update (by name) through AIAS_API_URL with AIAS_API_KEY
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
   aias secrets rewrap                  move every sealed secret to the primary key (as the schema owner)
   aias help                            this text and the environment variables
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return dev(ctx, getenv, out)
 	case "tenant":
 		return tenantCmd(ctx, args[1:], getenv, out)
+	case "workflow":
+		return workflowCmd(ctx, args[1:], getenv, out)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], getenv, out)
 	case "secrets":
