@@ -103,7 +103,7 @@ func (a *App) Ingress() *ingress.Server {
 	log := a.Log.With().Str("service", "ingress").Logger()
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
-		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
+		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
 		Billing: a.Billing(),
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{

@@ -55,6 +55,9 @@ var routeTable = map[string]rule{
 	routeKey(http.MethodGet, "/api/v1/runs/:id"):           {auth.Viewer, objRun},
 	routeKey(http.MethodGet, "/api/v1/runs/:id/steps"):     {auth.Viewer, objRun},
 	routeKey(http.MethodGet, "/api/v1/runs/:id/artifacts"): {auth.Viewer, objRun},
+	routeKey(http.MethodPost, "/api/v1/runs/:id/replay"):   {auth.Member, objRun},
+	routeKey(http.MethodPost, "/api/v1/runs/:id/redrive"):  {auth.Member, objRun},
+	routeKey(http.MethodPost, "/api/v1/runs/:id/cancel"):   {auth.Member, objRun},
 
 	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          {auth.Viewer, objArtifact},
 	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): {auth.Viewer, objArtifact},
@@ -132,6 +135,9 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.GET("/runs/:id", s.getRun)
 	v1.GET("/runs/:id/steps", s.listSteps)
 	v1.GET("/runs/:id/artifacts", s.listArtifacts)
+	v1.POST("/runs/:id/replay", s.replayRun)
+	v1.POST("/runs/:id/redrive", s.redriveRun)
+	v1.POST("/runs/:id/cancel", s.cancelRun)
 
 	v1.GET("/artifacts/:id", s.getArtifact)
 	v1.GET("/artifacts/:id/download", s.downloadArtifact)

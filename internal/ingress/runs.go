@@ -11,7 +11,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"aias/internal/artifact"
+	"aias/internal/entitlement"
 	"aias/internal/errs"
+	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/run"
 )
@@ -41,6 +43,7 @@ type runJSON struct {
 	StartedAt       *time.Time        `json:"started_at"`
 	FinishedAt      *time.Time        `json:"finished_at"`
 	Steps           *[]run.StepRecord `json:"steps,omitempty"`
+	ReplayOf        *uuid.UUID        `json:"replay_of,omitempty"`
 }
 
 // toRunJSON renders a run; withBody adds the trigger body (single-run reads).
@@ -52,7 +55,7 @@ func toRunJSON(r run.Run, withBody bool) runJSON {
 	}
 	return runJSON{ID: r.ID, Status: r.Status, Attempt: r.Attempt, MaxAttempts: r.MaxAttempts,
 		WorkflowID: r.WorkflowID, WorkflowVersion: r.WorkflowVersion, Trigger: t, Error: r.Error,
-		RequestID: r.RequestID, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+		RequestID: r.RequestID, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, ReplayOf: r.ReplayOf}
 }
 
 // bodyJSON shows a JSON body as JSON and anything else as text.
@@ -177,4 +180,98 @@ func (s *Server) listArtifacts(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, newList(arts, ""))
+}
+
+type controlRequest struct {
+	// Version is "pinned" (the run's own, default) or "current".
+	Version string `json:"version"`
+}
+
+func bindControl(c echo.Context) (bool, error) {
+	var req controlRequest
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &req); err != nil {
+			return false, err
+		}
+	}
+	switch req.Version {
+	case "", "pinned":
+		return false, nil
+	case "current":
+		return true, nil
+	}
+	return false, errs.Validation("invalid request", errs.FieldError{Path: "version", Message: "must be pinned or current"})
+}
+
+// replayRun is POST /runs/:id/replay: a new run with the same trigger.
+func (s *Server) replayRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	current, err := bindControl(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	tenantID := principal(c).TenantID
+	admit := func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
+		p, err := s.ent.PlanOf(ctx, q, tenantID)
+		if err != nil {
+			return entitlement.Admission{}, err
+		}
+		return s.quota.Admit(ctx, q, tenantID, p, time.Now())
+	}
+	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), admit)
+	if err != nil {
+		return err
+	}
+	s.auditAfter(c, "run.replay", objRun, newID.String())
+	return c.JSON(http.StatusAccepted, intakeResponse{RunID: newID, Status: string(status)})
+}
+
+// redriveRun is POST /runs/:id/redrive: the same failed or dead run resumes.
+func (s *Server) redriveRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	current, err := bindControl(c)
+	if err != nil {
+		return err
+	}
+	if err := run.Redrive(c.Request().Context(), s.db, s.queues, principal(c).TenantID, id, current); err != nil {
+		return err
+	}
+	s.auditAfter(c, "run.redrive", objRun, id.String())
+	return c.JSON(http.StatusAccepted, intakeResponse{RunID: id, Status: string(run.Queued)})
+}
+
+// cancelRun is POST /runs/:id/cancel.
+func (s *Server) cancelRun(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var st run.Status
+	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		if st, err = run.Cancel(ctx, q, id); err != nil {
+			return err
+		}
+		return s.record(ctx, q, c, "run.cancel", objRun, id.String())
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"id": id, "status": st})
+}
+
+// auditAfter records an action whose change committed in its own transaction.
+func (s *Server) auditAfter(c echo.Context, action, objectType, objectID string) {
+	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+		return s.record(ctx, q, c, action, objectType, objectID)
+	})
+	if err != nil {
+		logging.From(c.Request().Context()).Warn().Err(err).Str("action", action).Msg("audit entry not written")
+	}
 }

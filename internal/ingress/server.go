@@ -46,6 +46,7 @@ type Deps struct {
 	DB      *postgres.DB
 	Redis   redis.UniversalClient // readiness only
 	Queue   run.Enqueuer
+	Revive  run.Reviver // re-drives runs whose task was archived
 	Keys    webhook.Sealer
 	Plans   *plan.Catalog
 	Billing *billing.Service
@@ -59,6 +60,7 @@ type Server struct {
 	db      *postgres.DB
 	redis   redis.UniversalClient // readiness only
 	queue   run.Enqueuer
+	queues  run.Reviver
 	keys    webhook.Sealer
 	ent     entitlement.Checker
 	quota   *entitlement.Quota
@@ -80,7 +82,7 @@ func New(d Deps, o Options) *Server {
 	}
 	ent := entitlement.Checker{Plans: d.Plans}
 	quota := &entitlement.Quota{Redis: d.Redis}
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, keys: d.Keys, ent: ent, quota: quota, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: ent, quota: quota, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

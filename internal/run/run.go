@@ -76,11 +76,12 @@ type Run struct {
 	FinishedAt      *time.Time `db:"finished_at"`
 	UpdatedAt       time.Time  `db:"updated_at"`
 	NextAttemptAt   *time.Time `db:"next_attempt_at"`
+	ReplayOf        *uuid.UUID `db:"replay_of"`
 }
 
 const runColumns = `id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
        status, attempt, max_attempts, request_id, body, content_type, headers, query, error,
-       received_at, created_at, started_at, finished_at, updated_at, next_attempt_at`
+       received_at, created_at, started_at, finished_at, updated_at, next_attempt_at, replay_of`
 
 // New describes a run to create.
 type New struct {

@@ -1,0 +1,106 @@
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRedriveResumesADeadRunAndReplayMakesALinkedNewOne(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {500}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, httpWorkflow(target.srv.URL, 1)))
+	_, id := s.post(url, `{}`)
+	if r := s.waitRun(acme.Key, id, "dead", "failed", "succeeded"); r.Status != "dead" {
+		t.Fatalf("run = %s, want dead after its only attempt", r.Status)
+	}
+	s.mustJSON("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, nil, 202, nil)
+	if r := s.waitRun(acme.Key, id, "succeeded", "dead", "failed"); r.Status != "succeeded" {
+		t.Fatalf("re-driven run = %s (%v), want succeeded", r.Status, r.Error)
+	}
+	if target.count("/side-effect") != 1 || target.count("/flaky") != 2 || target.count("/after") != 1 {
+		t.Errorf("calls side-effect %d, flaky %d, after %d; want 1, 2, 1 (resumed after the last succeeded step)",
+			target.count("/side-effect"), target.count("/flaky"), target.count("/after"))
+	}
+	var replay struct {
+		RunID string `json:"run_id"`
+	}
+	s.mustJSON("POST", "/api/v1/runs/"+id+"/replay", acme.Key, map[string]string{"version": "current"}, 202, &replay)
+	if replay.RunID == "" || replay.RunID == id {
+		t.Fatalf("replay = %+v, want a new run", replay)
+	}
+	s.waitRun(acme.Key, replay.RunID, "succeeded")
+	var r struct {
+		ReplayOf string `json:"replay_of"`
+		Trigger  struct {
+			Kind string `json:"kind"`
+		} `json:"trigger"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+replay.RunID, acme.Key, nil, 200, &r)
+	if r.ReplayOf != id || r.Trigger.Kind != "replay" {
+		t.Errorf("replayed run = %+v, want kind replay linked to %s", r, id)
+	}
+	if target.count("/side-effect") != 2 {
+		t.Errorf("side effect after a replay = %d, want 2 (a replay runs everything again)", target.count("/side-effect"))
+	}
+	if res := s.do("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, "", nil); res.Status != 409 {
+		t.Errorf("re-driving a succeeded run = %d, want 409", res.Status)
+	}
+	if res := s.do("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, "", nil); res.Status != 409 || !strings.Contains(res.String(), "already_finished") {
+		t.Errorf("canceling a finished run = %d %s, want 409 already_finished", res.Status, res.Body)
+	}
+}
+
+func TestCancelStopsARunningRunAtTheNextStepBoundary(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	calls := make(chan string, 10)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls <- r.URL.Path
+		if r.URL.Path == "/slow" {
+			entered <- struct{}{}
+			<-release
+		}
+	}))
+	defer target.Close()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, fmt.Sprintf(`
+name: cancel-me
+steps:
+  - { name: slow, type: http, with: { url: "%[1]s/slow", timeout: 30s } }
+  - { name: next, type: http, with: { url: "%[1]s/next" } }
+`, target.URL)))
+	_, id := s.post(url, `{}`)
+	select {
+	case <-entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run never started its first step")
+	}
+	var c struct {
+		Status string `json:"status"`
+	}
+	s.mustJSON("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, nil, 200, &c)
+	close(release)
+	// The run would call /next right after /slow returns; give it ample time.
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case p := <-calls:
+			if p == "/next" {
+				t.Fatal("the step after a cancel ran")
+			}
+		default:
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := s.run(acme.Key, id); r.Status != "canceled" {
+		t.Errorf("run after cancel = %s, want canceled", r.Status)
+	}
+}

@@ -1,0 +1,125 @@
+package run
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"aias/internal/entitlement"
+	"aias/internal/errs"
+	"aias/internal/postgres"
+	"aias/internal/workflow"
+)
+
+// Replay stores a new run with the same trigger as run id (body, headers,
+// query, content type), on the pinned version or the workflow's current one,
+// linked to the original, counted against the quota like any new run.
+func Replay(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID, id uuid.UUID, current bool, requestID string,
+	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) (uuid.UUID, Status, error) {
+	var newID uuid.UUID
+	var maxAttempts int
+	var adm entitlement.Admission
+	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		orig, err := Get(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		version := orig.WorkflowVersion
+		if current {
+			w, err := workflow.Get(ctx, q, orig.WorkflowID)
+			if err != nil {
+				return err
+			}
+			version = w.Version
+		}
+		def, err := workflow.Pinned(ctx, q, orig.WorkflowID, version)
+		if err != nil {
+			return err
+		}
+		maxAttempts = def.EffectiveMaxAttempts()
+		if admit != nil {
+			if adm, err = admit(ctx, q); err != nil {
+				return err
+			}
+		}
+		newID, _, err = Insert(ctx, q, New{TenantID: tenantID, WorkflowID: orig.WorkflowID, WorkflowVersion: version,
+			EndpointID: orig.EndpointID, TriggerKind: TriggerReplay, MaxAttempts: maxAttempts, RequestID: requestID,
+			Body: orig.Body, ContentType: orig.ContentType, Headers: orig.Headers, Query: orig.Query,
+			ReceivedAt: orig.ReceivedAt, Held: adm.Held})
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE runs SET replay_of = $2 WHERE id = $1`, newID, id)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		adm.Undo()
+		return uuid.Nil, "", fmt.Errorf("replay run %s: %w", id, err)
+	}
+	if adm.Held {
+		return newID, Held, nil
+	}
+	Enqueue(context.WithoutCancel(ctx), queue, tenantID, newID, maxAttempts)
+	return newID, Queued, nil
+}
+
+// Reviver replaces a run's task even when an archived one holds its id.
+type Reviver interface {
+	Revive(ctx context.Context, tenantID, runID uuid.UUID) error
+}
+
+// Redrive puts a failed or dead run back in the queue: the same run resumes
+// after its last succeeded step with a fresh attempt budget, optionally on
+// the workflow's current version.
+func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id uuid.UUID, current bool) error {
+	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
+		r, err := Get(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != Failed && r.Status != Dead {
+			return errs.E(errs.Conflict, "not_redrivable", fmt.Sprintf("a %s run cannot be re-driven; only failed and dead runs can", r.Status))
+		}
+		version := r.WorkflowVersion
+		if current {
+			w, err := workflow.Get(ctx, q, r.WorkflowID)
+			if err != nil {
+				return err
+			}
+			version = w.Version
+		}
+		const redrive = `UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL,
+		                   next_attempt_at = NULL, workflow_version = $2, updated_at = now() WHERE id = $1`
+		_, err = q.ExecContext(ctx, redrive, id, version)
+		return postgres.Classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("redrive run %s: %w", id, err)
+	}
+	// Best effort: the run is queued in Postgres, so the sweep enqueues it
+	// if Redis is away now.
+	_ = queue.Revive(context.WithoutCancel(ctx), tenantID, id)
+	return nil
+}
+
+// Cancel stops a run that has not finished. A queued or held run never
+// starts; a running one stops at its next step boundary (its heartbeat is
+// refused) and the step in flight completes or fails on its own.
+func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, error) {
+	var st Status
+	const cancel = `UPDATE runs SET status = 'canceled', finished_at = now(), updated_at = now(), next_attempt_at = NULL
+	                 WHERE id = $1 AND status IN ('held', 'queued', 'running') RETURNING status`
+	err := q.GetContext(ctx, &st, cancel, id)
+	if postgres.IsNoRows(err) {
+		r, gerr := Get(ctx, q, id)
+		if gerr != nil {
+			return "", gerr
+		}
+		return r.Status, errs.E(errs.Conflict, "already_finished", fmt.Sprintf("the run is already %s", r.Status))
+	}
+	if err != nil {
+		return "", fmt.Errorf("cancel run %s: %w", id, postgres.Classify(err))
+	}
+	return st, nil
+}
