@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -102,5 +103,38 @@ steps:
 	}
 	if r := s.run(acme.Key, id); r.Status != "canceled" {
 		t.Errorf("run after cancel = %s, want canceled", r.Status)
+	}
+}
+
+func TestATargetsRetryAfterIsHonoured(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var at []time.Time
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		at = append(at, time.Now())
+		first := len(at) == 1
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "3")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer target.Close()
+	s := start(t, options{}) // backoff base 50ms: only Retry-After can explain a 3 s wait
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, fmt.Sprintf(`
+name: polite
+steps:
+  - { name: call, type: http, with: { url: "%s/busy" } }
+`, target.URL)))
+	_, id := s.post(url, `{}`)
+	if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" || r.Attempt != 2 {
+		t.Fatalf("run = %s attempt %d, want succeeded on attempt 2", r.Status, r.Attempt)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := at[1].Sub(at[0]); gap < 2900*time.Millisecond {
+		t.Errorf("retry came %v after a 503 with Retry-After: 3, want at least 3s", gap)
 	}
 }

@@ -356,10 +356,10 @@ func (e *Executor) fail(ctx context.Context, r Run, stepName string, stepErr err
 		}
 		return fmt.Errorf("run %s: %s: %w", r.ID, msg, ErrExhausted)
 	}
-	if err := e.requeue(ctx, r, msg); err != nil {
+	if err := e.requeue(ctx, r, msg, stepErr); err != nil {
 		return err
 	}
-	return fmt.Errorf("run %s attempt %d: %s", r.ID, r.Attempt, msg)
+	return fmt.Errorf("run %s attempt %d: step %s: %w", r.ID, r.Attempt, stepName, stepErr)
 }
 
 // giveBack returns an interrupted delivery's attempt to the run's budget.
@@ -378,8 +378,12 @@ func (e *Executor) giveBack(ctx context.Context, r Run) {
 // requeue records a retryable failure; the run waits in queued until the
 // queue delivers the retry. next_attempt_at bounds when that must happen,
 // so the sweep can tell a waiting run from a lost one.
-func (e *Executor) requeue(ctx context.Context, r Run, msg string) error {
-	next := e.now().Add(e.Backoff.Upper(r.Attempt))
+func (e *Executor) requeue(ctx context.Context, r Run, msg string, cause error) error {
+	wait := e.Backoff.Upper(r.Attempt)
+	if after, ok := step.RetryAfterOf(cause); ok {
+		wait = max(wait, after)
+	}
+	next := e.now().Add(wait)
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	const q = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()

@@ -154,7 +154,7 @@ func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Resul
 	res := Result{Output: out, Logs: []LogLine{requestLog(req, resp.StatusCode, time.Since(start), out["truncated"].(bool))}}
 	// The response is returned even when the status is unacceptable, so the
 	// worker can record what the endpoint said.
-	return res, classifyStatus(resp.StatusCode, expectedStatuses(with), req.URL.Host)
+	return res, withRetryAfter(classifyStatus(resp.StatusCode, expectedStatuses(with), req.URL.Host), resp.Header.Get("Retry-After"), time.Now())
 }
 
 // newRequest builds the request from the evaluated with block.

@@ -1,6 +1,12 @@
 package step
 
-import "errors"
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // permanentError marks a failure that retrying the step cannot fix.
 type permanentError struct{ err error }
@@ -27,4 +33,45 @@ func IsPermanent(err error) bool {
 	}
 	var self interface{ Permanent() bool }
 	return errors.As(err, &self) && self.Permanent()
+}
+
+// MaxRetryAfter caps how long a target's Retry-After can postpone a retry.
+const MaxRetryAfter = time.Hour
+
+// retryAfterError is a retryable error whose target said when to come back.
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// RetryAfter is how long the target asked the caller to wait.
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
+
+// RetryAfterOf reports the wait a retryable error asks for, if any.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && !IsPermanent(err) {
+		return ra.RetryAfter(), true
+	}
+	return 0, false
+}
+
+// withRetryAfter attaches a response's Retry-After (delay seconds or an HTTP
+// date) to a retryable error, capped at MaxRetryAfter.
+func withRetryAfter(err error, header string, now time.Time) error {
+	if err == nil || IsPermanent(err) || header == "" {
+		return err
+	}
+	var after time.Duration
+	if secs, perr := strconv.Atoi(strings.TrimSpace(header)); perr == nil && secs >= 0 {
+		after = time.Duration(secs) * time.Second
+	} else if at, perr := http.ParseTime(header); perr == nil {
+		after = at.Sub(now)
+	} else {
+		return err
+	}
+	return &retryAfterError{err: err, after: min(max(after, 0), MaxRetryAfter)}
 }

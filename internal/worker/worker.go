@@ -18,6 +18,7 @@ import (
 	"aias/internal/logging"
 	"aias/internal/queue"
 	"aias/internal/run"
+	"aias/internal/step"
 )
 
 // Options configure a worker.
@@ -108,6 +109,11 @@ func retryDelay(b run.Backoff) asynq.RetryDelayFunc {
 	return func(n int, err error, _ *asynq.Task) time.Duration {
 		if errors.Is(err, run.ErrBusy) {
 			return busy.Delay(0)
+		}
+		// A target that said when to come back (429/503 Retry-After) is
+		// believed, if that is later than the backoff would retry.
+		if after, ok := step.RetryAfterOf(err); ok {
+			return max(after, b.Delay(n))
 		}
 		return b.Delay(n)
 	}
