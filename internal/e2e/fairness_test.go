@@ -25,7 +25,7 @@ func TestOneTenantsBacklogDoesNotStarveAnother(t *testing.T) {
 	}
 	var done atomic.Int64
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(20 * time.Millisecond) // a real target takes a moment
+		time.Sleep(50 * time.Millisecond) // a real target takes a moment: A drains at most 40 runs a second
 		done.Add(1)
 	}))
 	defer target.Close()
