@@ -111,9 +111,11 @@ func retryDelay(b run.Backoff) asynq.RetryDelayFunc {
 			return busy.Delay(0)
 		}
 		// A target that said when to come back (429/503 Retry-After) is
-		// believed, if that is later than the backoff would retry.
+		// believed, if that is later than the backoff would retry. asynq
+		// schedules retries to the whole second (truncating), hence the
+		// extra second: never earlier than asked.
 		if after, ok := step.RetryAfterOf(err); ok {
-			return max(after, b.Delay(n))
+			return max(after+time.Second, b.Delay(n))
 		}
 		return b.Delay(n)
 	}
