@@ -47,7 +47,7 @@ build: ## build the four binaries into ./bin
 .PHONY: test
 test: services ## run every test against the real PostgreSQL and Redis, then a short fuzz of untrusted-input parsers
 	$(GO) test -count=1 -timeout 15m $(PKGS)
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=$${FUZZ_SMOKE_TIME:-3s} FUZZ_PKGS="$(FUZZ_SMOKE_PKGS)"
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$${FUZZ_SMOKE_TIME:-20000x} FUZZ_PKGS="$(FUZZ_SMOKE_PKGS)"
 
 .PHONY: test-race
 test-race: services ## the tests with the race detector
