@@ -138,3 +138,44 @@ steps:
 		t.Errorf("retry came %v after a 503 with Retry-After: 3, want at least 3s", gap)
 	}
 }
+
+func TestDiagnosticsShowFailuresRejectionsAndUsage(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {500, 500}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, httpWorkflow(target.srv.URL, 1)))
+	_, id := s.post(url, `{}`)
+	s.waitRun(acme.Key, id, "dead")
+	_, gh, _ := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
+	var e struct {
+		URL string `json:"url"`
+	}
+	s.mustJSON("POST", "/api/v1/webhook-endpoints/"+gh+"/rotate", acme.Key, map[string]any{"grace": "0s", "token": true}, 200, &e)
+	if r := s.do("POST", e.URL, "", "application/json", `{}`); r.Status != 401 {
+		t.Fatalf("unsigned delivery = %d, want 401", r.Status)
+	}
+	var d struct {
+		Runs struct {
+			Dead int `json:"dead"`
+		} `json:"runs"`
+		RecentFailures []struct {
+			Error string `json:"error"`
+			Count int    `json:"count"`
+		} `json:"recent_failures"`
+		Rejections []struct {
+			Reason string `json:"reason"`
+			Count  int    `json:"count"`
+		} `json:"rejections"`
+		Usage struct {
+			Runs int `json:"runs_this_period"`
+		} `json:"usage"`
+	}
+	s.mustJSON("GET", "/api/v1/diagnostics", acme.Key, nil, 200, &d)
+	if d.Runs.Dead != 1 || len(d.RecentFailures) != 1 || !strings.Contains(d.RecentFailures[0].Error, "flaky") {
+		t.Errorf("diagnostics runs/failures = %+v %+v, want one dead run failing at flaky", d.Runs, d.RecentFailures)
+	}
+	if len(d.Rejections) != 1 || d.Rejections[0].Reason != "missing_header" || d.Usage.Runs != 1 {
+		t.Errorf("diagnostics rejections/usage = %+v %+v, want one missing_header and one run", d.Rejections, d.Usage)
+	}
+}

@@ -70,7 +70,8 @@ var routeTable = map[string]rule{
 	routeKey(http.MethodGet, "/api/v1/secrets"):          {auth.Admin, ""},
 	routeKey(http.MethodDelete, "/api/v1/secrets/:name"): {auth.Admin, objSecret},
 
-	routeKey(http.MethodGet, "/api/v1/audit"): {auth.Admin, ""},
+	routeKey(http.MethodGet, "/api/v1/audit"):       {auth.Admin, ""},
+	routeKey(http.MethodGet, "/api/v1/diagnostics"): {auth.Admin, ""},
 
 	routeKey(http.MethodGet, "/api/v1/billing"):           {auth.Admin, ""},
 	routeKey(http.MethodPost, "/api/v1/billing/checkout"): {auth.Owner, ""},
@@ -151,6 +152,7 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.DELETE("/secrets/:name", s.deleteSecret)
 
 	v1.GET("/audit", s.listAudit)
+	v1.GET("/diagnostics", s.diagnostics)
 
 	v1.GET("/billing", s.subscription)
 	v1.POST("/billing/checkout", s.checkout)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/diagnostics"
 	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/plan"
@@ -77,6 +78,30 @@ func (s *Server) usage(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, u)
+}
+
+// diagnosticsResponse is the diagnostics report with the tenant's usage.
+type diagnosticsResponse struct {
+	diagnostics.Report
+	Usage entitlement.Usage `json:"usage"`
+}
+
+// diagnostics is GET /api/v1/diagnostics (admins): waiting, failing and
+// refused work, and usage against the plan.
+func (s *Server) diagnostics(c echo.Context) error {
+	var out diagnosticsResponse
+	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
+		now := time.Now()
+		if out.Report, err = diagnostics.Of(ctx, q, now); err != nil {
+			return err
+		}
+		out.Usage, err = s.ent.UsageOf(ctx, q, principal(c).TenantID, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // plans is GET /api/v1/plans (public): every plan with its limits, features
