@@ -41,20 +41,13 @@ func Record(ctx context.Context, q postgres.Querier, tenantID, actor uuid.UUID, 
 
 // List returns one page of the tenant's audit log, newest first.
 func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Entry, string, error) {
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	const list = `SELECT id, actor_key_id, action, object_type, object_id, request_id, created_at FROM audit_log
 	               WHERE (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
 	var out []Entry
-	if err := q.SelectContext(ctx, &out, list, p.After != nil, after, afterID, p.Limit+1); err != nil {
+	set, after, afterID := p.Args()
+	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch()); err != nil {
 		return nil, "", fmt.Errorf("list audit log: %w", postgres.Classify(err))
 	}
-	if len(out) == 0 {
-		return out, "", nil
-	}
-	n := min(len(out), p.Limit)
-	return out[:n], page.Next(len(out), p.Limit, page.Cursor{CreatedAt: out[n-1].CreatedAt, ID: out[n-1].ID}), nil
+	out, next := page.Cut(out, p, func(e Entry) page.Cursor { return page.Cursor{CreatedAt: e.CreatedAt, ID: e.ID} })
+	return out, next, nil
 }

@@ -61,22 +61,15 @@ func Mint(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, by Role, 
 
 // ListKeys returns one page of the tenant's keys, newest first.
 func ListKeys(ctx context.Context, q postgres.Querier, p page.Request) ([]APIKey, string, error) {
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	const list = `SELECT ` + keyColumns + ` FROM api_keys
 	               WHERE (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
 	var out []APIKey
-	if err := q.SelectContext(ctx, &out, list, p.After != nil, after, afterID, p.Limit+1); err != nil {
+	set, after, afterID := p.Args()
+	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch()); err != nil {
 		return nil, "", fmt.Errorf("list api keys: %w", postgres.Classify(err))
 	}
-	if len(out) == 0 {
-		return out, "", nil
-	}
-	n := min(len(out), p.Limit)
-	return out[:n], page.Next(len(out), p.Limit, page.Cursor{CreatedAt: out[n-1].CreatedAt, ID: out[n-1].ID}), nil
+	out, next := page.Cut(out, p, func(k APIKey) page.Cursor { return page.Cursor{CreatedAt: k.CreatedAt, ID: k.ID} })
+	return out, next, nil
 }
 
 // Revoke ends a key at once. Revoking a key above one's own role is refused.

@@ -403,3 +403,24 @@ func TestSameDeliveryPostedConcurrentlyMakesOneRun(t *testing.T) {
 		t.Errorf("webhook-id repeat = %d %s then %d %s, want 202 then 200 with the same run", st1, id1, st2, id2)
 	}
 }
+
+func TestListsPageWithACursor(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	for i := range 3 {
+		s.createWorkflow(acme.Key, strings.Replace(orderWorkflow, "order-received", fmt.Sprint("wf-", i), 1))
+	}
+	var first, second struct {
+		Data       []struct{ Name string } `json:"data"`
+		NextCursor string                  `json:"next_cursor"`
+	}
+	s.mustJSON("GET", "/api/v1/workflows?limit=2", acme.Key, nil, 200, &first)
+	if len(first.Data) != 2 || first.NextCursor == "" {
+		t.Fatalf("first page = %+v, want 2 workflows and a cursor", first)
+	}
+	s.mustJSON("GET", "/api/v1/workflows?limit=2&cursor="+first.NextCursor, acme.Key, nil, 200, &second)
+	if len(second.Data) != 1 || second.NextCursor != "" || second.Data[0].Name != "wf-0" {
+		t.Errorf("second page = %+v, want the oldest workflow and no cursor", second)
+	}
+}

@@ -86,3 +86,26 @@ func Next(fetched, limit int, last Cursor) string {
 	}
 	return last.Encode()
 }
+
+// Args are the keyset parameters of a list query: whether a cursor is set,
+// and its time and id (zero when not set).
+func (r Request) Args() (bool, time.Time, uuid.UUID) {
+	if r.After == nil {
+		return false, time.Time{}, uuid.Nil
+	}
+	return true, r.After.CreatedAt, r.After.ID
+}
+
+// Fetch is how many rows a list query asks for: one more than the page, so
+// a further page is known to exist without counting.
+func (r Request) Fetch() int { return r.Limit + 1 }
+
+// Cut trims fetched rows to the page and returns the cursor of the next page
+// ("" when there is none); key gives a row's sort key.
+func Cut[T any](rows []T, r Request, key func(T) Cursor) ([]T, string) {
+	if len(rows) == 0 {
+		return rows, ""
+	}
+	n := min(len(rows), r.Limit)
+	return rows[:n], Next(len(rows), r.Limit, key(rows[n-1]))
+}

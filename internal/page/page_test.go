@@ -199,3 +199,22 @@ func FuzzDecodeCursor(f *testing.F) {
 		}
 	})
 }
+
+func TestCutKeepsThePageAndPointsPastItsLastRow(t *testing.T) {
+	t.Parallel()
+	key := func(i int) page.Cursor { return page.Cursor{ID: uuid.UUID{byte(i)}} }
+	r := page.Request{Limit: 2}
+	rows, next := page.Cut([]int{1, 2, 3}, r, key)
+	if len(rows) != 2 || next == "" {
+		t.Fatalf("Cut(3 rows, limit 2) = %v, %q; want 2 rows and a cursor", rows, next)
+	}
+	if c, err := page.Decode(next); err != nil || c.ID != key(2).ID {
+		t.Errorf("next cursor = %+v, %v; want the second row's key", c, err)
+	}
+	if rows, next := page.Cut([]int{1, 2}, r, key); len(rows) != 2 || next != "" {
+		t.Errorf("Cut(2 rows, limit 2) = %v, %q; want both rows and no cursor", rows, next)
+	}
+	if set, _, _ := r.Args(); set {
+		t.Error("Args without a cursor reports one")
+	}
+}

@@ -157,11 +157,6 @@ type Filter struct {
 
 // List returns one page of runs, newest first.
 func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]Run, string, error) {
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	const list = `SELECT ` + runColumns + ` FROM runs
  WHERE ($1 = '' OR status = $1)
    AND ($2::uuid IS NULL OR workflow_id = $2)
@@ -170,17 +165,14 @@ func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]
  ORDER BY created_at DESC, id DESC
  LIMIT $7`
 	var rs []Run
+	set, after, afterID := p.Args()
 	err := q.SelectContext(ctx, &rs, list, string(f.Status), nullUUID(f.WorkflowID), nullUUID(f.EndpointID),
-		p.After != nil, after, afterID, p.Limit+1)
+		set, after, afterID, p.Fetch())
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", postgres.Classify(err))
 	}
-	if len(rs) == 0 {
-		return rs, "", nil
-	}
-	n := min(len(rs), p.Limit)
-	next := page.Next(len(rs), p.Limit, page.Cursor{CreatedAt: rs[n-1].CreatedAt, ID: rs[n-1].ID})
-	return rs[:n], next, nil
+	rs, next := page.Cut(rs, p, func(r Run) page.Cursor { return page.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} })
+	return rs, next, nil
 }
 
 func nullUUID(id uuid.UUID) *uuid.UUID {

@@ -177,16 +177,12 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error
 
 // List returns one page of endpoints, newest first.
 func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Endpoint, string, error) {
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	const list = `SELECT ` + columns + ` FROM webhook_endpoints
  WHERE deleted_at IS NULL AND (NOT $1 OR (created_at, id) < ($2, $3))
  ORDER BY created_at DESC, id DESC LIMIT $4`
 	var es []Endpoint
-	if err := q.SelectContext(ctx, &es, list, p.After != nil, after, afterID, p.Limit+1); err != nil {
+	set, after, afterID := p.Args()
+	if err := q.SelectContext(ctx, &es, list, set, after, afterID, p.Fetch()); err != nil {
 		return nil, "", fmt.Errorf("list endpoints: %w", postgres.Classify(err))
 	}
 	for i := range es {
@@ -194,11 +190,8 @@ func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Endpoint, 
 			return nil, "", err
 		}
 	}
-	if len(es) == 0 {
-		return es, "", nil
-	}
-	n := min(len(es), p.Limit)
-	return es[:n], page.Next(len(es), p.Limit, page.Cursor{CreatedAt: es[n-1].CreatedAt, ID: es[n-1].ID}), nil
+	es, next := page.Cut(es, p, func(e Endpoint) page.Cursor { return page.Cursor{CreatedAt: e.CreatedAt, ID: e.ID} })
+	return es, next, nil
 }
 
 // Delete retires an endpoint: its token stops working at once.

@@ -49,23 +49,16 @@ func Rejections(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, p
 	if _, err := Get(ctx, q, endpointID); err != nil {
 		return nil, "", err
 	}
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	const list = `SELECT id, endpoint_id, reason, detail, request_id, source_ip, created_at FROM webhook_rejections
 	               WHERE endpoint_id = $1 AND (NOT $2 OR (created_at, id) < ($3, $4))
 	               ORDER BY created_at DESC, id DESC LIMIT $5`
 	var out []Rejection
-	if err := q.SelectContext(ctx, &out, list, endpointID, p.After != nil, after, afterID, p.Limit+1); err != nil {
+	set, after, afterID := p.Args()
+	if err := q.SelectContext(ctx, &out, list, endpointID, set, after, afterID, p.Fetch()); err != nil {
 		return nil, "", fmt.Errorf("list rejections: %w", postgres.Classify(err))
 	}
-	if len(out) == 0 {
-		return out, "", nil
-	}
-	n := min(len(out), p.Limit)
-	return out[:n], page.Next(len(out), p.Limit, page.Cursor{CreatedAt: out[n-1].CreatedAt, ID: out[n-1].ID}), nil
+	out, next := page.Cut(out, p, func(r Rejection) page.Cursor { return page.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} })
+	return out, next, nil
 }
 
 func truncate(s string, n int) string {

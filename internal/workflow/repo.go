@@ -114,24 +114,16 @@ func GetByName(ctx context.Context, q postgres.Querier, name string) (Workflow, 
 
 // List returns one page of live workflows, newest first.
 func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Workflow, string, error) {
-	var after time.Time
-	var afterID uuid.UUID
-	if p.After != nil {
-		after, afterID = p.After.CreatedAt, p.After.ID
-	}
 	var ws []Workflow
+	set, after, afterID := p.Args()
 	err := q.SelectContext(ctx, &ws, selectWorkflow+`
-   AND ($1::uuid = '00000000-0000-0000-0000-000000000000' OR (w.created_at, w.id) < ($2, $1))
- ORDER BY w.created_at DESC, w.id DESC LIMIT $3`, afterID, after, p.Limit+1)
+   AND (NOT $1 OR (w.created_at, w.id) < ($2, $3))
+ ORDER BY w.created_at DESC, w.id DESC LIMIT $4`, set, after, afterID, p.Fetch())
 	if err != nil {
 		return nil, "", fmt.Errorf("list workflows: %w", postgres.Classify(err))
 	}
-	if len(ws) == 0 {
-		return ws, "", nil
-	}
-	last := ws[min(len(ws), p.Limit)-1]
-	next := page.Next(len(ws), p.Limit, page.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
-	return ws[:min(len(ws), p.Limit)], next, nil
+	ws, next := page.Cut(ws, p, func(w Workflow) page.Cursor { return page.Cursor{CreatedAt: w.CreatedAt, ID: w.ID} })
+	return ws, next, nil
 }
 
 // Versions lists every version of a workflow, newest first.
