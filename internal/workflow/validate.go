@@ -16,6 +16,13 @@ import (
 // the package default.
 type Limits struct {
 	MaxSteps int
+	// Plan names the plan the limits come from, for messages.
+	Plan string
+	// NoForeach and NoCallbacks refuse the plan features a plan lacks.
+	NoForeach   bool
+	NoCallbacks bool
+	// MaxForeachItems bounds the items of a foreach (0: the package default).
+	MaxForeachItems int
 }
 
 func (l Limits) maxSteps() int {
@@ -61,6 +68,8 @@ func (d Definition) ValidateWithin(l Limits) error {
 	if d.MaxAttempts != 0 && (d.MaxAttempts < 1 || d.MaxAttempts > MaxMaxAttempts) {
 		add("max_attempts", "must be between 1 and %d", MaxMaxAttempts)
 	}
+	problems = append(problems, d.OnFinish.validate("on_finish", l)...)
+	problems = append(problems, d.Schedule.validate("schedule")...)
 	switch {
 	case len(d.Steps) == 0:
 		add("steps", "must have at least one step")
