@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/checker/nature"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -25,13 +28,28 @@ const (
 // "trigerr" is caught when the definition is saved. secrets compiles
 // everywhere; where it may be used is a validation rule of its own (see
 // Source.CheckSecrets), so that a misplaced secret is reported as such.
-var compileEnv = map[string]any{
-	"trigger":  map[string]any{},
-	"steps":    map[string]any{},
-	"run":      map[string]any{},
-	"step":     map[string]any{},
-	SecretsKey: map[string]any{},
+//
+// item (the element of a foreach list) may hold any JSON value, so it is
+// declared with the interface type a map member has: item * 2 and item.id
+// both compile, as trigger.body * 2 and trigger.body.id do.
+var compileEnv = types.Map{
+	"trigger":  types.TypeOf(map[string]any{}),
+	"steps":    types.TypeOf(map[string]any{}),
+	"run":      types.TypeOf(map[string]any{}),
+	"step":     types.TypeOf(map[string]any{}),
+	"item":     anyValue{},
+	"index":    types.Int,
+	SecretsKey: types.TypeOf(map[string]any{}),
 }
+
+// anyValue is the type of a value known only at run time.
+type anyValue struct{}
+
+var interfaceType = reflect.TypeFor[any]()
+
+func (anyValue) Nature() nature.Nature   { return nature.FromType(interfaceType) }
+func (anyValue) Equal(t types.Type) bool { return t == types.Any || t == anyValue{} }
+func (anyValue) String() string          { return "any" }
 
 // CompileExpr checks that src is a valid expression over Env.
 func CompileExpr(src string) error {

@@ -12,6 +12,9 @@ var builtins = register(
 	logStep{},
 	artifact{},
 	httpStep{},
+	delay{},
+	switchStep{},
+	foreach{},
 )
 
 func register(types ...Type) map[string]Type {

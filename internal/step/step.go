@@ -54,6 +54,7 @@ import (
 //	steps:   {<step name>: {"output": any}} for every step that already ran
 //	run:     {"id": string, "attempt": int, "workflow_version": int}
 //	step:    {"name": string} for the step being run (set by the worker)
+//	item, index: the current element and its position, inside a foreach body
 //	secrets: map[string]string from secret name to decrypted value, set by the
 //	         worker for the whole run with the secrets the definition names
 //	         (see the package documentation). Only an http step's url,
@@ -85,6 +86,8 @@ type Result struct {
 	Artifacts []Artifact
 	// Stop ends the run successfully; the remaining steps are skipped.
 	Stop bool
+	// Until, when set, is when the run continues (a delay step).
+	Until time.Time
 }
 
 // Deps are the collaborators the worker injects into every step.
@@ -96,6 +99,8 @@ type Deps struct {
 	// http step applies it to its output, logs and errors itself; nil masks
 	// nothing.
 	Redactor *Redactor
+	// MaxForeachItems is the plan's bound on a foreach list (0: DefaultMaxItems).
+	MaxForeachItems int
 }
 
 // Type is one step type.

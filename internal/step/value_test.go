@@ -74,7 +74,7 @@ func TestPermanentMarksAndSurvivesWrapping(t *testing.T) {
 
 func TestRegistryListsBuiltinsSorted(t *testing.T) {
 	t.Parallel()
-	want := []string{"artifact", "condition", "http", "log", "transform"}
+	want := []string{"artifact", "condition", "delay", "foreach", "http", "log", "switch", "transform"}
 	if diff := cmp.Diff(want, Names()); diff != "" {
 		t.Fatalf("Names mismatch (-want +got):\n%s", diff)
 	}
@@ -83,7 +83,7 @@ func TestRegistryListsBuiltinsSorted(t *testing.T) {
 			t.Fatalf("Lookup(%q) = %v, %v", n, typ, ok)
 		}
 	}
-	if _, ok := Lookup("delay"); ok {
+	if _, ok := Lookup("sleep"); ok {
 		t.Fatal("Lookup found a type that is not built in")
 	}
 }

@@ -96,17 +96,29 @@ const (
 	jsonInteger
 	jsonArray
 	jsonObject
+	jsonBool
 )
 
 var jsonTypeNames = map[jsonType]string{
-	jsonString: "a string", jsonInteger: "an integer", jsonArray: "a list", jsonObject: "an object",
+	jsonString: "a string", jsonInteger: "an integer", jsonArray: "a list", jsonObject: "an object", jsonBool: "true or false",
 }
 
 var (
 	definitionFields = map[string]jsonType{
 		"name": jsonString, "description": jsonString, "max_attempts": jsonInteger, "steps": jsonArray,
+		"retry": jsonObject, "timeout": jsonString, "concurrency_key": jsonString,
+		"on_finish": jsonObject, "schedule": jsonObject,
 	}
-	stepFields = map[string]jsonType{"name": jsonString, "type": jsonString, "with": jsonObject}
+	stepFields = map[string]jsonType{
+		"name": jsonString, "type": jsonString, "with": jsonObject, "retry": jsonObject, "timeout": jsonString,
+		"cases": jsonArray, "default": jsonArray, "steps": jsonArray,
+	}
+	caseFields  = map[string]jsonType{"when": jsonString, "steps": jsonArray}
+	retryFields = map[string]jsonType{
+		"max_attempts": jsonInteger, "backoff": jsonString, "max_backoff": jsonString, "jitter": jsonBool,
+	}
+	onFinishFields = map[string]jsonType{"url": jsonString, "statuses": jsonArray}
+	scheduleFields = map[string]jsonType{"cron": jsonString, "timezone": jsonString, "catch_up": jsonString}
 )
 
 // checkDocument reports every unknown or mistyped field of a decoded
@@ -117,17 +129,54 @@ func checkDocument(raw any) []errs.FieldError {
 		return []errs.FieldError{{Path: "", Message: "must be an object"}}
 	}
 	problems := checkObject(doc, "", definitionFields)
-	steps, _ := doc["steps"].([]any)
-	for i, s := range steps {
-		path := fmt.Sprintf("steps[%d]", i)
+	problems = append(problems, checkNested(doc, "", "retry", retryFields)...)
+	problems = append(problems, checkNested(doc, "", "on_finish", onFinishFields)...)
+	problems = append(problems, checkNested(doc, "", "schedule", scheduleFields)...)
+	return append(problems, checkSteps(doc["steps"], "steps", 0)...)
+}
+
+// checkSteps checks a list of steps and, below them, the branches of switch
+// steps and the bodies of foreach steps. Nesting deeper than MaxDepth is
+// reported by Validate; here it only stops the walk.
+func checkSteps(v any, path string, depth int) []errs.FieldError {
+	list, _ := v.([]any)
+	if depth > MaxDepth {
+		return nil
+	}
+	var problems []errs.FieldError
+	for i, s := range list {
+		sp := fmt.Sprintf("%s[%d]", path, i)
 		obj, ok := s.(map[string]any)
 		if !ok {
-			problems = append(problems, errs.FieldError{Path: path, Message: "must be an object"})
+			problems = append(problems, errs.FieldError{Path: sp, Message: "must be an object"})
 			continue
 		}
-		problems = append(problems, checkObject(obj, path+".", stepFields)...)
+		problems = append(problems, checkObject(obj, sp+".", stepFields)...)
+		problems = append(problems, checkNested(obj, sp+".", "retry", retryFields)...)
+		problems = append(problems, checkSteps(obj["default"], sp+".default", depth+1)...)
+		problems = append(problems, checkSteps(obj["steps"], sp+".steps", depth+1)...)
+		cases, _ := obj["cases"].([]any)
+		for j, c := range cases {
+			cp := fmt.Sprintf("%s.cases[%d]", sp, j)
+			co, ok := c.(map[string]any)
+			if !ok {
+				problems = append(problems, errs.FieldError{Path: cp, Message: "must be an object"})
+				continue
+			}
+			problems = append(problems, checkObject(co, cp+".", caseFields)...)
+			problems = append(problems, checkSteps(co["steps"], cp+".steps", depth+1)...)
+		}
 	}
 	return problems
+}
+
+// checkNested checks the object at obj[key], if it is one.
+func checkNested(obj map[string]any, prefix, key string, known map[string]jsonType) []errs.FieldError {
+	inner, ok := obj[key].(map[string]any)
+	if !ok {
+		return nil
+	}
+	return checkObject(inner, prefix+key+".", known)
 }
 
 // checkObject checks the keys of one object against its known fields. A
@@ -157,6 +206,9 @@ func hasType(v any, t jsonType) bool {
 		return ok && n == math.Trunc(n) && math.Abs(n) <= 1<<31
 	case jsonArray:
 		_, ok := v.([]any)
+		return ok
+	case jsonBool:
+		_, ok := v.(bool)
 		return ok
 	default:
 		_, ok := v.(map[string]any)

@@ -15,12 +15,12 @@ import (
 // under a computed name, are skipped: validation rejects such definitions.
 func (d Definition) SecretNames() []string {
 	var names []string
-	for i, s := range d.Steps {
-		t, ok := step.Lookup(s.Type)
+	for _, n := range d.Walk() {
+		t, ok := step.Lookup(n.Step.Type)
 		if !ok {
 			continue
 		}
-		for _, src := range t.Sources(s.With, stepPath(i)+".with") {
+		for _, src := range t.Sources(n.Step.With, n.Path+".with") {
 			if !src.AllowSecrets {
 				continue
 			}
