@@ -39,6 +39,7 @@ Usage:
   aias workflow apply -f FILE          create or update (by name) through AIAS_API_URL with AIAS_API_KEY
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
   aias secrets rewrap                  move every sealed secret to the primary key (as the schema owner)
+  aias chaos [-only 1,5] [-doc FILE]   the fault-injection suite against ./bin (docs/reliability.md)
   aias help                            this text and the environment variables
 
 `
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return workflowCmd(ctx, args[1:], getenv, out)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], getenv, out)
+	case "chaos":
+		return chaosCmd(ctx, args[1:], getenv, out)
 	case "secrets":
 		if len(args) < 2 || args[1] != "rewrap" {
 			return errors.New("usage: aias secrets rewrap")
@@ -243,6 +246,10 @@ func rewrap(ctx context.Context, getenv func(string) string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "rewrapped %d integration secret(s) and %d signing secret(s) to key %s\n", n, m, keys.Primary())
+	cb, err := secret.RewrapCallbackSecrets(ctx, owner, keys)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "rewrapped %d integration secret(s) and %d signing secret(s) to key %s\n", n, m+cb, keys.Primary())
 	return nil
 }

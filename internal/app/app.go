@@ -46,6 +46,8 @@ type App struct {
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
+
+	inspector *asynq.Inspector // the scheduler's queue metrics (observe.go)
 }
 
 // New connects to Postgres and prepares the Redis clients. Redis is not
@@ -93,6 +95,9 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 
 // Close releases the pools in reverse order of opening.
 func (a *App) Close() {
+	if a.inspector != nil {
+		_ = a.inspector.Close()
+	}
 	_ = a.Queue.Close()
 	_ = a.Redis.Close()
 	_ = a.DB.Close()
@@ -115,6 +120,7 @@ func (a *App) Ingress() *ingress.Server {
 		Dashboard:      a.dashboard(),
 		IPLimit:        ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
 		EndpointLimit:  ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
+		BenchFloor:     c.BenchFloor,
 	})
 }
 
@@ -153,7 +159,8 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
-		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}}
+		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
+		Heartbeat: a.Cfg.RunHeartbeat}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(),
@@ -167,5 +174,15 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
 		Quotas:  &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
 		Billing: a.Billing(),
+	})
+}
+
+// Cron builds the cron ticker: every scheduler replica runs one, the holder
+// of the lease ticks.
+func (a *App) Cron() *scheduler.Cron {
+	return scheduler.NewCron(a.DB, a.Queue, scheduler.CronOptions{
+		LeaseTTL: a.Cfg.SchedulerLeaseTTL, MissedAfter: a.Cfg.ScheduleMissedAfter,
+		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
+		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
 	})
 }

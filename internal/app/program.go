@@ -49,7 +49,7 @@ func describe(r config.Role) string {
 	case config.RoleWorker:
 		return "the worker: executes runs from the queue, step by step"
 	case config.RoleScheduler:
-		return "the scheduler: re-enqueues runs missing from the queue"
+		return "the scheduler: starts cron-scheduled runs (one leader), re-enqueues runs missing from the queue"
 	}
 	return "AIAS"
 }

@@ -16,6 +16,9 @@ import (
 // and waits. If one service fails, the others are stopped too. ln is the
 // ingress listener (nil: listen on the configured address).
 func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) error {
+	if err := a.preflight(ctx, role); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -40,6 +43,7 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 	}
 	if role&config.RoleScheduler != 0 {
 		start(a.Scheduler().Run)
+		start(a.Cron().Run)
 	}
 	if role&config.RoleIngress == 0 && a.Cfg.MetricsAddr != "" {
 		start(a.serveOps)

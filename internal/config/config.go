@@ -38,7 +38,7 @@ func (r Role) Serves(o Role) bool { return r&o == o }
 
 // Config is every setting AIAS reads. The `help` tag feeds --help.
 type Config struct {
-	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production (aias dev sets dev)"`
+	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys, dev only warns (aias dev sets dev)"`
 
 	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
 	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
@@ -72,6 +72,7 @@ type Config struct {
 	WorkerShutdownTimeout time.Duration `env:"AIAS_WORKER_SHUTDOWN_TIMEOUT" envDefault:"25s" help:"how long in-flight steps may finish on SIGTERM before their runs are handed back"`
 	RetryBase             time.Duration `env:"AIAS_RETRY_BASE" envDefault:"2s" help:"first retry delay; doubles per attempt, with jitter"`
 	RetryMax              time.Duration `env:"AIAS_RETRY_MAX" envDefault:"10m" help:"cap of the retry delay"`
+	RunHeartbeat          time.Duration `env:"AIAS_RUN_HEARTBEAT" envDefault:"2s" help:"how often a worker touches a run whose step is in flight; a canceled run's step is stopped within this"`
 	HTTPStepTimeout       time.Duration `env:"AIAS_HTTP_STEP_MAX_TIMEOUT" envDefault:"60s" help:"upper bound of any http step's timeout"`
 	EgressAllow           string        `env:"AIAS_EGRESS_ALLOW" help:"CIDRs http steps may reach although private, loopback or link-local (e.g. 10.1.0.0/16); empty: public addresses only"`
 
@@ -86,6 +87,11 @@ type Config struct {
 	SweepInterval     time.Duration `env:"AIAS_SWEEP_INTERVAL" envDefault:"10s" help:"how often the scheduler re-enqueues runs missing from the queue"`
 	SweepQueuedGrace  time.Duration `env:"AIAS_SWEEP_QUEUED_GRACE" envDefault:"15s" help:"age after which a queued run is checked against the queue"`
 	SweepRunningStale time.Duration `env:"AIAS_SWEEP_RUNNING_STALE" envDefault:"5m" help:"a running run with no progress for this long is handed back to the queue"`
+
+	SchedulerLeaseTTL   time.Duration `env:"AIAS_SCHEDULER_LEASE_TTL" envDefault:"15s" help:"lifetime of the cron leader lease; the leader renews it every third of this, and a replica takes over this long after the leader died"`
+	ScheduleMissedAfter time.Duration `env:"AIAS_SCHEDULE_MISSED_AFTER" envDefault:"1m" help:"a cron tick not started within this of its time (no scheduler was leading) is missed and follows the workflow's catch_up policy; must exceed AIAS_SCHEDULER_LEASE_TTL"`
+
+	BenchFloor bool `env:"AIAS_BENCH_FLOOR" envDefault:"false" help:"benchmarks only: the ingress also serves POST /bench/floor, the least a durable intake can do, which 'aias bench' compares the real intake with; never set it in production"`
 }
 
 // Load parses the environment through getenv and validates it for role r.
@@ -209,6 +215,10 @@ func (c Config) Validate(r Role) error {
 	}
 	if r.Serves(RoleScheduler) && (c.SweepInterval <= 0 || c.SweepQueuedGrace <= 0 || c.SweepRunningStale <= 0) {
 		add("AIAS_SWEEP_INTERVAL, AIAS_SWEEP_QUEUED_GRACE and AIAS_SWEEP_RUNNING_STALE must be > 0")
+	}
+	if r.Serves(RoleScheduler) && (c.SchedulerLeaseTTL < time.Second || c.ScheduleMissedAfter <= c.SchedulerLeaseTTL) {
+		add("AIAS_SCHEDULER_LEASE_TTL must be >= 1s and AIAS_SCHEDULE_MISSED_AFTER greater than it, got %s and %s",
+			c.SchedulerLeaseTTL, c.ScheduleMissedAfter)
 	}
 	return errors.Join(problems...)
 }

@@ -67,11 +67,14 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		WorkerShutdownTimeout: 25 * time.Second,
 		RetryBase:             2 * time.Second,
 		RetryMax:              10 * time.Minute,
+		RunHeartbeat:          2 * time.Second,
 		HTTPStepTimeout:       60 * time.Second,
 		BillingGrace:          72 * time.Hour,
 		SweepInterval:         10 * time.Second,
 		SweepQueuedGrace:      15 * time.Second,
 		SweepRunningStale:     5 * time.Minute,
+		SchedulerLeaseTTL:     15 * time.Second,
+		ScheduleMissedAfter:   time.Minute,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(minimal env) mismatch (-want +got):\n%s", diff)

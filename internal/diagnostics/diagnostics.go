@@ -16,7 +16,7 @@ type Report struct {
 		Queued  int64 `db:"queued" json:"queued"`
 		Running int64 `db:"running" json:"running"`
 		Held    int64 `db:"held" json:"held"`
-		Delayed int64 `db:"delayed" json:"delayed"` // queued, waiting for a due retry
+		Delayed int64 `db:"delayed" json:"delayed"` // a delay step's wait, or a retry not yet due
 		Dead    int64 `db:"dead" json:"dead"`
 	} `json:"runs"`
 	OldestQueuedSeconds *float64   `json:"oldest_queued_seconds"`
@@ -48,9 +48,9 @@ func Of(ctx context.Context, q postgres.Querier, now time.Time) (Report, error) 
 SELECT count(*) FILTER (WHERE status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= now())) AS queued,
        count(*) FILTER (WHERE status = 'running') AS running,
        count(*) FILTER (WHERE status = 'held') AS held,
-       count(*) FILTER (WHERE status = 'queued' AND next_attempt_at > now()) AS delayed,
+       count(*) FILTER (WHERE status = 'delayed' OR (status = 'queued' AND next_attempt_at > now())) AS delayed,
        count(*) FILTER (WHERE status = 'dead') AS dead
-  FROM runs WHERE status IN ('queued', 'running', 'held', 'dead')`
+  FROM runs WHERE status IN ('queued', 'delayed', 'running', 'held', 'dead')`
 	if err := q.GetContext(ctx, &r.Runs, counts); err != nil {
 		return r, fmt.Errorf("count runs: %w", postgres.Classify(err))
 	}

@@ -241,10 +241,11 @@ func TestMetricsCountIntakeAndRuns(t *testing.T) {
 	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
 	_, id := s.post(url, `{"order":{"id":"m","total":500}}`)
 	s.waitRun(acme.Key, id, "succeeded")
-	m := s.do("GET", "/metrics", "", "", nil).String()
+	m := scrape(t, s, s.base+"/metrics", "aias_run_end_to_end_duration_seconds_count") // recorded just after the run's commit
 	for _, want := range []string{
 		`aias_intake_total{outcome="accepted"} 1`,
 		`aias_runs_finished_total{status="succeeded"} 1`,
+		`aias_run_end_to_end_duration_seconds_count{status="succeeded"} 1`,
 		`aias_step_duration_seconds_count{outcome="succeeded",type="artifact"} 1`,
 		`aias_http_requests_total{code="202",method="POST",route="/api/webhooks/:tenant_id/:token"} 1`,
 	} {

@@ -58,6 +58,8 @@ var routeTable = map[string]rule{
 	routeKey(http.MethodPost, "/api/v1/runs/:id/replay"):   {auth.Member, objRun},
 	routeKey(http.MethodPost, "/api/v1/runs/:id/redrive"):  {auth.Member, objRun},
 	routeKey(http.MethodPost, "/api/v1/runs/:id/cancel"):   {auth.Member, objRun},
+	routeKey(http.MethodPost, "/api/v1/runs/replay"):       {auth.Member, ""},
+	routeKey(http.MethodPost, "/api/v1/runs/redrive"):      {auth.Member, ""},
 
 	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          {auth.Viewer, objArtifact},
 	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): {auth.Viewer, objArtifact},
@@ -69,6 +71,8 @@ var routeTable = map[string]rule{
 	routeKey(http.MethodPut, "/api/v1/secrets/:name"):    {auth.Admin, objSecret},
 	routeKey(http.MethodGet, "/api/v1/secrets"):          {auth.Admin, ""},
 	routeKey(http.MethodDelete, "/api/v1/secrets/:name"): {auth.Admin, objSecret},
+	routeKey(http.MethodPost, "/api/v1/callback-secret"): {auth.Admin, ""},
+	routeKey(http.MethodGet, "/api/v1/callback-secret"):  {auth.Admin, ""},
 
 	routeKey(http.MethodGet, "/api/v1/audit"):       {auth.Admin, ""},
 	routeKey(http.MethodGet, "/api/v1/diagnostics"): {auth.Admin, ""},
@@ -103,6 +107,9 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/v1/signup", s.signup)
 	e.GET("/api/v1/plans", s.plans)
 	e.POST("/api/stripe/webhook", s.stripeWebhook)
+	if s.opt.BenchFloor {
+		e.POST(BenchFloorPath, newBenchFloor(s).handle)
+	}
 
 	if s.opt.OperatorToken != "" && s.opt.Dashboard != nil {
 		dash := echo.WrapHandler(s.opt.Dashboard)
@@ -139,6 +146,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.POST("/runs/:id/replay", s.replayRun)
 	v1.POST("/runs/:id/redrive", s.redriveRun)
 	v1.POST("/runs/:id/cancel", s.cancelRun)
+	v1.POST("/runs/replay", s.bulkReplay)
+	v1.POST("/runs/redrive", s.bulkRedrive)
 
 	v1.GET("/artifacts/:id", s.getArtifact)
 	v1.GET("/artifacts/:id/download", s.downloadArtifact)
@@ -150,6 +159,8 @@ func (s *Server) routes(e *echo.Echo) {
 	v1.PUT("/secrets/:name", s.putSecret)
 	v1.GET("/secrets", s.listSecrets)
 	v1.DELETE("/secrets/:name", s.deleteSecret)
+	v1.POST("/callback-secret", s.rotateCallbackSecret)
+	v1.GET("/callback-secret", s.getCallbackSecret)
 
 	v1.GET("/audit", s.listAudit)
 	v1.GET("/diagnostics", s.diagnostics)

@@ -39,6 +39,7 @@ type Options struct {
 	Dashboard         http.Handler // the asynq dashboard (asynqmon), mounted at /admin/queues
 	IPLimit           ratelimit.Limit
 	EndpointLimit     ratelimit.Limit
+	BenchFloor        bool // serve BenchFloorPath (aias bench only)
 }
 
 // Deps are the ingress's collaborators.

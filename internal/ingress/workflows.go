@@ -29,12 +29,14 @@ func decodeDefinition(c echo.Context) (workflow.Definition, error) {
 	return d, d.Validate()
 }
 
-// stepLimit is the plan's step count as a validation limit.
+// stepLimit is what the plan allows a definition: its step count and features.
 func stepLimit(p plan.Plan) workflow.Limits {
+	l := workflow.Limits{Plan: p.Name, NoCallbacks: !p.Features.Callbacks, NoForeach: !p.Features.Foreach,
+		MaxForeachItems: p.Limits.ForeachItems}
 	if n := p.Limits.StepsPerWorkflow; n > 0 && n < workflow.MaxSteps {
-		return workflow.Limits{MaxSteps: n}
+		l.MaxSteps = n
 	}
-	return workflow.Limits{}
+	return l
 }
 
 func (s *Server) createWorkflow(c echo.Context) error {

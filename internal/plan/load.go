@@ -162,8 +162,8 @@ func (d *decoder) boolean(m map[string]any, key, path string) bool {
 	return b
 }
 
-func (d *decoder) integer(m map[string]any, key, path string, bits int) (int64, bool) {
-	v, ok := d.value(m, key, path, true)
+func (d *decoder) integerOf(m map[string]any, key, path string, bits int, required bool) (int64, bool) {
+	v, ok := d.value(m, key, path, required)
 	if !ok {
 		return 0, false
 	}
@@ -321,24 +321,26 @@ func payloadLimit(v int64) string {
 
 // limitFields lists every limit in document order.
 var limitFields = []struct {
-	key  string
-	bits int
-	rule limitRule
-	set  func(*Limits, int64)
+	key      string
+	bits     int
+	rule     limitRule
+	set      func(*Limits, int64)
+	optional bool // absent: DefaultForeachItems and friends apply
 }{
-	{"workflows", 32, countLimit, func(l *Limits, v int64) { l.Workflows = int(v) }},
-	{"webhook_endpoints", 32, countLimit, func(l *Limits, v int64) { l.WebhookEndpoints = int(v) }},
-	{"runs_per_month", 64, countLimit, func(l *Limits, v int64) { l.RunsPerMonth = v }},
-	{"steps_per_workflow", 32, countLimit, func(l *Limits, v int64) { l.StepsPerWorkflow = int(v) }},
-	{"max_payload_bytes", 64, payloadLimit, func(l *Limits, v int64) { l.MaxPayloadBytes = v }},
-	{"artifact_bytes_per_month", 64, countLimit, func(l *Limits, v int64) { l.ArtifactBytesPerMonth = v }},
-	{"retention_days", 32, atLeastOne, func(l *Limits, v int64) { l.RetentionDays = int(v) }},
-	{"concurrency", 32, atLeastOne, func(l *Limits, v int64) { l.Concurrency = int(v) }},
-	{"held_runs", 32, countLimit, func(l *Limits, v int64) { l.HeldRuns = int(v) }},
+	{"workflows", 32, countLimit, func(l *Limits, v int64) { l.Workflows = int(v) }, false},
+	{"webhook_endpoints", 32, countLimit, func(l *Limits, v int64) { l.WebhookEndpoints = int(v) }, false},
+	{"runs_per_month", 64, countLimit, func(l *Limits, v int64) { l.RunsPerMonth = v }, false},
+	{"steps_per_workflow", 32, countLimit, func(l *Limits, v int64) { l.StepsPerWorkflow = int(v) }, false},
+	{"max_payload_bytes", 64, payloadLimit, func(l *Limits, v int64) { l.MaxPayloadBytes = v }, false},
+	{"artifact_bytes_per_month", 64, countLimit, func(l *Limits, v int64) { l.ArtifactBytesPerMonth = v }, false},
+	{"retention_days", 32, atLeastOne, func(l *Limits, v int64) { l.RetentionDays = int(v) }, false},
+	{"concurrency", 32, atLeastOne, func(l *Limits, v int64) { l.Concurrency = int(v) }, false},
+	{"held_runs", 32, countLimit, func(l *Limits, v int64) { l.HeldRuns = int(v) }, false},
+	{"foreach_items", 32, atLeastOne, func(l *Limits, v int64) { l.ForeachItems = int(v) }, true},
 }
 
 func (d *decoder) limits(raw any, path string) Limits {
-	var l Limits
+	l := Limits{ForeachItems: DefaultForeachItems}
 	keys := make([]string, len(limitFields))
 	for i, f := range limitFields {
 		keys[i] = f.key
@@ -348,7 +350,7 @@ func (d *decoder) limits(raw any, path string) Limits {
 		return l
 	}
 	for _, f := range limitFields {
-		v, ok := d.integer(m, f.key, path, f.bits)
+		v, ok := d.integerOf(m, f.key, path, f.bits, !f.optional)
 		if !ok {
 			continue
 		}

@@ -17,7 +17,11 @@ type Limits struct {
 	RetentionDays         int   `json:"retention_days"`           // days runs and artifacts are kept; at least 1
 	Concurrency           int   `json:"concurrency"`              // runs executing at once; at least 1
 	HeldRuns              int   `json:"held_runs"`                // deliveries kept as held over the monthly quota
+	ForeachItems          int   `json:"foreach_items"`            // items one foreach step may iterate; optional in files
 }
+
+// DefaultForeachItems is the foreach bound of a plan that names none.
+const DefaultForeachItems = 1000
 
 // Within reports whether usage n stays within limit: limit is Unlimited or
 // n <= limit. Pass the usage the operation would reach, e.g. the count of

@@ -64,7 +64,7 @@ func TestDefault(t *testing.T) {
 	wantFree := Limits{
 		Workflows: 3, WebhookEndpoints: 2, RunsPerMonth: 1000, StepsPerWorkflow: 10,
 		MaxPayloadBytes: 256 << 10, ArtifactBytesPerMonth: 50 << 20, RetentionDays: 7,
-		Concurrency: 2, HeldRuns: 100,
+		Concurrency: 2, HeldRuns: 100, ForeachItems: DefaultForeachItems,
 	}
 	if diff := cmp.Diff(wantFree, free.Limits); diff != "" {
 		t.Errorf("free limits (-want +got):\n%s", diff)
@@ -76,7 +76,7 @@ func TestDefault(t *testing.T) {
 	wantPro := Limits{
 		Workflows: 50, WebhookEndpoints: 20, RunsPerMonth: 100_000, StepsPerWorkflow: 50,
 		MaxPayloadBytes: 5 << 20, ArtifactBytesPerMonth: 5 << 30, RetentionDays: 30,
-		Concurrency: 10, HeldRuns: 10_000,
+		Concurrency: 10, HeldRuns: 10_000, ForeachItems: DefaultForeachItems,
 	}
 	if diff := cmp.Diff(wantPro, pro.Limits); diff != "" {
 		t.Errorf("pro limits (-want +got):\n%s", diff)
@@ -234,14 +234,14 @@ func TestLoadJSON(t *testing.T) {
 		Name:        "starter",
 		DisplayName: "Starter",
 		Limits: Limits{Workflows: 5, WebhookEndpoints: 5, RunsPerMonth: 5000, StepsPerWorkflow: 20,
-			MaxPayloadBytes: 1024, ArtifactBytesPerMonth: 0, RetentionDays: 14, Concurrency: 3, HeldRuns: 0},
+			MaxPayloadBytes: 1024, ArtifactBytesPerMonth: 0, RetentionDays: 14, Concurrency: 3, HeldRuns: 0, ForeachItems: DefaultForeachItems},
 		Features:       Features{SignatureSchemes: []string{"stripe", "github"}, Foreach: true},
 		StripePriceIDs: []string{"price_Starter1"},
 	}, {
 		Name:        "team-2",
 		DisplayName: "team-2", // defaults to the name
 		Limits: Limits{Workflows: -1, WebhookEndpoints: -1, RunsPerMonth: -1, StepsPerWorkflow: -1,
-			MaxPayloadBytes: 25 << 20, ArtifactBytesPerMonth: -1, RetentionDays: 365, Concurrency: 100, HeldRuns: -1},
+			MaxPayloadBytes: 25 << 20, ArtifactBytesPerMonth: -1, RetentionDays: 365, Concurrency: 100, HeldRuns: -1, ForeachItems: DefaultForeachItems},
 		Features:       Features{SignatureSchemes: []string{}},
 		StripePriceIDs: []string{},
 	}}

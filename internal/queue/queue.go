@@ -39,6 +39,11 @@ type RunExecute struct {
 	RunID    uuid.UUID `json:"run_id"`
 }
 
+// minRetryBackstop is asynq's smallest retry limit for a run: each step has
+// a retry budget of its own (up to workflow.MaxMaxAttempts), so a run with
+// several flaky steps may need more deliveries than any one budget.
+const minRetryBackstop = 60
+
 // RunTimeout bounds one delivery of a run:execute task.
 const RunTimeout = 15 * time.Minute
 
@@ -52,7 +57,7 @@ func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.T
 	// generous backstop so asynq never gives up before the run does.
 	return asynq.NewTaskWithHeaders(TypeRunExecute, b, logging.Headers(ctx),
 		asynq.TaskID(p.RunID.String()), asynq.Queue(QueueDefault),
-		asynq.MaxRetry(2*maxAttempts+5), asynq.Timeout(RunTimeout)), nil
+		asynq.MaxRetry(max(2*maxAttempts+5, minRetryBackstop)), asynq.Timeout(RunTimeout)), nil
 }
 
 // ParseRunExecute decodes a run:execute payload.
@@ -173,6 +178,17 @@ func (c *Client) Revive(ctx context.Context, tenantID, runID uuid.UUID) error {
 // defaultBackstop sizes asynq's retry limit when the run's own budget is not
 // at hand (the sweep); the run's row is what counts.
 const defaultBackstop = 10
+
+// Nudge starts a waiting run's task now instead of at its next retry time
+// (a run whose turn in its concurrency key just came). A task that is not
+// waiting is left as it is.
+func (c *Client) Nudge(_ context.Context, _ uuid.UUID, runID uuid.UUID) error {
+	err := c.inspector().RunTask(QueueDefault, runID.String())
+	if err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return fmt.Errorf("nudge run %s: %w", runID, err)
+	}
+	return nil
+}
 
 func (c *Client) inspector() *asynq.Inspector {
 	c.once.Do(func() { c.insp = asynq.NewInspector(c.opt) })

@@ -46,7 +46,7 @@ func Replay(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID, id u
 		newID, _, err = Insert(ctx, q, New{TenantID: tenantID, WorkflowID: orig.WorkflowID, WorkflowVersion: version,
 			EndpointID: orig.EndpointID, TriggerKind: TriggerReplay, MaxAttempts: maxAttempts, RequestID: requestID,
 			Body: orig.Body, ContentType: orig.ContentType, Headers: orig.Headers, Query: orig.Query,
-			ReceivedAt: orig.ReceivedAt, Held: adm.Held})
+			ReceivedAt: orig.ReceivedAt, Held: adm.Held, KeyExpr: def.ConcurrencyKey})
 		if err != nil {
 			return err
 		}
@@ -70,8 +70,10 @@ type Reviver interface {
 }
 
 // Redrive puts a failed or dead run back in the queue: the same run resumes
-// after its last succeeded step with a fresh attempt budget, optionally on
-// the workflow's current version.
+// after its last succeeded step, optionally on the workflow's current
+// version. The failed step keeps its failure count, so it is attempted
+// exactly once more before the run is dead again: a poison step does not
+// spend a whole new budget on every redrive.
 func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id uuid.UUID, current bool) error {
 	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		r, err := Get(ctx, q, id)
@@ -103,13 +105,14 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 	return nil
 }
 
-// Cancel stops a run that has not finished. A queued or held run never
-// starts; a running one stops at its next step boundary (its heartbeat is
-// refused) and the step in flight completes or fails on its own.
+// Cancel stops a run that has not finished. A held, queued or delayed run
+// never starts again; a running one has its in-flight step's context
+// canceled by the worker's next heartbeat, which is refused, and no later
+// step starts.
 func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, error) {
 	var st Status
 	const cancel = `UPDATE runs SET status = 'canceled', finished_at = now(), updated_at = now(), next_attempt_at = NULL
-	                 WHERE id = $1 AND status IN ('held', 'queued', 'running') RETURNING status`
+	                 WHERE id = $1 AND status IN ('held', 'queued', 'delayed', 'running') RETURNING status`
 	err := q.GetContext(ctx, &st, cancel, id)
 	if postgres.IsNoRows(err) {
 		r, gerr := Get(ctx, q, id)

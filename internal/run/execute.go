@@ -38,17 +38,44 @@ var errNotRunnable = errors.New("run is not runnable")
 type Executor struct {
 	DB      *postgres.DB
 	Deps    step.Deps
-	Backoff Backoff
+	Backoff Backoff // the default retry policy's waits
 	Now     func() time.Time
 	Metrics *telemetry.Metrics   // optional
 	Keys    secret.Sealer        // opens tenant secrets workflows use
 	Plans   *entitlement.Checker // with Slots: the plan's concurrency per tenant
 	Slots   *entitlement.Slots   // nil: no per-tenant concurrency limit
+	Nudger  Nudger               // optional: starts the next run of a key at once
+	Notices NoticeQueue          // optional: enqueues on_finish notifications at once (else the sweep does)
+	// Heartbeat is how often a running step's run is touched, which also
+	// notices a cancel and cancels the step's context (default 2s).
+	Heartbeat time.Duration
 }
 
-// ErrBusy means the tenant already runs as many runs as its plan allows; the
-// task waits a moment and comes back, without spending an attempt.
-var ErrBusy = errors.New("tenant at its concurrency limit")
+// ErrBusy means the run cannot start yet — its tenant already runs as many
+// runs as its plan allows, or an earlier run of its concurrency key has not
+// finished; the task waits a moment and comes back, without spending an
+// attempt.
+var ErrBusy = errors.New("tenant at its concurrency limit or run waiting for its turn")
+
+// DelayError means a delay step checkpointed the run: the task comes back
+// at Until, without spending an attempt. The run is delayed in Postgres
+// with next_attempt_at = Until, so the sweep re-enqueues it if the queue
+// loses the task.
+type DelayError struct{ Until time.Time }
+
+func (e *DelayError) Error() string {
+	return "run delayed until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// RetryError is a retryable failure with the wait the step's retry policy
+// (or the target's Retry-After) asks for before the next attempt.
+type RetryError struct {
+	Wait time.Duration
+	Err  error
+}
+
+func (e *RetryError) Error() string { return e.Err.Error() }
+func (e *RetryError) Unwrap() error { return e.Err }
 
 // Attempt tells the executor about the queue's view of this delivery.
 type Attempt struct {
@@ -57,16 +84,23 @@ type Attempt struct {
 	LastChance bool
 }
 
-// Execute advances run id of tenant by one attempt. It returns nil when the
-// task is done (the run is terminal, or there was nothing to do), an error
-// wrapping ErrExhausted when the run just became dead, and any other error
-// when the run should be retried.
+// Execute advances run id of tenant by one delivery. It returns nil when the
+// task is done (the run is terminal, or there was nothing to do); an error
+// wrapping ErrExhausted when the run just became dead; ErrBusy or a
+// *DelayError when the run waits without spending an attempt; a
+// *RetryError when a step failed and will be retried; and any other error
+// when the run could not be advanced (Postgres away, say) and the delivery
+// should simply be retried.
 //
 // The run's attempt number, incremented by the claim, fences every later
 // write: a delivery that lost the run to a newer one (a redelivery after a
 // lost lease, say) finds its writes refused and stops.
 func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) error {
-	limit := e.concurrency(ctx, tenantID)
+	p := e.planOf(ctx, tenantID)
+	limit := p.Limits.Concurrency
+	if e.Slots == nil {
+		limit = 0
+	}
 	if !e.Slots.Acquire(ctx, tenantID, id, limit) {
 		return ErrBusy
 	}
@@ -75,6 +109,9 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	if errors.Is(err, errNotRunnable) {
 		logging.From(ctx).Info().Err(err).Msg("task skipped")
 		return nil
+	}
+	if errors.Is(err, ErrBusy) {
+		return err
 	}
 	if err != nil {
 		if a.LastChance {
@@ -87,30 +124,56 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	env := triggerEnv(r)
 	deps, err := e.withSecrets(ctx, r, def, env)
 	if err != nil {
-		return e.fail(ctx, r, "secrets", err, a)
+		return e.fail(ctx, r, def, &stepFailure{step: workflow.Step{Name: "secrets"}, err: err}, a)
 	}
-	steps := env["steps"].(map[string]any)
-	for i, s := range def.Steps {
-		if rec, ok := done[i]; ok {
-			out := decodeJSON(rec.Output)
-			steps[s.Name] = map[string]any{"output": out}
-			if stoppedHere(rec, out) { // the stop was recorded, the finish was not
-				return e.finish(ctx, r, Succeeded, nil, def.Steps[i+1:], i+1)
-			}
-			continue
-		}
-		e.Slots.Acquire(ctx, tenantID, id, limit) // refresh the slot's lease
-		res, stepErr := e.runStep(ctx, deps, r, i, s, env)
-		if stepErr != nil {
-			return e.fail(ctx, r, s.Name, stepErr, a)
-		}
-		steps[s.Name] = map[string]any{"output": res.Output}
-		if res.Stop {
-			return e.finish(ctx, r, Succeeded, nil, def.Steps[i+1:], i+1)
-		}
+	deps.MaxForeachItems = p.Limits.ForeachItems
+	deps.CallbackSigner = e.callbackSigner(ctx, r, def)
+	runCtx, cancel := e.runDeadline(ctx, r, def)
+	defer cancel()
+	w := &walker{e: e, r: r, def: def, deps: deps, done: done, base: ctx, limit: limit}
+	err = w.walk(runCtx, def.Steps, env)
+	var (
+		failure *stepFailure
+		delayed *DelayError
+	)
+	switch {
+	case err == nil:
+		return e.finish(ctx, r, Succeeded, nil, nil, 0)
+	case errors.Is(err, errStopped):
+		return e.finish(ctx, r, Succeeded, nil, w.skipped, w.pos)
+	case errors.As(err, &delayed):
+		logging.From(ctx).Info().Time("until", delayed.Until).Msg("run delayed")
+		return err
+	case errors.Is(err, errNotRunnable):
+		logging.From(ctx).Info().Err(err).Msg("run stopped")
+		return nil
+	case errors.As(err, &failure):
+		return e.fail(ctx, r, def, failure, a)
 	}
-	return e.finish(ctx, r, Succeeded, nil, nil, 0)
+	// Infrastructure (Postgres unreachable while committing, say): the run
+	// is not judged and spends no attempt; the delivery is retried.
+	if ctx.Err() != nil {
+		e.giveBack(ctx, r)
+	}
+	logging.From(ctx).Warn().Err(err).Msg("run could not advance; retrying")
+	return fmt.Errorf("run %s: %w", r.ID, err)
 }
+
+// runDeadline bounds the run by its workflow's timeout, counted from its
+// first start.
+func (e *Executor) runDeadline(ctx context.Context, r Run, def workflow.Definition) (context.Context, context.CancelFunc) {
+	d, err := time.ParseDuration(def.Timeout)
+	if def.Timeout == "" || err != nil || r.StartedAt == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadlineCause(ctx, r.StartedAt.Add(d), errRunTimeout{d})
+}
+
+// errRunTimeout is the cause of a run context that reached its workflow's
+// timeout: a permanent failure.
+type errRunTimeout struct{ d time.Duration }
+
+func (e errRunTimeout) Error() string { return fmt.Sprintf("the run exceeded its timeout of %s", e.d) }
 
 // withSecrets loads the tenant secrets the workflow names into the run's
 // environment and returns the step dependencies with a redactor that masks
@@ -177,28 +240,24 @@ func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantI
 	return nil
 }
 
-// concurrency is the tenant's plan limit on runs executing at once (0: none).
-// A tenant that cannot be read gets no limit here; start refuses its task.
-func (e *Executor) concurrency(ctx context.Context, tenantID uuid.UUID) int {
-	if e.Slots == nil || e.Plans == nil {
-		return 0
+// planOf is the tenant's plan, for its concurrency and foreach limits. A
+// tenant that cannot be read gets the zero plan here (no limits); start
+// refuses its task.
+func (e *Executor) planOf(ctx context.Context, tenantID uuid.UUID) plan.Plan {
+	var p plan.Plan
+	if e.Plans == nil {
+		return p
 	}
-	var limit int
-	_ = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		p, err := e.Plans.PlanOf(ctx, q, tenantID)
-		limit = p.Limits.Concurrency
+	_ = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+		p, err = e.Plans.PlanOf(ctx, q, tenantID)
 		return err
 	})
-	return limit
-}
-
-// stoppedHere reports whether a recorded step is a condition that stopped the run.
-func stoppedHere(rec StepRecord, out any) bool {
-	m, ok := out.(map[string]any)
-	return rec.Type == "condition" && ok && m["passed"] == false
+	return p
 }
 
 // start marks the run running, counts the attempt and loads what it needs.
+// A run whose concurrency key has an earlier unfinished run is left as it
+// is: ErrBusy.
 func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, map[int]StepRecord, error) {
 	var (
 		r    Run
@@ -209,10 +268,18 @@ func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, work
 		const claim = `
 UPDATE runs SET status = 'running', attempt = attempt + 1, started_at = coalesce(started_at, now()),
                 updated_at = now(), next_attempt_at = NULL
- WHERE id = $1 AND status IN ('queued', 'running')
+ WHERE id = $1 AND status IN ('queued', 'delayed', 'running')
+   AND (concurrency_key IS NULL OR NOT ` + predecessorWaiting + `)
 RETURNING ` + runColumns
 		err := q.GetContext(ctx, &r, claim, id)
 		if postgres.IsNoRows(err) {
+			waiting, werr := waitingTurn(ctx, q, id)
+			if werr != nil {
+				return werr
+			}
+			if waiting {
+				return ErrBusy
+			}
 			return fmt.Errorf("%w: %s is finished or not visible to tenant %s", errNotRunnable, id, tenantID)
 		}
 		if err != nil {
@@ -232,49 +299,6 @@ RETURNING ` + runColumns
 	return r, def, done, err
 }
 
-// runStep executes one step and commits its record (and artifacts) when it
-// succeeds. A failed step's record is written here too; fail decides what
-// the failure means for the run.
-func (e *Executor) runStep(ctx context.Context, deps step.Deps, r Run, pos int, s workflow.Step, env step.Env) (step.Result, error) {
-	log := logging.From(ctx).With().Str("step", s.Name).Logger()
-	ctx = logging.With(ctx, log)
-	typ, ok := step.Lookup(s.Type)
-	if !ok {
-		return step.Result{}, step.Permanent(fmt.Errorf("unknown step type %q", s.Type))
-	}
-	env["step"] = map[string]any{"name": s.Name}
-	started := e.now()
-	res, err := typ.Run(ctx, deps, s.With, env)
-	res, err = redact(deps.Redactor, res, err)
-	finished := e.now()
-	e.observeStep(s.Type, err, finished.Sub(started))
-	rec := StepRecord{RunID: r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: r.Attempt,
-		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds(),
-		Logs: json.RawMessage("[]")}
-	if len(res.Logs) > 0 {
-		rec.Logs, _ = json.Marshal(res.Logs)
-	}
-	if err != nil {
-		msg := err.Error()
-		rec.Status, rec.Error = StepFailed, &msg
-		if werr := e.writeFailedStep(ctx, r, rec); werr != nil {
-			log.Error().Err(werr).Msg("record failed step")
-		}
-		log.Warn().Err(err).Dur("duration", finished.Sub(started)).Msg("step failed")
-		return res, err
-	}
-	out, err := json.Marshal(res.Output)
-	if err != nil {
-		return res, step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))
-	}
-	rec.Status, rec.Output = StepSucceeded, out
-	if err := e.commitStep(ctx, r, rec, res.Artifacts); err != nil {
-		return res, storeError(err)
-	}
-	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
-	return res, nil
-}
-
 // storeError makes a result Postgres refuses to store (a NUL in JSON text,
 // say) a permanent failure: the same result would be refused on every retry.
 func storeError(err error) error {
@@ -285,13 +309,14 @@ func storeError(err error) error {
 }
 
 // commitStep writes a succeeded step, its artifacts and the run's heartbeat
-// in one transaction, so a crash leaves either all of them or none.
-func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact) error {
+// in one transaction, so a crash leaves either all of them or none. A delay
+// step's commit also marks the run delayed until the time it waits for.
+func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact, until time.Time) error {
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
 		if err := heartbeat(ctx, q, r); err != nil {
 			return err
 		}
-		if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
+		if err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
 			return err
 		}
 		if err := e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
@@ -304,19 +329,59 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 				return err
 			}
 		}
+		if !until.IsZero() {
+			return delayRun(ctx, q, r, until)
+		}
 		return nil
 	})
 }
 
-func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord) error {
+// delayRun parks a running run until a delay step's time.
+func delayRun(ctx context.Context, q postgres.Querier, r Run, until time.Time) error {
+	const park = `UPDATE runs SET status = 'delayed', next_attempt_at = $3, updated_at = now()
+	               WHERE id = $1 AND status = 'running' AND attempt = $2`
+	res, err := q.ExecContext(ctx, park, r.ID, r.Attempt, until)
+	if err != nil {
+		return fmt.Errorf("delay run %s: %w", r.ID, postgres.Classify(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
+	}
+	return nil
+}
+
+// writeFailedStep records a failed attempt of a step and returns how many
+// attempts of it have failed. counted is false for an attempt cut short by
+// shutdown, which is not the step's fault.
+func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord, counted bool) (int, error) {
 	// The step's own context may be the one that expired; the record must still land.
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+	var tries int
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
 		if err := heartbeat(ctx, q, r); err != nil {
 			return err
 		}
-		return writeStep(ctx, q, r.TenantID, rec)
+		if err := writeStep(ctx, q, r.TenantID, rec, counted); err != nil {
+			return err
+		}
+		return q.GetContext(ctx, &tries, `SELECT tries FROM run_steps WHERE run_id = $1 AND position = $2`, r.ID, rec.Position)
+	})
+	return tries, err
+}
+
+// forgetFrom deletes the step records (and artifacts) from position on: they
+// belong to another version of the workflow, which a redrive on the
+// current version left behind.
+func (e *Executor) forgetFrom(ctx context.Context, r Run, pos int) error {
+	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		if _, err := q.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = $1 AND step_position >= $2`, r.ID, pos); err != nil {
+			return fmt.Errorf("forget artifacts of run %s: %w", r.ID, postgres.Classify(err))
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id = $1 AND position >= $2`, r.ID, pos); err != nil {
+			return fmt.Errorf("forget steps of run %s: %w", r.ID, postgres.Classify(err))
+		}
+		return nil
 	})
 }
 
@@ -334,32 +399,38 @@ func heartbeat(ctx context.Context, q postgres.Querier, r Run) error {
 	return nil
 }
 
-// fail decides what a step error means for the run.
-func (e *Executor) fail(ctx context.Context, r Run, stepName string, stepErr error, a Attempt) error {
-	if errors.Is(stepErr, errNotRunnable) {
-		logging.From(ctx).Info().Err(stepErr).Msg("run stopped")
-		return nil
-	}
-	msg := fmt.Sprintf("step %s: %v", stepName, stepErr)
-	if step.IsPermanent(stepErr) {
+// fail decides what a step failure means for the run: a permanent error
+// fails it; a retryable one is retried after the step's policy's wait until
+// the step has failed as many times as its policy allows, and then the run
+// is dead.
+func (e *Executor) fail(ctx context.Context, r Run, def workflow.Definition, f *stepFailure, a Attempt) error {
+	msg := fmt.Sprintf("step %s: %v", f.step.Name, f.err)
+	if step.IsPermanent(f.err) {
 		return e.finish(ctx, r, Failed, &msg, nil, 0)
 	}
 	if ctx.Err() != nil {
 		// Shutdown or task timeout: hand the run back without judging it,
 		// and without spending its attempt budget.
 		e.giveBack(ctx, r)
-		return fmt.Errorf("run %s interrupted: %w", r.ID, stepErr)
+		return fmt.Errorf("run %s interrupted: %w", r.ID, f.err)
 	}
-	if r.Attempt >= r.MaxAttempts || a.LastChance {
+	pol := e.policyOf(def, f.step)
+	if f.tries >= pol.MaxAttempts || a.LastChance {
 		if err := e.finish(ctx, r, Dead, &msg, nil, 0); err != nil {
 			return err
 		}
 		return fmt.Errorf("run %s: %s: %w", r.ID, msg, ErrExhausted)
 	}
-	if err := e.requeue(ctx, r, msg, stepErr); err != nil {
+	wait := pol.wait(max(f.tries, 1))
+	if after, ok := step.RetryAfterOf(f.err); ok {
+		// asynq schedules to the whole second, truncating: one more second
+		// so the retry is never earlier than the target asked.
+		wait = max(wait, after+time.Second)
+	}
+	if err := e.requeue(ctx, r, msg, wait); err != nil {
 		return err
 	}
-	return fmt.Errorf("run %s attempt %d: step %s: %w", r.ID, r.Attempt, stepName, stepErr)
+	return &RetryError{Wait: wait, Err: fmt.Errorf("run %s attempt %d: %s (failure %d of %d)", r.ID, r.Attempt, msg, f.tries, pol.MaxAttempts)}
 }
 
 // giveBack returns an interrupted delivery's attempt to the run's budget.
@@ -376,13 +447,9 @@ func (e *Executor) giveBack(ctx context.Context, r Run) {
 }
 
 // requeue records a retryable failure; the run waits in queued until the
-// queue delivers the retry. next_attempt_at bounds when that must happen,
-// so the sweep can tell a waiting run from a lost one.
-func (e *Executor) requeue(ctx context.Context, r Run, msg string, cause error) error {
-	wait := e.Backoff.Upper(r.Attempt)
-	if after, ok := step.RetryAfterOf(cause); ok {
-		wait = max(wait, after)
-	}
+// queue delivers the retry. next_attempt_at says when that is due, so the
+// sweep can tell a waiting run from a lost one.
+func (e *Executor) requeue(ctx context.Context, r Run, msg string, wait time.Duration) error {
 	next := e.now().Add(wait)
 	ctx, cancel := detached(ctx)
 	defer cancel()
@@ -415,7 +482,7 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 		owned = true
 		for i, s := range skipped {
 			rec := StepRecord{RunID: r.ID, Position: first + i, Name: s.Name, Type: s.Type, Status: StepSkipped, Attempt: r.Attempt}
-			if err := writeStep(ctx, q, r.TenantID, rec); err != nil {
+			if err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
 				return err
 			}
 		}
@@ -424,9 +491,11 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	if err != nil || !owned {
 		return err
 	}
+	e.notifyFinished(ctx, r)
 	if e.Metrics != nil {
-		e.Metrics.RunsFinished.WithLabelValues(string(status)).Inc()
+		e.Metrics.RunFinished(string(status), e.now().Sub(r.ReceivedAt))
 	}
+	e.nudgeNext(ctx, r)
 	level := zerolog.InfoLevel
 	if status != Succeeded {
 		level = zerolog.WarnLevel
@@ -444,7 +513,7 @@ func (e *Executor) Bury(ctx context.Context, tenantID, id uuid.UUID, msg string)
 	defer cancel()
 	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		const dead = `UPDATE runs SET status = 'dead', error = $2, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND status IN ('queued', 'running')`
+		               WHERE id = $1 AND status IN ('queued', 'delayed', 'running')`
 		_, err := q.ExecContext(ctx, dead, id, msg)
 		return postgres.Classify(err)
 	})

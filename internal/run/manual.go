@@ -54,7 +54,7 @@ func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual)
 		}
 		id, _, err = Insert(ctx, q, New{TenantID: m.TenantID, WorkflowID: w.ID, WorkflowVersion: w.Version,
 			TriggerKind: TriggerManual, MaxAttempts: maxAttempts, RequestID: m.RequestID, Body: body,
-			ContentType: "application/json", ReceivedAt: time.Now(), Held: adm.Held})
+			ContentType: "application/json", ReceivedAt: time.Now(), Held: adm.Held, KeyExpr: def.ConcurrencyKey})
 		return err
 	})
 	if err != nil {

@@ -5,8 +5,10 @@
 // State machine (see doc.go for the full contract):
 //
 //	queued ──▶ running ──▶ succeeded | failed | dead | canceled
-//	   ▲          │
-//	   └──────────┘ retryable step error with attempts left
+//	   ▲          │  ▲ │
+//	   └──────────┘  │ ▼ delay step
+//	retryable error  delayed
+//	with attempts left
 package run
 
 import (
@@ -29,6 +31,7 @@ type Status string
 const (
 	Held      Status = "held" // over the monthly quota; starts when quota allows
 	Queued    Status = "queued"
+	Delayed   Status = "delayed" // a delay step waits; next_attempt_at is when it continues
 	Running   Status = "running"
 	Succeeded Status = "succeeded"
 	Failed    Status = "failed"
@@ -42,7 +45,9 @@ func (s Status) Terminal() bool {
 }
 
 // Valid reports whether s is a known status.
-func (s Status) Valid() bool { return s == Held || s == Queued || s == Running || s.Terminal() }
+func (s Status) Valid() bool {
+	return s == Held || s == Queued || s == Delayed || s == Running || s.Terminal()
+}
 
 // Trigger kinds.
 const (
@@ -77,14 +82,18 @@ type Run struct {
 	UpdatedAt       time.Time  `db:"updated_at"`
 	NextAttemptAt   *time.Time `db:"next_attempt_at"`
 	ReplayOf        *uuid.UUID `db:"replay_of"`
+	ConcurrencyKey  *string    `db:"concurrency_key"`
 }
 
 const runColumns = `id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
        status, attempt, max_attempts, request_id, body, content_type, headers, query, error,
-       received_at, created_at, started_at, finished_at, updated_at, next_attempt_at, replay_of`
+       received_at, created_at, started_at, finished_at, updated_at, next_attempt_at, replay_of, concurrency_key`
 
 // New describes a run to create.
 type New struct {
+	// ID is the run's id; zero means a random one. A deterministic id (a
+	// schedule's tick) makes a second insert of the same run a duplicate.
+	ID              uuid.UUID
 	TenantID        uuid.UUID
 	WorkflowID      uuid.UUID
 	WorkflowVersion int
@@ -99,12 +108,16 @@ type New struct {
 	Query           map[string]string
 	ReceivedAt      time.Time
 	Held            bool // over quota: stored as held, not counted
+	// KeyExpr is the workflow's concurrency_key expression, if any; the
+	// run's key is computed from the trigger when it is inserted.
+	KeyExpr string
 }
 
 // Insert creates a queued run. When the endpoint already has a run for the
 // same delivery id it creates nothing and returns that run's id with
-// duplicate = true. Concurrent inserts of one delivery id serialize on the
-// unique index: exactly one wins, the others see its row.
+// duplicate = true; likewise when a run with n.ID exists. Concurrent inserts
+// of one delivery id serialize on the unique index: exactly one wins, the
+// others see its row.
 func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, duplicate bool, err error) {
 	var delivery *string
 	if n.DeliveryID != "" {
@@ -114,19 +127,26 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 	query, _ := json.Marshal(nonNil(n.Query))
 	const insert = `
 INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
-                  status, max_attempts, request_id, body, content_type, headers, query, received_at, counted_at)
+                  status, max_attempts, request_id, body, content_type, headers, query, received_at, counted_at,
+                  concurrency_key)
 VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $15 THEN 'held' ELSE 'queued' END, $8, $9, $10, $11, $12, $13, $14,
-        CASE WHEN $15 THEN NULL ELSE now() END)
-ON CONFLICT (endpoint_id, delivery_id) WHERE delivery_id IS NOT NULL DO NOTHING
+        CASE WHEN $15 THEN NULL ELSE now() END, $16)
+ON CONFLICT DO NOTHING
 RETURNING id`
-	id = uuid.New()
+	if id = n.ID; id == uuid.Nil {
+		id = uuid.New()
+	}
 	err = q.GetContext(ctx, &id, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
-		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held)
+		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held,
+		keyOf(ctx, n))
 	if err == nil {
 		return id, false, nil
 	}
-	if !postgres.IsNoRows(err) || delivery == nil {
+	if !postgres.IsNoRows(err) || (delivery == nil && n.ID == uuid.Nil) {
 		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
+	}
+	if delivery == nil {
+		return n.ID, true, nil // a run with this id exists
 	}
 	const existing = `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2`
 	if err := q.GetContext(ctx, &id, existing, n.EndpointID, delivery); err != nil {

@@ -34,12 +34,14 @@ type StepRecord struct {
 	StartedAt  *time.Time      `db:"started_at" json:"started_at"`
 	FinishedAt *time.Time      `db:"finished_at" json:"finished_at"`
 	DurationMS int64           `db:"duration_ms" json:"duration_ms"`
+	Tries      int             `db:"tries" json:"failures"` // failed attempts so far
 }
 
 // Steps lists a run's step records in workflow order.
 func Steps(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]StepRecord, error) {
 	const list = `
-SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') AS output, error, logs, started_at, finished_at, duration_ms
+SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') AS output, error, logs, started_at, finished_at,
+       duration_ms, tries
   FROM run_steps WHERE run_id = $1 ORDER BY position`
 	var out []StepRecord
 	if err := q.SelectContext(ctx, &out, list, runID); err != nil {
@@ -49,22 +51,24 @@ SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') A
 }
 
 // writeStep upserts a step record, never overwriting a succeeded one.
-func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord) error {
+// counted adds one to the step's failed tries.
+func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, counted bool) error {
 	const upsert = `
 INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output, error, logs,
-                       started_at, finished_at, duration_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                       started_at, finished_at, duration_ms, tries)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 THEN 1 ELSE 0 END)
 ON CONFLICT (run_id, position) DO UPDATE
    SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
        error = EXCLUDED.error, logs = EXCLUDED.logs, started_at = EXCLUDED.started_at,
-       finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms
+       finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
+       tries = run_steps.tries + EXCLUDED.tries
  WHERE run_steps.status <> 'succeeded'`
 	logs := s.Logs
 	if logs == nil {
 		logs = json.RawMessage("[]")
 	}
 	_, err := q.ExecContext(ctx, upsert, tenantID, s.RunID, s.Position, s.Name, s.Type, s.Status, s.Attempt,
-		nullJSON(s.Output), s.Error, logs, s.StartedAt, s.FinishedAt, s.DurationMS)
+		nullJSON(s.Output), s.Error, logs, s.StartedAt, s.FinishedAt, s.DurationMS, counted)
 	if err != nil {
 		return fmt.Errorf("write step %s of run %s: %w", s.Name, s.RunID, postgres.Classify(err))
 	}

@@ -82,19 +82,28 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var lastRetention time.Time
 	for {
 		if time.Since(lastRetention) >= retentionEvery {
-			if _, err := s.ApplyRetention(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			n, err := s.ApplyRetention(ctx, time.Now())
+			s.opt.Metrics.Swept(telemetry.SweepRetention, n, err)
+			if err != nil && ctx.Err() == nil {
 				s.opt.Log.Warn().Err(err).Msg("retention failed; next pass retries")
 			}
 			lastRetention = time.Now()
 		}
-		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+		res, err := s.Sweep(ctx)
+		s.opt.Metrics.Swept(telemetry.SweepRequeue, res.Enqueued+res.Revived, err)
+		if err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn().Err(err).Msg("sweep failed; next tick retries")
 		}
-		if _, err := s.ReleaseHeld(ctx, time.Now()); err != nil && ctx.Err() == nil {
+		s.sweepNotices(ctx)
+		n, err := s.ReleaseHeld(ctx, time.Now())
+		s.opt.Metrics.Swept(telemetry.SweepHeld, n, err)
+		if err != nil && ctx.Err() == nil {
 			s.opt.Log.Warn().Err(err).Msg("releasing held runs failed; next tick retries")
 		}
 		if s.opt.Billing != nil {
-			if n, err := s.opt.Billing.ExpireGrace(ctx); err != nil && ctx.Err() == nil {
+			n, err := s.opt.Billing.ExpireGrace(ctx)
+			s.opt.Metrics.Swept(telemetry.SweepGrace, n, err)
+			if err != nil && ctx.Err() == nil {
 				s.opt.Log.Warn().Err(err).Msg("expiring billing grace failed; next tick retries")
 			} else if n > 0 {
 				s.opt.Log.Info().Int("tenants", n).Msg("payment grace ended: tenants moved to the default plan")

@@ -9,13 +9,13 @@ import (
 
 // foreach runs its body once per item of a list:
 //
-//	- name: lines
-//	  type: foreach
-//	  with: { items: trigger.body.order.lines }
-//	  steps:
-//	    - name: post-line
-//	      type: http
-//	      with: { url: "https://example.com/lines/{{ item.id }}", method: POST, body: item }
+//   - name: lines
+//     type: foreach
+//     with: { items: trigger.body.order.lines }
+//     steps:
+//   - name: post-line
+//     type: http
+//     with: { url: "https://example.com/lines/{{ item.id }}", method: POST, body: item }
 //
 // Inside the body, item is the current element and index its position;
 // steps.<body step> is the current iteration's. The list is evaluated once

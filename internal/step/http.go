@@ -27,7 +27,8 @@ import (
 //	  timeout: 10s                    # at most 60s
 //	  expect: [200, 201]              # default: any 2xx
 //
-// Each request carries "Idempotency-Key: <run id>:<step name>", so a retried
+// Each request carries "Idempotency-Key: <run id>:<step name>" (with the
+// iteration inside a foreach, "post[3]"), so a retried
 // attempt can be recognised by the receiver. 408, 429 and 5xx responses and
 // network failures are retried; other unexpected statuses fail the run.
 // Header values may carry secrets, so they never appear in errors or logs.
@@ -42,7 +43,8 @@ type httpStep struct{}
 const (
 	DefaultHTTPTimeout = 10 * time.Second
 	MaxHTTPTimeout     = 60 * time.Second
-	MaxResponseBytes   = 1 << 20 // larger bodies are cut and flagged "truncated"
+	MaxResponseBytes   = 1 << 20   // read at most this much of a response body
+	StoredBodyBytes    = 256 << 10 // keep at most this much in the output, flagged "truncated"
 )
 
 var httpMethods = []string{
@@ -242,11 +244,16 @@ func setHeaders(ctx context.Context, req *http.Request, with map[string]any, env
 	return nil
 }
 
-// idempotencyKey is "<run id>:<step name>", or "" when the worker did not
-// provide both.
+// idempotencyKey is "<run id>:<step>", or "" when the worker did not
+// provide both. <step> is the step's name, followed inside foreach bodies
+// by the iteration ("post[3]"; step.instance), so each item's call has a
+// key of its own while retries of one call share it.
 func idempotencyKey(env Env) string {
 	runID := envString(env, "run", "id")
-	name := envString(env, "step", "name")
+	name := envString(env, "step", "instance")
+	if name == "" {
+		name = envString(env, "step", "name")
+	}
 	if runID == "" || name == "" {
 		return ""
 	}
@@ -259,16 +266,19 @@ func envString(env Env, root, key string) string {
 	return s
 }
 
-// readResponse reads at most MaxResponseBytes of the body and shapes the
-// step output.
+// readResponse reads at most MaxResponseBytes of the body (the rest is not
+// read: a huge or endless body costs a bounded read) and shapes the step
+// output, which keeps at most StoredBodyBytes of it. "bytes" is how much was
+// read, up to the cap; "truncated" says the output's body is not all of it.
 func readResponse(resp *http.Response) (map[string]any, error) {
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read response: %w", err)
 	}
-	truncated := len(data) > MaxResponseBytes
+	read := min(len(data), MaxResponseBytes)
+	truncated := len(data) > StoredBodyBytes
 	if truncated {
-		data = data[:MaxResponseBytes]
+		data = data[:StoredBodyBytes]
 	}
 	headers := make(map[string]string, len(resp.Header))
 	for name, values := range resp.Header {
@@ -281,6 +291,7 @@ func readResponse(resp *http.Response) (map[string]any, error) {
 		"headers":   headers,
 		"body":      responseBody(data, resp.Header.Get("Content-Type"), truncated),
 		"truncated": truncated,
+		"bytes":     read,
 	}, nil
 }
 

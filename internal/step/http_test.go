@@ -216,8 +216,8 @@ func TestHTTPTruncatesLargeBodies(t *testing.T) {
 	}
 	out := res.Output.(map[string]any)
 	body, _ := out["body"].(string)
-	if out["truncated"] != true || len(body) != MaxResponseBytes {
-		t.Fatalf("truncated=%v len(body)=%d, want true and %d", out["truncated"], len(body), MaxResponseBytes)
+	if out["truncated"] != true || len(body) != StoredBodyBytes || out["bytes"] != MaxResponseBytes {
+		t.Fatalf("truncated=%v len(body)=%d bytes=%v, want true, %d and %d", out["truncated"], len(body), out["bytes"], StoredBodyBytes, MaxResponseBytes)
 	}
 }
 

@@ -15,6 +15,7 @@ var builtins = register(
 	delay{},
 	switchStep{},
 	foreach{},
+	callback{},
 )
 
 func register(types ...Type) map[string]Type {

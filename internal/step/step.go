@@ -101,6 +101,9 @@ type Deps struct {
 	Redactor *Redactor
 	// MaxForeachItems is the plan's bound on a foreach list (0: DefaultMaxItems).
 	MaxForeachItems int
+	// CallbackSigner signs callback steps with the tenant's callback secret;
+	// nil fails them permanently (the tenant has none).
+	CallbackSigner CallbackSigner
 }
 
 // Type is one step type.

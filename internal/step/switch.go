@@ -10,14 +10,14 @@ import (
 
 // switchStep chooses one branch of steps:
 //
-//	- name: route
-//	  type: switch
-//	  cases:
-//	    - when: trigger.body.kind == "order"
-//	      steps: [...]
-//	    - when: trigger.body.kind == "refund"
-//	      steps: [...]
-//	  default: [...]
+//   - name: route
+//     type: switch
+//     cases:
+//   - when: trigger.body.kind == "order"
+//     steps: [...]
+//   - when: trigger.body.kind == "refund"
+//     steps: [...]
+//     default: [...]
 //
 // The first case whose when is true runs its steps; when none is, default
 // runs (or nothing). The branches belong to the definition, not to with, so

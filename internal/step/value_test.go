@@ -74,7 +74,7 @@ func TestPermanentMarksAndSurvivesWrapping(t *testing.T) {
 
 func TestRegistryListsBuiltinsSorted(t *testing.T) {
 	t.Parallel()
-	want := []string{"artifact", "condition", "delay", "foreach", "http", "log", "switch", "transform"}
+	want := []string{"artifact", "callback", "condition", "delay", "foreach", "http", "log", "switch", "transform"}
 	if diff := cmp.Diff(want, Names()); diff != "" {
 		t.Fatalf("Names mismatch (-want +got):\n%s", diff)
 	}

@@ -62,6 +62,7 @@ type Target struct {
 	WorkflowID   uuid.UUID          `db:"workflow_id"`
 	Version      int                `db:"version"`
 	MaxAttempts  int                `db:"max_attempts"`
+	KeyExpr      string             `db:"concurrency_key"` // the workflow's ordering key expression
 	RawSettings  []byte             `db:"verification"`
 	EndpointBody *int64             `db:"max_body_bytes"`
 	PlanName     string             `db:"plan"`
@@ -132,7 +133,8 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 func findTarget(ctx context.Context, q postgres.Querier, token string, t *Target) error {
 	const find = `
 SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version, e.verification, e.max_body_bytes, t.plan,
-       coalesce((v.definition->>'max_attempts')::int, 0) AS max_attempts
+       coalesce((v.definition#>>'{retry,max_attempts}')::int, (v.definition->>'max_attempts')::int, 0) AS max_attempts,
+       coalesce(v.definition->>'concurrency_key', '') AS concurrency_key
   FROM webhook_endpoints e
   JOIN workflows w          ON w.id = e.workflow_id AND w.deleted_at IS NULL AND w.enabled
   JOIN workflow_versions v  ON v.workflow_id = w.id AND v.version = w.current_version
@@ -193,7 +195,7 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID s
 			TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
 			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
 			Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
-			Held: adm.Held,
+			Held: adm.Held, KeyExpr: t.KeyExpr,
 		})
 		return err
 	})

@@ -46,9 +46,9 @@ func New(o Options, exec *run.Executor) *Worker {
 		Queues:          queue.Weights,
 		ShutdownTimeout: o.ShutdownTimeout,
 		RetryDelayFunc:  retryDelay(o.Backoff),
-		// A tenant at its concurrency limit is not a failure: the task comes
-		// back without spending one of asynq's retries.
-		IsFailure:       func(err error) bool { return !errors.Is(err, run.ErrBusy) },
+		// A run waiting for a slot, its turn or its delay is not failing:
+		// the task comes back without spending one of asynq's retries.
+		IsFailure:       isFailure,
 		Logger:          asynqLogger{o.Log},
 		LogLevel:        asynq.WarnLevel,
 		HealthCheckFunc: func(err error) { logHealth(o.Log, err) },
@@ -59,6 +59,7 @@ func New(o Options, exec *run.Executor) *Worker {
 	})
 	w.mux = asynq.NewServeMux()
 	w.mux.HandleFunc(queue.TypeRunExecute, w.handleRunExecute)
+	w.mux.HandleFunc(queue.TypeRunNotify, w.handleRunNotify)
 	return w
 }
 
@@ -102,13 +103,31 @@ func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error
 	return w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: lastChance})
 }
 
-// retryDelay is the run backoff, except for a busy tenant: a short, jittered
-// wait, so its runs start soon after a slot frees.
+func isFailure(err error) bool {
+	var delayed *run.DelayError
+	return !errors.Is(err, run.ErrBusy) && !errors.As(err, &delayed)
+}
+
+// retryDelay is when the task comes back: the time a delay step waits for;
+// the wait the failed step's retry policy chose; for a busy tenant or a run
+// waiting for its turn, a short jittered wait so it starts soon after; and
+// otherwise (the run could not be advanced at all) the default backoff.
 func retryDelay(b run.Backoff) asynq.RetryDelayFunc {
 	busy := run.Backoff{Base: time.Second, Max: time.Second}
 	return func(n int, err error, _ *asynq.Task) time.Duration {
-		if errors.Is(err, run.ErrBusy) {
+		var (
+			delayed *run.DelayError
+			retry   *run.RetryError
+		)
+		switch {
+		case errors.Is(err, run.ErrBusy):
 			return busy.Delay(0)
+		case errors.As(err, &delayed):
+			// asynq schedules to the whole second, truncating: one more
+			// second so the run never wakes before its time.
+			return max(time.Until(delayed.Until), 0) + time.Second
+		case errors.As(err, &retry):
+			return retry.Wait
 		}
 		// A target that said when to come back (429/503 Retry-After) is
 		// believed, if that is later than the backoff would retry. asynq

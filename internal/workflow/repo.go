@@ -48,6 +48,9 @@ func Create(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, d Defin
 	if err := insertVersion(ctx, q, tenantID, id, 1, d); err != nil {
 		return Workflow{}, err
 	}
+	if err := setSchedule(ctx, q, id, d.Schedule, time.Now()); err != nil {
+		return Workflow{}, err
+	}
 	return Get(ctx, q, id)
 }
 
@@ -68,6 +71,9 @@ RETURNING current_version`
 	if err := insertVersion(ctx, q, tenantID, id, version, d); err != nil {
 		return Workflow{}, err
 	}
+	if err := setSchedule(ctx, q, id, d.Schedule, time.Now()); err != nil {
+		return Workflow{}, err
+	}
 	return Get(ctx, q, id)
 }
 
@@ -75,6 +81,40 @@ func insertVersion(ctx context.Context, q postgres.Querier, tenantID, id uuid.UU
 	const insert = `INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition) VALUES ($1, $2, $3, $4)`
 	if _, err := q.ExecContext(ctx, insert, tenantID, id, version, d.JSON()); err != nil {
 		return fmt.Errorf("insert workflow version: %w", postgres.Classify(err))
+	}
+	return nil
+}
+
+// setSchedule mirrors the saved version's schedule on the workflow row,
+// where the leading scheduler finds due ticks by schedule_next_at. A version
+// that keeps the cron expression and time zone keeps the next tick; a new or
+// changed schedule starts at its first tick after now; no schedule clears both.
+func setSchedule(ctx context.Context, q postgres.Querier, id uuid.UUID, s *Schedule, now time.Time) error {
+	var (
+		raw  *string // jsonb
+		next *time.Time
+	)
+	if s != nil {
+		c, err := s.ParseCron()
+		if err != nil {
+			return errs.Validation("workflow definition is invalid", errs.FieldError{Path: "schedule", Message: err.Error()})
+		}
+		if t := c.Next(now); !t.IsZero() {
+			next = &t
+		}
+		b, _ := json.Marshal(s)
+		raw = new(string(b))
+	}
+	const set = `
+UPDATE workflows SET schedule = $2::jsonb,
+       schedule_next_at = CASE
+         WHEN $2::jsonb IS NULL THEN NULL
+         WHEN schedule->>'cron' = $2::jsonb->>'cron'
+          AND coalesce(schedule->>'timezone', '') = coalesce($2::jsonb->>'timezone', '') THEN schedule_next_at
+         ELSE $3 END
+ WHERE id = $1`
+	if _, err := q.ExecContext(ctx, set, id, raw, next); err != nil {
+		return fmt.Errorf("set schedule of workflow %s: %w", id, postgres.Classify(err))
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (l Limits) maxSteps() int {
 
 // Bounds of durations in definitions.
 const (
-	MaxStepTimeout = 10 * time.Minute    // one attempt of one step
+	MaxStepTimeout = 10 * time.Minute     // one attempt of one step
 	MaxRunTimeout  = 400 * 24 * time.Hour // a run, delays included
 	MaxBackoff     = 24 * time.Hour
 )
@@ -143,6 +143,7 @@ func validateStep(n Node, byName map[string]Node, l Limits) []errs.FieldError {
 	case s.Type == "foreach" && l.NoForeach:
 		add("type", "foreach steps are not included in the %s plan", planName(l))
 	}
+	problems = append(problems, callbackAllowed(s, path, l)...)
 	problems = append(problems, checkBranches(s, path)...)
 	problems = append(problems, t.Validate(s.With, path+".with")...)
 	srcs := t.Sources(s.With, path+".with")

@@ -18,6 +18,7 @@ type Server struct {
 	tb   testing.TB
 	port int
 	cmd  *exec.Cmd
+	dir  string
 }
 
 // StartServer runs a fresh, empty, non-persistent redis-server on a free port.
@@ -29,7 +30,9 @@ func StartServer(tb testing.TB) *Server {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
-	s := &Server{tb: tb, port: port}
+	// Files a test makes Redis write (CONFIG SET appendonly yes) land in a
+	// directory of the test's own, never in the package under test.
+	s := &Server{tb: tb, port: port, dir: tb.TempDir()}
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
@@ -42,7 +45,7 @@ func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.p
 func (s *Server) Start() {
 	s.tb.Helper()
 	s.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", s.dir)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("redistest: start redis-server: %v", err)
 	}

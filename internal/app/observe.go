@@ -1,0 +1,65 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	asynqmetrics "github.com/hibiken/asynq/x/metrics"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"aias/internal/config"
+	"aias/internal/queue"
+)
+
+// preflight runs once as a program starts serving: it checks Redis's
+// settings (stopping a production program whose Redis may evict queue keys)
+// and registers the collectors that depend on the role.
+func (a *App) preflight(ctx context.Context, role config.Role) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	warnings, err := queue.CheckRedis(cctx, a.Redis, !a.Cfg.Dev())
+	for _, w := range warnings {
+		a.Log.Warn().Str("check", "redis").Msg(w)
+	}
+	if err != nil {
+		return fmt.Errorf("redis settings: %w", err)
+	}
+	a.watchPools()
+	if role&config.RoleScheduler != 0 {
+		a.watchQueues()
+	}
+	return nil
+}
+
+// watchPools exports this process's Postgres pool, its own Redis pool (rate
+// limits, concurrency slots, quotas, readiness; asynq keeps pools of its
+// own) and whether it reaches Postgres and Redis.
+func (a *App) watchPools() {
+	a.Metrics.WatchPostgres(a.DB.DB.DB)
+	size := 0
+	if c, ok := a.Redis.(*redis.Client); ok {
+		size = c.Options().PoolSize
+	}
+	a.Metrics.WatchRedis("app", size, a.Redis.PoolStats)
+	a.Metrics.WatchDependency("postgres", a.DB.Ping)
+	a.Metrics.WatchDependency("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
+}
+
+// watchQueues exports asynq's per-queue figures (asynq_queue_size,
+// asynq_queue_latency_seconds, asynq_tasks_enqueued_total{state} with the
+// archived count, ...). Only the scheduler does: the figures describe Redis,
+// not the process, and workers run in many replicas.
+func (a *App) watchQueues() {
+	a.inspector = asynq.NewInspector(a.RedisOpt)
+	a.Metrics.Registry.MustRegister(undescribed{asynqmetrics.NewQueueMetricsCollector(a.inspector)})
+}
+
+// undescribed registers a collector without describing it. asynq's
+// collector describes itself by collecting, which would reach Redis at
+// start; Redis is not required to be up then.
+type undescribed struct{ prometheus.Collector }
+
+func (undescribed) Describe(chan<- *prometheus.Desc) {}

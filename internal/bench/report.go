@@ -1,0 +1,206 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Report is every figure of one bench run; it is also the JSON file.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Seconds  float64   `json:"seconds"`
+	Host     Host      `json:"host"`
+	Calib    Calib     `json:"calibration"`
+	Settings Settings  `json:"settings"`
+
+	IngressMax     IngressMax     `json:"ingress_max"`
+	IngressLatency IngressLatency `json:"ingress_latency"`
+	Ceiling        Ceiling        `json:"database_ceiling"`
+	E2E            E2E            `json:"end_to_end"`
+	Drain          Drain          `json:"drain"`
+	Memory         Memory         `json:"memory"`
+
+	Ledgers []Ledger `json:"ledgers"`
+	Void    []string `json:"void,omitempty"`
+	Gates   []Gate   `json:"gates"`
+}
+
+// Host is what the figures ran on.
+type Host struct {
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go"`
+	Postgres  string `json:"postgres"`
+	Redis     string `json:"redis"`
+}
+
+// Calib is the machine's own speed, measured at the start: figures of two
+// runs compare only when their calibrations agree.
+type Calib struct {
+	FsyncPerSec    float64 `json:"fsync_per_s"`     // 4 KB write + fsync, one at a time
+	SHA256MBPerSec float64 `json:"sha256_mb_per_s"` // one core
+}
+
+// Settings are the knobs the run used.
+type Settings struct {
+	BlockSeconds float64 `json:"block_s"`
+	Pairs        int     `json:"pairs"`
+	ClosedConns  int     `json:"closed_loop_conns"`
+	BodyBytes    int     `json:"body_bytes"`
+	WorkerConc   int     `json:"worker_concurrency"`
+	DrainRuns    int     `json:"drain_runs"`
+	NoopTasks    int     `json:"noop_tasks"`
+	LogLevel     string  `json:"log_level"`
+}
+
+// Block is one stretch of load on one route.
+type Block struct {
+	Route      string  `json:"route"` // floor or real
+	Rate       float64 `json:"rate"`  // offered (open loop) or achieved (closed loop), per second
+	Accepted   int     `json:"accepted"`
+	PerSec     float64 `json:"accepted_per_s"`
+	P50Ms      float64 `json:"p50_ms"`
+	P99Ms      float64 `json:"p99_ms"`
+	P999Ms     float64 `json:"p999_ms"`
+	CPUusPerOK float64 `json:"cpu_us_per_accepted"`
+	CPU        CPU     `json:"cpu_ms"`
+}
+
+// CPU is CPU time by process group over a block, in milliseconds.
+type CPU struct {
+	Ingress  float64 `json:"ingress"`
+	Workers  float64 `json:"workers"`
+	Postgres float64 `json:"postgres"` // backends connected to the bench's database
+	Redis    float64 `json:"redis"`    // the whole server, which other users may share
+	LoadGen  float64 `json:"loadgen"`  // this process
+}
+
+// Total is the sum.
+func (c CPU) Total() float64 { return c.Ingress + c.Workers + c.Postgres + c.Redis + c.LoadGen }
+
+// IngressMax is the closed-loop phase.
+type IngressMax struct {
+	Blocks   []Block `json:"blocks"`
+	FloorMax float64 `json:"floor_per_s"` // median of the floor blocks
+	RealMax  float64 `json:"real_per_s"`
+	Ratio    float64 `json:"ratio"` // median of pair ratios
+}
+
+// IngressLatency is the open-loop phase at half the floor's max.
+type IngressLatency struct {
+	Rate     int     `json:"rate"`
+	Blocks   []Block `json:"blocks"`
+	P99Ratio float64 `json:"p99_ratio"`
+	CPURatio float64 `json:"cpu_ratio"`
+	Floor    Block   `json:"floor_median"`
+	Real     Block   `json:"real_median"`
+}
+
+// Ceiling is the database alone.
+type Ceiling struct {
+	RunsPerSec float64 `json:"runs_per_s"`
+	Runs       int     `json:"runs"`
+	Conns      int     `json:"conns"`
+	StmtPerRun int     `json:"statements_per_run"`
+	TxPerRun   int     `json:"transactions_per_run"`
+}
+
+// E2E is webhook in, run finished, with two worker processes.
+type E2E struct {
+	Latency    E2EBlock `json:"latency"`    // at the gate's rate
+	Throughput E2EBlock `json:"throughput"` // offered above what the workers can do
+	RunsPerSec float64  `json:"runs_per_s"`
+	Efficiency float64  `json:"efficiency"` // RunsPerSec / ceiling
+}
+
+// E2EBlock is one open-loop stretch of end-to-end load.
+type E2EBlock struct {
+	Rate        int     `json:"rate"`
+	Accepted    int     `json:"accepted"`
+	Completed   int     `json:"completed"`
+	RunsPerSec  float64 `json:"runs_per_s"`
+	P50Ms       float64 `json:"p50_ms"`
+	P99Ms       float64 `json:"p99_ms"`
+	CPUusPerRun float64 `json:"cpu_us_per_run"`
+	CPU         CPU     `json:"cpu_ms"`
+}
+
+// Drain is a backlog emptied by 1, 2 and 4 workers, and the same with no-op tasks.
+type Drain struct {
+	Levels     []DrainLevel `json:"levels"`
+	Efficiency float64      `json:"efficiency"` // best level / ceiling
+	Scale21    float64      `json:"scale_2_1"`
+	Scale42    float64      `json:"scale_4_2"`
+	Noop21     float64      `json:"noop_scale_2_1"`
+	Noop42     float64      `json:"noop_scale_4_2"`
+}
+
+// DrainLevel is one worker count.
+type DrainLevel struct {
+	Workers     int     `json:"workers"`
+	Runs        int     `json:"runs"`
+	RunsPerSec  float64 `json:"runs_per_s"`
+	NoopPerSec  float64 `json:"noop_tasks_per_s"`
+	CPUusPerRun float64 `json:"cpu_us_per_run"`
+}
+
+// Memory is the workers' resident set.
+type Memory struct {
+	IdleMB      float64 `json:"idle_mb"`      // the largest idle RSS of any worker
+	PeakMB      float64 `json:"peak_mb"`      // the largest peak (VmHWM) of any worker, every phase
+	Peak4KMB    float64 `json:"peak_4k_mb"`   // peak through the 4 KB phases
+	Peak256KMB  float64 `json:"peak_256k_mb"` // peak with 256 KB artifacts
+	NoopIdleMB  float64 `json:"noop_idle_mb"` // a no-op asynq worker
+	NoopPeakMB  float64 `json:"noop_peak_mb"`
+	PeakPerNoop float64 `json:"peak_per_noop"` // PeakMB / NoopPeakMB
+}
+
+// WriteJSON writes r to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// WriteMarkdown prints the table of figures and the gates.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	f := func(x float64) string { return fmt.Sprintf("%.2f", x) }
+	fmt.Fprintf(w, "\n## aias bench, %s (%.0f s, %d CPUs, %s, Postgres %s, Redis %s)\n\n",
+		r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Seconds, r.Host.CPUs, r.Host.GoVersion, r.Host.Postgres, r.Host.Redis)
+	fmt.Fprintf(w, "Calibration: fsync %.0f/s, SHA-256 %.0f MB/s (one core)\n\n", r.Calib.FsyncPerSec, r.Calib.SHA256MBPerSec)
+	fmt.Fprintln(w, "| phase | figure | floor | AIAS | ratio |")
+	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+	im, il := r.IngressMax, r.IngressLatency
+	fmt.Fprintf(w, "| ingress max (closed loop, %d conns) | accepted/s | %.0f | %.0f | %s |\n", r.Settings.ClosedConns, im.FloorMax, im.RealMax, f(im.Ratio))
+	fmt.Fprintf(w, "| ingress latency (open loop, %d/s) | p50 ms | %s | %s | |\n", il.Rate, f(il.Floor.P50Ms), f(il.Real.P50Ms))
+	fmt.Fprintf(w, "| | p99 ms | %s | %s | %s |\n", f(il.Floor.P99Ms), f(il.Real.P99Ms), f(il.P99Ratio))
+	fmt.Fprintf(w, "| | p999 ms | %s | %s | |\n", f(il.Floor.P999Ms), f(il.Real.P999Ms))
+	fmt.Fprintf(w, "| | CPU µs/accepted | %.0f | %.0f | %s |\n", il.Floor.CPUusPerOK, il.Real.CPUusPerOK, f(il.CPURatio))
+	fmt.Fprintf(w, "| database ceiling (%d conns, %d tx/run) | runs/s | | %.0f | |\n", r.Ceiling.Conns, r.Ceiling.TxPerRun, r.Ceiling.RunsPerSec)
+	e := r.E2E
+	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered | runs/s, p50/p99 ms | | %.0f, %s/%s | |\n", e.Latency.Rate, e.Latency.RunsPerSec, f(e.Latency.P50Ms), f(e.Latency.P99Ms))
+	fmt.Fprintf(w, "| | CPU µs/run | | %.0f | |\n", e.Latency.CPUusPerRun)
+	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered | runs/s, p50/p99 ms | | %.0f, %s/%s | efficiency %s |\n", e.Throughput.Rate, e.Throughput.RunsPerSec, f(e.Throughput.P50Ms), f(e.Throughput.P99Ms), f(e.Efficiency))
+	for _, l := range r.Drain.Levels {
+		fmt.Fprintf(w, "| drain, %d worker(s), %d runs | runs/s (no-op tasks/s) | %.0f | %.0f | CPU µs/run %.0f |\n", l.Workers, l.Runs, l.NoopPerSec, l.RunsPerSec, l.CPUusPerRun)
+	}
+	d := r.Drain
+	fmt.Fprintf(w, "| scaling | r2/r1, r4/r2 | %s, %s | %s, %s | drain/ceiling %s |\n", f(d.Noop21), f(d.Noop42), f(d.Scale21), f(d.Scale42), f(d.Efficiency))
+	m := r.Memory
+	fmt.Fprintf(w, "| worker RSS | idle MB | %s | %s | |\n", f(m.NoopIdleMB), f(m.IdleMB))
+	fmt.Fprintf(w, "| | peak MB (4 KB, 256 KB artifacts) | %s | %s, %s | peak/no-op %s |\n", f(m.NoopPeakMB), f(m.Peak4KMB), f(m.Peak256KMB), f(m.PeakPerNoop))
+	fmt.Fprintln(w, "\nGates:")
+	for _, g := range r.Gates {
+		fmt.Fprintf(w, "- %s\n", g)
+	}
+	if len(r.Void) > 0 {
+		fmt.Fprintf(w, "\nVOID: the ledger does not balance:\n- %s\n", strings.Join(r.Void, "\n- "))
+	} else {
+		fmt.Fprintln(w, "\nLedger: balanced in every phase.")
+	}
+}

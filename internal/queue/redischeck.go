@@ -1,0 +1,73 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisSettings are the server settings AIAS cares about, as CONFIG GET
+// reports them.
+type RedisSettings struct {
+	MaxmemoryPolicy string // must be noeviction: an evicted asynq key corrupts the queue
+	AppendOnly      string // "yes": the queue survives a restart
+	Save            string // RDB snapshot schedule; "" means none
+}
+
+// Persistent reports whether Redis keeps its data across a restart.
+func (s RedisSettings) Persistent() bool { return s.AppendOnly == "yes" || s.Save != "" }
+
+// errNotReported: CONFIG GET answered without the setting (a server that
+// only resembles Redis).
+var errNotReported = errors.New("setting not reported")
+
+// ErrRedisEvicts is the production refusal of a Redis that may evict keys.
+var ErrRedisEvicts = errors.New("redis may evict keys")
+
+// CheckRedis reads Redis's settings at start. A maxmemory-policy other than
+// noeviction is an error in production (a Redis that evicts asynq's keys
+// loses or corrupts queue state) and a warning otherwise; persistence off is
+// a warning (Postgres is the record, so it costs a delay, not data). A Redis
+// that refuses CONFIG (managed services rename or forbid it) or that cannot
+// be reached is a warning: the check cannot be made, and the programs must
+// still start without Redis.
+func CheckRedis(ctx context.Context, rdb redis.UniversalClient, production bool) (warnings []string, err error) {
+	s, err := ReadRedisSettings(ctx, rdb)
+	if err != nil {
+		var rerr redis.Error
+		if errors.As(err, &rerr) || errors.Is(err, errNotReported) {
+			return []string{fmt.Sprintf("cannot read Redis settings (%v): make sure maxmemory-policy is noeviction and persistence is on", err)}, nil
+		}
+		return []string{fmt.Sprintf("Redis settings not checked, Redis is unreachable (%v)", err)}, nil
+	}
+	if s.MaxmemoryPolicy != "noeviction" {
+		msg := fmt.Sprintf("maxmemory-policy is %q, must be noeviction: Redis may evict queue keys", s.MaxmemoryPolicy)
+		if production {
+			return warnings, fmt.Errorf("%w: %s (set it with 'CONFIG SET maxmemory-policy noeviction' or in redis.conf; AIAS_ENV=dev only warns)", ErrRedisEvicts, msg)
+		}
+		warnings = append(warnings, msg)
+	}
+	if !s.Persistent() {
+		warnings = append(warnings, "Redis persistence is off (appendonly no, save \"\"): a Redis restart empties the queue and runs wait for the scheduler's sweep")
+	}
+	return warnings, nil
+}
+
+// ReadRedisSettings asks Redis for the settings of RedisSettings.
+func ReadRedisSettings(ctx context.Context, rdb redis.UniversalClient) (RedisSettings, error) {
+	var s RedisSettings
+	for name, dst := range map[string]*string{"maxmemory-policy": &s.MaxmemoryPolicy, "appendonly": &s.AppendOnly, "save": &s.Save} {
+		m, err := rdb.ConfigGet(ctx, name).Result()
+		if err != nil {
+			return s, fmt.Errorf("CONFIG GET %s: %w", name, err)
+		}
+		v, ok := m[name]
+		if !ok {
+			return s, fmt.Errorf("CONFIG GET %s: %w", name, errNotReported)
+		}
+		*dst = v
+	}
+	return s, nil
+}

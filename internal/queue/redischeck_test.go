@@ -1,0 +1,139 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"aias/internal/queue"
+	"aias/internal/testutil/redistest"
+)
+
+// The checks run against private redis-server processes, never the shared
+// test Redis: CONFIG SET is server-wide and other packages' tests use it.
+
+func TestCheckRedisSettings(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name         string
+		policy, aof  string
+		save         string
+		production   bool
+		wantErr      bool
+		wantWarnings []string // substrings, one per warning, in order
+	}{
+		{"noeviction with AOF", "noeviction", "yes", "", true, false, nil},
+		{"noeviction with snapshots only", "noeviction", "no", "3600 1", true, false, nil},
+		{"persistence off", "noeviction", "no", "", true, false, []string{"persistence is off"}},
+		{"eviction in production", "allkeys-lru", "yes", "", true, true, nil},
+		{"volatile eviction in production", "volatile-lru", "yes", "", true, true, nil},
+		{"eviction in dev", "allkeys-lru", "no", "", false, false, []string{`maxmemory-policy is "allkeys-lru"`, "persistence is off"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rdb := privateRedis(t)
+			for k, v := range map[string]string{"maxmemory-policy": tc.policy, "appendonly": tc.aof, "save": tc.save} {
+				if err := rdb.ConfigSet(context.Background(), k, v).Err(); err != nil {
+					t.Fatalf("CONFIG SET %s %q: %v", k, v, err)
+				}
+			}
+			warnings, err := queue.CheckRedis(context.Background(), rdb, tc.production)
+			if gotErr := errors.Is(err, queue.ErrRedisEvicts); gotErr != tc.wantErr || (err != nil && !gotErr) {
+				t.Fatalf("CheckRedis(production=%v) error = %v, want ErrRedisEvicts: %v", tc.production, err, tc.wantErr)
+			}
+			if tc.wantErr {
+				if !strings.Contains(err.Error(), tc.policy) || !strings.Contains(err.Error(), "noeviction") {
+					t.Errorf("CheckRedis error = %q, want it to name %q and noeviction", err, tc.policy)
+				}
+				return
+			}
+			if len(warnings) != len(tc.wantWarnings) {
+				t.Fatalf("CheckRedis warnings = %q, want %d containing %q", warnings, len(tc.wantWarnings), tc.wantWarnings)
+			}
+			for i, w := range tc.wantWarnings {
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("CheckRedis warning %d = %q, want it to contain %q", i, warnings[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckRedisWarnsWhenCONFIGIsDisabled(t *testing.T) {
+	t.Parallel()
+	// what managed services do: CONFIG renamed away
+	rdb := privateRedis(t, "--rename-command", "CONFIG", "")
+	warnings, err := queue.CheckRedis(context.Background(), rdb, true)
+	if err != nil {
+		t.Fatalf("CheckRedis without CONFIG error = %v, want nil (warn and continue)", err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "cannot read Redis settings") || !strings.Contains(warnings[0], "noeviction") {
+		t.Errorf("CheckRedis without CONFIG warnings = %q, want one saying the settings cannot be read and naming noeviction", warnings)
+	}
+}
+
+func TestCheckRedisWarnsWhenRedisIsUnreachable(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	warnings, err := queue.CheckRedis(context.Background(), rdb, true)
+	if err != nil {
+		t.Fatalf("CheckRedis with Redis down error = %v, want nil: programs start without Redis", err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "unreachable") {
+		t.Errorf("CheckRedis with Redis down warnings = %q, want one saying Redis is unreachable", warnings)
+	}
+}
+
+// privateRedis starts a redis-server of its own for t (empty, nothing
+// persisted, noeviction: the server defaults) and connects to it.
+func privateRedis(t *testing.T, extra ...string) *redis.Client {
+	t.Helper()
+	if len(extra) == 0 {
+		srv := redistest.StartServer(t)
+		opt, err := redis.ParseURL(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := redis.NewClient(opt)
+		t.Cleanup(func() { _ = rdb.Close() })
+		return rdb
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--loglevel", "warning", "--dir", t.TempDir()}, extra...)
+	cmd := exec.Command("redis-server", args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	t.Cleanup(func() { _ = rdb.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %d did not answer", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return rdb
+}

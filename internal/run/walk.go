@@ -1,0 +1,289 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"aias/internal/logging"
+	"aias/internal/postgres"
+	"aias/internal/step"
+	"aias/internal/workflow"
+)
+
+// The walk: a run's steps form a tree (switch branches, foreach bodies). The
+// executor walks it in a fixed order, numbering every step it reaches —
+// each foreach iteration's body steps get numbers of their own — and the
+// number is the step record's position. A step with a succeeded record at
+// its position is not run again: its recorded output is reused, including
+// the branch a switch chose, the items a foreach iterates and the time a
+// delay waits for. Given the same definition, trigger and records, the walk
+// takes the same path, which is what lets a retry resume after the last
+// committed step.
+
+// errStopped ends the walk: a condition stopped the run (successfully).
+var errStopped = errors.New("stopped by a condition")
+
+// stepFailure is a step attempt that failed, with the step's failed tries
+// so far (its own retry budget).
+type stepFailure struct {
+	step  workflow.Step
+	tries int
+	err   error
+}
+
+func (f *stepFailure) Error() string { return fmt.Sprintf("step %s: %v", f.step.Name, f.err) }
+func (f *stepFailure) Unwrap() error { return f.err }
+
+type walker struct {
+	e     *Executor
+	r     Run
+	def   workflow.Definition
+	deps  step.Deps
+	done  map[int]StepRecord // succeeded records by position
+	base  context.Context    // the delivery's: its end is an interruption, not a failure
+	limit int                // the tenant's concurrency, to refresh its slot
+	pos   int                // the next position
+	// skipped are the steps a stop left unrun, recorded as skipped.
+	skipped []workflow.Step
+}
+
+// walk runs a list of steps in order.
+func (w *walker) walk(ctx context.Context, steps []workflow.Step, env step.Env) error {
+	for i, s := range steps {
+		if err := w.step(ctx, s, env); err != nil {
+			if errors.Is(err, errStopped) {
+				w.skipped = append(w.skipped, steps[i+1:]...)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// step runs (or replays from its record) one step, and the steps inside it.
+func (w *walker) step(ctx context.Context, s workflow.Step, env step.Env) error {
+	pos := w.pos
+	w.pos++
+	outputs := env["steps"].(map[string]any)
+	out, err := w.outputOf(ctx, pos, s, env)
+	if err != nil {
+		return err
+	}
+	switch s.Type {
+	case "condition":
+		outputs[s.Name] = map[string]any{"output": out}
+		if m, ok := out.(map[string]any); ok && m["passed"] == false {
+			return errStopped
+		}
+	case "delay":
+		outputs[s.Name] = map[string]any{"output": out}
+		if until, ok := step.UntilOf(out); ok && w.e.now().Before(until) {
+			return w.park(ctx, until)
+		}
+	case "switch":
+		outputs[s.Name] = map[string]any{"output": out}
+		k, _ := step.CaseOf(out)
+		branch := s.Default
+		if k >= 0 && k < len(s.Cases) {
+			branch = s.Cases[k].Steps
+		}
+		return w.walk(ctx, branch, env)
+	case "foreach":
+		items, _ := step.ItemsOf(out)
+		results := make([]any, len(items))
+		for i, item := range items {
+			iter := maps.Clone(env)
+			inner := maps.Clone(outputs)
+			iter["steps"], iter["item"], iter["index"] = inner, item, i
+			iter[iterationKey] = fmt.Sprintf("%s[%d]", iterationOf(env), i)
+			if err := w.walk(ctx, s.Steps, iter); err != nil {
+				return err
+			}
+			results[i] = bodyOutputs(inner, outputs)
+		}
+		outputs[s.Name] = map[string]any{"output": map[string]any{"items": items, "results": results}}
+	default:
+		outputs[s.Name] = map[string]any{"output": out}
+	}
+	return nil
+}
+
+// iterationKey holds, in a foreach body's environment, the iteration path
+// ("[2]", "[2][0]" when nested) that makes a body step's instance name
+// unique. Expressions cannot name it (it is not a declared variable).
+const iterationKey = "$iteration"
+
+func iterationOf(env step.Env) string {
+	s, _ := env[iterationKey].(string)
+	return s
+}
+
+// bodyOutputs is one foreach iteration's outputs by body step name.
+func bodyOutputs(inner, outer map[string]any) map[string]any {
+	res := map[string]any{}
+	for name, v := range inner {
+		if _, ok := outer[name]; ok {
+			continue
+		}
+		if m, ok := v.(map[string]any); ok {
+			res[name] = m["output"]
+		}
+	}
+	return res
+}
+
+// park puts the run to sleep until a recorded delay's time (a delivery that
+// came early: a sweep, a redrive).
+func (w *walker) park(ctx context.Context, until time.Time) error {
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	err := w.e.DB.InTenantTx(ctx, w.r.TenantID, func(q postgres.Querier) error { return delayRun(ctx, q, w.r, until) })
+	if err != nil {
+		return err
+	}
+	return &DelayError{Until: until}
+}
+
+// outputOf returns the step's recorded output, or runs the step and
+// returns what it committed.
+func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env step.Env) (any, error) {
+	if rec, ok := w.done[pos]; ok {
+		if rec.Name == s.Name && rec.Type == s.Type {
+			return decodeJSON(rec.Output), nil
+		}
+		// Left by another version of the workflow (a redrive on the
+		// current version): from here on, the records do not apply.
+		if err := w.e.forgetFrom(ctx, w.r, pos); err != nil {
+			return nil, err
+		}
+		for p := range w.done {
+			if p >= pos {
+				delete(w.done, p)
+			}
+		}
+	}
+	res, err := w.run(ctx, pos, s, env)
+	if err != nil {
+		return nil, err
+	}
+	if s.Type == "condition" || s.Type == "transform" || s.Type == "http" || s.Type == "log" || s.Type == "artifact" {
+		return res.Output, nil
+	}
+	// Containers and delays read their own output back: give them the
+	// shape a recorded output has (JSON numbers as float64).
+	b, err := json.Marshal(res.Output)
+	if err != nil {
+		return nil, err
+	}
+	return decodeJSON(b), nil
+}
+
+// run executes one attempt of one step and commits its record (and
+// artifacts) when it succeeds; a failed attempt's record is written too,
+// counting the failure against the step's budget unless the delivery was
+// interrupted.
+func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env) (step.Result, error) {
+	e := w.e
+	log := logging.From(w.base).With().Str("step", s.Name).Logger()
+	e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit) // refresh the slot's lease
+	env["step"] = map[string]any{"name": s.Name, "instance": s.Name + iterationOf(env)}
+	started := e.now()
+	res, err := w.attempt(logging.With(ctx, log), s, env)
+	res, err = redact(w.deps.Redactor, res, err)
+	finished := e.now()
+	e.observeStep(s.Type, err, finished.Sub(started))
+	rec := StepRecord{RunID: w.r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: w.r.Attempt,
+		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds(),
+		Logs: json.RawMessage("[]")}
+	if len(res.Logs) > 0 {
+		rec.Logs, _ = json.Marshal(res.Logs)
+	}
+	if errors.Is(err, errNotRunnable) {
+		return res, err // canceled or taken over: nothing of this run is ours to write
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); ctx.Err() != nil && w.base.Err() == nil {
+			var rt errRunTimeout
+			if errors.As(cause, &rt) {
+				err = step.Permanent(rt)
+			}
+		}
+		msg := err.Error()
+		rec.Status, rec.Error = StepFailed, &msg
+		tries, werr := e.writeFailedStep(w.base, w.r, rec, w.base.Err() == nil)
+		if errors.Is(werr, errNotRunnable) {
+			return res, werr
+		}
+		if werr != nil {
+			log.Error().Err(werr).Msg("record failed step")
+		}
+		log.Warn().Err(err).Dur("duration", finished.Sub(started)).Msg("step failed")
+		return res, &stepFailure{step: s, tries: tries, err: err}
+	}
+	out, err := json.Marshal(res.Output)
+	if err != nil {
+		return res, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))}
+	}
+	rec.Status, rec.Output = StepSucceeded, out
+	if err := e.commitStep(w.base, w.r, rec, res.Artifacts, res.Until); err != nil {
+		if errors.Is(err, errNotRunnable) {
+			return res, err
+		}
+		if serr := storeError(err); step.IsPermanent(serr) {
+			return res, &stepFailure{step: s, err: serr}
+		}
+		return res, err
+	}
+	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
+	return res, nil
+}
+
+// attempt runs the step type under the step's timeout and the run's
+// watch: a canceled run cancels the step's context. A panic in a step is a
+// retryable failure of that step, not of the worker.
+func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (res step.Result, err error) {
+	typ, ok := step.Lookup(s.Type)
+	if !ok {
+		return res, step.Permanent(fmt.Errorf("unknown step type %q", s.Type))
+	}
+	if d, perr := time.ParseDuration(s.Timeout); s.Timeout != "" && perr == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, fmt.Errorf("step timed out after %s", d))
+		defer cancel()
+	}
+	ctx, stop := w.e.watch(ctx, w.r)
+	defer stop()
+	defer func() {
+		if v := recover(); v != nil {
+			logging.From(ctx).Error().Interface("panic", v).Stack().Msg("step panicked")
+			res, err = step.Result{}, fmt.Errorf("step panicked: %v", v)
+		}
+	}()
+	switch s.Type {
+	case "switch":
+		whens := make([]string, len(s.Cases))
+		for i, c := range s.Cases {
+			whens[i] = c.When
+		}
+		k, err := step.Choose(ctx, whens, env)
+		return step.Result{Output: map[string]any{"case": k}}, err
+	}
+	res, err = typ.Run(ctx, w.deps, s.With, env)
+	if err == nil || ctx.Err() == nil {
+		return res, err
+	}
+	// The context ended the step: say why (a step timeout, the run's
+	// timeout, a cancel), unless the step's error already does.
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errNotRunnable):
+		return res, cause
+	case errors.Is(err, cause) || errors.Is(cause, ctx.Err()):
+		return res, err
+	}
+	return res, fmt.Errorf("%w: %w", cause, err)
+}
