@@ -83,12 +83,15 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW: %w", err)
 	}
+	metrics := telemetry.New()
+	q := queue.NewClient(opt)
+	q.Metrics = metrics
 	return &App{
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
-		Queue:      queue.NewClient(opt),
+		Queue:      q,
 		Keys:       keys,
 		Plans:      plans,
-		Metrics:    telemetry.New(),
+		Metrics:    metrics,
 		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, Total: cfg.HTTPStepTimeout}),
 	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -115,6 +116,47 @@ func (qu *Quota) incr(ctx context.Context, key string, rebuild func() (int64, er
 	return qu.Redis.Incr(ctx, key).Result()
 }
 
+// Reconcile compares every tenant counter of the current period with the
+// runs Postgres counted and drops the counters that drifted (an undo lost
+// to a crash between INCR and the run's commit, say), so the next admission
+// rebuilds them from the record. counted reads one tenant's count under its
+// own tenant transaction. It returns how many counters were dropped.
+func (qu *Quota) Reconcile(ctx context.Context, now time.Time, counted func(tenantID uuid.UUID, start time.Time) (int64, error)) (int, error) {
+	start := PeriodStart(now)
+	suffix := ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
+	prefix := qu.prefix()
+	dropped := 0
+	iter := qu.Redis.Scan(ctx, 0, prefix+"*"+suffix, 500).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		id, err := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(key, prefix), suffix))
+		if err != nil {
+			continue
+		}
+		have, err := qu.Redis.Get(ctx, key).Int64()
+		if err != nil {
+			continue // gone meanwhile: rebuilt on next use anyway
+		}
+		want, err := counted(id, start)
+		if err != nil {
+			return dropped, err
+		}
+		// An admission in flight has incremented the counter but not yet
+		// committed its run: a counter one or two ahead is normal.
+		if have < want || have > want+inFlightSlack {
+			if err := qu.Redis.Del(ctx, key).Err(); err != nil {
+				return dropped, err
+			}
+			dropped++
+		}
+	}
+	return dropped, iter.Err()
+}
+
+// inFlightSlack is how far a counter may run ahead of the committed runs
+// before Reconcile calls it drifted.
+const inFlightSlack = 2
+
 // Forget drops a tenant's counter so the next admission rebuilds it from
 // Postgres (after held runs were released, say).
 func (qu *Quota) Forget(ctx context.Context, tenantID uuid.UUID, now time.Time) {
@@ -122,11 +164,20 @@ func (qu *Quota) Forget(ctx context.Context, tenantID uuid.UUID, now time.Time) 
 }
 
 func (qu *Quota) key(tenantID uuid.UUID, start time.Time) string {
-	prefix := qu.Prefix
-	if prefix == "" {
-		prefix = "aias:quota:"
+	return qu.prefix() + tenantID.String() + ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
+}
+
+func (qu *Quota) prefix() string {
+	if qu.Prefix == "" {
+		return "aias:quota:"
 	}
-	return prefix + tenantID.String() + ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
+	return qu.Prefix
+}
+
+// CountedSince is how many runs of the transaction's tenant were admitted
+// against the quota since start.
+func CountedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
+	return countedSince(ctx, q, start)
 }
 
 func countedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {

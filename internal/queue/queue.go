@@ -17,6 +17,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"aias/internal/logging"
+	"aias/internal/telemetry"
 )
 
 // Task types.
@@ -95,6 +96,8 @@ type Client struct {
 	opt  asynq.RedisClientOpt
 	once sync.Once
 	insp *asynq.Inspector
+	// Metrics, when set, observes how long each EnqueueRun takes.
+	Metrics *telemetry.Metrics
 }
 
 // NewClient connects a client to Redis (lazily: it never fails on start).
@@ -117,10 +120,12 @@ func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxA
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
+	started := time.Now()
 	_, err = c.c.EnqueueContext(ctx, t)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
+		err = nil
 	}
+	c.Metrics.Enqueued(time.Since(started), err)
 	if err != nil {
 		return fmt.Errorf("enqueue run %s: %w", runID, err)
 	}

@@ -121,6 +121,9 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	}
 	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
 	logging.From(ctx).Info().Msg("run started")
+	if r.Attempt == 1 && e.Metrics != nil {
+		e.Metrics.RunsStarted.Inc()
+	}
 	env := triggerEnv(r)
 	deps, err := e.withSecrets(ctx, r, def, env)
 	if err != nil {

@@ -87,6 +87,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if err != nil && ctx.Err() == nil {
 				s.opt.Log.Warn().Err(err).Msg("retention failed; next pass retries")
 			}
+			n, err = s.ReconcileUsage(ctx, time.Now())
+			s.opt.Metrics.Swept(telemetry.SweepUsage, n, err)
+			if err != nil && ctx.Err() == nil {
+				s.opt.Log.Warn().Err(err).Msg("reconciling usage counters failed; next pass retries")
+			}
 			lastRetention = time.Now()
 		}
 		res, err := s.Sweep(ctx)

@@ -29,6 +29,8 @@ type Metrics struct {
 	SweepLastOK     *prometheus.GaugeVec
 	ScheduleTicks   *prometheus.CounterVec
 	SchedulerLeader prometheus.Gauge
+	RunsStarted     prometheus.Counter
+	EnqueueDuration *prometheus.HistogramVec
 }
 
 // The scheduler's sweeps, as the sweep label names them.
@@ -37,11 +39,12 @@ const (
 	SweepHeld      = "held"      // held runs released when quota allows
 	SweepRetention = "retention" // finished runs past their plan's retention deleted
 	SweepGrace     = "grace"     // tenants whose payment grace ended moved to the default plan
+	SweepUsage     = "usage"     // monthly run counters in Redis that drifted from Postgres dropped
 )
 
 // Sweeps lists every sweep name; their series exist from the start, so an
 // alert on a sweep that never succeeded has a series to look at.
-var SweepNames = []string{SweepRequeue, SweepHeld, SweepRetention, SweepGrace}
+var SweepNames = []string{SweepRequeue, SweepHeld, SweepRetention, SweepGrace, SweepUsage}
 
 // New registers every collector on a fresh registry.
 func New() *Metrics {
@@ -105,7 +108,29 @@ func New() *Metrics {
 		Name: "aias_scheduler_leader", Help: "1 while this scheduler holds the cron lease and ticks, else 0.",
 	})
 	r.MustRegister(m.ScheduleTicks, m.SchedulerLeader)
+	m.RunsStarted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "aias_runs_started_total", Help: "Runs whose first delivery a worker claimed (retries and continuations not counted).",
+	})
+	m.EnqueueDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "aias_enqueue_duration_seconds", Help: "Time to hand a run's task to Redis, by outcome (ok, error).",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3},
+	}, []string{"outcome"})
+	m.EnqueueDuration.WithLabelValues("ok")
+	m.EnqueueDuration.WithLabelValues("error")
+	r.MustRegister(m.RunsStarted, m.EnqueueDuration)
 	return m
+}
+
+// Enqueued observes one enqueue of a run's task. m may be nil.
+func (m *Metrics) Enqueued(d time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	m.EnqueueDuration.WithLabelValues(outcome).Observe(d.Seconds())
 }
 
 // RunFinished counts a run that reached a terminal status and observes how
