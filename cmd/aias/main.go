@@ -33,6 +33,7 @@ const usage = `aias — operator CLI of AIAS
 Usage:
   aias migrate                         apply pending database migrations (as the schema owner)
   aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
+  aias seed [-target URL]              create or refresh the demo tenant and print curl lines for it
   aias tenant create -email E -name N  create a tenant and print its owner API key
   aias apikey create -tenant T -name N -role R   mint an API key for a tenant (operator)
   aias workflow validate -f FILE       check a definition without saving it
@@ -40,6 +41,7 @@ Usage:
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
   aias secrets rewrap                  move every sealed secret to the primary key (as the schema owner)
   aias chaos [-only 1,5] [-doc FILE]   the fault-injection suite against ./bin (docs/reliability.md)
+  aias bench [-json FILE]              measure AIAS against this machine's floor (docs/benchmarks.md)
   aias help                            this text and the environment variables
 
 `
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return migrate(ctx, getenv, out)
 	case "dev":
 		return dev(ctx, getenv, out)
+	case "seed":
+		return seedCmd(ctx, args[1:], getenv, out)
 	case "tenant":
 		return tenantCmd(ctx, args[1:], getenv, out)
 	case "workflow":
@@ -82,6 +86,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 		fmt.Fprintln(out, keyring.Generate())
 		return nil
+	case "bench":
+		return benchCmd(ctx, args[1:], out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage+config.Help())
 		return nil
@@ -141,7 +147,7 @@ func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if _, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL); err != nil {
 		return err
 	}
-	demo, err := seedDemo(ctx, cfg)
+	demo, err := seedDemo(ctx, cfg, "")
 	if err != nil {
 		return err
 	}
@@ -154,22 +160,42 @@ func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	fmt.Fprintln(out, "\nAIAS is running (ingress, worker and scheduler in one process). Ctrl-C stops it.")
 	printDemo(out, cfg.PublicURL, demo)
 	return a.Serve(ctx, config.RoleDev, ln)
 }
 
-func seedDemo(ctx context.Context, cfg config.Config) (seed.Demo, error) {
+// seedCmd is `aias seed`: the demo tenant on a running installation (the
+// compose file runs it once after the migration).
+func seedCmd(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	target := fs.String("target", "", "URL at which workers reach the ingress (default: AIAS_PUBLIC_URL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv, config.RoleMigrate)
+	if err != nil {
+		return err
+	}
+	demo, err := seedDemo(ctx, cfg, *target)
+	if err != nil {
+		return err
+	}
+	printDemo(out, cfg.PublicURL, demo)
+	return nil
+}
+
+func seedDemo(ctx context.Context, cfg config.Config, target string) (seed.Demo, error) {
 	owner, err := postgres.Open(ctx, cfg.MigrateDatabaseURL, 2)
 	if err != nil {
 		return seed.Demo{}, err
 	}
 	defer func() { _ = owner.Close() }()
-	return seed.Install(ctx, owner, cfg.PublicURL)
+	return seed.Install(ctx, owner, cfg.PublicURL, target)
 }
 
 func printDemo(out io.Writer, base string, d seed.Demo) {
 	fmt.Fprintf(out, `
-AIAS is running (ingress, worker and scheduler in one process). Ctrl-C stops it.
 Demo tenant %s, workflow "demo-order", API key %s
 
 Post a webhook to the demo endpoint:

@@ -10,6 +10,7 @@ import (
 
 	"aias/internal/keyring"
 	"aias/internal/postgres"
+	"aias/internal/seed"
 	"aias/internal/tenant"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/webhook"
@@ -107,4 +108,28 @@ func mustUUID(t *testing.T, s string) uuid.UUID {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// aias seed installs the demo on a running installation: the printed
+// webhook URL uses the public URL, the demo's http step the target URL.
+func TestSeedPrintsTheDemoAndPointsItsStepAtTheTarget(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	env := map[string]string{"DATABASE_URL": db.AppURL, "AIAS_MIGRATE_DATABASE_URL": db.OwnerURL,
+		"AIAS_PUBLIC_URL": "http://localhost:8080"}
+	getenv := func(k string) string { return env[k] }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "-target", "http://ingress:8080"}, getenv, &out); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if !strings.Contains(out.String(), "curl -sS -X POST 'http://localhost:8080/") {
+		t.Errorf("seed printed %q, want a curl line on the public URL", out.String())
+	}
+	var def string
+	err := db.InTenantTx(context.Background(), seed.DemoTenantID, func(q postgres.Querier) error {
+		return q.GetContext(context.Background(), &def, `SELECT definition::text FROM workflow_versions ORDER BY version DESC LIMIT 1`)
+	})
+	if err != nil || !strings.Contains(def, "http://ingress:8080/healthz") {
+		t.Errorf("demo definition = %s (%v), want its http step on the target URL", def, err)
+	}
 }

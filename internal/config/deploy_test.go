@@ -40,11 +40,12 @@ var minimal = map[string]map[string]string{
 	"aias-worker":    {"DATABASE_URL": "postgres://a@db/aias", "AIAS_ENCRYPTION_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
 	"aias-scheduler": {"DATABASE_URL": "postgres://a@db/aias"},
 	"aias migrate":   {"DATABASE_URL": "postgres://a@db/aias"},
+	"aias seed":      {"DATABASE_URL": "postgres://a@db/aias"},
 }
 
 var roles = map[string]config.Role{
 	"aias-ingress": config.RoleIngress, "aias-worker": config.RoleWorker,
-	"aias-scheduler": config.RoleScheduler, "aias migrate": config.RoleMigrate,
+	"aias-scheduler": config.RoleScheduler, "aias migrate": config.RoleMigrate, "aias seed": config.RoleMigrate,
 }
 
 // deployed are variables whose defaults suit a laptop, not a deployment:
@@ -54,6 +55,7 @@ var deployed = map[string][]string{
 	"aias-worker":    {"REDIS_URL"},
 	"aias-scheduler": {"REDIS_URL"},
 	"aias migrate":   {"AIAS_MIGRATE_DATABASE_URL"}, // the schema owner, not the serving role of DATABASE_URL
+	"aias seed":      {"AIAS_MIGRATE_DATABASE_URL", "AIAS_PUBLIC_URL"},
 }
 
 // required lists what program needs set: the variables without which it

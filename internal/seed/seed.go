@@ -34,10 +34,17 @@ type Demo struct {
 }
 
 // Install creates or refreshes the demo tenant, workflow and endpoint.
-func Install(ctx context.Context, owner *postgres.DB, publicURL string) (Demo, error) {
+// publicURL is where senders reach the ingress (the printed webhook URL);
+// targetURL is where the demo workflow's http step reaches it from a worker
+// (the same on one machine; the ingress's service name in a container
+// network). An empty targetURL means publicURL.
+func Install(ctx context.Context, owner *postgres.DB, publicURL, targetURL string) (Demo, error) {
 	d := Demo{TenantID: DemoTenantID, APIKey: auth.NewKey()}
 	token := webhook.NewToken()
-	def, err := workflow.Decode([]byte(strings.ReplaceAll(demoWorkflow, "__PUBLIC_URL__", strings.TrimRight(publicURL, "/"))), "application/yaml")
+	if targetURL == "" {
+		targetURL = publicURL
+	}
+	def, err := workflow.Decode([]byte(strings.ReplaceAll(demoWorkflow, "__PUBLIC_URL__", strings.TrimRight(targetURL, "/"))), "application/yaml")
 	if err != nil {
 		return d, fmt.Errorf("demo workflow: %w", err)
 	}

@@ -19,11 +19,11 @@ func TestInstallIsRepeatableAndReissuesCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = owner.Close() }()
-	first, err := seed.Install(ctx, owner, "http://127.0.0.1:8080")
+	first, err := seed.Install(ctx, owner, "http://127.0.0.1:8080", "")
 	if err != nil {
 		t.Fatalf("first Install: %v", err)
 	}
-	second, err := seed.Install(ctx, owner, "http://127.0.0.1:8080")
+	second, err := seed.Install(ctx, owner, "http://127.0.0.1:8080", "")
 	if err != nil {
 		t.Fatalf("second Install: %v", err)
 	}
