@@ -434,3 +434,21 @@ steps:
 		t.Fatalf("foreach on the free plan = %d %+v, want 400 at steps[0].type naming the plan", r.Status, p)
 	}
 }
+
+// A delay's continuation comes from the queue itself, not from the sweep:
+// with the sweep's grace far beyond the test, the run still finishes.
+func TestADelayContinuesThroughTheQueueWithoutTheSweep(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_SWEEP_QUEUED_GRACE": "10m"}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, `
+name: short-wait
+steps:
+  - { name: wait, type: delay, with: { for: 1s } }
+  - { name: done, type: transform, with: { output: steps.wait.output.until } }
+`))
+	_, id := s.post(url, `{}`)
+	if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
+		t.Fatalf("run = %s (%v), want succeeded", r.Status, r.Error)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/step"
+	"aias/internal/telemetry"
 	"aias/internal/workflow"
 )
 
@@ -69,7 +70,7 @@ func (w *walker) step(ctx context.Context, s workflow.Step, env step.Env) error 
 	pos := w.pos
 	w.pos++
 	outputs := env["steps"].(map[string]any)
-	out, err := w.outputOf(ctx, pos, s, env)
+	out, fresh, err := w.outputOf(ctx, pos, s, env)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,12 @@ func (w *walker) step(ctx context.Context, s workflow.Step, env step.Env) error 
 		}
 	case "delay":
 		outputs[s.Name] = map[string]any{"output": out}
-		if until, ok := step.UntilOf(out); ok && w.e.now().Before(until) {
+		until, ok := step.UntilOf(out)
+		switch {
+		case !ok || !w.e.now().Before(until):
+		case fresh: // its commit parked the run already
+			return &DelayError{Until: until}
+		default: // an early delivery: park the run again
 			return w.park(ctx, until)
 		}
 	case "switch":
@@ -149,16 +155,16 @@ func (w *walker) park(ctx context.Context, until time.Time) error {
 }
 
 // outputOf returns the step's recorded output, or runs the step and
-// returns what it committed.
-func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env step.Env) (any, error) {
+// returns what it committed (fresh).
+func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env step.Env) (out any, fresh bool, err error) {
 	if rec, ok := w.done[pos]; ok {
 		if rec.Name == s.Name && rec.Type == s.Type {
-			return decodeJSON(rec.Output), nil
+			return decodeJSON(rec.Output), false, nil
 		}
 		// Left by another version of the workflow (a redrive on the
 		// current version): from here on, the records do not apply.
 		if err := w.e.forgetFrom(ctx, w.r, pos); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		for p := range w.done {
 			if p >= pos {
@@ -168,18 +174,18 @@ func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env ste
 	}
 	res, err := w.run(ctx, pos, s, env)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if s.Type == "condition" || s.Type == "transform" || s.Type == "http" || s.Type == "log" || s.Type == "artifact" {
-		return res.Output, nil
+		return res.Output, true, nil
 	}
 	// Containers and delays read their own output back: give them the
 	// shape a recorded output has (JSON numbers as float64).
 	b, err := json.Marshal(res.Output)
 	if err != nil {
-		return nil, err
+		return nil, true, err
 	}
-	return decodeJSON(b), nil
+	return decodeJSON(b), true, nil
 }
 
 // run executes one attempt of one step and commits its record (and
@@ -192,8 +198,10 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit) // refresh the slot's lease
 	env["step"] = map[string]any{"name": s.Name, "instance": s.Name + iterationOf(env)}
 	started := e.now()
-	res, err := w.attempt(logging.With(ctx, log), s, env)
+	sctx, span := telemetry.StartStep(ctx, s.Name, s.Type)
+	res, err := w.attempt(logging.With(sctx, log), s, env)
 	res, err = redact(w.deps.Redactor, res, err)
+	telemetry.EndStep(span, stepOutcome(err), err) // tracing.go; the error as redacted
 	finished := e.now()
 	e.observeStep(s.Type, err, finished.Sub(started))
 	rec := StepRecord{RunID: w.r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: w.r.Attempt,
