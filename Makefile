@@ -64,8 +64,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); FUZZ_PKGS narrows the 
 	  done; \
 	done
 
+.PHONY: chaos
+chaos: services build ## the fault-injection suite (about 13 minutes): one row per scenario, table into docs/reliability.md
+	./bin/aias chaos -bin bin -doc docs/reliability.md
+
 .PHONY: bench
-bench: services ## micro-benchmarks with allocations
+bench: services build ## aias bench: AIAS against this machine's floor, ~100 s (table on stdout, figures in bench.json)
+	./bin/aias bench -json $${BENCH_JSON:-bench.json}
+
+.PHONY: bench-micro
+bench-micro: services ## micro-benchmarks of the hot paths with allocations
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 .PHONY: lint

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynqmon"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"aias/internal/billing"
 	"aias/internal/config"
@@ -46,6 +47,9 @@ type App struct {
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
+	// Tracer starts the ingress's and the worker's spans; nil: tracing off.
+	// Serve builds it from AIAS_OTEL_EXPORTER unless a test set one (tracing.go).
+	Tracer trace.TracerProvider
 
 	inspector *asynq.Inspector // the scheduler's queue metrics (observe.go)
 }
@@ -112,6 +116,7 @@ func (a *App) Ingress() *ingress.Server {
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
 		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
+		Tracer:  a.Tracer,
 		Billing: a.Billing(),
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{
@@ -161,12 +166,12 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
-	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: a.HTTPClient}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
+	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
 		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
 		Heartbeat: a.Cfg.RunHeartbeat}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
-		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(),
+		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(), Tracer: a.Tracer,
 	}, exec)
 }
 

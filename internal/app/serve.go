@@ -19,6 +19,11 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 	if err := a.preflight(ctx, role); err != nil {
 		return err
 	}
+	flush, err := a.startTracing(ctx, role) // tracing.go
+	if err != nil {
+		return err
+	}
+	defer flush() // after every service stopped: their last spans are exported
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (

@@ -85,13 +85,33 @@ func measureCeiling(ctx context.Context, db *postgres.DB, t tenantSetup, conns i
 		StmtPerRun: ceilingStmts, TxPerRun: ceilingTx}, first
 }
 
-func (c *ceilingRun) tx(ctx context.Context, fn func(st func(string) *sql.Stmt) error) error {
+// txStmts runs the prepared statements inside one transaction.
+type txStmts struct {
+	ctx context.Context
+	tx  *sql.Tx
+	c   *ceilingRun
+}
+
+func (t txStmts) exec(name string, args ...any) error {
+	s := t.tx.StmtContext(t.ctx, t.c.stmts[name])
+	defer func() { _ = s.Close() }()
+	_, err := s.ExecContext(t.ctx, args...)
+	return err
+}
+
+func (t txStmts) scan(name string, dest any, args ...any) error {
+	s := t.tx.StmtContext(t.ctx, t.c.stmts[name])
+	defer func() { _ = s.Close() }()
+	return s.QueryRowContext(t.ctx, args...).Scan(dest)
+}
+
+func (c *ceilingRun) tx(ctx context.Context, fn func(st txStmts) error) error {
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	st := func(name string) *sql.Stmt { return tx.StmtContext(ctx, c.stmts[name]) }
-	if _, err := st("tenant").ExecContext(ctx, c.t.TenantID); err != nil {
+	st := txStmts{ctx: ctx, tx: tx, c: c}
+	if err := st.exec("tenant", c.t.TenantID); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -104,43 +124,40 @@ func (c *ceilingRun) tx(ctx context.Context, fn func(st func(string) *sql.Stmt) 
 
 func (c *ceilingRun) one(ctx context.Context) error {
 	id := uuid.New()
-	err := c.tx(ctx, func(st func(string) *sql.Stmt) error {
-		_, err := st("insert").ExecContext(ctx, id, c.t.TenantID, c.t.WorkflowID, c.t.Version, c.t.EndpointID, "ceiling-"+id.String(), c.body)
-		return err
+	err := c.tx(ctx, func(st txStmts) error {
+		return st.exec("insert", id, c.t.TenantID, c.t.WorkflowID, c.t.Version, c.t.EndpointID, "ceiling-"+id.String(), c.body)
 	})
 	if err != nil {
 		return fmt.Errorf("ceiling insert: %w", err)
 	}
-	err = c.tx(ctx, func(st func(string) *sql.Stmt) error {
+	err = c.tx(ctx, func(st txStmts) error {
 		var body, def []byte
-		if err := st("claim").QueryRowContext(ctx, id).Scan(&body); err != nil {
+		if err := st.scan("claim", &body, id); err != nil {
 			return err
 		}
-		return st("plan").QueryRowContext(ctx, c.t.WorkflowID, c.t.Version).Scan(&def)
+		return st.scan("plan", &def, c.t.WorkflowID, c.t.Version)
 	})
 	if err != nil {
 		return fmt.Errorf("ceiling claim: %w", err)
 	}
 	for pos := range 3 {
-		err = c.tx(ctx, func(st func(string) *sql.Stmt) error {
-			if _, err := st("step").ExecContext(ctx, c.t.TenantID, id, pos, fmt.Sprintf("s%d", pos), `{"id":"c","total":144}`); err != nil {
+		err = c.tx(ctx, func(st txStmts) error {
+			if err := st.exec("step", c.t.TenantID, id, pos, fmt.Sprintf("s%d", pos), `{"id":"c","total":144}`); err != nil {
 				return err
 			}
 			if pos == 2 {
-				if _, err := st("artifact").ExecContext(ctx, uuid.New(), c.t.TenantID, id, "receipt.txt", len(c.pad), "0", c.pad); err != nil {
+				if err := st.exec("artifact", uuid.New(), c.t.TenantID, id, "receipt.txt", len(c.pad), "0", c.pad); err != nil {
 					return err
 				}
 			}
-			_, err := st("touch").ExecContext(ctx, id)
-			return err
+			return st.exec("touch", id)
 		})
 		if err != nil {
 			return fmt.Errorf("ceiling step %d: %w", pos, err)
 		}
 	}
-	err = c.tx(ctx, func(st func(string) *sql.Stmt) error {
-		_, err := st("finish").ExecContext(ctx, id)
-		return err
+	err = c.tx(ctx, func(st txStmts) error {
+		return st.exec("finish", id)
 	})
 	if err != nil {
 		return fmt.Errorf("ceiling finish: %w", err)

@@ -118,7 +118,9 @@ func (p *proc) stop(d time.Duration) error {
 		return err
 	case <-time.After(d):
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		if err := <-p.done; err != nil {
+			return fmt.Errorf("%s did not stop within %s and was killed: %w", p.name, d, err)
+		}
 		return fmt.Errorf("%s did not stop within %s", p.name, d)
 	}
 }
@@ -130,7 +132,7 @@ func (p *proc) waitHTTP(ctx context.Context, url string, d time.Duration) error 
 		select {
 		case err := <-p.done:
 			p.done <- err
-			return fmt.Errorf("%s exited while starting (%v); see %s", p.name, err, p.logPath)
+			return fmt.Errorf("%s exited while starting; see %s: %w", p.name, p.logPath, err)
 		default:
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

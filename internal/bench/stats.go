@@ -37,9 +37,9 @@ func Median(xs []float64) float64 {
 // Pairs with a zero floor are skipped.
 func PairRatios(real, floor []float64) []float64 {
 	var out []float64
-	for i := range min(len(real), len(floor)) {
-		if floor[i] > 0 {
-			out = append(out, real[i]/floor[i])
+	for i, f := range floor {
+		if i < len(real) && f > 0 {
+			out = append(out, real[i]/f)
 		}
 	}
 	return out

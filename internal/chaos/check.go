@@ -80,17 +80,3 @@ func (e *Env) duplicateDeliveries(ctx context.Context, endpointID string) (int, 
 		AND delivery_id IS NOT NULL GROUP BY delivery_id HAVING count(*) > 1) d`, endpointID)
 	return n, err
 }
-
-// runsOf counts the runs an endpoint has.
-func (e *Env) runsOf(ctx context.Context, endpointID string) (int, error) {
-	var n int
-	err := e.owner.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE endpoint_id = $1`, endpointID)
-	return n, err
-}
-
-// statusCount counts an endpoint's runs in one status.
-func (e *Env) statusCount(ctx context.Context, endpointID, status string) (int, error) {
-	var n int
-	err := e.owner.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE endpoint_id = $1 AND status = $2`, endpointID, status)
-	return n, err
-}

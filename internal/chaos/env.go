@@ -31,7 +31,7 @@ type Options struct {
 const appRole = "aias_chaos_app"
 
 // keys seals secrets in the suite (a throwaway value, never a real key).
-const keys = "chaos1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+const keys = "chaos1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" //nolint:gosec // a throwaway test key
 
 // Env is what one suite run shares: its database and the proxy in front of it.
 type Env struct {

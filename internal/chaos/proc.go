@@ -94,7 +94,7 @@ func (p *Proc) waitReady(ctx context.Context, check func(context.Context) bool) 
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if !p.running() {
-			return fmt.Errorf("%s exited: %v (log %s)", p.name, p.exitErr, p.logPath)
+			return fmt.Errorf("%s exited (log %s): %w", p.name, p.logPath, p.exitErr)
 		}
 		if check(ctx) {
 			return nil

@@ -3,6 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -28,7 +29,7 @@ type Recorder struct {
 	open atomic.Int64
 
 	mu    sync.Mutex
-	calls map[string][]time.Time // path-kind + " " + key → call times
+	calls map[string][]time.Time     // path-kind + " " + key → call times
 	held  map[string][]time.Duration // kind → how long each hanging call was held before the client gave up
 }
 
@@ -71,6 +72,9 @@ func (r *Recorder) record(kind, key string) int {
 func (r *Recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.open.Add(1)
 	defer r.open.Add(-1)
+	// read the body first: only then does net/http watch the connection and
+	// cancel the request's context when the client goes away
+	_, _ = io.Copy(io.Discard, req.Body)
 	key := req.Header.Get("Idempotency-Key")
 	kind, arg, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
 	n := r.record(kind, key)

@@ -11,7 +11,7 @@ import (
 func twoSteps(ms int) string {
 	return fmt.Sprintf(`
 name: two-steps-%[1]d
-retry: { max_attempts: 5, backoff: 200ms, max_backoff: 2s }
+retry: { max_attempts: 5 }
 steps:
   - { name: a, type: http, with: { method: POST, url: "{rec}/ok/%[1]d", body: "trigger.body" } }
   - { name: b, type: http, with: { method: POST, url: "{rec}/ok/%[1]d", body: "trigger.body" } }
@@ -48,13 +48,19 @@ func Scenarios() []Scenario {
 	}
 }
 
-// steadyFor runs a sender at rate for d and calls fault at its moment.
-func steadyFor(ctx context.Context, l *Load, rate int, d time.Duration) (stop func()) {
-	lctx, cancel := context.WithTimeout(ctx, d)
+// steady runs a sender at rate until stop, which waits for every delivery
+// in flight to be answered.
+func steady(ctx context.Context, l *Load, rate int) (stop func()) {
+	lctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { l.Steady(lctx, rate); close(done) }()
-	return func() { <-done; cancel(); l.Wait() }
+	return func() { cancel(); <-done; l.Wait() }
 }
+
+// afterFault is how long the load goes on after a fault ended: long enough
+// to see the system take new work, short enough that R measures recovery
+// rather than the tail of the load.
+const afterFault = 2 * time.Second
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {
@@ -70,12 +76,8 @@ func workerKills(kills int) func(context.Context, *harness) error {
 			return err
 		}
 		l := h.newLoad(ep)
-		window := 20 * time.Second
-		if kills > 1 {
-			window = 90 * time.Second
-		}
 		rate := h.quick(60, 40)
-		stop := steadyFor(ctx, l, rate, window)
+		stop := steady(ctx, l, rate)
 		t0 := time.Now()
 		var at []time.Duration
 		for i := range kills {
@@ -99,6 +101,7 @@ func workerKills(kills int) func(context.Context, *harness) error {
 			}
 			faultEnd = time.Now()
 		}
+		sleep(ctx, afterFault)
 		stop()
 		o, err := h.settle(ctx, l.Accepted(), faultEnd, 180*time.Second)
 		if err != nil {
@@ -116,7 +119,7 @@ func ingressKill(ctx context.Context, h *harness) error {
 		return err
 	}
 	l := h.newLoad(ep)
-	stop := steadyFor(ctx, l, h.quick(60, 40), h.quickDur(20, 12))
+	stop := steady(ctx, l, h.quick(60, 40))
 	sleep(ctx, h.quickDur(8, 5))
 	h.sys.ingress.Kill()
 	h.logf("killed the ingress, %d acknowledged so far", l.Count())
@@ -125,6 +128,7 @@ func ingressKill(ctx context.Context, h *harness) error {
 		return err
 	}
 	faultEnd := time.Now()
+	sleep(ctx, afterFault)
 	stop()
 	o, err := h.settle(ctx, l.Accepted(), faultEnd, 120*time.Second)
 	if err != nil {
@@ -158,7 +162,7 @@ func redisKill(ctx context.Context, h *harness) error {
 		return err
 	}
 	l := h.newLoad(ep)
-	stop := steadyFor(ctx, l, 40, 30*time.Second)
+	stop := steady(ctx, l, 40)
 	sleep(ctx, 8*time.Second)
 	open := h.rec.Open()
 	h.sys.redis.Kill()
@@ -174,6 +178,7 @@ func redisKill(ctx context.Context, h *harness) error {
 	if during < 100 {
 		h.failf("only %d deliveries acknowledged during the 10 s outage", during)
 	}
+	sleep(ctx, afterFault)
 	stop()
 	o, err := h.settle(ctx, l.Accepted(), faultEnd, 120*time.Second)
 	if err != nil {
@@ -200,12 +205,19 @@ steps:
 	}
 	l := h.newLoad(ep)
 	n := h.quick(1000, 300)
-	for i := range n {
-		l.Go(fmt.Sprintf("flush-%d", i))
+	burst := make(chan struct{})
+	go func() {
+		defer close(burst)
+		for i := range n {
+			l.Go(fmt.Sprintf("flush-%d", i))
+		}
+		l.Wait()
+	}()
+	// flush half-way through the burst: the early runs are delayed, the
+	// late ones still queued
+	for l.Count() < n*2/3 && ctx.Err() == nil {
+		sleep(ctx, 10*time.Millisecond)
 	}
-	l.Wait()
-	ids := l.Accepted()
-	sleep(ctx, time.Second)
 	var byStatus []struct {
 		Status string `db:"status"`
 		N      int    `db:"n"`
@@ -217,6 +229,8 @@ steps:
 		return err
 	}
 	faultEnd := time.Now()
+	<-burst
+	ids := l.Accepted()
 	h.logf("FLUSHALL with %d runs: %v", len(ids), byStatus)
 	h.notef("at the flush: %v", byStatus)
 	o, err := h.settle(ctx, ids, faultEnd, wait+120*time.Second)
@@ -255,7 +269,7 @@ func postgresOutage(ctx context.Context, h *harness) error {
 		return err
 	}
 	l := h.newLoad(ep)
-	stop := steadyFor(ctx, l, 30, 55*time.Second)
+	stop := steady(ctx, l, 30)
 	sleep(ctx, 8*time.Second)
 	open := h.rec.Open()
 	h.env.pg.Stop()
@@ -265,6 +279,7 @@ func postgresOutage(ctx context.Context, h *harness) error {
 		return err
 	}
 	faultEnd := time.Now()
+	sleep(ctx, afterFault)
 	stop()
 	o, err := h.settle(ctx, l.Accepted(), faultEnd, 150*time.Second)
 	if err != nil {
@@ -300,7 +315,7 @@ func sigterms(ctx context.Context, h *harness) error {
 		return err
 	}
 	l := h.newLoad(ep)
-	stop := steadyFor(ctx, l, 8, 45*time.Second)
+	stop := steady(ctx, l, 8)
 	s := h.sys
 	type victim struct {
 		p     *Proc
@@ -320,6 +335,7 @@ func sigterms(ctx context.Context, h *harness) error {
 		}
 		faultEnd = time.Now()
 	}
+	sleep(ctx, afterFault)
 	stop()
 	o, err := h.settle(ctx, l.Accepted(), faultEnd, 150*time.Second)
 	if err != nil {
@@ -334,7 +350,7 @@ func hangingStep(ctx context.Context, h *harness) error {
 	ep, err := h.workflow(ctx, `
 name: hang
 steps:
-  - { name: call, type: http, timeout: 2s, retry: { max_attempts: 3, backoff: 200ms }, with: { method: POST, url: "{rec}/hang-once", body: "trigger.body" } }
+  - { name: call, type: http, timeout: 2s, retry: { max_attempts: 3 }, with: { method: POST, url: "{rec}/hang-once", body: "trigger.body" } }
 `)
 	if err != nil {
 		return err
@@ -375,7 +391,7 @@ func poison(ctx context.Context, h *harness) error {
 	ep, err := h.workflow(ctx, `
 name: poison
 steps:
-  - { name: call, type: http, retry: { max_attempts: 3, backoff: 200ms, max_backoff: 1s }, with: { method: POST, url: "{rec}/fail", body: "trigger.body" } }
+  - { name: call, type: http, retry: { max_attempts: 3 }, with: { method: POST, url: "{rec}/fail", body: "trigger.body" } }
 `)
 	if err != nil {
 		return err

@@ -158,7 +158,9 @@ func (s *System) panics() []string {
 }
 
 // redisClient is a client of the system's own Redis.
-func (s *System) redisClient() *redis.Client { return redis.NewClient(&redis.Options{Addr: s.redisAddr}) }
+func (s *System) redisClient() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.redisAddr})
+}
 
 // flushRedis empties the system's own Redis (never the shared one).
 func (s *System) flushRedis(ctx context.Context) error {

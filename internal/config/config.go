@@ -48,6 +48,8 @@ type Config struct {
 	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
 
+	OTelExporter string `env:"AIAS_OTEL_EXPORTER" envDefault:"none" help:"OpenTelemetry traces: none, otlp-http, otlp-grpc or stdout (JSON on stderr); the SDK itself reads OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (docs/operations.md#traces)"`
+
 	PlansFile      string `env:"AIAS_PLANS_FILE" help:"YAML or JSON plan catalogue (limits, features, Stripe prices); empty: the built-in free, pro and business"`
 	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
 
@@ -167,6 +169,9 @@ func (c Config) Validate(r Role) error {
 	}
 	if !oneOf(c.LogFormat, "json", "pretty") {
 		add("AIAS_LOG_FORMAT must be json or pretty, got %q", c.LogFormat)
+	}
+	if !oneOf(c.OTelExporter, "none", "otlp-http", "otlp-grpc", "stdout") {
+		add("AIAS_OTEL_EXPORTER must be none, otlp-http, otlp-grpc or stdout, got %q", c.OTelExporter)
 	}
 	if r.Serves(RoleIngress) {
 		if err := checkURL(c.PublicURL, "http", "https"); err != nil {

@@ -49,6 +49,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		RedisURL:              "redis://127.0.0.1:6379/0",
 		LogLevel:              "info",
 		LogFormat:             "json",
+		OTelExporter:          "none",
 		EncryptionKeys:        testKeys,
 		MetricsAddr:           ":9091",
 		HTTPAddr:              ":8080",

@@ -41,7 +41,8 @@ type options struct {
 	redisURL    string              // default: a claimed DB of the shared Redis
 	databaseURL func(string) string // rewrites the app's DATABASE_URL (e.g. through a proxy)
 	env         map[string]string
-	role        config.Role // default: every role
+	role        config.Role    // default: every role
+	configure   func(*app.App) // adjusts the app before it serves (a test's tracer, say)
 }
 
 // start runs ingress, worker and scheduler on a fresh database and Redis DB.
@@ -86,6 +87,9 @@ func start(t *testing.T, o options) *system {
 	a, err := app.New(context.Background(), cfg, logging.New(logs, logging.Options{Level: "debug"}))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.configure != nil {
+		o.configure(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

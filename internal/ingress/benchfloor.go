@@ -21,6 +21,8 @@ const BenchFloorPath = "/bench/floor"
 
 // BenchFloorSecret signs deliveries to the floor route (Standard Webhooks).
 // It guards nothing: the route exists only on benchmark deployments.
+//
+//nolint:gosec // a published test secret, not a credential
 const BenchFloorSecret = "whsec_YWlhcy1iZW5jaC1mbG9vci1zZWNyZXQtMzItYnl0ZXM="
 
 // BenchFloorTable is the table the floor writes to: runs' columns, defaults,
@@ -74,7 +76,7 @@ func (f *benchFloor) handle(c echo.Context) error {
 	if err != nil {
 		return errs.E(errs.Unauthorized, "invalid_signature", "the request could not be verified")
 	}
-	stmt, err := f.prepare(ctx)
+	stmt, err := f.prepare(ctx) //nolint:sqlclosecheck // prepared once, kept for the life of the process
 	if err != nil {
 		return errs.Wrap(err, errs.Internal, "internal", "prepare the floor insert")
 	}

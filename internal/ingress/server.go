@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"aias/internal/billing"
 	"aias/internal/entitlement"
@@ -54,6 +55,7 @@ type Deps struct {
 	Limiter Limiter
 	Metrics *telemetry.Metrics
 	Log     zerolog.Logger
+	Tracer  trace.TracerProvider // nil: tracing off (tracing.go)
 }
 
 // Server is the ingress HTTP server.
@@ -89,6 +91,7 @@ func New(d Deps, o Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
 	e.IPExtractor = ipExtractor(o.TrustedProxies)
+	e.Use(traceRequests(d.Tracer)) // outermost: sees the final status and the request id
 	e.Use(s.requestContext)
 	if o.RequestTimeout > 0 {
 		e.Use(requestDeadline(o.RequestTimeout))

@@ -48,7 +48,8 @@ const minRetryBackstop = 60
 // RunTimeout bounds one delivery of a run:execute task.
 const RunTimeout = 15 * time.Minute
 
-// NewRunExecute builds the task; the request id travels in its headers.
+// NewRunExecute builds the task; the request id and the trace context (when
+// a span is active) travel in its headers.
 func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.Task, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -56,7 +57,7 @@ func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.T
 	}
 	// The run's attempt budget lives in Postgres; asynq's retry limit is a
 	// generous backstop so asynq never gives up before the run does.
-	return asynq.NewTaskWithHeaders(TypeRunExecute, b, logging.Headers(ctx),
+	return asynq.NewTaskWithHeaders(TypeRunExecute, b, telemetry.InjectTrace(ctx, logging.Headers(ctx)),
 		asynq.TaskID(p.RunID.String()), asynq.Queue(QueueDefault),
 		asynq.MaxRetry(max(2*maxAttempts+5, minRetryBackstop)), asynq.Timeout(RunTimeout)), nil
 }
@@ -113,7 +114,9 @@ func (c *Client) Close() error {
 
 // EnqueueRun enqueues run:execute for a run. A task that already exists for
 // the run is success: the run is queued exactly once.
-func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxAttempts int) error {
+func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxAttempts int) (err error) {
+	ctx, span := startEnqueue(ctx, runID) // tracing.go
+	defer func() { telemetry.EndSpan(span, err) }()
 	t, err := NewRunExecute(ctx, RunExecute{TenantID: tenantID, RunID: runID}, maxAttempts)
 	if err != nil {
 		return err

@@ -49,6 +49,8 @@ type Executor struct {
 	// Heartbeat is how often a running step's run is touched, which also
 	// notices a cancel and cancels the step's context (default 2s).
 	Heartbeat time.Duration
+
+	plans planCache // tenants' plans for planTTL (plancache.go)
 }
 
 // ErrBusy means the run cannot start yet — its tenant already runs as many
@@ -120,6 +122,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 		return err
 	}
 	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
+	telemetry.SpanInt(ctx, "aias.attempt", r.Attempt) // the worker's run:execute span
 	logging.From(ctx).Info().Msg("run started")
 	if r.Attempt == 1 && e.Metrics != nil {
 		e.Metrics.RunsStarted.Inc()
@@ -243,17 +246,19 @@ func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantI
 	return nil
 }
 
-// planOf is the tenant's plan, for its concurrency and foreach limits. A
-// tenant that cannot be read gets the zero plan here (no limits); start
-// refuses its task.
+// planOf is the tenant's plan, for its concurrency and foreach limits,
+// read at most once per planTTL per tenant. A tenant that cannot be read gets
+// the zero plan here (no limits); start refuses its task.
 func (e *Executor) planOf(ctx context.Context, tenantID uuid.UUID) plan.Plan {
-	var p plan.Plan
 	if e.Plans == nil {
-		return p
+		return plan.Plan{}
 	}
-	_ = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
-		p, err = e.Plans.PlanOf(ctx, q, tenantID)
-		return err
+	p, _ := e.plans.get(tenantID, e.now(), func() (p plan.Plan, err error) {
+		err = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+			p, err = e.Plans.PlanOf(ctx, q, tenantID)
+			return err
+		})
+		return p, err
 	})
 	return p
 }

@@ -14,11 +14,13 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"aias/internal/logging"
 	"aias/internal/queue"
 	"aias/internal/run"
 	"aias/internal/step"
+	"aias/internal/telemetry"
 )
 
 // Options configure a worker.
@@ -28,6 +30,7 @@ type Options struct {
 	ShutdownTimeout time.Duration // in-flight runs get this long to finish on SIGTERM
 	Backoff         run.Backoff
 	Log             zerolog.Logger
+	Tracer          trace.TracerProvider // nil: tracing off (tracing.go)
 }
 
 // Worker executes runs from the queue.
@@ -58,7 +61,7 @@ func New(o Options, exec *run.Executor) *Worker {
 		DelayedTaskCheckInterval: time.Second,
 	})
 	w.mux = asynq.NewServeMux()
-	w.mux.HandleFunc(queue.TypeRunExecute, w.handleRunExecute)
+	w.mux.HandleFunc(queue.TypeRunExecute, traced(o.Tracer, w.handleRunExecute))
 	w.mux.HandleFunc(queue.TypeRunNotify, w.handleRunNotify)
 	return w
 }
@@ -140,13 +143,16 @@ func retryDelay(b run.Backoff) asynq.RetryDelayFunc {
 	}
 }
 
-// runContext gives the handler a logger carrying the run's identity and the
-// request id of the webhook that started it.
+// runContext gives the handler a logger carrying the run's identity, the
+// request id of the webhook that started it and the trace id (tracing on).
 func (w *Worker) runContext(ctx context.Context, t *asynq.Task, p queue.RunExecute) context.Context {
 	lc := w.log.With().Str("run_id", p.RunID.String()).Str("tenant_id", p.TenantID.String())
 	if id := t.Headers()[logging.HeaderRequestID]; id != "" {
 		lc = lc.Str("request_id", id)
 		ctx = logging.WithRequestID(ctx, id)
+	}
+	if tid := telemetry.TraceID(ctx); tid != "" {
+		lc = lc.Str("trace_id", tid)
 	}
 	if tid, ok := asynq.GetTaskID(ctx); ok && tid != p.RunID.String() {
 		lc = lc.Str("task_id", tid)

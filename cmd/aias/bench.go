@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"aias/internal/bench"
+	"aias/internal/queue"
+)
+
+// benchCmd is 'aias bench': every phase, the Markdown table on out, the
+// JSON report in a file, progress on stderr; an error when the ledger does
+// not balance (VOID). 'aias bench noop-worker' is the no-op asynq worker the
+// bench starts beside AIAS's.
+func benchCmd(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "noop-worker" {
+		return noopWorker(ctx, args[1:], out)
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o bench.Options
+	self, _ := os.Executable()
+	fs.StringVar(&o.AdminURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres superuser URL; the bench creates and drops a database of its own")
+	fs.StringVar(&o.RedisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL; the bench claims a free logical database 1..15 (as the tests do)")
+	fs.StringVar(&o.BinDir, "bin", filepath.Dir(self), "directory of aias, aias-ingress and aias-worker")
+	fs.StringVar(&o.JSONPath, "json", "bench.json", "where the JSON report is written")
+	fs.DurationVar(&o.Block, "block", 2500*time.Millisecond, "length of one block of load")
+	fs.IntVar(&o.Pairs, "pairs", 3, "floor/real pairs per ingress phase")
+	fs.IntVar(&o.Conns, "conns", 16, "closed-loop connections (the database ceiling uses half)")
+	fs.IntVar(&o.E2ERate, "e2e-rate", 200, "end-to-end rate of the latency gate, runs/s")
+	fs.IntVar(&o.DrainRuns, "drain-runs", 600, "backlog of each drain level")
+	fs.IntVar(&o.NoopTasks, "noop-tasks", 5000, "no-op tasks of each no-op drain level")
+	fs.IntVar(&o.WorkerConc, "worker-concurrency", 10, "AIAS_WORKER_CONCURRENCY of each worker")
+	fs.StringVar(&o.LogLevel, "log-level", "warn", "AIAS_LOG_LEVEL of the programs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Progress = os.Stderr
+	r, err := bench.Run(ctx, o)
+	if r != nil {
+		r.WriteMarkdown(out)
+		if werr := r.WriteJSON(o.JSONPath); werr != nil {
+			err = errors.Join(err, werr)
+		} else {
+			fmt.Fprintf(out, "\nEvery figure: %s\n", o.JSONPath)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if len(r.Void) > 0 {
+		return errors.New("bench VOID: the ledger does not balance")
+	}
+	return nil
+}
+
+// noopWorker serves no-op tasks until SIGTERM, then prints what it did as JSON.
+func noopWorker(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench noop-worker", flag.ContinueOnError)
+	url := fs.String("redis", "", "Redis URL of the bench's database")
+	conc := fs.Int("concurrency", 10, "tasks at once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opt, err := queue.RedisOpt(*url)
+	if err != nil {
+		return err
+	}
+	st, err := queue.ServeNoop(ctx, opt, *conc)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(out).Encode(st)
+}
