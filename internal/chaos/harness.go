@@ -206,8 +206,11 @@ func (h *harness) checkGauges(base map[string][2]float64) {
 	time.Sleep(2 * time.Second) // let closed connections and timers wind down
 	now := gauges(h.sys)
 	var worst []string
-	for name, b := range base {
+	for _, p := range h.sys.programs() {
+		name := p.name
+		b, okb := base[name]
 		n, ok := now[name]
+		ok = ok && okb
 		if !ok || b[0] < 0 || n[0] < 0 {
 			continue // restarted or without an ops listener: no comparable baseline
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -231,8 +232,12 @@ steps:
 	faultEnd := time.Now()
 	<-burst
 	ids := l.Accepted()
-	h.logf("FLUSHALL with %d runs: %v", len(ids), byStatus)
-	h.notef("at the flush: %v", byStatus)
+	var at []string
+	for _, b := range byStatus {
+		at = append(at, fmt.Sprintf("%d %s", b.N, b.Status))
+	}
+	h.logf("FLUSHALL with %s; %d acknowledged in all", strings.Join(at, ", "), len(ids))
+	h.notef("at the flush: %s", strings.Join(at, ", "))
 	o, err := h.settle(ctx, ids, faultEnd, wait+120*time.Second)
 	if err != nil {
 		return err

@@ -112,7 +112,7 @@ func sameDelivery(ctx context.Context, h *harness) error {
 		h.failf("%d runs for %d delivery ids, want exactly one each", n, ids)
 	}
 	l.mu.Lock()
-	h.notef("%d answers to 1000 posts: %v", len(l.accepted), l.statuses)
+	h.notef("1000 posts of %d delivery ids: %d answered 202, %d answered 200 naming the same run", ids, l.statuses[202], l.statuses[200])
 	l.mu.Unlock()
 	if _, err := h.settle(ctx, append(l.Accepted(), bg.Accepted()...), faultEnd, 180*time.Second); err != nil {
 		return err
