@@ -53,8 +53,12 @@ test: services ## run every test against the real PostgreSQL and Redis, then a s
 test-race: services ## the tests with the race detector
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
-# Parsers of what senders send: signature headers and the body path.
-FUZZ_SMOKE_PKGS := ./internal/signature ./internal/run
+# Every parser of untrusted input: signature headers, bodies, workflow
+# definitions, expressions and templates, the egress classifier, cursors,
+# API keys, plan files and the ciphertext envelope. Each target gets
+# FUZZ_SMOKE_TIME inputs in make test (a few seconds each).
+FUZZ_SMOKE_PKGS := ./internal/signature ./internal/run ./internal/workflow ./internal/step ./internal/safehttp \
+	./internal/page ./internal/auth ./internal/plan ./internal/keyring
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 30s); FUZZ_PKGS narrows the packages
