@@ -263,7 +263,9 @@ func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (re
 		ctx, cancel = context.WithTimeoutCause(ctx, d, fmt.Errorf("step timed out after %s", d))
 		defer cancel()
 	}
-	ctx, stop := w.e.watch(ctx, w.r)
+	ctx, stop := w.e.watch(ctx, w.r, func(ctx context.Context) {
+		w.e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit)
+	})
 	defer stop()
 	defer func() {
 		if v := recover(); v != nil {
