@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"aias/internal/postgres"
+	"aias/internal/tcpproxy"
 )
 
 // Options configure one suite run.
@@ -40,7 +41,7 @@ type Env struct {
 	ownerURL string
 	appURL   string // through the proxy
 	owner    *postgres.DB
-	pg       *Proxy
+	pg       *tcpproxy.Proxy
 	logf     func(format string, args ...any)
 	tmp      bool
 }
@@ -94,7 +95,7 @@ func NewEnv(ctx context.Context, opt Options) (*Env, error) {
 		return nil, err
 	}
 	u, _ := url.Parse(opt.AdminURL)
-	if e.pg, err = NewProxy(u.Host); err != nil {
+	if e.pg, err = tcpproxy.Listen(u.Host); err != nil {
 		e.Close()
 		return nil, err
 	}

@@ -1,4 +1,10 @@
-package chaos
+// Package tcpproxy is a TCP forwarder that can be cut and restored, to
+// simulate a database or a queue going away under a running system: the
+// end-to-end tests and the fault suite (internal/chaos) put it between the
+// programs and Postgres. Cutting it refuses new connections and drops open
+// ones, which is what a client sees when the server stops — without
+// stopping a server others share.
+package tcpproxy
 
 import (
 	"io"
@@ -6,10 +12,7 @@ import (
 	"sync"
 )
 
-// Proxy forwards a loopback port to Postgres. Cutting it refuses new
-// connections and drops open ones, which is what the programs see when
-// Postgres stops (pg_ctl stop -m immediate) — without stopping a cluster
-// other users share.
+// Proxy forwards a local address to an upstream one.
 type Proxy struct {
 	upstream string
 	addr     string
@@ -20,8 +23,8 @@ type Proxy struct {
 	wg    sync.WaitGroup
 }
 
-// NewProxy listens on a free loopback port and forwards to upstream.
-func NewProxy(upstream string) (*Proxy, error) {
+// Listen starts a proxy to upstream on a free loopback port.
+func Listen(upstream string) (*Proxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -81,26 +84,40 @@ func (p *Proxy) forward(c net.Conn) {
 		_ = c.Close()
 		return
 	}
-	p.mu.Lock()
-	if p.ln == nil {
-		p.mu.Unlock()
-		_ = c.Close()
-		_ = up.Close()
+	if !p.track(c, up) {
 		return
 	}
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.wg.Add(2)
-	p.mu.Unlock()
 	pipe := func(dst, src net.Conn) {
 		defer p.wg.Done()
-		_, _ = io.Copy(dst, src) // a cut connection is the point
+		_, _ = io.Copy(dst, src) // a cut connection is the point of this package
 		_ = dst.Close()
 		_ = src.Close()
-		p.mu.Lock()
-		delete(p.conns, dst)
-		delete(p.conns, src)
-		p.mu.Unlock()
+		p.untrack(dst, src)
 	}
 	go pipe(up, c)
 	go pipe(c, up)
+}
+
+func (p *Proxy) track(cs ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln == nil {
+		for _, c := range cs {
+			_ = c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		p.conns[c] = struct{}{}
+	}
+	p.wg.Add(2)
+	return true
+}
+
+func (p *Proxy) untrack(cs ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range cs {
+		delete(p.conns, c)
+	}
 }
