@@ -127,21 +127,15 @@ func (e *Executor) callbackKeys(ctx context.Context, tenantID uuid.UUID) (keySig
 	return keySigner(keys), nil
 }
 
-// notifyFinished enqueues the run's on_finish notification, if the run's
-// end made one pending. Best effort: the sweep enqueues it otherwise.
-func (e *Executor) notifyFinished(ctx context.Context, r Run) {
-	if e.Notices == nil {
+// notifyFinished enqueues the run's on_finish notification when the write
+// that ended the run marked it pending (the trigger decides; finish reads
+// the mark back with RETURNING, so a run without on_finish costs nothing
+// here). A failure is left to the sweep.
+func (e *Executor) notifyFinished(ctx context.Context, r Run, pending bool) {
+	if e.Notices == nil || !pending {
 		return
 	}
-	var pending bool
-	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		const state = `SELECT coalesce(callback_state = 'pending', false) FROM runs WHERE id = $1`
-		return q.GetContext(ctx, &pending, state, r.ID)
-	})
-	if err == nil && pending {
-		err = e.Notices.EnqueueNotify(ctx, r.TenantID, r.ID)
-	}
-	if err != nil {
+	if err := e.Notices.EnqueueNotify(ctx, r.TenantID, r.ID); err != nil {
 		logging.From(ctx).Warn().Err(err).Msg("on_finish notification not enqueued; the sweep will enqueue it")
 	}
 }

@@ -476,16 +476,19 @@ func (e *Executor) requeue(ctx context.Context, r Run, msg string, wait time.Dur
 func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string, skipped []workflow.Step, first int) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	var owned bool
+	var owned, notify bool
 	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
+		// RETURNING reads the on_finish mark the runs_callback_due trigger
+		// set in this very write.
 		const done = `UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND status = 'running' AND attempt = $4`
-		res, err := q.ExecContext(ctx, done, r.ID, status, msg, r.Attempt)
+		               WHERE id = $1 AND status = 'running' AND attempt = $4
+		           RETURNING coalesce(callback_state = 'pending', false)`
+		err := q.GetContext(ctx, &notify, done, r.ID, status, msg, r.Attempt)
+		if postgres.IsNoRows(err) {
+			return nil // another delivery owns the run now; it will finish it
+		}
 		if err != nil {
 			return fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another delivery owns the run now; it will finish it
 		}
 		owned = true
 		for i, s := range skipped {
@@ -499,7 +502,7 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	if err != nil || !owned {
 		return err
 	}
-	e.notifyFinished(ctx, r)
+	e.notifyFinished(ctx, r, notify)
 	if e.Metrics != nil {
 		e.Metrics.RunFinished(string(status), e.now().Sub(r.ReceivedAt))
 	}
