@@ -126,7 +126,7 @@ func doCallback(ctx context.Context, deps Deps, with map[string]any, env Env) (R
 	if err != nil {
 		return Result{}, err
 	}
-	header, err := callbackHeaders(ctx, with, env)
+	header, err := renderHeaders(ctx, with, env, "callback step", reservedCallbackHeader)
 	if err != nil {
 		return Result{}, err
 	}
@@ -179,25 +179,6 @@ func callbackSummary(env Env) map[string]any {
 	}
 }
 
-// callbackHeaders renders with.headers. Errors name the header, never its
-// value.
-func callbackHeaders(ctx context.Context, with map[string]any, env Env) (http.Header, error) {
-	h := http.Header{}
-	headers, _ := with["headers"].(map[string]any)
-	for name, v := range headers {
-		tmpl, _ := v.(string)
-		value, err := Render(ctx, tmpl, env)
-		if err != nil {
-			return nil, fmt.Errorf("callback step: header %s: %w", name, err)
-		}
-		if !validHeaderName(name) || reservedCallbackHeader(name) || strings.ContainsAny(value, "\r\n") {
-			return nil, Permanent(fmt.Errorf("callback step: header %s is not valid", name))
-		}
-		h.Set(name, value)
-	}
-	return h, nil
-}
-
 // SignedRequest is one signed POST: a callback step's, or a run's on_finish
 // notification.
 type SignedRequest struct {
@@ -247,23 +228,5 @@ func PostSigned(ctx context.Context, deps Deps, r SignedRequest) (Result, error)
 	req.Header.Set(HeaderWebhookID, r.ID)
 	req.Header.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(HeaderWebhookSignature, sig)
-	return send(ctx, deps.HTTPClient, req)
-}
-
-// send performs a signed request and shapes its result.
-func send(ctx context.Context, client *http.Client, req *http.Request) (Result, error) {
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return Result{}, transportError(ctx, req, err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	out, err := readResponse(resp)
-	if err != nil {
-		return Result{}, transportError(ctx, req, err)
-	}
-	line := requestLog(req, resp.StatusCode, time.Since(start), out["truncated"].(bool))
-	line.Message = "callback request"
-	res := Result{Output: out, Logs: []LogLine{line}}
-	return res, withRetryAfter(classifyStatus(resp.StatusCode, nil, req.URL.Host), resp.Header.Get("Retry-After"), time.Now())
+	return exchange(ctx, deps.HTTPClient, req, nil, "callback request")
 }

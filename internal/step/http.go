@@ -143,8 +143,18 @@ func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Resul
 	if err != nil {
 		return Result{}, err
 	}
+	return exchange(ctx, deps.HTTPClient, req, expectedStatuses(with), "")
+}
+
+// exchange sends req, reads the answer up to its caps and classifies it:
+// nil for an expected status (any 2xx when expect is empty); retryable for
+// 408, 429, 5xx, network errors and timeouts, honouring Retry-After;
+// permanent otherwise. The response is returned even when the status is
+// unacceptable, so the worker can record what the endpoint said. message,
+// if set, replaces the log line's default one.
+func exchange(ctx context.Context, client *http.Client, req *http.Request, expect []int, message string) (Result, error) {
 	start := time.Now()
-	resp, err := deps.HTTPClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return Result{}, transportError(ctx, req, err)
 	}
@@ -153,10 +163,12 @@ func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Resul
 	if err != nil {
 		return Result{}, transportError(ctx, req, err)
 	}
-	res := Result{Output: out, Logs: []LogLine{requestLog(req, resp.StatusCode, time.Since(start), out["truncated"].(bool))}}
-	// The response is returned even when the status is unacceptable, so the
-	// worker can record what the endpoint said.
-	return res, withRetryAfter(classifyStatus(resp.StatusCode, expectedStatuses(with), req.URL.Host), resp.Header.Get("Retry-After"), time.Now())
+	line := requestLog(req, resp.StatusCode, time.Since(start), out["truncated"].(bool))
+	if message != "" {
+		line.Message = message
+	}
+	res := Result{Output: out, Logs: []LogLine{line}}
+	return res, withRetryAfter(classifyStatus(resp.StatusCode, expect, req.URL.Host), resp.Header.Get("Retry-After"), time.Now())
 }
 
 // newRequest builds the request from the evaluated with block.
@@ -227,21 +239,33 @@ func requestBody(ctx context.Context, with map[string]any, env Env) ([]byte, str
 }
 
 // setHeaders renders the configured headers onto req. Errors name the
-// header but never its value.
+// header, never its value (it may hold a secret).
 func setHeaders(ctx context.Context, req *http.Request, with map[string]any, env Env) error {
+	h, err := renderHeaders(ctx, with, env, "http step", nil)
+	for name, vs := range h {
+		req.Header[name] = vs
+	}
+	return err
+}
+
+// renderHeaders renders with.headers for the step called who. A header
+// that is not valid, or that reserved says the step may not set, is a
+// permanent error; errors name the header, never its value.
+func renderHeaders(ctx context.Context, with map[string]any, env Env, who string, reserved func(string) bool) (http.Header, error) {
+	h := http.Header{}
 	headers, _ := with["headers"].(map[string]any)
 	for name, v := range headers {
 		tmpl, _ := v.(string)
 		value, err := Render(ctx, tmpl, env)
 		if err != nil {
-			return fmt.Errorf("http step: header %s: %w", name, err)
+			return nil, fmt.Errorf("%s: header %s: %w", who, name, err)
 		}
-		if !validHeaderName(name) || strings.ContainsAny(value, "\r\n") {
-			return Permanent(fmt.Errorf("http step: header %s is not valid", name))
+		if !validHeaderName(name) || (reserved != nil && reserved(name)) || strings.ContainsAny(value, "\r\n") {
+			return nil, Permanent(fmt.Errorf("%s: header %s is not valid", who, name))
 		}
-		req.Header.Set(name, value)
+		h.Set(name, value)
 	}
-	return nil
+	return h, nil
 }
 
 // idempotencyKey is "<run id>:<step>", or "" when the worker did not
