@@ -18,6 +18,7 @@ import (
 	"aias/internal/config"
 	"aias/internal/logging"
 	"aias/internal/postgres"
+	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 )
@@ -330,30 +331,10 @@ func (s *system) post(url, body string, header ...string) (int, string) {
 	return r.Status, out.RunID
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// syncBuffer collects log lines; see package logbuf.
+type syncBuffer = logbuf.Buffer
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func tail(s string, n int) string { return logbuf.Tail(s, n) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
