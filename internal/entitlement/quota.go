@@ -83,10 +83,10 @@ func (qu *Quota) Admit(ctx context.Context, q postgres.Querier, tenantID uuid.UU
 // value with a function that takes the increment back.
 func (qu *Quota) count(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, start time.Time) (int64, func(), error) {
 	key := qu.key(tenantID, start)
-	n, err := qu.incr(ctx, key, func() (int64, error) { return countedSince(ctx, q, start) })
+	n, err := qu.incr(ctx, key, func() (int64, error) { return CountedSince(ctx, q, start) })
 	if err != nil {
 		// Redis away: Postgres is exact, only slower.
-		used, perr := countedSince(ctx, q, start)
+		used, perr := CountedSince(ctx, q, start)
 		if perr != nil {
 			return 0, nil, perr
 		}
@@ -177,10 +177,6 @@ func (qu *Quota) prefix() string {
 // CountedSince is how many runs of the transaction's tenant were admitted
 // against the quota since start.
 func CountedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
-	return countedSince(ctx, q, start)
-}
-
-func countedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
 	var n int64
 	if err := q.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE counted_at >= $1`, start); err != nil {
 		return 0, fmt.Errorf("count runs this period: %w", postgres.Classify(err))
@@ -193,7 +189,7 @@ func Room(ctx context.Context, q postgres.Querier, p plan.Plan, now time.Time) (
 	if p.Limits.RunsPerMonth == plan.Unlimited {
 		return 1 << 30, nil
 	}
-	used, err := countedSince(ctx, q, PeriodStart(now))
+	used, err := CountedSince(ctx, q, PeriodStart(now))
 	if err != nil {
 		return 0, err
 	}

@@ -31,8 +31,7 @@ func decodeDefinition(c echo.Context) (workflow.Definition, error) {
 
 // stepLimit is what the plan allows a definition: its step count and features.
 func stepLimit(p plan.Plan) workflow.Limits {
-	l := workflow.Limits{Plan: p.Name, NoCallbacks: !p.Features.Callbacks, NoForeach: !p.Features.Foreach,
-		MaxForeachItems: p.Limits.ForeachItems}
+	l := workflow.Limits{Plan: p.Name, NoCallbacks: !p.Features.Callbacks, NoForeach: !p.Features.Foreach}
 	if n := p.Limits.StepsPerWorkflow; n > 0 && n < workflow.MaxSteps {
 		l.MaxSteps = n
 	}

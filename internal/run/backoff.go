@@ -34,6 +34,3 @@ func (b Backoff) Delay(n int) time.Duration {
 	}
 	return half + rand.N(half+1) //nolint:gosec // jitter needs spread, not secrecy
 }
-
-// Upper is the latest a retry after the given attempt (1-based) is due.
-func (b Backoff) Upper(attempt int) time.Duration { return b.ceiling(max(attempt-1, 0)) }

@@ -324,7 +324,7 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 		if err := heartbeat(ctx, q, r); err != nil {
 			return err
 		}
-		if err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
+		if _, err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
 			return err
 		}
 		if err := e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
@@ -370,10 +370,9 @@ func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord, c
 		if err := heartbeat(ctx, q, r); err != nil {
 			return err
 		}
-		if err := writeStep(ctx, q, r.TenantID, rec, counted); err != nil {
-			return err
-		}
-		return q.GetContext(ctx, &tries, `SELECT tries FROM run_steps WHERE run_id = $1 AND position = $2`, r.ID, rec.Position)
+		var werr error
+		tries, werr = writeStep(ctx, q, r.TenantID, rec, counted)
+		return werr
 	})
 	return tries, err
 }
@@ -493,7 +492,7 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 		owned = true
 		for i, s := range skipped {
 			rec := StepRecord{RunID: r.ID, Position: first + i, Name: s.Name, Type: s.Type, Status: StepSkipped, Attempt: r.Attempt}
-			if err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
+			if _, err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
 				return err
 			}
 		}
@@ -543,16 +542,9 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 }
 
-func (e *Executor) observeStep(typ string, err error, d time.Duration) {
+func (e *Executor) observeStep(typ, outcome string, d time.Duration) {
 	if e.Metrics == nil {
 		return
-	}
-	outcome := "succeeded"
-	switch {
-	case err != nil && step.IsPermanent(err):
-		outcome = "failed"
-	case err != nil:
-		outcome = "retryable"
 	}
 	e.Metrics.StepDuration.WithLabelValues(typ, outcome).Observe(d.Seconds())
 }

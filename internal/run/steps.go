@@ -50,9 +50,9 @@ SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') A
 	return out, nil
 }
 
-// writeStep upserts a step record, never overwriting a succeeded one.
-// counted adds one to the step's failed tries.
-func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, counted bool) error {
+// writeStep upserts a step record, never overwriting a succeeded one, and
+// returns the step's failed tries; counted adds one to them.
+func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, counted bool) (int, error) {
 	const upsert = `
 INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output, error, logs,
                        started_at, finished_at, duration_ms, tries)
@@ -62,17 +62,22 @@ ON CONFLICT (run_id, position) DO UPDATE
        error = EXCLUDED.error, logs = EXCLUDED.logs, started_at = EXCLUDED.started_at,
        finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
        tries = run_steps.tries + EXCLUDED.tries
- WHERE run_steps.status <> 'succeeded'`
+ WHERE run_steps.status <> 'succeeded'
+RETURNING tries`
 	logs := s.Logs
 	if logs == nil {
 		logs = json.RawMessage("[]")
 	}
-	_, err := q.ExecContext(ctx, upsert, tenantID, s.RunID, s.Position, s.Name, s.Type, s.Status, s.Attempt,
+	var tries int
+	err := q.GetContext(ctx, &tries, upsert, tenantID, s.RunID, s.Position, s.Name, s.Type, s.Status, s.Attempt,
 		nullJSON(s.Output), s.Error, logs, s.StartedAt, s.FinishedAt, s.DurationMS, counted)
-	if err != nil {
-		return fmt.Errorf("write step %s of run %s: %w", s.Name, s.RunID, postgres.Classify(err))
+	if postgres.IsNoRows(err) {
+		return 0, nil // the step had succeeded already; its record stays
 	}
-	return nil
+	if err != nil {
+		return 0, fmt.Errorf("write step %s of run %s: %w", s.Name, s.RunID, postgres.Classify(err))
+	}
+	return tries, nil
 }
 
 func nullJSON(b json.RawMessage) any {

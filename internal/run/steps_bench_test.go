@@ -53,7 +53,10 @@ func BenchmarkStepCommit(b *testing.B) {
 		now := time.Now()
 		rec := StepRecord{RunID: runID, Position: pos, Name: "t", Type: "transform", Status: StepSucceeded, Attempt: 1,
 			Output: out, StartedAt: &now, FinishedAt: &now}
-		err = db.InTenantTx(ctx, s.TenantID, func(q postgres.Querier) error { return writeStep(ctx, q, s.TenantID, rec, false) })
+		err = db.InTenantTx(ctx, s.TenantID, func(q postgres.Querier) error {
+			_, err := writeStep(ctx, q, s.TenantID, rec, false)
+			return err
+		})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -172,27 +172,24 @@ func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env ste
 			}
 		}
 	}
-	res, err := w.run(ctx, pos, s, env)
+	res, committed, err := w.run(ctx, pos, s, env)
 	if err != nil {
 		return nil, true, err
 	}
-	if s.Type == "condition" || s.Type == "transform" || s.Type == "http" || s.Type == "log" || s.Type == "artifact" {
-		return res.Output, true, nil
+	switch s.Type {
+	case "switch", "foreach", "delay":
+		// They read their own output back: give it the shape a recorded
+		// output has (JSON numbers as float64), from the committed bytes.
+		return decodeJSON(committed), true, nil
 	}
-	// Containers and delays read their own output back: give them the
-	// shape a recorded output has (JSON numbers as float64).
-	b, err := json.Marshal(res.Output)
-	if err != nil {
-		return nil, true, err
-	}
-	return decodeJSON(b), true, nil
+	return res.Output, true, nil
 }
 
 // run executes one attempt of one step and commits its record (and
 // artifacts) when it succeeds; a failed attempt's record is written too,
 // counting the failure against the step's budget unless the delivery was
-// interrupted.
-func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env) (step.Result, error) {
+// interrupted. It returns the output's committed JSON too.
+func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env) (step.Result, json.RawMessage, error) {
 	e := w.e
 	log := logging.From(w.base).With().Str("step", s.Name).Logger()
 	e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit) // refresh the slot's lease
@@ -201,9 +198,10 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	sctx, span := telemetry.StartStep(ctx, s.Name, s.Type)
 	res, err := w.attempt(logging.With(sctx, log), s, env)
 	res, err = redact(w.deps.Redactor, res, err)
-	telemetry.EndStep(span, stepOutcome(err), err) // tracing.go; the error as redacted
+	outcome := stepOutcome(err)
+	telemetry.EndStep(span, outcome, err) // the error as redacted
 	finished := e.now()
-	e.observeStep(s.Type, err, finished.Sub(started))
+	e.observeStep(s.Type, outcome, finished.Sub(started))
 	rec := StepRecord{RunID: w.r.ID, Position: pos, Name: s.Name, Type: s.Type, Attempt: w.r.Attempt,
 		StartedAt: &started, FinishedAt: &finished, DurationMS: finished.Sub(started).Milliseconds(),
 		Logs: json.RawMessage("[]")}
@@ -211,7 +209,7 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 		rec.Logs, _ = json.Marshal(res.Logs)
 	}
 	if errors.Is(err, errNotRunnable) {
-		return res, err // canceled or taken over: nothing of this run is ours to write
+		return res, nil, err // canceled or taken over: nothing of this run is ours to write
 	}
 	if err != nil {
 		if cause := context.Cause(ctx); ctx.Err() != nil && w.base.Err() == nil {
@@ -224,30 +222,30 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 		rec.Status, rec.Error = StepFailed, &msg
 		tries, werr := e.writeFailedStep(w.base, w.r, rec, w.base.Err() == nil)
 		if errors.Is(werr, errNotRunnable) {
-			return res, werr
+			return res, nil, werr
 		}
 		if werr != nil {
 			log.Error().Err(werr).Msg("record failed step")
 		}
 		log.Warn().Err(err).Dur("duration", finished.Sub(started)).Msg("step failed")
-		return res, &stepFailure{step: s, tries: tries, err: err}
+		return res, nil, &stepFailure{step: s, tries: tries, err: err}
 	}
 	out, err := json.Marshal(res.Output)
 	if err != nil {
-		return res, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))}
+		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))}
 	}
 	rec.Status, rec.Output = StepSucceeded, out
 	if err := e.commitStep(w.base, w.r, rec, res.Artifacts, res.Until); err != nil {
 		if errors.Is(err, errNotRunnable) {
-			return res, err
+			return res, nil, err
 		}
 		if serr := storeError(err); step.IsPermanent(serr) {
-			return res, &stepFailure{step: s, err: serr}
+			return res, nil, &stepFailure{step: s, err: serr}
 		}
-		return res, err
+		return res, nil, err
 	}
 	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
-	return res, nil
+	return res, out, nil
 }
 
 // attempt runs the step type under the step's timeout and the run's

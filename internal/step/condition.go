@@ -60,5 +60,5 @@ func (condition) Run(ctx context.Context, _ Deps, with map[string]any, env Env) 
 	if str(with, "on_false", onFalseStop) == onFalseFail {
 		return Result{}, Permanent(fmt.Errorf("condition %s is false", src))
 	}
-	return Result{Output: map[string]any{"passed": false}, Stop: true}, nil
+	return Result{Output: map[string]any{"passed": false}}, nil
 }

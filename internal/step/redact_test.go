@@ -176,14 +176,12 @@ func TestRedactorResult(t *testing.T) {
 		Output:    map[string]any{"a": "topsecret"},
 		Logs:      []LogLine{{Message: "m topsecret", Fields: map[string]any{"f": "topsecret"}}, {Message: "plain"}},
 		Artifacts: []Artifact{{Name: "topsecret.txt", Content: []byte("x topsecret")}},
-		Stop:      true,
 	}
 	got := r.Result(res)
 	want := Result{
 		Output:    map[string]any{"a": Redacted},
 		Logs:      []LogLine{{Message: "m " + Redacted, Fields: map[string]any{"f": Redacted}}, {Message: "plain"}},
 		Artifacts: []Artifact{{Name: Redacted + ".txt", Content: []byte("x " + Redacted)}},
-		Stop:      true,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("Result mismatch (-want +got):\n%s", diff)

@@ -84,8 +84,6 @@ type Result struct {
 	Output    any
 	Logs      []LogLine
 	Artifacts []Artifact
-	// Stop ends the run successfully; the remaining steps are skipped.
-	Stop bool
 	// Until, when set, is when the run continues (a delay step).
 	Until time.Time
 }

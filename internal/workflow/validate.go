@@ -22,8 +22,6 @@ type Limits struct {
 	// NoForeach and NoCallbacks refuse the plan features a plan lacks.
 	NoForeach   bool
 	NoCallbacks bool
-	// MaxForeachItems bounds the items of a foreach (0: the package default).
-	MaxForeachItems int
 }
 
 func (l Limits) maxSteps() int {
