@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"aias/internal/artifact"
-	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/postgres"
@@ -215,13 +214,7 @@ func (s *Server) replayRun(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	admit := func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
-		p, err := s.ent.PlanOf(ctx, q, tenantID)
-		if err != nil {
-			return entitlement.Admission{}, err
-		}
-		return s.quota.Admit(ctx, q, tenantID, p, time.Now())
-	}
+	admit := s.admitter(tenantID)
 	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), admit)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -172,13 +171,7 @@ func (s *Server) triggerWorkflow(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	admit := func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
-		p, err := s.ent.PlanOf(ctx, q, tenantID)
-		if err != nil {
-			return entitlement.Admission{}, err
-		}
-		return s.quota.Admit(ctx, q, tenantID, p, time.Now())
-	}
+	admit := s.admitter(tenantID)
 	runID, status, err := run.StartManual(ctx, s.db, s.queue, run.Manual{TenantID: tenantID,
 		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx), Admit: admit})
 	if err != nil {

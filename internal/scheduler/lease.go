@@ -45,9 +45,6 @@ func NewLease(db *postgres.DB, name, holder string, ttl time.Duration) *Lease {
 // Holder is this replica's identity in the lease table.
 func (l *Lease) Holder() string { return l.holder }
 
-// TTL is how long one acquisition or renewal lasts.
-func (l *Lease) TTL() time.Duration { return l.ttl }
-
 // Acquire takes the lease or renews it, reporting whether this holder has it.
 // A database error reports false with the error; the local validity from
 // the last renewal still stands until it runs out.
@@ -62,7 +59,7 @@ ON CONFLICT (name) DO UPDATE
  WHERE l.holder = EXCLUDED.holder OR l.expires_at <= now()
 RETURNING holder`
 	var got string
-	err := l.db.GetContext(ctx, &got, acquire, l.name, l.holder, millis(l.ttl))
+	err := l.db.GetContext(ctx, &got, acquire, l.name, l.holder, interval(l.ttl))
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
@@ -132,4 +129,3 @@ func NewHolderID() string {
 }
 
 // millis renders d as a Postgres interval.
-func millis(d time.Duration) string { return fmt.Sprintf("%d milliseconds", d.Milliseconds()) }
