@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -66,10 +65,7 @@ func (c *Client) EnqueueNotify(ctx context.Context, tenantID, runID uuid.UUID) e
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	_, err = c.c.EnqueueContext(ctx, t)
-	if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+	if err := c.enqueueOnce(ctx, t); err != nil {
 		return fmt.Errorf("enqueue notification of run %s: %w", runID, err)
 	}
 	return nil

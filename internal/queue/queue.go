@@ -121,18 +121,26 @@ func (c *Client) EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxA
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
 	started := time.Now()
-	_, err = c.c.EnqueueContext(ctx, t)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		err = nil
-	}
+	err = c.enqueueOnce(ctx, t)
 	c.Metrics.Enqueued(time.Since(started), err)
 	if err != nil {
 		return fmt.Errorf("enqueue run %s: %w", runID, err)
 	}
 	return nil
+}
+
+// enqueueOnce enqueues t within a short timeout; a task that already holds
+// t's id is success (the id is derived from the run, so that task is this
+// one).
+func (c *Client) enqueueOnce(ctx context.Context, t *asynq.Task) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := c.c.EnqueueContext(ctx, t)
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 // Presence is what the queue holds for a run, as the sweep sees it.

@@ -82,35 +82,23 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var lastRetention time.Time
 	for {
 		if time.Since(lastRetention) >= retentionEvery {
-			n, err := s.ApplyRetention(ctx, time.Now())
-			s.opt.Metrics.Swept(telemetry.SweepRetention, n, err)
-			if err != nil && ctx.Err() == nil {
-				s.opt.Log.Warn().Err(err).Msg("retention failed; next pass retries")
-			}
-			n, err = s.ReconcileUsage(ctx, time.Now())
-			s.opt.Metrics.Swept(telemetry.SweepUsage, n, err)
-			if err != nil && ctx.Err() == nil {
-				s.opt.Log.Warn().Err(err).Msg("reconciling usage counters failed; next pass retries")
-			}
+			s.pass(ctx, telemetry.SweepRetention, "retention failed; next pass retries",
+				func() (int, error) { return s.ApplyRetention(ctx, time.Now()) })
+			s.pass(ctx, telemetry.SweepUsage, "reconciling usage counters failed; next pass retries",
+				func() (int, error) { return s.ReconcileUsage(ctx, time.Now()) })
 			lastRetention = time.Now()
 		}
-		res, err := s.Sweep(ctx)
-		s.opt.Metrics.Swept(telemetry.SweepRequeue, res.Enqueued+res.Revived, err)
-		if err != nil && ctx.Err() == nil {
-			s.opt.Log.Warn().Err(err).Msg("sweep failed; next tick retries")
-		}
+		s.pass(ctx, telemetry.SweepRequeue, "sweep failed; next tick retries", func() (int, error) {
+			res, err := s.Sweep(ctx)
+			return res.Enqueued + res.Revived, err
+		})
 		s.sweepNotices(ctx)
-		n, err := s.ReleaseHeld(ctx, time.Now())
-		s.opt.Metrics.Swept(telemetry.SweepHeld, n, err)
-		if err != nil && ctx.Err() == nil {
-			s.opt.Log.Warn().Err(err).Msg("releasing held runs failed; next tick retries")
-		}
+		s.pass(ctx, telemetry.SweepHeld, "releasing held runs failed; next tick retries",
+			func() (int, error) { return s.ReleaseHeld(ctx, time.Now()) })
 		if s.opt.Billing != nil {
-			n, err := s.opt.Billing.ExpireGrace(ctx)
-			s.opt.Metrics.Swept(telemetry.SweepGrace, n, err)
-			if err != nil && ctx.Err() == nil {
-				s.opt.Log.Warn().Err(err).Msg("expiring billing grace failed; next tick retries")
-			} else if n > 0 {
+			n := s.pass(ctx, telemetry.SweepGrace, "expiring billing grace failed; next tick retries",
+				func() (int, error) { return s.opt.Billing.ExpireGrace(ctx) })
+			if n > 0 {
 				s.opt.Log.Info().Int("tenants", n).Msg("payment grace ended: tenants moved to the default plan")
 			}
 		}
@@ -121,6 +109,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// pass runs one sweep, reports it as metrics and logs a failure (unless
+// the scheduler is stopping); it returns what the sweep acted on.
+func (s *Scheduler) pass(ctx context.Context, sweep, failed string, run func() (int, error)) int {
+	n, err := run()
+	s.opt.Metrics.Swept(sweep, n, err)
+	if err != nil && ctx.Err() == nil {
+		s.opt.Log.Warn().Err(err).Msg(failed)
+	}
+	return n
 }
 
 // SweepResult says what one sweep did.
