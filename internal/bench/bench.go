@@ -191,7 +191,7 @@ func (b *bench) startIngress(ctx context.Context) error {
 
 // startWorkers starts n worker processes and waits until each is ready.
 func (b *bench) startWorkers(ctx context.Context, n int) error {
-	for i := range n {
+	for range n {
 		addr, err := freeAddr()
 		if err != nil {
 			return err
@@ -204,7 +204,6 @@ func (b *bench) startWorkers(ctx context.Context, n int) error {
 		}
 		w.ops = addr
 		b.workers = append(b.workers, w)
-		_ = i
 	}
 	for _, w := range b.workers {
 		if err := w.waitHTTP(ctx, "http://"+w.ops+"/readyz", 20*time.Second); err != nil {

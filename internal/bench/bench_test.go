@@ -155,6 +155,11 @@ func TestGates(t *testing.T) {
 	for _, g := range gs {
 		byName[g.Name] = g
 	}
+	for _, name := range []string{"ingress max real/floor", "ingress p99 real/floor", "worker RSS idle MB", "drain / db ceiling"} {
+		if _, ok := byName[name]; !ok {
+			t.Fatalf("no gate %q among %d", name, len(gs))
+		}
+	}
 	if g := byName["ingress max real/floor"]; !g.Pass {
 		t.Errorf("%s, want pass", g)
 	}

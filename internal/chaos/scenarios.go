@@ -386,9 +386,7 @@ steps:
 	if st.Calls != 40 {
 		h.failf("%d calls for 20 runs, want 40 (one cut, one retry each)", st.Calls)
 	}
-	// the retry after a timeout is the step's budget at work, not a duplicate
-	h.res.DBound += 20
-	h.res.D += st.Duplicates
+	h.dups("hang-once", 20) // the retry after a timeout is the step's budget at work, not a duplicate
 	return nil
 }
 
@@ -449,8 +447,7 @@ steps:
 		h.failf("after re-drive: %v, want all %d dead again", o.Statuses, len(ids))
 	}
 	h.callsPerRun(ids, 4)
-	h.res.DBound += 3 * len(ids) // the budget's retries and the re-drive are prescribed, not duplicates
-	h.res.D += h.rec.Stats("fail").Duplicates
+	h.dups("fail", 3*len(ids)) // the budget's retries and the re-drive are prescribed, not duplicates
 	return nil
 }
 

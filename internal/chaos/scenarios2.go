@@ -74,8 +74,7 @@ func hostileTarget(ctx context.Context, h *harness) error {
 	} else {
 		h.notef("1 byte/s target cut after %s", held[0].Round(100*time.Millisecond))
 	}
-	h.res.DBound += 2 // seq's two prescribed retries
-	h.res.D += h.rec.Stats("seq").Duplicates
+	h.dups("seq", 2) // seq's two prescribed retries
 	return nil
 }
 
