@@ -59,3 +59,31 @@ func TestWorkflowApplyCreatesThenVersionsByName(t *testing.T) {
 		}
 	}
 }
+
+// aias workflow validate checks a file locally: a valid definition is
+// reported valid (nothing is sent anywhere), a bad one is refused with the
+// path of every problem.
+func TestWorkflowValidateReportsEveryProblemWithItsPath(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, []byte("name: ok\nsteps:\n  - { name: a, type: transform, with: { output: \"1\" } }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("name: bad\nsteps:\n  - { name: a, type: email }\n  - { name: b, type: transform, with: { output: \"steps.later.output\" } }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noEnv := func(string) string { return "" } // validate needs no API and no database
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"workflow", "validate", "-f", good}, noEnv, &out); err != nil {
+		t.Fatalf("validate good: %v", err)
+	}
+	if !strings.Contains(out.String(), `workflow "ok" is valid`) {
+		t.Errorf("validate good printed %q", out.String())
+	}
+	err := run(context.Background(), []string{"workflow", "validate", "-f", bad}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "steps[0].type") || !strings.Contains(err.Error(), "steps[1].with.output") {
+		t.Fatalf("validate bad = %v, want an error naming steps[0].type and steps[1].with.output", err)
+	}
+}

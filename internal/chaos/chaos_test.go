@@ -38,23 +38,23 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// TestFaultSubset runs three scenarios of the suite with smaller loads:
+// TestFaultSubset runs four scenarios of the suite with smaller loads:
 // an ingress killed under load (3), Redis flushed with runs queued and
-// delayed (5) and a poison step with its re-drive (9). `make chaos` runs
-// all twelve at full size.
+// delayed (5), SIGTERM on each program in turn under load (7) and a poison
+// step with its re-drive (9). `make chaos` runs all twelve at full size.
 func TestFaultSubset(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	var log strings.Builder
 	results, err := chaos.Run(ctx, chaos.Options{
 		BinDir: binDir, AdminURL: os.Getenv("AIAS_TEST_DATABASE_URL"), Out: &log, Quick: true,
-	}, []int{3, 5, 9})
+	}, []int{3, 5, 7, 9})
 	t.Log("\n" + log.String())
 	if err != nil {
 		t.Fatalf("chaos.Run: %v", err)
 	}
-	if len(results) != 3 {
-		t.Fatalf("%d results, want 3", len(results))
+	if len(results) != 4 {
+		t.Fatalf("%d results, want 4", len(results))
 	}
 	for _, r := range results {
 		if !r.Pass() {

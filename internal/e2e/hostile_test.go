@@ -117,3 +117,44 @@ func TestKeysAndTokensDoNotCrossAndHostilePathsAre404(t *testing.T) {
 		t.Errorf("runs after refused requests = %d (%v), want 0", n, err)
 	}
 }
+
+// A delivery replayed inside the timestamp window is a duplicate (200, the
+// same run); the same delivery signed outside the window, in the past or
+// the future, is refused as stale and makes no run.
+func TestReplaysInsideTheWindowAreDuplicatesAndOutsideAreRefused(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	url, id, secret := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "standard-webhooks"})
+	settings := signature.Settings{Scheme: "standard-webhooks"}
+	body := `{"order":1}`
+
+	inside := signed(t, settings, secret, "msg_window", time.Now().Add(-4*time.Minute), body)
+	status, first := s.post(url, body, inside...)
+	if status != 202 {
+		t.Fatalf("delivery signed 4 min ago = %d, want 202 (inside the 5 min window)", status)
+	}
+	if again, same := s.post(url, body, inside...); again != 200 || same != first {
+		t.Errorf("replay inside the window = %d %s, want 200 with run %s", again, same, first)
+	}
+	for _, at := range []time.Duration{-6 * time.Minute, 6 * time.Minute} {
+		stale := signed(t, settings, secret, "msg_stale", time.Now().Add(at), body)
+		if r := s.do("POST", url, "", "application/json", body, stale...); r.Status != 401 {
+			t.Errorf("delivery signed %s from now = %d, want 401", at, r.Status)
+		}
+	}
+	var log struct {
+		Data []struct{ Reason string } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+id+"/rejections", acme.Key, nil, 200, &log)
+	if len(log.Data) != 2 || log.Data[0].Reason != "stale_timestamp" || log.Data[1].Reason != "stale_timestamp" {
+		t.Errorf("rejections = %+v, want two stale_timestamp", log.Data)
+	}
+	var runs int
+	err := s.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
+		return q.GetContext(context.Background(), &runs, `SELECT count(*) FROM runs`)
+	})
+	if err != nil || runs != 1 {
+		t.Errorf("runs = %d (%v), want 1", runs, err)
+	}
+}
