@@ -150,14 +150,7 @@ func callbackBody(ctx context.Context, with map[string]any, env Env) ([]byte, st
 			return nil, "", err
 		}
 	}
-	if s, ok := v.(string); ok {
-		return []byte(s), "", nil
-	}
-	s, err := compactJSON(v)
-	if err != nil {
-		return nil, "", Permanent(fmt.Errorf("callback step: body: %w", err))
-	}
-	return []byte(s), "application/json", nil
+	return encodeBody(v, "callback step")
 }
 
 // callbackSummary is the default body: the run, this step, and the outputs

@@ -228,12 +228,18 @@ func requestBody(ctx context.Context, with map[string]any, env Env) ([]byte, str
 	if err != nil {
 		return nil, "", err
 	}
+	return encodeBody(v, "http step")
+}
+
+// encodeBody is a request body and its content type: a string is sent as it
+// is (no type), anything else as compact JSON. who names the step in errors.
+func encodeBody(v any, who string) ([]byte, string, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), "", nil
 	}
 	s, err := compactJSON(v)
 	if err != nil {
-		return nil, "", Permanent(fmt.Errorf("http step: body: %w", err))
+		return nil, "", Permanent(fmt.Errorf("%s: body: %w", who, err))
 	}
 	return []byte(s), "application/json", nil
 }

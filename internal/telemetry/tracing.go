@@ -169,6 +169,13 @@ func SpanInt(ctx context.Context, key string, v int) {
 	}
 }
 
+// SpanString sets a string attribute on ctx's span, if it records.
+func SpanString(ctx context.Context, key, v string) {
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.String(key, v))
+	}
+}
+
 // TraceID is the id of ctx's trace, or "" when no span is active.
 func TraceID(ctx context.Context) string {
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {

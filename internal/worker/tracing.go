@@ -8,7 +8,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"aias/internal/queue"
 	"aias/internal/telemetry"
 )
 
@@ -26,7 +25,7 @@ func traced(tp trace.TracerProvider, next asynq.HandlerFunc) asynq.HandlerFunc {
 		ctx = telemetry.ExtractTrace(ctx, t.Headers())
 		ctx, span := tracer.Start(ctx, t.Type(), trace.WithSpanKind(trace.SpanKindConsumer))
 		if span.IsRecording() {
-			span.SetAttributes(taskAttributes(ctx, t)...)
+			span.SetAttributes(taskAttributes(ctx)...)
 		}
 		err := next(ctx, t)
 		if err != nil && !isFailure(err) {
@@ -40,9 +39,10 @@ func traced(tp trace.TracerProvider, next asynq.HandlerFunc) asynq.HandlerFunc {
 	}
 }
 
-// taskAttributes identify the delivery: queue, task id, retries so far, and
-// for run:execute the run and its tenant. Never the payload.
-func taskAttributes(ctx context.Context, t *asynq.Task) []attribute.KeyValue {
+// taskAttributes identify the delivery: queue, task id, retries so far.
+// Never the payload; the handler adds the run and its tenant once it has
+// decoded them.
+func taskAttributes(ctx context.Context) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{semconv.MessagingOperationTypeProcess}
 	if q, ok := asynq.GetQueueName(ctx); ok {
 		attrs = append(attrs, semconv.MessagingDestinationName(q))
@@ -52,12 +52,6 @@ func taskAttributes(ctx context.Context, t *asynq.Task) []attribute.KeyValue {
 	}
 	if n, ok := asynq.GetRetryCount(ctx); ok {
 		attrs = append(attrs, attribute.Int("aias.task.retried", n))
-	}
-	if t.Type() == queue.TypeRunExecute {
-		if p, err := queue.ParseRunExecute(t); err == nil {
-			attrs = append(attrs, attribute.String("aias.run_id", p.RunID.String()),
-				attribute.String("aias.tenant_id", p.TenantID.String()))
-		}
 	}
 	return attrs
 }

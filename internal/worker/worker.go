@@ -88,6 +88,8 @@ func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	ctx = w.runContext(ctx, t, p)
+	telemetry.SpanString(ctx, "aias.run_id", p.RunID.String())
+	telemetry.SpanString(ctx, "aias.tenant_id", p.TenantID.String())
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	lastChance := retried >= maxRetry
