@@ -83,18 +83,13 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 		if r.Status != Failed && r.Status != Dead {
 			return errs.E(errs.Conflict, "not_redrivable", fmt.Sprintf("a %s run cannot be re-driven; only failed and dead runs can", r.Status))
 		}
-		version := r.WorkflowVersion
-		if current {
-			w, err := workflow.Get(ctx, q, r.WorkflowID)
-			if err != nil {
+		if current { // a deleted workflow has no current version to redrive on
+			if _, err := workflow.Get(ctx, q, r.WorkflowID); err != nil {
 				return err
 			}
-			version = w.Version
 		}
-		const redrive = `UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL,
-		                   next_attempt_at = NULL, workflow_version = $2, updated_at = now() WHERE id = $1`
-		_, err = q.ExecContext(ctx, redrive, id, version)
-		return postgres.Classify(err)
+		_, err = redriveKeys(ctx, q, []bulkKey{{ID: id}}, current)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("redrive run %s: %w", id, err)
