@@ -22,8 +22,12 @@ type Querier interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
-// DB is the application's pool.
-type DB struct{ *sqlx.DB }
+// DB is the application's pool. Statements with parameters run prepared
+// (stmts.go).
+type DB struct {
+	*sqlx.DB
+	stmts *stmtCache
+}
 
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
@@ -40,7 +44,7 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", Classify(err))
 	}
-	return &DB{db}, nil
+	return &DB{DB: db, stmts: newStmtCache(db)}, nil
 }
 
 // InTx runs fn in a transaction, committing if fn returns nil.
@@ -49,7 +53,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", Classify(err))
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&Tx{Tx: tx, stmts: db.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}

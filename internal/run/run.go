@@ -118,6 +118,10 @@ type New struct {
 // duplicate = true; likewise when a run with n.ID exists. Concurrent inserts
 // of one delivery id serialize on the unique index: exactly one wins, the
 // others see its row.
+//
+// q may be a transaction of n's tenant or the pool: aias_insert_run
+// (migration 00012) scopes its statement to the tenant itself, so on the
+// pool the run is inserted and committed in one round trip.
 func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, duplicate bool, err error) {
 	var delivery *string
 	if n.DeliveryID != "" {
@@ -125,34 +129,21 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 	}
 	headers, _ := json.Marshal(nonNil(n.Headers))
 	query, _ := json.Marshal(nonNil(n.Query))
-	const insert = `
-INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, endpoint_id, trigger_kind, delivery_id,
-                  status, max_attempts, request_id, body, content_type, headers, query, received_at, counted_at,
-                  concurrency_key)
-VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $15 THEN 'held' ELSE 'queued' END, $8, $9, $10, $11, $12, $13, $14,
-        CASE WHEN $15 THEN NULL ELSE now() END, $16)
-ON CONFLICT DO NOTHING
-RETURNING id`
 	if id = n.ID; id == uuid.Nil {
 		id = uuid.New()
 	}
-	err = q.GetContext(ctx, &id, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
+	var out struct {
+		ID        uuid.UUID `db:"id"`
+		Duplicate bool      `db:"duplicate"`
+	}
+	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	err = q.GetContext(ctx, &out, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
 		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held,
 		keyOf(ctx, n))
-	if err == nil {
-		return id, false, nil
-	}
-	if !postgres.IsNoRows(err) || (delivery == nil && n.ID == uuid.Nil) {
+	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
 	}
-	if delivery == nil {
-		return n.ID, true, nil // a run with this id exists
-	}
-	const existing = `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2`
-	if err := q.GetContext(ctx, &id, existing, n.EndpointID, delivery); err != nil {
-		return uuid.Nil, false, fmt.Errorf("find duplicate run: %w", postgres.Classify(err))
-	}
-	return id, true, nil
+	return out.ID, out.Duplicate, nil
 }
 
 // Get reads one run of the transaction's tenant.

@@ -107,16 +107,7 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if token == "" || len(token) > 128 {
 		return Target{}, errUnknownEndpoint
 	}
-	t := Target{TenantID: tenantID}
-	err := in.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
-		if err = findTarget(ctx, q, token, &t); err != nil {
-			return err
-		}
-		if t.Settings.Scheme != signature.Token {
-			t.sealed, err = liveSecrets(ctx, q, t.EndpointID)
-		}
-		return err
-	})
+	t, err := findTarget(ctx, in.DB, tenantID, token)
 	if err != nil {
 		return Target{}, err
 	}
@@ -130,31 +121,40 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	return t, nil
 }
 
-func findTarget(ctx context.Context, q postgres.Querier, token string, t *Target) error {
-	const find = `
-SELECT e.id AS endpoint_id, w.id AS workflow_id, w.current_version AS version, e.verification, e.max_body_bytes, t.plan,
-       coalesce((v.definition#>>'{retry,max_attempts}')::int, (v.definition->>'max_attempts')::int, 0) AS max_attempts,
-       coalesce(v.definition->>'concurrency_key', '') AS concurrency_key
-  FROM webhook_endpoints e
-  JOIN workflows w          ON w.id = e.workflow_id AND w.deleted_at IS NULL AND w.enabled
-  JOIN workflow_versions v  ON v.workflow_id = w.id AND v.version = w.current_version
-  JOIN tenants t            ON t.id = e.tenant_id AND t.status = 'active'
- WHERE (e.token_hash = $1 OR (e.previous_token_hash = $1 AND e.previous_token_expires_at > now()))
-   AND e.enabled AND e.deleted_at IS NULL`
-	err := q.GetContext(ctx, t, find, HashToken(token))
-	if postgres.IsNoRows(err) {
-		return errUnknownEndpoint
-	}
+// targetRow is one row of aias_intake_target: the endpoint, repeated once
+// per live signing secret.
+type targetRow struct {
+	Target
+	SecretID   *uuid.UUID `db:"secret_id"`
+	Ciphertext []byte     `db:"ciphertext"`
+}
+
+// findTarget looks the endpoint and its live secrets up in one round trip:
+// aias_intake_target (migration 00012) scopes its own implicit transaction
+// to the tenant, so row-level security applies as in InTenantTx.
+func findTarget(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, token string) (Target, error) {
+	var rows []targetRow
+	err := q.SelectContext(ctx, &rows, `SELECT * FROM aias_intake_target($1, $2)`, tenantID, HashToken(token))
 	if err != nil {
-		return fmt.Errorf("find endpoint: %w", postgres.Classify(err))
+		return Target{}, fmt.Errorf("find endpoint: %w", postgres.Classify(err))
+	}
+	if len(rows) == 0 {
+		return Target{}, errUnknownEndpoint
+	}
+	t := rows[0].Target
+	t.TenantID = tenantID
+	for _, r := range rows {
+		if r.SecretID != nil {
+			t.sealed = append(t.sealed, sealedSecret{ID: *r.SecretID, Ciphertext: r.Ciphertext})
+		}
 	}
 	if t.MaxAttempts <= 0 {
 		t.MaxAttempts = workflow.DefaultMaxAttempts
 	}
 	if err := json.Unmarshal(t.RawSettings, &t.Settings); err != nil {
-		return fmt.Errorf("decode verification of endpoint %s: %w", t.EndpointID, err)
+		return Target{}, fmt.Errorf("decode verification of endpoint %s: %w", t.EndpointID, err)
 	}
-	return nil
+	return t, nil
 }
 
 // Verify checks the delivery's signature over the raw body. A rejection is a
@@ -180,29 +180,34 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID s
 	if err := checkDeliveryID(deliveryID); err != nil {
 		return Accepted{}, err
 	}
+	n := run.New{
+		TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
+		TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
+		RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
+		Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
+		KeyExpr: t.KeyExpr,
+	}
 	var out Accepted
 	var adm entitlement.Admission
-	err := in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) (err error) {
-		// A repeat is answered before the quota is consulted: it costs
-		// nothing. Without a quota to consult, the insert's own conflict
-		// check answers it: one statement fewer per delivery.
-		if in.quotaApplies(t) {
+	var err error
+	if !in.quotaApplies(t) {
+		// Nothing to consult first: the run row alone, in one round trip;
+		// its insert answers a repeat.
+		out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
+	} else {
+		err = in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) (err error) {
+			// A repeat is answered before the quota is consulted: it costs nothing.
 			if out.RunID, out.Duplicate, err = findDelivery(ctx, q, t.EndpointID, deliveryID); err != nil || out.Duplicate {
 				return err
 			}
-		}
-		if adm, err = in.admit(ctx, q, t); err != nil {
+			if adm, err = in.admit(ctx, q, t); err != nil {
+				return err
+			}
+			n.Held = adm.Held
+			out.RunID, out.Duplicate, err = run.Insert(ctx, q, n)
 			return err
-		}
-		out.RunID, out.Duplicate, err = run.Insert(ctx, q, run.New{
-			TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
-			TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
-			RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
-			Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
-			Held: adm.Held, KeyExpr: t.KeyExpr,
 		})
-		return err
-	})
+	}
 	if err != nil || out.Duplicate {
 		adm.Undo()
 	}

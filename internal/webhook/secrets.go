@@ -77,17 +77,6 @@ func expireSecrets(ctx context.Context, q postgres.Querier, endpointID uuid.UUID
 	return nil
 }
 
-// liveSecrets lists the endpoint's secrets that still verify, newest first.
-func liveSecrets(ctx context.Context, q postgres.Querier, endpointID uuid.UUID) ([]sealedSecret, error) {
-	var out []sealedSecret
-	const list = `SELECT id, ciphertext FROM endpoint_secrets
-	               WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC`
-	if err := q.SelectContext(ctx, &out, list, endpointID); err != nil {
-		return nil, fmt.Errorf("load signing secrets: %w", postgres.Classify(err))
-	}
-	return out, nil
-}
-
 // SecretsOf describes an endpoint's secrets that still verify.
 func SecretsOf(ctx context.Context, q postgres.Querier, endpointID uuid.UUID) ([]SecretInfo, error) {
 	out := []SecretInfo{}
