@@ -123,12 +123,13 @@ func (a *App) Ingress() *ingress.Server {
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
-		TrustedProxies: cidrs(c.TrustedProxies),
-		OperatorToken:  c.OperatorToken,
-		Dashboard:      a.dashboard(),
-		IPLimit:        ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
-		EndpointLimit:  ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
-		BenchFloor:     c.BenchFloor,
+		TrustedProxies:   cidrs(c.TrustedProxies),
+		OperatorToken:    c.OperatorToken,
+		Dashboard:        a.dashboard(),
+		IPLimit:          ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
+		EndpointLimit:    ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
+		BenchFloor:       c.BenchFloor,
+		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
 }
 

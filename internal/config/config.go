@@ -69,6 +69,7 @@ type Config struct {
 	RateIPBurst           int           `env:"AIAS_RATE_LIMIT_IP_BURST" envDefault:"200" help:"burst of the per-IP intake limit"`
 	RateEndpointPerSecond int           `env:"AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND" envDefault:"50" help:"intake requests per second per endpoint (0: off)"`
 	RateEndpointBurst     int           `env:"AIAS_RATE_LIMIT_ENDPOINT_BURST" envDefault:"100" help:"burst of the per-endpoint intake limit"`
+	EndpointCacheTTL      time.Duration `env:"AIAS_ENDPOINT_CACHE_TTL" envDefault:"1s" help:"how long the ingress keeps a resolved webhook endpoint; a change made through another ingress process applies within this (0: look every delivery up)"`
 
 	WorkerConcurrency     int           `env:"AIAS_WORKER_CONCURRENCY" envDefault:"10" help:"runs executed at once by one worker process"`
 	WorkerShutdownTimeout time.Duration `env:"AIAS_WORKER_SHUTDOWN_TIMEOUT" envDefault:"25s" help:"how long in-flight steps may finish on SIGTERM before their runs are handed back"`

@@ -64,6 +64,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		RateIPBurst:           200,
 		RateEndpointPerSecond: 50,
 		RateEndpointBurst:     100,
+		EndpointCacheTTL:      time.Second,
 		WorkerConcurrency:     10,
 		WorkerShutdownTimeout: 25 * time.Second,
 		RetryBase:             2 * time.Second,

@@ -133,7 +133,12 @@ func TestUnknownEndpointAnswersAreIndistinguishable(t *testing.T) {
 	if unknownTenant.Status != 404 || a != b {
 		t.Errorf("unknown tenant %+v and wrong token %+v differ; a sender must not tell them apart", a, b)
 	}
-	// Disabling the endpoint gives the very same answer.
+	// Disabling the endpoint gives the very same answer, at once: the
+	// delivery before it left the endpoint in the ingress's cache, and the
+	// change through the API drops it.
+	if r := s.do("POST", url, "", "application/json", `{}`); r.Status != 202 {
+		t.Fatalf("delivery before disabling = %d %s, want 202", r.Status, r.Body)
+	}
 	var e struct {
 		Data []struct{ ID string } `json:"data"`
 	}

@@ -3,6 +3,7 @@ package ingress
 import (
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"aias/internal/errs"
@@ -29,6 +30,7 @@ func (s *Server) stripeWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	s.intakes.Forget(uuid.Nil) // a plan may have changed: its body limit applies at once
 	return c.JSON(http.StatusOK, map[string]bool{"received": true, "duplicate": dup})
 }
 

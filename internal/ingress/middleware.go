@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +113,13 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		ctx := context.WithValue(c.Request().Context(), principalKey{}, p)
 		l := logging.From(ctx).With().Str("tenant_id", p.TenantID.String()).Logger()
 		c.SetRequest(c.Request().WithContext(logging.With(ctx, l)))
-		return next(c)
+		err = next(c)
+		if err == nil && c.Request().Method != http.MethodGet {
+			// A change to an endpoint, a workflow or a secret applies to
+			// the next delivery this process takes.
+			s.intakes.Forget(p.TenantID)
+		}
+		return err
 	}
 }
 

@@ -41,6 +41,9 @@ type Options struct {
 	IPLimit           ratelimit.Limit
 	EndpointLimit     ratelimit.Limit
 	BenchFloor        bool // serve BenchFloorPath (aias bench only)
+	// EndpointCacheTTL is how long the intake keeps a resolved endpoint;
+	// zero looks every delivery's endpoint up.
+	EndpointCacheTTL time.Duration
 }
 
 // Deps are the ingress's collaborators.
@@ -86,7 +89,8 @@ func New(d Deps, o Options) *Server {
 	ent := entitlement.Checker{Plans: d.Plans}
 	quota := &entitlement.Quota{Redis: d.Redis}
 	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: ent, quota: quota, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
-		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota}}
+		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota,
+			CacheTTL: o.EndpointCacheTTL}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler

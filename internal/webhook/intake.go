@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,11 @@ type Intake struct {
 	Plans          PlanResolver       // nil: no plan caps (tests of this package)
 	Quota          *entitlement.Quota // nil: no monthly quota
 	Now            func() time.Time
+	// CacheTTL is how long a resolved endpoint is kept (targets.go); zero
+	// looks every delivery's endpoint up.
+	CacheTTL time.Duration
+
+	targets targetCache
 }
 
 // PlanResolver maps a tenant's stored plan name to its plan.
@@ -107,7 +113,12 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if token == "" || len(token) > 128 {
 		return Target{}, errUnknownEndpoint
 	}
-	t, err := findTarget(ctx, in.DB, tenantID, token)
+	k := targetKey{tenant: tenantID, token: sha256.Sum256([]byte(token))}
+	now := time.Now() // not in.now: a test's fixed clock would keep entries for ever
+	if t, ok := in.targets.get(k, now, in.CacheTTL); ok {
+		return t, nil
+	}
+	t, err := findTarget(ctx, in.DB, tenantID, k.token[:])
 	if err != nil {
 		return Target{}, err
 	}
@@ -118,8 +129,14 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if in.Plans != nil { // the plan caps every endpoint, whatever it was set to under another plan
 		t.MaxBodyBytes = min(t.MaxBodyBytes, in.Plans.Resolve(t.PlanName).Limits.MaxPayloadBytes)
 	}
+	in.targets.put(k, t, now, in.CacheTTL)
 	return t, nil
 }
+
+// Forget drops the resolved endpoints kept for a tenant (uuid.Nil: for every
+// tenant), so that a change made through this process applies to the next
+// delivery.
+func (in *Intake) Forget(tenantID uuid.UUID) { in.targets.forget(tenantID) }
 
 // targetRow is one row of aias_intake_target: the endpoint, repeated once
 // per live signing secret.
@@ -132,9 +149,9 @@ type targetRow struct {
 // findTarget looks the endpoint and its live secrets up in one round trip:
 // aias_intake_target (migration 00012) scopes its own implicit transaction
 // to the tenant, so row-level security applies as in InTenantTx.
-func findTarget(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, token string) (Target, error) {
+func findTarget(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, tokenHash []byte) (Target, error) {
 	var rows []targetRow
-	err := q.SelectContext(ctx, &rows, `SELECT * FROM aias_intake_target($1, $2)`, tenantID, HashToken(token))
+	err := q.SelectContext(ctx, &rows, `SELECT * FROM aias_intake_target($1, $2)`, tenantID, tokenHash)
 	if err != nil {
 		return Target{}, fmt.Errorf("find endpoint: %w", postgres.Classify(err))
 	}
