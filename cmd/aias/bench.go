@@ -34,7 +34,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&o.Pairs, "pairs", 3, "floor/real pairs per ingress phase")
 	fs.IntVar(&o.Conns, "conns", 16, "closed-loop connections (the database ceiling uses half)")
 	fs.IntVar(&o.E2ERate, "e2e-rate", 200, "end-to-end rate of the latency gate, runs/s")
-	fs.IntVar(&o.DrainRuns, "drain-runs", 600, "backlog of each drain level")
+	fs.IntVar(&o.DrainRuns, "drain-runs", 2000, "backlog of each drain level")
 	fs.IntVar(&o.NoopTasks, "noop-tasks", 5000, "no-op tasks of each no-op drain level")
 	fs.IntVar(&o.WorkerConc, "worker-concurrency", 10, "AIAS_WORKER_CONCURRENCY of each worker")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "AIAS_LOG_LEVEL of the programs")

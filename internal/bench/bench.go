@@ -45,7 +45,7 @@ func (o *Options) defaults() {
 	def(&o.Pairs, 3)
 	def(&o.Conns, 16)
 	def(&o.E2ERate, 200)
-	def(&o.DrainRuns, 600)
+	def(&o.DrainRuns, 2000)
 	def(&o.NoopTasks, 5000)
 	def(&o.WorkerConc, 10)
 	def(&o.PadBytes, 4096)
