@@ -169,7 +169,8 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
 		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
-		Heartbeat: a.Cfg.RunHeartbeat}
+		ArtifactBytes: &entitlement.ArtifactBytes{Redis: a.Redis},
+		Heartbeat:     a.Cfg.RunHeartbeat}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(), Tracer: a.Tracer,
@@ -181,7 +182,8 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas:  &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
+		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
+			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
 		Billing: a.Billing(),
 	})
 }
@@ -192,6 +194,7 @@ func (a *App) Cron() *scheduler.Cron {
 	return scheduler.NewCron(a.DB, a.Queue, scheduler.CronOptions{
 		LeaseTTL: a.Cfg.SchedulerLeaseTTL, MissedAfter: a.Cfg.ScheduleMissedAfter,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis}},
+		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
+			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
 	})
 }

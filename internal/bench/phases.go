@@ -121,7 +121,7 @@ func (b *bench) drainLevel(ctx context.Context, k, n, pad int, phase string) (Dr
 	if err != nil {
 		return lvl, 0, err
 	}
-	before := b.cpu.snap(ctx)
+	before, began := b.cpu.snap(ctx), time.Now()
 	if err := b.startWorkers(ctx, k); err != nil {
 		return lvl, 0, err
 	}
@@ -129,6 +129,8 @@ func (b *bench) drainLevel(ctx context.Context, k, n, pad int, phase string) (Dr
 		return lvl, 0, err
 	}
 	cpu := b.cpu.snap(ctx).since(before)
+	lvl.CPU = cpu
+	lvl.CoresBusy = Round2(cpu.Total() / float64(max(time.Since(began).Milliseconds(), 1)))
 	peak := b.stopWorkers()
 	var span struct {
 		N     int        `db:"n"`

@@ -145,6 +145,10 @@ type DrainLevel struct {
 	RunsPerSec  float64 `json:"runs_per_s"`
 	NoopPerSec  float64 `json:"noop_tasks_per_s"`
 	CPUusPerRun float64 `json:"cpu_us_per_run"`
+	CPU         CPU     `json:"cpu_ms"` // from the workers' start until the last run finished
+	// CoresBusy is that CPU time over that wall time: near the machine's
+	// core count, a level is bound by the machine, not by its workers.
+	CoresBusy float64 `json:"cores_busy"`
 }
 
 // Memory is the workers' resident set.
@@ -187,7 +191,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| | CPU µs/run | | %.0f | |\n", e.Latency.CPUusPerRun)
 	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered | runs/s, p50/p99 ms | | %.0f, %s/%s | efficiency %s |\n", e.Throughput.Rate, e.Throughput.RunsPerSec, f(e.Throughput.P50Ms), f(e.Throughput.P99Ms), f(e.Efficiency))
 	for _, l := range r.Drain.Levels {
-		fmt.Fprintf(w, "| drain, %d worker(s), %d runs | runs/s (no-op tasks/s) | %.0f | %.0f | CPU µs/run %.0f |\n", l.Workers, l.Runs, l.NoopPerSec, l.RunsPerSec, l.CPUusPerRun)
+		fmt.Fprintf(w, "| drain, %d worker(s), %d runs | runs/s (no-op tasks/s) | %.0f | %.0f | CPU µs/run %.0f, cores busy %.2f |\n", l.Workers, l.Runs, l.NoopPerSec, l.RunsPerSec, l.CPUusPerRun, l.CoresBusy)
 	}
 	d := r.Drain
 	fmt.Fprintf(w, "| scaling | r2/r1, r4/r2 | %s, %s | %s, %s | drain/ceiling %s |\n", f(d.Noop21), f(d.Noop42), f(d.Scale21), f(d.Scale42), f(d.Efficiency))

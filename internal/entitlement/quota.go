@@ -3,8 +3,6 @@ package entitlement
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,38 +80,11 @@ func (qu *Quota) Admit(ctx context.Context, q postgres.Querier, tenantID uuid.UU
 // count increments the tenant's counter for the period and returns the new
 // value with a function that takes the increment back.
 func (qu *Quota) count(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, start time.Time) (int64, func(), error) {
-	key := qu.key(tenantID, start)
-	n, err := qu.incr(ctx, key, func() (int64, error) { return CountedSince(ctx, q, start) })
-	if err != nil {
-		// Redis away: Postgres is exact, only slower.
-		used, perr := CountedSince(ctx, q, start)
-		if perr != nil {
-			return 0, nil, perr
-		}
-		return used + 1, func() {}, nil
-	}
-	undo := func() { _ = qu.Redis.Decr(context.WithoutCancel(ctx), key).Err() }
-	return n, undo, nil
+	return qu.counter().add(ctx, tenantID, start, 1, func() (int64, error) { return CountedSince(ctx, q, start) })
 }
 
-func (qu *Quota) incr(ctx context.Context, key string, rebuild func() (int64, error)) (int64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	exists, err := qu.Redis.Exists(ctx, key).Result()
-	if err != nil {
-		return 0, err
-	}
-	if exists == 0 {
-		used, err := rebuild()
-		if err != nil {
-			return 0, err
-		}
-		// SET NX: of several rebuilding at once, one value wins; all then INCR.
-		if err := qu.Redis.SetNX(ctx, key, used, 40*24*time.Hour).Err(); err != nil {
-			return 0, err
-		}
-	}
-	return qu.Redis.Incr(ctx, key).Result()
+func (qu *Quota) counter() periodCounter {
+	return periodCounter{Redis: qu.Redis, Prefix: qu.prefix()}
 }
 
 // Reconcile compares every tenant counter of the current period with the
@@ -122,35 +93,7 @@ func (qu *Quota) incr(ctx context.Context, key string, rebuild func() (int64, er
 // rebuilds them from the record. counted reads one tenant's count under its
 // own tenant transaction. It returns how many counters were dropped.
 func (qu *Quota) Reconcile(ctx context.Context, now time.Time, counted func(tenantID uuid.UUID, start time.Time) (int64, error)) (int, error) {
-	start := PeriodStart(now)
-	suffix := ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
-	prefix := qu.prefix()
-	dropped := 0
-	iter := qu.Redis.Scan(ctx, 0, prefix+"*"+suffix, 500).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		id, err := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(key, prefix), suffix))
-		if err != nil {
-			continue
-		}
-		have, err := qu.Redis.Get(ctx, key).Int64()
-		if err != nil {
-			continue // gone meanwhile: rebuilt on next use anyway
-		}
-		want, err := counted(id, start)
-		if err != nil {
-			return dropped, err
-		}
-		// An admission in flight has incremented the counter but not yet
-		// committed its run: a counter one or two ahead is normal.
-		if have < want || have > want+inFlightSlack {
-			if err := qu.Redis.Del(ctx, key).Err(); err != nil {
-				return dropped, err
-			}
-			dropped++
-		}
-	}
-	return dropped, iter.Err()
+	return qu.counter().reconcile(ctx, now, counted, inFlightSlack)
 }
 
 // inFlightSlack is how far a counter may run ahead of the committed runs
@@ -160,11 +103,7 @@ const inFlightSlack = 2
 // Forget drops a tenant's counter so the next admission rebuilds it from
 // Postgres (after held runs were released, say).
 func (qu *Quota) Forget(ctx context.Context, tenantID uuid.UUID, now time.Time) {
-	_ = qu.Redis.Del(ctx, qu.key(tenantID, PeriodStart(now))).Err()
-}
-
-func (qu *Quota) key(tenantID uuid.UUID, start time.Time) string {
-	return qu.prefix() + tenantID.String() + ":" + strconv.Itoa(start.Year()*100+int(start.Month()))
+	_ = qu.Redis.Del(ctx, qu.counter().key(tenantID, PeriodStart(now))).Err()
 }
 
 func (qu *Quota) prefix() string {

@@ -44,13 +44,17 @@ type Executor struct {
 	Keys    secret.Sealer        // opens tenant secrets workflows use
 	Plans   *entitlement.Checker // with Slots: the plan's concurrency per tenant
 	Slots   *entitlement.Slots   // nil: no per-tenant concurrency limit
-	Nudger  Nudger               // optional: starts the next run of a key at once
-	Notices NoticeQueue          // optional: enqueues on_finish notifications at once (else the sweep does)
+	// ArtifactBytes meters artifact bytes per tenant and month; nil sums
+	// the period's artifacts on every artifact step instead.
+	ArtifactBytes *entitlement.ArtifactBytes
+	Nudger        Nudger      // optional: starts the next run of a key at once
+	Notices       NoticeQueue // optional: enqueues on_finish notifications at once (else the sweep does)
 	// Heartbeat is how often a running step's run is touched, which also
 	// notices a cancel and cancels the step's context (default 2s).
 	Heartbeat time.Duration
 
 	plans planCache // tenants' plans for planTTL (plancache.go)
+	defs  defCache  // pinned workflow versions, immutable (defcache.go)
 }
 
 // ErrBusy means the run cannot start yet — its tenant already runs as many
@@ -217,33 +221,41 @@ func redact(red *step.Redactor, res step.Result, err error) (step.Result, error)
 	return red.Result(res), red.Error(err)
 }
 
-// artifactRoom refuses artifacts that would take the tenant past its plan's
-// artifact bytes this period: a permanent failure of the step (the same
-// bytes would be refused again), stated as the plan limit.
-func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, arts []step.Artifact) error {
+// artifactRoom reserves the step's artifact bytes against the tenant's
+// monthly allowance; a step that would pass it fails for good. undo gives
+// the bytes back when the step's transaction does not commit.
+func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, arts []step.Artifact) (undo func(), err error) {
+	undo = func() {}
 	if len(arts) == 0 || e.Plans == nil {
-		return nil
+		return undo, nil
 	}
 	p, err := e.Plans.PlanOf(ctx, q, tenantID)
 	if err != nil {
-		return err
+		return undo, err
 	}
 	limit := p.Limits.ArtifactBytesPerMonth
 	if limit == plan.Unlimited {
-		return nil
+		return undo, nil
 	}
-	var used, adding int64
+	var adding int64
 	for _, a := range arts {
 		adding += int64(len(a.Content))
 	}
-	const sum = `SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE created_at >= $1`
-	if err := q.GetContext(ctx, &used, sum, entitlement.PeriodStart(e.now())); err != nil {
-		return fmt.Errorf("measure artifact bytes: %w", postgres.Classify(err))
+	ok := true
+	if e.ArtifactBytes != nil {
+		undo, ok, err = e.ArtifactBytes.Reserve(ctx, q, tenantID, p, adding, e.now())
+	} else { // no Redis meter: the sum itself
+		var used int64
+		used, err = entitlement.StoredSince(ctx, q, entitlement.PeriodStart(e.now()))
+		ok = used+adding <= limit
 	}
-	if used+adding > limit {
-		return step.Permanent(entitlement.PlanLimit(p, "artifact bytes per month", limit))
+	if err != nil {
+		return func() {}, err
 	}
-	return nil
+	if !ok {
+		return func() {}, step.Permanent(entitlement.PlanLimit(p, "artifact bytes per month", limit))
+	}
+	return undo, nil
 }
 
 // planOf is the tenant's plan, for its concurrency and foreach limits,
@@ -293,7 +305,7 @@ RETURNING ` + runColumns
 		if err != nil {
 			return fmt.Errorf("claim run %s: %w", id, postgres.Classify(err))
 		}
-		if def, err = workflow.Pinned(ctx, q, r.WorkflowID, r.WorkflowVersion); err != nil {
+		if def, err = e.defs.pinned(ctx, q, r); err != nil {
 			return err
 		}
 		recs, err := Steps(ctx, q, id)
@@ -320,14 +332,16 @@ func storeError(err error) error {
 // in one transaction, so a crash leaves either all of them or none. A delay
 // step's commit also marks the run delayed until the time it waits for.
 func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact, until time.Time) error {
-	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		if err := heartbeat(ctx, q, r); err != nil {
+	if len(arts) == 0 && until.IsZero() { // the record alone: one statement, one round trip
+		_, err := writeStep(ctx, e.DB, r.TenantID, rec, true, false)
+		return err
+	}
+	undo := func() {}
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) (err error) {
+		if _, err := writeStep(ctx, q, r.TenantID, rec, true, false); err != nil {
 			return err
 		}
-		if _, err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
-			return err
-		}
-		if err := e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
+		if undo, err = e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
 			return err
 		}
 		for _, a := range arts {
@@ -342,6 +356,10 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 		}
 		return nil
 	})
+	if err != nil {
+		undo()
+	}
+	return err
 }
 
 // delayRun parks a running run until a delay step's time.
@@ -365,16 +383,7 @@ func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord, c
 	// The step's own context may be the one that expired; the record must still land.
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	var tries int
-	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		if err := heartbeat(ctx, q, r); err != nil {
-			return err
-		}
-		var werr error
-		tries, werr = writeStep(ctx, q, r.TenantID, rec, counted)
-		return werr
-	})
-	return tries, err
+	return writeStep(ctx, e.DB, r.TenantID, rec, true, counted)
 }
 
 // forgetFrom deletes the step records (and artifacts) from position on: they
@@ -476,28 +485,25 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	var owned, notify bool
-	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		// RETURNING reads the on_finish mark the runs_callback_due trigger
-		// set in this very write.
-		const done = `UPDATE runs SET status = $2, error = $3, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND status = 'running' AND attempt = $4
-		           RETURNING coalesce(callback_state = 'pending', false)`
-		err := q.GetContext(ctx, &notify, done, r.ID, status, msg, r.Attempt)
-		if postgres.IsNoRows(err) {
-			return nil // another delivery owns the run now; it will finish it
+	end := func(q postgres.Querier) (err error) {
+		owned, notify, err = finishRun(ctx, q, r, status, msg)
+		if err != nil || !owned {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
-		}
-		owned = true
 		for i, s := range skipped {
 			rec := StepRecord{RunID: r.ID, Position: first + i, Name: s.Name, Type: s.Type, Status: StepSkipped, Attempt: r.Attempt}
-			if _, err := writeStep(ctx, q, r.TenantID, rec, false); err != nil {
+			if _, err := writeStep(ctx, q, r.TenantID, rec, false, false); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if len(skipped) == 0 { // the run row alone: one statement, one round trip
+		err = end(e.DB)
+	} else {
+		err = e.DB.InTenantTx(ctx, r.TenantID, end)
+	}
 	if err != nil || !owned {
 		return err
 	}
@@ -512,6 +518,22 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	}
 	logging.From(ctx).WithLevel(level).Str("status", string(status)).Dur("total", e.now().Sub(r.CreatedAt)).Msg("run finished")
 	return nil
+}
+
+// finishRun ends the run's attempt with status. owned is false when the
+// run is no longer this attempt's (another delivery owns it and finishes
+// it); notify is whether its on_finish notification is now pending, read
+// from the very write that ends the run (aias_finish_run, migration 00013).
+func finishRun(ctx context.Context, q postgres.Querier, r Run, status Status, msg *string) (owned, notify bool, err error) {
+	const done = `SELECT notify FROM aias_finish_run($1, $2, $3, $4, $5)`
+	err = q.GetContext(ctx, &notify, done, r.TenantID, r.ID, r.Attempt, status, msg)
+	if postgres.IsNoRows(err) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
+	}
+	return true, notify, nil
 }
 
 // Bury marks a run dead whatever its attempt: the queue is about to give up

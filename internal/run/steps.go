@@ -51,33 +51,32 @@ SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') A
 }
 
 // writeStep upserts a step record, never overwriting a succeeded one, and
-// returns the step's failed tries; counted adds one to them.
-func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, counted bool) (int, error) {
-	const upsert = `
-INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output, error, logs,
-                       started_at, finished_at, duration_ms, tries)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, CASE WHEN $14 THEN 1 ELSE 0 END)
-ON CONFLICT (run_id, position) DO UPDATE
-   SET status = EXCLUDED.status, attempt = EXCLUDED.attempt, output = EXCLUDED.output,
-       error = EXCLUDED.error, logs = EXCLUDED.logs, started_at = EXCLUDED.started_at,
-       finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms,
-       tries = run_steps.tries + EXCLUDED.tries
- WHERE run_steps.status <> 'succeeded'
-RETURNING tries`
+// returns the step's failed tries; counted adds one to them. With heartbeat
+// it first records the run's progress and fails with errNotRunnable, writing
+// nothing, when the run stopped being this attempt's: canceled, finished, or
+// claimed again by a newer delivery.
+//
+// q may be the pool: aias_write_step (migration 00013) scopes its statement
+// to the tenant, and the record is committed in one round trip.
+func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, heartbeat, counted bool) (int, error) {
+	const write = `SELECT running, tries FROM aias_write_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	logs := s.Logs
 	if logs == nil {
 		logs = json.RawMessage("[]")
 	}
-	var tries int
-	err := q.GetContext(ctx, &tries, upsert, tenantID, s.RunID, s.Position, s.Name, s.Type, s.Status, s.Attempt,
-		nullJSON(s.Output), s.Error, logs, s.StartedAt, s.FinishedAt, s.DurationMS, counted)
-	if postgres.IsNoRows(err) {
-		return 0, nil // the step had succeeded already; its record stays
+	var out struct {
+		Running bool `db:"running"`
+		Tries   int  `db:"tries"`
 	}
+	err := q.GetContext(ctx, &out, write, tenantID, s.RunID, s.Attempt, heartbeat, s.Position, s.Name, s.Type, s.Status,
+		nullJSON(s.Output), s.Error, []byte(logs), s.StartedAt, s.FinishedAt, s.DurationMS, counted)
 	if err != nil {
 		return 0, fmt.Errorf("write step %s of run %s: %w", s.Name, s.RunID, postgres.Classify(err))
 	}
-	return tries, nil
+	if !out.Running {
+		return 0, fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, s.RunID, s.Attempt)
+	}
+	return out.Tries, nil
 }
 
 func nullJSON(b json.RawMessage) any {

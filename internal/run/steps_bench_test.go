@@ -15,8 +15,8 @@ import (
 )
 
 // BenchmarkStepCommit is one finished step made durable: its record encoded
-// and written in the tenant's own committed transaction, as the executor
-// does before it starts the next step.
+// and written by one scoped statement, committed, as the executor does
+// before it starts the next step.
 func BenchmarkStepCommit(b *testing.B) {
 	ctx := context.Background()
 	db := pgtest.New(b)
@@ -53,11 +53,7 @@ func BenchmarkStepCommit(b *testing.B) {
 		now := time.Now()
 		rec := StepRecord{RunID: runID, Position: pos, Name: "t", Type: "transform", Status: StepSucceeded, Attempt: 1,
 			Output: out, StartedAt: &now, FinishedAt: &now}
-		err = db.InTenantTx(ctx, s.TenantID, func(q postgres.Querier) error {
-			_, err := writeStep(ctx, q, s.TenantID, rec, false)
-			return err
-		})
-		if err != nil {
+		if _, err := writeStep(ctx, db, s.TenantID, rec, false, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,8 +13,9 @@ import (
 
 // Quotas is what releasing held runs needs of the entitlement rules.
 type Quotas struct {
-	Plans entitlement.Checker
-	Quota *entitlement.Quota
+	Plans     entitlement.Checker
+	Quota     *entitlement.Quota
+	Artifacts *entitlement.ArtifactBytes // nil: no artifact byte counters to reconcile
 }
 
 type released struct {

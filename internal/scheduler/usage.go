@@ -10,23 +10,34 @@ import (
 	"aias/internal/postgres"
 )
 
-// ReconcileUsage checks the monthly run counters in Redis against the runs
-// Postgres counted and drops those that drifted; the next admission of such
-// a tenant rebuilds its counter from the record.
+// ReconcileUsage checks the monthly run and artifact-byte counters in Redis
+// against what Postgres holds and drops those that drifted; the next use by
+// such a tenant rebuilds its counter from the record.
 func (s *Scheduler) ReconcileUsage(ctx context.Context, now time.Time) (int, error) {
 	if s.quotas == nil || s.quotas.Quota == nil || s.quotas.Quota.Redis == nil {
 		return 0, nil
 	}
-	n, err := s.quotas.Quota.Reconcile(ctx, now, func(tenantID uuid.UUID, start time.Time) (int64, error) {
-		var used int64
-		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
-			used, err = entitlement.CountedSince(ctx, q, start)
-			return err
-		})
-		return used, err
-	})
+	n, err := s.quotas.Quota.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.CountedSince))
+	if err == nil && s.quotas.Artifacts != nil {
+		var m int
+		m, err = s.quotas.Artifacts.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.StoredSince))
+		n += m
+	}
 	if n > 0 {
 		s.opt.Log.Info().Int("counters", n).Msg("usage counters that drifted from Postgres dropped; they are rebuilt on next use")
 	}
 	return n, err
+}
+
+// tenantCount runs one tenant's count of the record in its own tenant
+// transaction.
+func (s *Scheduler) tenantCount(ctx context.Context, count func(context.Context, postgres.Querier, time.Time) (int64, error)) func(uuid.UUID, time.Time) (int64, error) {
+	return func(tenantID uuid.UUID, start time.Time) (int64, error) {
+		var n int64
+		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+			n, err = count(ctx, q, start)
+			return err
+		})
+		return n, err
+	}
 }

@@ -1,0 +1,101 @@
+package entitlement_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"aias/internal/entitlement"
+	"aias/internal/plan"
+	"aias/internal/postgres"
+	"aias/internal/testutil/pgtest"
+	"aias/internal/testutil/redistest"
+)
+
+func redisClient(t *testing.T, url string) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func withLimit(bytes int64) plan.Plan {
+	return plan.Plan{Name: "test", Limits: plan.Limits{ArtifactBytesPerMonth: bytes}}
+}
+
+func TestArtifactBytesAreCountedUpToThePlanAndGivenBackOnUndo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	meter := &entitlement.ArtifactBytes{Redis: redisClient(t, redistest.New(t)), Prefix: "test:bytes:"}
+	tenant, now := uuid.New(), time.Now()
+	reserve := func(n int64) (func(), bool) {
+		t.Helper()
+		var undo func()
+		var ok bool
+		err := db.InTenantTx(ctx, tenant, func(q postgres.Querier) (err error) {
+			undo, ok, err = meter.Reserve(ctx, q, tenant, withLimit(100), n, now)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return undo, ok
+	}
+	if _, ok := reserve(60); !ok {
+		t.Fatal("60 of 100 bytes refused")
+	}
+	if _, ok := reserve(41); ok {
+		t.Fatal("60 + 41 of 100 bytes admitted")
+	}
+	undo, ok := reserve(40) // the refused 41 were not counted: exactly 100 now
+	if !ok {
+		t.Fatal("60 + 40 of 100 bytes refused; a refusal must not count its bytes")
+	}
+	if _, ok := reserve(1); ok {
+		t.Fatal("101 of 100 bytes admitted")
+	}
+	undo() // those 40 did not commit
+	if _, ok := reserve(40); !ok {
+		t.Fatal("bytes given back by undo are still counted")
+	}
+}
+
+func TestArtifactBytesWithoutRedisAnswerFromPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	srv := redistest.StartServer(t)
+	meter := &entitlement.ArtifactBytes{Redis: redisClient(t, srv.URL())}
+	srv.Stop()
+	tenant := uuid.New()
+	err := db.InTenantTx(ctx, tenant, func(q postgres.Querier) error {
+		if _, ok, err := meter.Reserve(ctx, q, tenant, withLimit(100), 100, time.Now()); err != nil || !ok {
+			t.Errorf("100 of 100 bytes with Redis away = %v, %v; want admitted from Postgres", ok, err)
+		}
+		if _, ok, err := meter.Reserve(ctx, q, tenant, withLimit(100), 101, time.Now()); err != nil || ok {
+			t.Errorf("101 of 100 bytes with Redis away = %v, %v; want refused from Postgres", ok, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnlimitedArtifactBytesTouchNothing(t *testing.T) {
+	t.Parallel()
+	meter := &entitlement.ArtifactBytes{} // no Redis: using it would panic
+	undo, ok, err := meter.Reserve(context.Background(), nil, uuid.New(), withLimit(plan.Unlimited), 1<<40, time.Now())
+	if err != nil || !ok {
+		t.Fatalf("unlimited plan = %v, %v; want admitted", ok, err)
+	}
+	undo()
+}
