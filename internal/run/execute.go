@@ -241,7 +241,7 @@ func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantI
 	for _, a := range arts {
 		adding += int64(len(a.Content))
 	}
-	ok := true
+	var ok bool
 	if e.ArtifactBytes != nil {
 		undo, ok, err = e.ArtifactBytes.Reserve(ctx, q, tenantID, p, adding, e.now())
 	} else { // no Redis meter: the sum itself
