@@ -51,6 +51,11 @@ func TestOverQuotaDeliveriesAreHeldThenRefusedThenRunAfterAnUpgrade(t *testing.T
 		if acc.Status == "held" {
 			held = append(held, acc.RunID)
 		}
+		// A repeat under the quota is answered with the first run and
+		// counts nothing: the statuses below would shift if it did.
+		if r := s.do("POST", url, "", "application/json", `{}`, "Idempotency-Key", "d0"); r.Status != 200 {
+			t.Fatalf("a repeat of d0 after d%d = %d, want 200", i, r.Status)
+		}
 	}
 	want := "[202 queued 202 queued 202 queued 202 held 202 held]"
 	if got := fmt.Sprint(statuses); got != want {

@@ -32,7 +32,7 @@ const artifactSlack = 64 << 20
 // refuses them (ok false, nothing counted) when they would pass the plan's
 // limit. undo gives the bytes back when the artifacts do not commit. q is
 // the tenant's transaction; it is read only to rebuild the counter.
-func (m *ArtifactBytes) Reserve(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, p plan.Plan, n int64, now time.Time) (undo func(), ok bool, err error) {
+func (m *ArtifactBytes) Reserve(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, p plan.Plan, n int64, now time.Time) (undo func(), ok bool, err error) {
 	limit := p.Limits.ArtifactBytesPerMonth
 	if limit == plan.Unlimited || n == 0 {
 		return func() {}, true, nil
@@ -66,7 +66,7 @@ func (m *ArtifactBytes) counter() periodCounter {
 
 // StoredSince is the artifact bytes the transaction's tenant stored since
 // start.
-func StoredSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
+func StoredSince(ctx context.Context, q postgres.Getter, start time.Time) (int64, error) {
 	var n int64
 	if err := q.GetContext(ctx, &n, `SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE created_at >= $1`, start); err != nil {
 		return 0, fmt.Errorf("measure artifact bytes this period: %w", postgres.Classify(err))

@@ -2,6 +2,7 @@ package entitlement
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -37,22 +38,31 @@ func (c periodCounter) add(ctx context.Context, tenantID uuid.UUID, start time.T
 	return total, undo, nil
 }
 
+// incrIfExists adds to a counter that exists and answers false for one
+// that does not: the common case in one round trip.
+var incrIfExists = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('INCRBY', KEYS[1], ARGV[1])
+end
+return false`)
+
 func (c periodCounter) incrBy(ctx context.Context, key string, n int64, rebuild func() (int64, error)) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	exists, err := c.Redis.Exists(ctx, key).Result()
+	total, err := incrIfExists.Run(ctx, c.Redis, []string{key}, n).Int64()
+	if err == nil {
+		return total, nil
+	}
+	if !errors.Is(err, redis.Nil) {
+		return 0, err
+	}
+	used, err := rebuild()
 	if err != nil {
 		return 0, err
 	}
-	if exists == 0 {
-		used, err := rebuild()
-		if err != nil {
-			return 0, err
-		}
-		// SET NX: of several rebuilding at once, one value wins; all then add.
-		if err := c.Redis.SetNX(ctx, key, used, 40*24*time.Hour).Err(); err != nil {
-			return 0, err
-		}
+	// SET NX: of several rebuilding at once, one value wins; all then add.
+	if err := c.Redis.SetNX(ctx, key, used, 40*24*time.Hour).Err(); err != nil {
+		return 0, err
 	}
 	return c.Redis.IncrBy(ctx, key, n).Result()
 }

@@ -49,8 +49,10 @@ func PeriodStart(now time.Time) time.Time {
 
 // Admit decides whether a new run of the tenant counts (queued), waits
 // (held, within the plan's buffer) or is refused (429 quota_exhausted with
-// Retry-After at the period's end). q is the tenant's transaction.
-func (qu *Quota) Admit(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, p plan.Plan, now time.Time) (Admission, error) {
+// Retry-After at the period's end). q reads as the tenant (its
+// transaction, or DB.Scoped); it is read only to rebuild the counter, to
+// count held runs, or when Redis is away.
+func (qu *Quota) Admit(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, p plan.Plan, now time.Time) (Admission, error) {
 	limit := p.Limits.RunsPerMonth
 	if limit == plan.Unlimited {
 		return Admission{}, nil
@@ -79,7 +81,7 @@ func (qu *Quota) Admit(ctx context.Context, q postgres.Querier, tenantID uuid.UU
 
 // count increments the tenant's counter for the period and returns the new
 // value with a function that takes the increment back.
-func (qu *Quota) count(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, start time.Time) (int64, func(), error) {
+func (qu *Quota) count(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, start time.Time) (int64, func(), error) {
 	return qu.counter().add(ctx, tenantID, start, 1, func() (int64, error) { return CountedSince(ctx, q, start) })
 }
 
@@ -115,7 +117,7 @@ func (qu *Quota) prefix() string {
 
 // CountedSince is how many runs of the transaction's tenant were admitted
 // against the quota since start.
-func CountedSince(ctx context.Context, q postgres.Querier, start time.Time) (int64, error) {
+func CountedSince(ctx context.Context, q postgres.Getter, start time.Time) (int64, error) {
 	var n int64
 	if err := q.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE counted_at >= $1`, start); err != nil {
 		return 0, fmt.Errorf("count runs this period: %w", postgres.Classify(err))

@@ -22,6 +22,11 @@ type Querier interface {
 	SelectContext(ctx context.Context, dest any, query string, args ...any) error
 }
 
+// Getter reads one row. A Querier is one; so is DB.Scoped.
+type Getter interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
 // DB is the application's pool. Statements with parameters run prepared
 // (stmts.go).
 type DB struct {
@@ -80,6 +85,20 @@ func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(q Quer
 		}
 		return fn(q)
 	})
+}
+
+// Scoped reads as one tenant, each read in a transaction of its own: for
+// code that reads Postgres only now and then (rebuilding a counter, a
+// fallback) and must not hold a transaction open around its other work.
+func (db *DB) Scoped(tenantID uuid.UUID) Getter { return scoped{db: db, tenant: tenantID} }
+
+type scoped struct {
+	db     *DB
+	tenant uuid.UUID
+}
+
+func (s scoped) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	return s.db.InTenantTx(ctx, s.tenant, func(q Querier) error { return q.GetContext(ctx, dest, query, args...) })
 }
 
 // Ping checks that Postgres answers.

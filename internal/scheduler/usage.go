@@ -31,7 +31,7 @@ func (s *Scheduler) ReconcileUsage(ctx context.Context, now time.Time) (int, err
 
 // tenantCount runs one tenant's count of the record in its own tenant
 // transaction.
-func (s *Scheduler) tenantCount(ctx context.Context, count func(context.Context, postgres.Querier, time.Time) (int64, error)) func(uuid.UUID, time.Time) (int64, error) {
+func (s *Scheduler) tenantCount(ctx context.Context, count func(context.Context, postgres.Getter, time.Time) (int64, error)) func(uuid.UUID, time.Time) (int64, error) {
 	return func(tenantID uuid.UUID, start time.Time) (int64, error) {
 		var n int64
 		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {

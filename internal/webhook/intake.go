@@ -207,24 +207,21 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID s
 	var out Accepted
 	var adm entitlement.Admission
 	var err error
-	if !in.quotaApplies(t) {
-		// Nothing to consult first: the run row alone, in one round trip;
-		// its insert answers a repeat.
-		out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
-	} else {
-		err = in.DB.InTenantTx(ctx, t.TenantID, func(q postgres.Querier) (err error) {
-			// A repeat is answered before the quota is consulted: it costs nothing.
-			if out.RunID, out.Duplicate, err = findDelivery(ctx, q, t.EndpointID, deliveryID); err != nil || out.Duplicate {
-				return err
-			}
-			if adm, err = in.admit(ctx, q, t); err != nil {
-				return err
-			}
-			n.Held = adm.Held
-			out.RunID, out.Duplicate, err = run.Insert(ctx, q, n)
-			return err
-		})
+	if in.quotaApplies(t) {
+		if adm, out, err = in.admit(ctx, t, deliveryID); err != nil || out.Duplicate {
+			return in.answer(ctx, t, out, adm, err)
+		}
+		n.Held = adm.Held
 	}
+	// The run row, in one round trip; its insert answers a repeat.
+	out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
+	return in.answer(ctx, t, out, adm, err)
+}
+
+// answer settles a delivery: an admission that did not become a run is
+// given back, a repeat is answered with the first run, and a new queued run
+// is enqueued.
+func (in *Intake) answer(ctx context.Context, t Target, out Accepted, adm entitlement.Admission, err error) (Accepted, error) {
 	if err != nil || out.Duplicate {
 		adm.Undo()
 	}
@@ -249,16 +246,27 @@ func (in *Intake) quotaApplies(t Target) bool {
 	return in.Quota != nil && in.Plans != nil && in.Plans.Resolve(t.PlanName).Limits.RunsPerMonth != plan.Unlimited
 }
 
-// admit consults the monthly quota for a new run.
-func (in *Intake) admit(ctx context.Context, q postgres.Querier, t Target) (entitlement.Admission, error) {
-	if in.Quota == nil || in.Plans == nil {
-		return entitlement.Admission{}, nil
+// admit consults the monthly quota for a new run: its counter is in Redis,
+// and Postgres is read (each read scoped to the tenant on its own) only to
+// rebuild it, to count held runs, or when Redis is away. A repeated
+// delivery is never refused for a full quota: unless the run is admitted
+// plainly, the earlier delivery is looked for first (dup.Duplicate), and
+// the admission given back.
+func (in *Intake) admit(ctx context.Context, t Target, deliveryID string) (adm entitlement.Admission, dup Accepted, err error) {
+	scoped := in.DB.Scoped(t.TenantID)
+	adm, err = in.Quota.Admit(ctx, scoped, t.TenantID, in.Plans.Resolve(t.PlanName), in.now())
+	if err == nil && !adm.Held {
+		return adm, dup, nil
 	}
-	return in.Quota.Admit(ctx, q, t.TenantID, in.Plans.Resolve(t.PlanName), in.now())
+	var ferr error
+	if dup.RunID, dup.Duplicate, ferr = findDelivery(ctx, scoped, t.EndpointID, deliveryID); ferr != nil || dup.Duplicate {
+		return adm, dup, ferr
+	}
+	return adm, dup, err
 }
 
 // findDelivery finds the run an earlier delivery with the same id created.
-func findDelivery(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, deliveryID string) (uuid.UUID, bool, error) {
+func findDelivery(ctx context.Context, q postgres.Getter, endpointID uuid.UUID, deliveryID string) (uuid.UUID, bool, error) {
 	if deliveryID == "" {
 		return uuid.Nil, false, nil
 	}
