@@ -28,8 +28,8 @@ type defKey struct {
 const maxCachedDefs = 10_000
 
 // pinned returns the workflow version the run is pinned to, reading it with
-// q (a transaction of the run's tenant) the first time.
-func (c *defCache) pinned(ctx context.Context, q postgres.Querier, r Run) (workflow.Definition, error) {
+// q (reading as the run's tenant) the first time.
+func (c *defCache) pinned(ctx context.Context, q postgres.Getter, r Run) (workflow.Definition, error) {
 	k := defKey{tenant: r.TenantID, workflow: r.WorkflowID, version: r.WorkflowVersion}
 	c.mu.Lock()
 	def, ok := c.m[k]

@@ -275,39 +275,29 @@ func (e *Executor) planOf(ctx context.Context, tenantID uuid.UUID) plan.Plan {
 	return p
 }
 
-// start marks the run running, counts the attempt and loads what it needs.
-// A run whose concurrency key has an earlier unfinished run is left as it
-// is: ErrBusy.
+// start claims the run for a new attempt (aias_claim_run, one round trip)
+// and returns it with its pinned workflow version and, when an earlier
+// attempt had started it, the steps that succeeded then. ErrBusy: an
+// earlier run of its concurrency key is unfinished.
 func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, map[int]StepRecord, error) {
-	var (
-		r    Run
-		def  workflow.Definition
-		done = map[int]StepRecord{}
-	)
-	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		const claim = `
-UPDATE runs SET status = 'running', attempt = attempt + 1, started_at = coalesce(started_at, now()),
-                updated_at = now(), next_attempt_at = NULL
- WHERE id = $1 AND status IN ('queued', 'delayed', 'running')
-   AND (concurrency_key IS NULL OR NOT ` + predecessorWaiting + `)
-RETURNING ` + runColumns
-		err := q.GetContext(ctx, &r, claim, id)
-		if postgres.IsNoRows(err) {
-			waiting, werr := waitingTurn(ctx, q, id)
-			if werr != nil {
-				return werr
-			}
-			if waiting {
-				return ErrBusy
-			}
-			return fmt.Errorf("%w: %s is finished or not visible to tenant %s", errNotRunnable, id, tenantID)
-		}
-		if err != nil {
-			return fmt.Errorf("claim run %s: %w", id, postgres.Classify(err))
-		}
-		if def, err = e.defs.pinned(ctx, q, r); err != nil {
-			return err
-		}
+	var c struct {
+		Run
+		Resumed bool `db:"resumed"`
+	}
+	done := map[int]StepRecord{}
+	err := e.DB.GetContext(ctx, &c, `SELECT * FROM aias_claim_run($1, $2)`, tenantID, id)
+	if postgres.IsNoRows(err) {
+		return Run{}, workflow.Definition{}, done, e.unclaimed(ctx, tenantID, id)
+	}
+	if err != nil {
+		return Run{}, workflow.Definition{}, done, fmt.Errorf("claim run %s: %w", id, postgres.Classify(err))
+	}
+	r := c.Run
+	def, err := e.defs.pinned(ctx, e.DB.Scoped(tenantID), r)
+	if err != nil || !c.Resumed {
+		return r, def, done, err
+	}
+	err = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		recs, err := Steps(ctx, q, id)
 		for _, rec := range recs {
 			if rec.Status == StepSucceeded {
@@ -317,6 +307,20 @@ RETURNING ` + runColumns
 		return err
 	})
 	return r, def, done, err
+}
+
+// unclaimed says why a run could not be claimed: ErrBusy when an earlier
+// run of its concurrency key is unfinished, else not runnable (finished,
+// canceled, or not the tenant's).
+func (e *Executor) unclaimed(ctx context.Context, tenantID, id uuid.UUID) error {
+	waiting, err := waitingTurn(ctx, e.DB.Scoped(tenantID), id)
+	if err != nil {
+		return err
+	}
+	if waiting {
+		return ErrBusy
+	}
+	return fmt.Errorf("%w: %s is finished or not visible to tenant %s", errNotRunnable, id, tenantID)
 }
 
 // storeError makes a result Postgres refuses to store (a NUL in JSON text,

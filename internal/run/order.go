@@ -60,13 +60,6 @@ func keyOf(ctx context.Context, n New) *string {
 	return &key
 }
 
-// predecessorWaiting reports whether an earlier run with the same key is
-// unfinished.
-const predecessorWaiting = `EXISTS (
-  SELECT 1 FROM runs p
-   WHERE p.workflow_id = runs.workflow_id AND p.concurrency_key = runs.concurrency_key
-     AND p.seq < runs.seq AND p.status IN ('held', 'queued', 'delayed', 'running'))`
-
 // Nudger starts a waiting run's task now.
 type Nudger interface {
 	Nudge(ctx context.Context, tenantID, runID uuid.UUID) error
@@ -98,10 +91,12 @@ func (e *Executor) nudgeNext(ctx context.Context, r Run) {
 	}
 }
 
-// waitingTurn reports whether run id is held back by an earlier run of its key.
-func waitingTurn(ctx context.Context, q postgres.Querier, id uuid.UUID) (bool, error) {
+// waitingTurn reports whether run id is held back by an earlier run of its
+// key (aias_predecessor_unfinished, migration 00014).
+func waitingTurn(ctx context.Context, q postgres.Getter, id uuid.UUID) (bool, error) {
 	var waiting bool
-	err := q.GetContext(ctx, &waiting, `SELECT `+predecessorWaiting+` FROM runs WHERE id = $1`, id)
+	const turn = `SELECT aias_predecessor_unfinished(workflow_id, concurrency_key, seq) FROM runs WHERE id = $1`
+	err := q.GetContext(ctx, &waiting, turn, id)
 	if postgres.IsNoRows(err) {
 		return false, nil
 	}

@@ -181,7 +181,7 @@ func Versions(ctx context.Context, q postgres.Querier, id uuid.UUID) ([]Version,
 }
 
 // Pinned reads and decodes the exact version a run executes.
-func Pinned(ctx context.Context, q postgres.Querier, id uuid.UUID, version int) (Definition, error) {
+func Pinned(ctx context.Context, q postgres.Getter, id uuid.UUID, version int) (Definition, error) {
 	var raw []byte
 	const get = `SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2`
 	err := q.GetContext(ctx, &raw, get, id, version)
