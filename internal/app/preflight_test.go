@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"aias/internal/testutil/redistest"
 )
 
@@ -17,12 +15,7 @@ func TestProductionRefusesARedisThatEvicts(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	srv := redistest.StartServer(t) // private: CONFIG SET is server-wide
-	opt, err := redis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	rdb := redistest.Client(t, srv.URL())
 	if err := rdb.ConfigSet(context.Background(), "maxmemory-policy", "allkeys-lru").Err(); err != nil {
 		t.Fatal(err)
 	}

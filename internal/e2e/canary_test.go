@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	"aias/internal/testutil/redistest"
 )
 
 // A secret used by a run appears nowhere — logs, API answers, step records,
@@ -102,12 +102,7 @@ steps:
 // dumpRedis renders every key and value of a Redis database as text.
 func dumpRedis(t *testing.T, url string) string {
 	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	defer c.Close()
+	c := redistest.Client(t, url)
 	ctx := context.Background()
 	var b strings.Builder
 	iter := c.Scan(ctx, 0, "*", 100).Iterator()

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"aias/internal/config"
 	"aias/internal/postgres"
+	"aias/internal/testutil/redistest"
 )
 
 // recorder is a local target that counts calls per path and can hold one
@@ -140,12 +140,7 @@ steps:
 	first.waitRun(acme.Key, id, "delayed")
 	first.stop()
 
-	opt, err := redis.ParseURL(first.redisURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
+	rdb := redistest.Client(t, first.redisURL)
 	if err := rdb.FlushDB(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/redis/go-redis/v9"
 
 	"aias/internal/entitlement"
 	"aias/internal/plan"
@@ -14,17 +13,6 @@ import (
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 )
-
-func redisClient(t *testing.T, url string) *redis.Client {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
-	return rdb
-}
 
 func withLimit(bytes int64) plan.Plan {
 	return plan.Plan{Name: "test", Limits: plan.Limits{ArtifactBytesPerMonth: bytes}}
@@ -34,7 +22,7 @@ func TestArtifactBytesAreCountedUpToThePlanAndGivenBackOnUndo(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	meter := &entitlement.ArtifactBytes{Redis: redisClient(t, redistest.New(t)), Prefix: "test:bytes:"}
+	meter := &entitlement.ArtifactBytes{Redis: redistest.Client(t, redistest.New(t)), Prefix: "test:bytes:"}
 	tenant, now := uuid.New(), time.Now()
 	reserve := func(n int64) (func(), bool) {
 		t.Helper()
@@ -73,7 +61,7 @@ func TestArtifactBytesWithoutRedisAnswerFromPostgres(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.New(t)
 	srv := redistest.StartServer(t)
-	meter := &entitlement.ArtifactBytes{Redis: redisClient(t, srv.URL())}
+	meter := &entitlement.ArtifactBytes{Redis: redistest.Client(t, srv.URL())}
 	srv.Stop()
 	tenant := uuid.New()
 	err := db.InTenantTx(ctx, tenant, func(q postgres.Querier) error {

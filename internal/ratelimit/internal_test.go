@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"aias/internal/testutil/redistest"
@@ -35,13 +34,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func newTestLimiter(t *testing.T, url string, opts Options) (*Limiter, *fakeClock) {
 	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	l := New(c, opts)
+	l := New(redistest.Client(t, url), opts)
 	clk := &fakeClock{t: time.Now()}
 	l.now = clk.now
 	return l, clk

@@ -21,16 +21,7 @@ var slow = ratelimit.Limit{Rate: 1, Burst: 3, Period: time.Minute}
 // bound is a generous ceiling on one Allow when Redis is down.
 const bound = 2 * time.Second
 
-func client(t testing.TB, url string) *redis.Client {
-	t.Helper()
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(opt)
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func client(t testing.TB, url string) *redis.Client { return redistest.Client(t, url) }
 
 func newLimiter(t testing.TB, url string, opts ratelimit.Options) *ratelimit.Limiter {
 	t.Helper()

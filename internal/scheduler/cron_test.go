@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"aias/internal/entitlement"
 	"aias/internal/logging"
@@ -68,12 +67,7 @@ func setupCron(t *testing.T, s workflow.Schedule, plans *plan.Catalog) cronBundl
 	t.Cleanup(func() { _ = q.Close() })
 	insp := asynq.NewInspector(opt)
 	t.Cleanup(func() { _ = insp.Close() })
-	ropt, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(ropt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := redistest.Client(t, url)
 	if plans == nil {
 		plans = plan.Default()
 	}

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"aias/internal/entitlement"
 	"aias/internal/logging"
 	"aias/internal/plan"
@@ -24,12 +22,7 @@ func TestReconcileDropsOnlyCountersThatDrifted(t *testing.T) {
 	for range 3 {
 		b.insertRun(t, run.Queued, 0) // counted_at = now
 	}
-	opt, err := redis.ParseURL(redistest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := redistest.Client(t, redistest.New(t))
 	quota := &entitlement.Quota{Redis: rdb, Prefix: "test:quota:"}
 	sch := scheduler.New(b.db.DB, b.queue, scheduler.Options{Interval: time.Hour, Log: logging.Nop(),
 		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: quota}})

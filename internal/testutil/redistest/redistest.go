@@ -93,3 +93,15 @@ func release(opt *redis.Options, n int, key, token string) {
 		_ = ctl.Del(ctx, key).Err()
 	}
 }
+
+// Client is a go-redis client of url, closed when tb ends.
+func Client(tb testing.TB, url string) *redis.Client {
+	tb.Helper()
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	c := redis.NewClient(opt)
+	tb.Cleanup(func() { _ = c.Close() })
+	return c
+}
