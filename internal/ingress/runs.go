@@ -143,42 +143,29 @@ func runFilter(c echo.Context) (run.Filter, error) {
 	return f, nil
 }
 
-func (s *Server) listSteps(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var steps []run.StepRecord
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
-		if _, err := run.Get(ctx, q, id); err != nil {
-			return err
-		}
-		steps, err = run.Steps(ctx, q, id)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(steps, ""))
-}
+func (s *Server) listSteps(c echo.Context) error { return listOfRun(s, c, run.Steps) }
 
-func (s *Server) listArtifacts(c echo.Context) error {
+func (s *Server) listArtifacts(c echo.Context) error { return listOfRun(s, c, artifact.ListByRun) }
+
+// listOfRun answers with what list finds of the run in the path: 404 when
+// the tenant has no such run, rather than an empty list.
+func listOfRun[T any](s *Server, c echo.Context, list func(context.Context, postgres.Querier, uuid.UUID) ([]T, error)) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	var arts []artifact.Artifact
+	var items []T
 	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
 		if _, err := run.Get(ctx, q, id); err != nil {
 			return err
 		}
-		arts, err = artifact.ListByRun(ctx, q, id)
+		items, err = list(ctx, q, id)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newList(arts, ""))
+	return c.JSON(http.StatusOK, newList(items, ""))
 }
 
 type controlRequest struct {
