@@ -91,6 +91,21 @@ func (h *harness) settle(ctx context.Context, ids []string, faultEnd time.Time, 
 	return o, nil
 }
 
+// recover lets the load run on for afterFault past the fault's end, stops
+// it, and waits up to limit for the run of every acknowledged delivery to
+// end (settle: none missing, none unfinished), each of which must have
+// succeeded.
+func (h *harness) recover(ctx context.Context, l *Load, stop func(), faultEnd time.Time, limit time.Duration) (Outcome, error) {
+	sleep(ctx, afterFault)
+	stop()
+	o, err := h.settle(ctx, l.Accepted(), faultEnd, limit)
+	if err != nil {
+		return o, err
+	}
+	h.allSucceeded(o)
+	return o, nil
+}
+
 // allSucceeded fails unless every run ended succeeded.
 func (h *harness) allSucceeded(o Outcome) {
 	for st, n := range o.Statuses {

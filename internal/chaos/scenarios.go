@@ -102,13 +102,9 @@ func workerKills(kills int) func(context.Context, *harness) error {
 			}
 			faultEnd = time.Now()
 		}
-		sleep(ctx, afterFault)
-		stop()
-		o, err := h.settle(ctx, l.Accepted(), faultEnd, 180*time.Second)
-		if err != nil {
+		if _, err := h.recover(ctx, l, stop, faultEnd, 180*time.Second); err != nil {
 			return err
 		}
-		h.allSucceeded(o)
 		h.dups("ok", 20*kills)
 		return nil
 	}
@@ -128,16 +124,8 @@ func ingressKill(ctx context.Context, h *harness) error {
 	if err := h.sys.restart(ctx, h.sys.ingress); err != nil {
 		return err
 	}
-	faultEnd := time.Now()
-	sleep(ctx, afterFault)
-	stop()
-	o, err := h.settle(ctx, l.Accepted(), faultEnd, 120*time.Second)
-	if err != nil {
+	if _, err := h.recover(ctx, l, stop, time.Now(), 120*time.Second); err != nil {
 		return err
-	}
-	h.allSucceeded(o)
-	if o.Missing > 0 {
-		h.failf("%d acknowledged deliveries have no run", o.Missing)
 	}
 	dup, err := h.env.duplicateDeliveries(ctx, ep.ID)
 	if err != nil {
@@ -179,13 +167,10 @@ func redisKill(ctx context.Context, h *harness) error {
 	if during < 100 {
 		h.failf("only %d deliveries acknowledged during the 10 s outage", during)
 	}
-	sleep(ctx, afterFault)
-	stop()
-	o, err := h.settle(ctx, l.Accepted(), faultEnd, 120*time.Second)
+	o, err := h.recover(ctx, l, stop, faultEnd, 120*time.Second)
 	if err != nil {
 		return err
 	}
-	h.allSucceeded(o)
 	if o.Lost == 0 && o.Recovery > time.Minute {
 		h.failf("backlog done %s after Redis returned, want within a minute", o.Recovery.Round(time.Second))
 	}
@@ -283,16 +268,9 @@ func postgresOutage(ctx context.Context, h *harness) error {
 	if err := h.env.pg.Start(); err != nil {
 		return err
 	}
-	faultEnd := time.Now()
-	sleep(ctx, afterFault)
-	stop()
-	o, err := h.settle(ctx, l.Accepted(), faultEnd, 150*time.Second)
+	o, err := h.recover(ctx, l, stop, time.Now(), 150*time.Second)
 	if err != nil {
 		return err
-	}
-	h.allSucceeded(o)
-	if o.Missing > 0 {
-		h.failf("%d deliveries acknowledged without a committed row", o.Missing)
 	}
 	l.mu.Lock()
 	n503, slowest, unanswered := l.statuses[503], l.max503, l.unanswered
@@ -340,13 +318,9 @@ func sigterms(ctx context.Context, h *harness) error {
 		}
 		faultEnd = time.Now()
 	}
-	sleep(ctx, afterFault)
-	stop()
-	o, err := h.settle(ctx, l.Accepted(), faultEnd, 150*time.Second)
-	if err != nil {
+	if _, err := h.recover(ctx, l, stop, faultEnd, 150*time.Second); err != nil {
 		return err
 	}
-	h.allSucceeded(o)
 	h.dups("ok", 40)
 	return nil
 }

@@ -372,8 +372,8 @@ func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenant
 	if err != nil {
 		return res, fmt.Errorf("bulk replay: %w", err)
 	}
-	r := &replayer{tenantID: tenantID, current: f.Current, requestID: requestID, admit: admit,
-		versions: map[uuid.UUID]int{}, defs: map[pinned]pinnedDef{}, enqueue: enqueuer(ctx, queue, tenantID)}
+	r := newReplayer(tenantID, f.Current, requestID, admit)
+	r.enqueue = enqueuer(ctx, queue, tenantID)
 	for res.Count < f.Limit {
 		n := min(bulkBatch, f.Limit-res.Count)
 		b, err := r.batch(ctx, db, f, until, after, n)
@@ -419,7 +419,13 @@ type replayer struct {
 	admit     func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)
 	versions  map[uuid.UUID]int // workflow → current version
 	defs      map[pinned]pinnedDef
-	enqueue   func(id uuid.UUID, maxAttempts int)
+	enqueue   func(id uuid.UUID, maxAttempts int) // bulk batches only
+}
+
+func newReplayer(tenantID uuid.UUID, current bool, requestID string,
+	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) *replayer {
+	return &replayer{tenantID: tenantID, current: current, requestID: requestID, admit: admit,
+		versions: map[uuid.UUID]int{}, defs: map[pinned]pinnedDef{}}
 }
 
 // replayBatch is what one transaction of a bulk replay made.
@@ -486,8 +492,8 @@ func (r *replayer) batch(ctx context.Context, db *postgres.DB, f BulkFilter, unt
 	return b, stop
 }
 
-// one stores the replay of one run, as Replay does, without its link; a
-// run that no longer exists is skipped (uuid.Nil).
+// one stores the replay of one run, without its link (linkReplays); a run
+// that no longer exists is skipped (uuid.Nil).
 func (r *replayer) one(ctx context.Context, q postgres.Querier, id uuid.UUID) (uuid.UUID, int, entitlement.Admission, error) {
 	var adm entitlement.Admission
 	orig, err := Get(ctx, q, id)

@@ -17,41 +17,18 @@ import (
 // linked to the original, counted against the quota like any new run.
 func Replay(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID, id uuid.UUID, current bool, requestID string,
 	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) (uuid.UUID, Status, error) {
+	r := newReplayer(tenantID, current, requestID, admit)
 	var newID uuid.UUID
 	var maxAttempts int
 	var adm entitlement.Admission
-	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		orig, err := Get(ctx, q, id)
-		if err != nil {
+	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+		if newID, maxAttempts, adm, err = r.one(ctx, q, id); err != nil {
 			return err
 		}
-		version := orig.WorkflowVersion
-		if current {
-			w, err := workflow.Get(ctx, q, orig.WorkflowID)
-			if err != nil {
-				return err
-			}
-			version = w.Version
+		if newID == uuid.Nil {
+			return errs.NotFoundf("run not found")
 		}
-		def, err := workflow.Pinned(ctx, q, orig.WorkflowID, version)
-		if err != nil {
-			return err
-		}
-		maxAttempts = def.EffectiveMaxAttempts()
-		if admit != nil {
-			if adm, err = admit(ctx, q); err != nil {
-				return err
-			}
-		}
-		newID, _, err = Insert(ctx, q, New{TenantID: tenantID, WorkflowID: orig.WorkflowID, WorkflowVersion: version,
-			EndpointID: orig.EndpointID, TriggerKind: TriggerReplay, MaxAttempts: maxAttempts, RequestID: requestID,
-			Body: orig.Body, ContentType: orig.ContentType, Headers: orig.Headers, Query: orig.Query,
-			ReceivedAt: orig.ReceivedAt, Held: adm.Held, KeyExpr: def.ConcurrencyKey})
-		if err != nil {
-			return err
-		}
-		_, err = q.ExecContext(ctx, `UPDATE runs SET replay_of = $2 WHERE id = $1`, newID, id)
-		return postgres.Classify(err)
+		return linkReplays(ctx, q, []uuid.UUID{newID}, []string{id.String()})
 	})
 	if err != nil {
 		adm.Undo()
