@@ -224,14 +224,10 @@ func redact(red *step.Redactor, res step.Result, err error) (step.Result, error)
 // artifactRoom reserves the step's artifact bytes against the tenant's
 // monthly allowance; a step that would pass it fails for good. undo gives
 // the bytes back when the step's transaction does not commit.
-func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, arts []step.Artifact) (undo func(), err error) {
+func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, p plan.Plan, arts []step.Artifact) (undo func(), err error) {
 	undo = func() {}
 	if len(arts) == 0 || e.Plans == nil {
 		return undo, nil
-	}
-	p, err := e.Plans.PlanOf(ctx, q, tenantID)
-	if err != nil {
-		return undo, err
 	}
 	limit := p.Limits.ArtifactBytesPerMonth
 	if limit == plan.Unlimited {
@@ -262,17 +258,23 @@ func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantI
 // read at most once per planTTL per tenant. A tenant that cannot be read gets
 // the zero plan here (no limits); start refuses its task.
 func (e *Executor) planOf(ctx context.Context, tenantID uuid.UUID) plan.Plan {
+	p, _ := e.plan(ctx, tenantID)
+	return p
+}
+
+// plan is the tenant's plan, read at most once per planTTL (plancache.go),
+// in a transaction of its own: never call it inside another.
+func (e *Executor) plan(ctx context.Context, tenantID uuid.UUID) (plan.Plan, error) {
 	if e.Plans == nil {
-		return plan.Plan{}
+		return plan.Plan{}, nil
 	}
-	p, _ := e.plans.get(tenantID, e.now(), func() (p plan.Plan, err error) {
+	return e.plans.get(tenantID, e.now(), func() (p plan.Plan, err error) {
 		err = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
 			p, err = e.Plans.PlanOf(ctx, q, tenantID)
 			return err
 		})
 		return p, err
 	})
-	return p
 }
 
 // start claims the run for a new attempt (aias_claim_run, one round trip)
@@ -340,12 +342,18 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 		_, err := writeStep(ctx, e.DB, r.TenantID, rec, true, false)
 		return err
 	}
+	// The plan (kept for planTTL) is read before the transaction: reading it
+	// inside would take a second connection while this one is held.
+	p, err := e.plan(ctx, r.TenantID)
+	if err != nil {
+		return err
+	}
 	undo := func() {}
-	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) (err error) {
+	err = e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) (err error) {
 		if _, err := writeStep(ctx, q, r.TenantID, rec, true, false); err != nil {
 			return err
 		}
-		if undo, err = e.artifactRoom(ctx, q, r.TenantID, arts); err != nil {
+		if undo, err = e.artifactRoom(ctx, q, r.TenantID, p, arts); err != nil {
 			return err
 		}
 		for _, a := range arts {

@@ -10,10 +10,10 @@ import (
 )
 
 // planTTL is how long a worker keeps a tenant's plan. The executor needs the
-// plan before it claims a run (for the tenant's concurrency slots); reading
-// it took a transaction of its own per run. A plan change reaches a worker's
-// concurrency limit within this; everything else the plan governs at run
-// time (artifact bytes) is read in the step's own transaction.
+// plan before it claims a run (for the tenant's concurrency slots) and
+// before an artifact step commits (for its artifact bytes); reading it took
+// a transaction of its own each time. A plan change reaches a worker's
+// limits within this.
 const planTTL = time.Second
 
 // maxCachedPlans bounds the cache; past it, the cache starts over.
