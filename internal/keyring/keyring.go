@@ -173,6 +173,43 @@ func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
+// Rewrapper re-encrypts sealed values under the primary key; a Keyring is
+// one.
+type Rewrapper interface {
+	Rewrap(sealed, aad []byte) ([]byte, bool, error)
+	Primary() string
+}
+
+// Sealed is one stored value to rewrap: its ciphertext, the additional data
+// it is bound to, and what to call it in an error.
+type Sealed struct {
+	Value, AAD []byte
+	Name       string
+}
+
+// RewrapAll moves n stored values to the primary key: value(i) is the i-th,
+// store(i, sealed) writes it back re-encrypted. Values already under the
+// primary are left alone. It returns how many moved, stopping at the first
+// error.
+func RewrapAll(keys Rewrapper, n int, value func(i int) Sealed, store func(i int, sealed []byte) error) (int, error) {
+	moved := 0
+	for i := range n {
+		v := value(i)
+		out, changed, err := keys.Rewrap(v.Value, v.AAD)
+		if err != nil {
+			return moved, fmt.Errorf("rewrap %s: %w", v.Name, err)
+		}
+		if !changed {
+			continue
+		}
+		if err := store(i, out); err != nil {
+			return moved, err
+		}
+		moved++
+	}
+	return moved, nil
+}
+
 // Rewrap re-encrypts the DEK of sealed under the primary KEK and returns the
 // new value with the data ciphertext copied unchanged. A value already under
 // the primary is returned as is, with changed false and no cryptography

@@ -182,20 +182,13 @@ func RewrapCallbackSecrets(ctx context.Context, owner *postgres.DB, keys *keyrin
 	if err := owner.SelectContext(ctx, &rows, list, keys.Primary()); err != nil {
 		return 0, fmt.Errorf("list callback secrets: %w", postgres.Classify(err))
 	}
-	moved := 0
-	for _, r := range rows {
-		ct, changed, err := keys.Rewrap(r.Ciphertext, callbackAAD(r.TenantID, r.ID))
-		if err != nil {
-			return moved, fmt.Errorf("rewrap callback secret %s: %w", r.ID, err)
-		}
-		if !changed {
-			continue
-		}
+	return keyring.RewrapAll(keys, len(rows), func(i int) keyring.Sealed {
+		return keyring.Sealed{Value: rows[i].Ciphertext, AAD: callbackAAD(rows[i].TenantID, rows[i].ID), Name: "callback secret " + rows[i].ID.String()}
+	}, func(i int, ct []byte) error {
 		const update = `UPDATE callback_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1`
-		if _, err := owner.ExecContext(ctx, update, r.ID, ct, keys.Primary()); err != nil {
-			return moved, fmt.Errorf("store rewrapped callback secret: %w", postgres.Classify(err))
+		if _, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary()); err != nil {
+			return fmt.Errorf("store rewrapped callback secret: %w", postgres.Classify(err))
 		}
-		moved++
-	}
-	return moved, nil
+		return nil
+	})
 }

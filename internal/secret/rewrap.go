@@ -23,20 +23,14 @@ func Rewrap(ctx context.Context, owner *postgres.DB, keys *keyring.Keyring) (int
 	if err := owner.SelectContext(ctx, &rows, list, keys.Primary()); err != nil {
 		return 0, fmt.Errorf("list tenant secrets: %w", postgres.Classify(err))
 	}
-	moved := 0
-	for _, r := range rows {
-		ct, changed, err := keys.Rewrap(r.Ciphertext, AAD(r.TenantID, r.Name))
-		if err != nil {
-			return moved, fmt.Errorf("rewrap secret %s of tenant %s: %w", r.Name, r.TenantID, err)
-		}
-		if !changed {
-			continue
-		}
+	return keyring.RewrapAll(keys, len(rows), func(i int) keyring.Sealed {
+		r := rows[i]
+		return keyring.Sealed{Value: r.Ciphertext, AAD: AAD(r.TenantID, r.Name), Name: fmt.Sprintf("secret %s of tenant %s", r.Name, r.TenantID)}
+	}, func(i int, ct []byte) error {
 		const update = `UPDATE tenant_secrets SET ciphertext = $3, key_id = $4 WHERE tenant_id = $1 AND name = $2`
-		if _, err := owner.ExecContext(ctx, update, r.TenantID, r.Name, ct, keys.Primary()); err != nil {
-			return moved, fmt.Errorf("store rewrapped secret: %w", postgres.Classify(err))
+		if _, err := owner.ExecContext(ctx, update, rows[i].TenantID, rows[i].Name, ct, keys.Primary()); err != nil {
+			return fmt.Errorf("store rewrapped secret: %w", postgres.Classify(err))
 		}
-		moved++
-	}
-	return moved, nil
+		return nil
+	})
 }

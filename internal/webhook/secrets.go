@@ -117,7 +117,7 @@ func hint(display string) string {
 
 // RewrapSecrets moves every endpoint signing secret to the primary
 // key-encryption key. It runs as the schema owner (it spans tenants).
-func RewrapSecrets(ctx context.Context, owner *postgres.DB, keys Rewrapper) (moved int, err error) {
+func RewrapSecrets(ctx context.Context, owner *postgres.DB, keys keyring.Rewrapper) (int, error) {
 	var rows []struct {
 		ID         uuid.UUID `db:"id"`
 		TenantID   uuid.UUID `db:"tenant_id"`
@@ -128,24 +128,14 @@ func RewrapSecrets(ctx context.Context, owner *postgres.DB, keys Rewrapper) (mov
 	if err := owner.SelectContext(ctx, &rows, list, keys.Primary()); err != nil {
 		return 0, fmt.Errorf("list signing secrets: %w", postgres.Classify(err))
 	}
-	for _, r := range rows {
-		ct, changed, err := keys.Rewrap(r.Ciphertext, secretAAD(r.TenantID, r.EndpointID, r.ID))
-		if err != nil {
-			return moved, fmt.Errorf("rewrap signing secret %s: %w", r.ID, err)
+	return keyring.RewrapAll(keys, len(rows), func(i int) keyring.Sealed {
+		r := rows[i]
+		return keyring.Sealed{Value: r.Ciphertext, AAD: secretAAD(r.TenantID, r.EndpointID, r.ID), Name: "signing secret " + r.ID.String()}
+	}, func(i int, ct []byte) error {
+		const update = `UPDATE endpoint_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1`
+		if _, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary()); err != nil {
+			return fmt.Errorf("store rewrapped signing secret: %w", postgres.Classify(err))
 		}
-		if !changed {
-			continue
-		}
-		if _, err := owner.ExecContext(ctx, `UPDATE endpoint_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1`, r.ID, ct, keys.Primary()); err != nil {
-			return moved, fmt.Errorf("store rewrapped signing secret: %w", postgres.Classify(err))
-		}
-		moved++
-	}
-	return moved, nil
-}
-
-// Rewrapper re-encrypts sealed values under the primary key (internal/keyring).
-type Rewrapper interface {
-	Rewrap(sealed, aad []byte) ([]byte, bool, error)
-	Primary() string
+		return nil
+	})
 }
