@@ -103,18 +103,17 @@ func (e *Executor) callbackSigner(ctx context.Context, r Run, def workflow.Defin
 // permanent failure telling the tenant why; a secret that does not open is
 // retried (an operator's key is missing).
 func (e *Executor) callbackKeys(ctx context.Context, tenantID uuid.UUID) (keySigner, error) {
-	var keys []signature.Secret
-	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		if e.Plans != nil {
-			p, err := e.Plans.PlanOf(ctx, q, tenantID)
-			if err != nil {
-				return err
-			}
-			if !p.Features.Callbacks {
-				return step.Permanent(entitlement.Feature(p, "callbacks"))
-			}
+	if e.Plans != nil {
+		p, err := e.plan(ctx, tenantID) // the worker's plan cache, outside the transaction below
+		if err != nil {
+			return nil, err
 		}
-		var err error
+		if !p.Features.Callbacks {
+			return nil, step.Permanent(entitlement.Feature(p, "callbacks"))
+		}
+	}
+	var keys []signature.Secret
+	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
 		keys, err = secret.CallbackKeys(ctx, q, e.Keys, tenantID)
 		return err
 	})
