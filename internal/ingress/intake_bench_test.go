@@ -25,21 +25,19 @@ import (
 )
 
 // BenchmarkIntake is one signed 4 KB delivery through the real intake
-// handler: endpoint lookup, Standard Webhooks verification, quota, the run
-// row committed, the enqueue. Postgres and Redis are the real ones, so the
+// handler: endpoint lookup, Standard Webhooks verification, the monthly
+// quota (real-quota: a plan with one; real: an unlimited plan), the run row
+// committed, the enqueue. Postgres and Redis are the real ones, so the
 // figure includes their round trips; the floor route runs beside it.
 func BenchmarkIntake(b *testing.B) {
-	h, url, secret := intakeServer(b)
-	key, err := signature.KeyBytes(signature.StandardWebhooks, secret)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h, eps := intakeServer(b)
 	floorKey, _ := signature.KeyBytes(signature.StandardWebhooks, ingress.BenchFloorSecret)
 	pad := strings.Repeat("x", 4096)
 	for _, c := range []struct {
 		name, path string
 		key        signature.Secret
-	}{{"real", url, key}, {"floor", ingress.BenchFloorPath, floorKey}} {
+	}{{"real", eps["business"].path, eps["business"].key}, {"real-quota", eps["pro"].path, eps["pro"].key},
+		{"floor", ingress.BenchFloorPath, floorKey}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
@@ -64,10 +62,16 @@ func BenchmarkIntake(b *testing.B) {
 	}
 }
 
+// benchEndpoint is a signed endpoint's path and signing key.
+type benchEndpoint struct {
+	path string
+	key  signature.Secret
+}
+
 // intakeServer is an ingress on a fresh database and Redis DB with a signed
-// endpoint on the business plan; it returns the handler, the endpoint's path
-// and its signing secret.
-func intakeServer(b *testing.B) (http.Handler, string, string) {
+// endpoint for a tenant on each of the business (unlimited runs) and pro
+// (a monthly quota) plans, by plan name.
+func intakeServer(b *testing.B) (http.Handler, map[string]benchEndpoint) {
 	b.Helper()
 	ctx := context.Background()
 	pg := pgtest.New(b)
@@ -91,26 +95,35 @@ func intakeServer(b *testing.B) (http.Handler, string, string) {
 		b.Fatal(err)
 	}
 	s := ingress.New(ingress.Deps{DB: pg.DB, Redis: rdb, Queue: qc, Keys: keys, Metrics: telemetry.New(), Log: zerolog.Nop()},
-		ingress.Options{PublicURL: "http://bench", MaxBodyBytes: 1 << 20, MaxBodyLimit: 1 << 20, SignupEnabled: true, BenchFloor: true})
+		ingress.Options{PublicURL: "http://bench", MaxBodyBytes: 1 << 20, MaxBodyLimit: 1 << 20, SignupEnabled: true, BenchFloor: true,
+			EndpointCacheTTL: time.Second})
 	h := s.Handler()
-	var su struct {
-		TenantID string `json:"tenant_id"`
-		APIKey   string `json:"api_key"`
+	eps := map[string]benchEndpoint{}
+	for _, planName := range []string{"business", "pro"} {
+		var su struct {
+			TenantID string `json:"tenant_id"`
+			APIKey   string `json:"api_key"`
+		}
+		do(b, h, "/api/v1/signup", "", "application/json", fmt.Sprintf(`{"email":"%s@example.com","tenant_name":%q}`, planName, planName), &su)
+		if _, err := owner.ExecContext(ctx, `UPDATE tenants SET plan = $2 WHERE id = $1`, su.TenantID, planName); err != nil {
+			b.Fatal(err)
+		}
+		var wf struct{ ID string }
+		do(b, h, "/api/v1/workflows", su.APIKey, "application/yaml",
+			"name: b\nsteps:\n  - name: t\n    type: transform\n    with: { output: { id: \"trigger.body.id\" } }\n", &wf)
+		var ep struct {
+			URL    string `json:"url"`
+			Secret string `json:"signing_secret"`
+		}
+		do(b, h, "/api/v1/webhook-endpoints", su.APIKey, "application/json",
+			fmt.Sprintf(`{"workflow_id":%q,"name":"b","verification":{"scheme":"standard-webhooks"}}`, wf.ID), &ep)
+		key, err := signature.KeyBytes(signature.StandardWebhooks, ep.Secret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		eps[planName] = benchEndpoint{path: strings.TrimPrefix(ep.URL, "http://bench"), key: key}
 	}
-	do(b, h, "/api/v1/signup", "", "application/json", `{"email":"b@example.com","tenant_name":"b"}`, &su)
-	if _, err := owner.ExecContext(ctx, `UPDATE tenants SET plan = 'business' WHERE id = $1`, su.TenantID); err != nil {
-		b.Fatal(err)
-	}
-	var wf struct{ ID string }
-	do(b, h, "/api/v1/workflows", su.APIKey, "application/yaml",
-		"name: b\nsteps:\n  - name: t\n    type: transform\n    with: { output: { id: \"trigger.body.id\" } }\n", &wf)
-	var ep struct {
-		URL    string `json:"url"`
-		Secret string `json:"signing_secret"`
-	}
-	do(b, h, "/api/v1/webhook-endpoints", su.APIKey, "application/json",
-		fmt.Sprintf(`{"workflow_id":%q,"name":"b","verification":{"scheme":"standard-webhooks"}}`, wf.ID), &ep)
-	return h, strings.TrimPrefix(ep.URL, "http://bench"), ep.Secret
+	return h, eps
 }
 
 func do(b *testing.B, h http.Handler, path, key, ct, body string, out any) {
