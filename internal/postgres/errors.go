@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/lib/pq"
@@ -23,6 +24,7 @@ const (
 	codeNotInRepertoire     = "22021" // invalid UTF-8 in text
 	codeStringTooLong       = "22001"
 	codeProgramLimit        = "54000" // e.g. a jsonb value over its size limit
+	codeFeatureNotSupported = "0A000" // e.g. a prepared statement's plan outdated by a migration
 )
 
 // Classify maps a driver error to an errs kind, leaving the cause attached.
@@ -65,6 +67,14 @@ func classifyPQ(e *pq.Error) error {
 		return errs.Wrap(e, errs.Unavailable, "storage_unavailable", "storage is temporarily unavailable")
 	}
 	return e
+}
+
+// isStalePlan reports whether err is Postgres refusing a prepared
+// statement whose result columns a schema change altered ("cached plan must
+// not change result type", feature_not_supported).
+func isStalePlan(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == codeFeatureNotSupported && strings.Contains(pqErr.Message, "cached plan")
 }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation.

@@ -94,6 +94,23 @@ func (c *stmtCache) prepare(query string) {
 	}
 }
 
+// settle drops query's prepared statement when err says its cached plan no
+// longer fits the schema: a migration changed the columns it returns. The
+// call that met it fails (inside a transaction nothing else is possible);
+// the next one prepares the statement afresh.
+func (c *stmtCache) settle(query string, err error) {
+	if c == nil || !isStalePlan(err) {
+		return
+	}
+	c.mu.Lock()
+	s := c.entries[query]
+	delete(c.entries, query)
+	c.mu.Unlock()
+	if s != nil {
+		_ = s.Close() // database/sql defers it while a transaction still uses the statement
+	}
+}
+
 // close stops preparing and closes every prepared statement.
 func (c *stmtCache) close() {
 	if c == nil {
@@ -127,21 +144,27 @@ func (tx *Tx) stmt(ctx context.Context, query string, args []any) *sqlx.Stmt {
 
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := tx.stmt(ctx, query, args); s != nil {
-		return s.ExecContext(ctx, args...)
+		res, err := s.ExecContext(ctx, args...)
+		tx.stmts.settle(query, err)
+		return res, err
 	}
 	return tx.Tx.ExecContext(ctx, query, args...)
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if s := tx.stmt(ctx, query, args); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err := s.QueryContext(ctx, args...)
+		tx.stmts.settle(query, err)
+		return rows, err
 	}
 	return tx.Tx.QueryContext(ctx, query, args...)
 }
 
 func (tx *Tx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
 	if s := tx.stmt(ctx, query, args); s != nil { //nolint:sqlclosecheck // closed with the transaction
-		return s.QueryxContext(ctx, args...)
+		rows, err := s.QueryxContext(ctx, args...)
+		tx.stmts.settle(query, err)
+		return rows, err
 	}
 	return tx.Tx.QueryxContext(ctx, query, args...)
 }
@@ -154,7 +177,9 @@ func (tx *Tx) QueryRowxContext(ctx context.Context, query string, args ...any) *
 }
 
 func (tx *Tx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return sqlx.GetContext(ctx, tx, dest, query, args...)
+	err := sqlx.GetContext(ctx, tx, dest, query, args...)
+	tx.stmts.settle(query, err)
+	return err
 }
 
 func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
@@ -165,21 +190,27 @@ func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ..
 
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if s := db.stmts.get(query, args); s != nil {
-		return s.ExecContext(ctx, args...)
+		res, err := s.ExecContext(ctx, args...)
+		db.stmts.settle(query, err)
+		return res, err
 	}
 	return db.DB.ExecContext(ctx, query, args...)
 }
 
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if s := db.stmts.get(query, args); s != nil {
-		return s.QueryContext(ctx, args...)
+		rows, err := s.QueryContext(ctx, args...)
+		db.stmts.settle(query, err)
+		return rows, err
 	}
 	return db.DB.QueryContext(ctx, query, args...)
 }
 
 func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
 	if s := db.stmts.get(query, args); s != nil { //nolint:sqlclosecheck // cached; closed with the pool
-		return s.QueryxContext(ctx, args...)
+		rows, err := s.QueryxContext(ctx, args...)
+		db.stmts.settle(query, err)
+		return rows, err
 	}
 	return db.DB.QueryxContext(ctx, query, args...)
 }
@@ -192,7 +223,9 @@ func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *
 }
 
 func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return sqlx.GetContext(ctx, db, dest, query, args...)
+	err := sqlx.GetContext(ctx, db, dest, query, args...)
+	db.stmts.settle(query, err)
+	return err
 }
 
 func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {

@@ -141,3 +141,61 @@ func TestAScopedStatementLeavesNoTenantBehind(t *testing.T) {
 		t.Fatalf("app.tenant_id after a scoped statement = %q, want it gone with the statement's transaction", setting)
 	}
 }
+
+// A migration that changes the columns a prepared statement returns makes
+// Postgres refuse it ("cached plan must not change result type"): the call
+// that meets it fails, and the next one prepares the statement afresh.
+func TestAStatementOutdatedByASchemaChangeIsPreparedAfresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pg := pgtest.New(t)
+	db, err := postgres.Open(ctx, pg.OwnerURL, 1) // one connection: every call meets the same prepared statement
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE widgets (id int PRIMARY KEY, name text)`); err != nil {
+		t.Fatal(err)
+	}
+	const query = `SELECT * FROM widgets WHERE id > $1`
+	read := func() ([]map[string]any, error) {
+		rows, err := db.QueryxContext(ctx, query, 0)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var out []map[string]any
+		for rows.Next() {
+			m := map[string]any{}
+			if err := rows.MapScan(m); err != nil {
+				return nil, err
+			}
+			out = append(out, m)
+		}
+		return out, rows.Err()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for prepared := false; !prepared; {
+		if _, err := read(); err != nil {
+			t.Fatal(err)
+		}
+		_ = db.InTx(ctx, func(q postgres.Querier) error {
+			prepared = preparedHere(t, ctx, q, query)
+			return nil
+		})
+		if time.Now().After(deadline) {
+			t.Fatal("the statement was never prepared")
+		}
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE widgets ADD COLUMN size int; INSERT INTO widgets VALUES (1, 'a', 2)`); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = read() // may meet the outdated statement once
+	got, err := read()
+	if err != nil {
+		t.Fatalf("reading after the schema change, second call: %v; want the statement prepared afresh", err)
+	}
+	if len(got) != 1 || len(got[0]) != 3 {
+		t.Fatalf("rows after the schema change = %v, want one row with three columns", got)
+	}
+}
