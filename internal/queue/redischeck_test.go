@@ -3,10 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,39 +98,9 @@ func TestCheckRedisWarnsWhenRedisIsUnreachable(t *testing.T) {
 }
 
 // privateRedis starts a redis-server of its own for t (empty, nothing
-// persisted, noeviction: the server defaults) and connects to it.
+// persisted, noeviction: the server defaults, plus extra arguments) and
+// connects to it.
 func privateRedis(t *testing.T, extra ...string) *redis.Client {
 	t.Helper()
-	if len(extra) == 0 {
-		srv := redistest.StartServer(t)
-		opt, err := redis.ParseURL(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rdb := redis.NewClient(opt)
-		t.Cleanup(func() { _ = rdb.Close() })
-		return rdb
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "", "--appendonly", "no", "--loglevel", "warning", "--dir", t.TempDir()}, extra...)
-	cmd := exec.Command("redis-server", args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	t.Cleanup(func() { _ = rdb.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %d did not answer", port)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return rdb
+	return redistest.Client(t, redistest.StartServer(t, extra...).URL())
 }

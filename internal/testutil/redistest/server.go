@@ -2,10 +2,12 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,14 +17,16 @@ import (
 // Server is a private redis-server process a test may kill and restart,
 // to prove that losing Redis loses no accepted work.
 type Server struct {
-	tb   testing.TB
-	port int
-	cmd  *exec.Cmd
-	dir  string
+	tb    testing.TB
+	extra []string // more redis-server arguments
+	port  int
+	cmd   *exec.Cmd
+	dir   string
 }
 
-// StartServer runs a fresh, empty, non-persistent redis-server on a free port.
-func StartServer(tb testing.TB) *Server {
+// StartServer runs a fresh, empty, non-persistent redis-server on a free
+// port, with extra arguments for redis-server, if any.
+func StartServer(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -32,7 +36,7 @@ func StartServer(tb testing.TB) *Server {
 	_ = ln.Close()
 	// Files a test makes Redis write (CONFIG SET appendonly yes) land in a
 	// directory of the test's own, never in the package under test.
-	s := &Server{tb: tb, port: port, dir: tb.TempDir()}
+	s := &Server{tb: tb, port: port, dir: tb.TempDir(), extra: extra}
 	s.Start()
 	tb.Cleanup(s.Stop)
 	return s
@@ -44,8 +48,12 @@ func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.p
 // Start launches the server (empty: nothing is persisted) and waits for PING.
 func (s *Server) Start() {
 	s.tb.Helper()
-	s.cmd = exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", s.dir)
+	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", s.dir}, s.extra...)
+	s.cmd = exec.Command("redis-server", args...)
+	// A group of its own, so Stop also kills the children Redis forks to
+	// write snapshots and AOF rewrites (a test that turns persistence on).
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("redistest: start redis-server: %v", err)
 	}
@@ -60,12 +68,20 @@ func (s *Server) Start() {
 	}
 }
 
-// Stop kills the server at once (SIGKILL): whatever it held is gone.
+// Stop kills the server at once (SIGKILL): whatever it held is gone. Its
+// forked children go with it, and Stop returns once none is left, so no
+// process writes into the test's directory while it is removed.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = s.cmd.Process.Kill()
+	pgid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	_ = s.cmd.Wait()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			break
+		}
+	}
 	s.cmd = nil
 }
