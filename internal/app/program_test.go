@@ -20,6 +20,7 @@ import (
 
 	"aias/internal/app"
 	"aias/internal/config"
+	"aias/internal/loopback"
 	"aias/internal/postgres"
 	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
@@ -308,12 +309,10 @@ func (c *client) post(path, body string) string {
 // freeAddr is a loopback address with a port free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	return addr
 }
 

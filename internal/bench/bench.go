@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"aias/internal/ingress"
+	"aias/internal/loopback"
 )
 
 // Options configure one bench run. The zero value of a field takes its default.
@@ -169,7 +170,7 @@ func (b *bench) host(ctx context.Context) {
 func (b *bench) bin(name string) string { return filepath.Join(b.o.BinDir, name) }
 
 func (b *bench) startIngress(ctx context.Context) error {
-	addr, err := freeAddr()
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -192,7 +193,7 @@ func (b *bench) startIngress(ctx context.Context) error {
 // startWorkers starts n worker processes and waits until each is ready.
 func (b *bench) startWorkers(ctx context.Context, n int) error {
 	for range n {
-		addr, err := freeAddr()
+		addr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}

@@ -54,8 +54,8 @@ func setupDB(ctx context.Context, adminURL string) (*env, error) {
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, e.dbName)); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	e.ownerURL = withDB(adminURL, e.dbName, "")
-	e.appURL = withDB(adminURL, e.dbName, appRole)
+	e.ownerURL = postgres.WithDatabase(adminURL, e.dbName, "")
+	e.appURL = postgres.WithDatabase(adminURL, e.dbName, appRole)
 	if _, err := postgres.Migrate(ctx, e.ownerURL); err != nil {
 		return e, err
 	}
@@ -143,19 +143,6 @@ func (e *env) close() {
 		}
 		_ = ctl.Close()
 	}
-}
-
-// withDB swaps the database (and the user, if given) of a Postgres URL.
-func withDB(dsn, name, user string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn
-	}
-	u.Path = "/" + name
-	if user != "" {
-		u.User = url.User(user)
-	}
-	return u.String()
 }
 
 // programEnv is the environment of the ingress and worker processes.

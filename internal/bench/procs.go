@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -145,14 +144,4 @@ func (p *proc) waitHTTP(ctx context.Context, url string, d time.Duration) error 
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready at %s within %s; see %s", p.name, url, d, p.logPath)
-}
-
-// freeAddr is a loopback address with a free port.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String(), nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -76,7 +75,7 @@ func NewEnv(ctx context.Context, opt Options) (*Env, error) {
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, e.dbName)); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
-	e.ownerURL = withDB(opt.AdminURL, e.dbName, "")
+	e.ownerURL = postgres.WithDatabase(opt.AdminURL, e.dbName, "")
 	if _, err := postgres.Migrate(ctx, e.ownerURL); err != nil {
 		e.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -99,7 +98,7 @@ func NewEnv(ctx context.Context, opt Options) (*Env, error) {
 		e.Close()
 		return nil, err
 	}
-	app, _ := url.Parse(withDB(opt.AdminURL, e.dbName, appRole))
+	app, _ := url.Parse(postgres.WithDatabase(opt.AdminURL, e.dbName, appRole))
 	app.Host = e.pg.Addr()
 	e.appURL = app.String()
 	e.logf("database %s (programs connect through %s)", e.dbName, e.pg.Addr())
@@ -143,28 +142,6 @@ func dbName() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("aias_chaos_%d_%s", time.Now().Unix(), hex.EncodeToString(b))
-}
-
-func withDB(dsn, name, user string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return dsn
-	}
-	u.Path = "/" + name
-	if user != "" {
-		u.User = url.User(user)
-	}
-	return u.String()
-}
-
-// freePort asks the kernel for a loopback port that is free now.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func (e *Env) path(name string) string { return filepath.Join(e.opt.WorkDir, name) }

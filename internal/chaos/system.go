@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"aias/internal/loopback"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -55,7 +57,7 @@ func (s *System) programEnv(own map[string]string) []string {
 // until each is ready. extra overrides the programs' environment.
 func (e *Env) StartSystem(ctx context.Context, name string, schedulers int, extra map[string]string) (*System, error) {
 	s := &System{env: e, name: name, extra: extra}
-	rp, err := freePort()
+	rp, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +72,7 @@ func (e *Env) StartSystem(ctx context.Context, name string, schedulers int, extr
 	if err := s.startRedis(ctx); err != nil {
 		return nil, err
 	}
-	ip, err := freePort()
+	ip, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +106,7 @@ func (e *Env) StartSystem(ctx context.Context, name string, schedulers int, extr
 }
 
 func (s *System) opsProc(name, bin, dir string) (*Proc, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -273,12 +272,7 @@ func TestTheHTTPStepCannotReachPrivateAddressesUnlessAllowed(t *testing.T) {
 
 func TestTheWorkerServesMetricsAndHealthOnItsOwnListener(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeAddr(t)
 	s := start(t, options{role: config.RoleWorker | config.RoleScheduler, env: map[string]string{"AIAS_METRICS_ADDR": addr}})
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"encoding/json"
-	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"aias/internal/config"
+	"aias/internal/loopback"
 )
 
 // The dashboard and alert rules in deploy/ use metric names; these tests
@@ -338,12 +338,10 @@ func scrape(t *testing.T, s *system, url, want string) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	return addr
 }
 

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -114,6 +115,21 @@ func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // StringArray passes a []string as a Postgres text[] parameter.
 func StringArray(ss []string) any { return pq.Array(ss) }
+
+// WithDatabase returns the Postgres URL dsn pointed at database name and,
+// when user is not empty, connecting as user. A URL that does not parse is
+// returned as it is: connecting with it reports what is wrong.
+func WithDatabase(dsn, name, user string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return dsn
+	}
+	u.Path = "/" + name
+	if user != "" {
+		u.User = url.User(user)
+	}
+	return u.String()
+}
 
 // tenantSetting is the statement that scopes a transaction to tenantID.
 func tenantSetting(tenantID uuid.UUID) string {

@@ -3,13 +3,13 @@ package queue_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"aias/internal/loopback"
 	"aias/internal/queue"
 	"aias/internal/testutil/redistest"
 )
@@ -80,12 +80,10 @@ func TestCheckRedisWarnsWhenCONFIGIsDisabled(t *testing.T) {
 
 func TestCheckRedisWarnsWhenRedisIsUnreachable(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := loopback.FreeAddr() // nothing listens there
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	warnings, err := queue.CheckRedis(context.Background(), rdb, true)

@@ -16,7 +16,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -65,7 +64,7 @@ func New(tb testing.TB) *DB {
 	if err := createFromTemplate(ctx, name); err != nil {
 		tb.Fatalf("pgtest: create database: %v", err)
 	}
-	appURL, ownerURL := withDB(AdminURL(), name, AppRole), withDB(AdminURL(), name, "")
+	appURL, ownerURL := postgres.WithDatabase(AdminURL(), name, AppRole), postgres.WithDatabase(AdminURL(), name, "")
 	db, err := postgres.Open(ctx, appURL, 10)
 	if err != nil {
 		tb.Fatalf("pgtest: connect: %v", err)
@@ -85,7 +84,7 @@ func makeTemplate(ctx context.Context) (string, error) {
 	if err := exec(ctx, AdminURL(), fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
 		return "", err
 	}
-	if _, err := postgres.Migrate(ctx, withDB(AdminURL(), name, "")); err != nil {
+	if _, err := postgres.Migrate(ctx, postgres.WithDatabase(AdminURL(), name, "")); err != nil {
 		return "", err
 	}
 	err := exec(ctx, AdminURL(), fmt.Sprintf(`DO $$ BEGIN
@@ -157,19 +156,6 @@ func exec(ctx context.Context, dsn, stmt string) error {
 	defer func() { _ = db.Close() }()
 	_, err = db.ExecContext(ctx, stmt)
 	return err
-}
-
-// withDB returns dsn pointed at database name, as user (if not empty).
-func withDB(dsn, name, user string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		panic(fmt.Sprintf("pgtest: bad AIAS_TEST_DATABASE_URL: %v", err))
-	}
-	u.Path = "/" + name
-	if user != "" {
-		u.User = url.User(user)
-	}
-	return u.String()
 }
 
 func datnames(ctx context.Context, db *sql.DB, names *[]string) error {

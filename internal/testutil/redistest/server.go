@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"aias/internal/loopback"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -28,12 +29,10 @@ type Server struct {
 // port, with extra arguments for redis-server, if any.
 func StartServer(tb testing.TB, extra ...string) *Server {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
 	// Files a test makes Redis write (CONFIG SET appendonly yes) land in a
 	// directory of the test's own, never in the package under test.
 	s := &Server{tb: tb, port: port, dir: tb.TempDir(), extra: extra}

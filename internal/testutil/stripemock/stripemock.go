@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"aias/internal/loopback"
 )
 
 // Version is the stripe-mock installed when none is found.
@@ -59,7 +60,7 @@ func Start(tb testing.TB) string {
 
 // run starts one stripe-mock and waits until it answers.
 func run(bin string) (string, func(), error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return "", nil, err
 	}
@@ -93,15 +94,6 @@ func run(bin string) (string, func(), error) {
 	}
 	stop()
 	return "", nil, errors.New("did not answer within 30s")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // binary finds stripe-mock, installing it when missing.
