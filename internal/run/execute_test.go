@@ -257,3 +257,32 @@ steps:
 		t.Errorf("after a forged task: run %s attempt %d, %d steps, %d calls; want it untouched", r.Status, r.Attempt, len(steps), b.calls.count("/call"))
 	}
 }
+
+// A step's commit records the run's progress (updated_at, which the sweep
+// reads) only when the last record of it is over two seconds old: a run of
+// quick steps does not rewrite its row once per step.
+func TestAStepCommitTouchesTheRunOnlyWhenItsProgressIsStale(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	id := b.newRun(t, "name: progress\nsteps:\n  - { name: a, type: transform, with: { output: \"1\" } }\n")
+	write := func(pos int) {
+		t.Helper()
+		b.exec(t, `SELECT aias_write_step($1, $2, 1, true, $3, 'a', 'transform', 'succeeded', NULL, NULL, '[]', now(), now(), 0, false)`,
+			b.tenant, id, pos)
+	}
+	b.exec(t, `UPDATE runs SET status = 'running', attempt = 1, updated_at = now() - interval '1 second' WHERE id = $1`, id)
+	fresh, _ := b.get(t, id)
+	write(0)
+	if r, _ := b.get(t, id); !r.UpdatedAt.Equal(fresh.UpdatedAt) {
+		t.Errorf("progress 1 s old moved from %s to %s by a step commit, want it left", fresh.UpdatedAt, r.UpdatedAt)
+	}
+	b.exec(t, `UPDATE runs SET updated_at = now() - interval '10 seconds' WHERE id = $1`, id)
+	stale, _ := b.get(t, id)
+	write(1)
+	if r, _ := b.get(t, id); !r.UpdatedAt.After(stale.UpdatedAt.Add(5 * time.Second)) {
+		t.Errorf("progress 10 s old = %s after a step commit (was %s), want it recorded now", r.UpdatedAt, stale.UpdatedAt)
+	}
+	if _, steps := b.get(t, id); len(steps) != 2 {
+		t.Errorf("step records = %d, want 2", len(steps))
+	}
+}
