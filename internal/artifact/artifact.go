@@ -43,10 +43,22 @@ type New struct {
 
 const columns = `id, run_id, step_position, name, content_type, size_bytes, sha256, created_at`
 
-// Insert stores an artifact in the caller's transaction. A retried step that
-// writes the same name again keeps the first copy.
+// chunkBytes is the largest piece of an artifact sent in one statement.
+// lib/pq sends a bytea parameter hex-encoded inside one message, four times
+// its size in memory while it is sent: a piece bounds that to 256 KiB per
+// artifact being written, whatever the artifact's size.
+const chunkBytes = 64 << 10
+
+// Insert stores an artifact in the caller's transaction: the first piece of
+// its content in the artifacts row, the rest in artifact_chunks, one
+// statement a piece. A retried step that writes the same name again keeps
+// the first copy.
 func Insert(ctx context.Context, q postgres.Querier, n New) (Artifact, error) {
 	sum := sha256.Sum256(n.Content)
+	first, rest := n.Content, []byte(nil)
+	if len(first) > chunkBytes {
+		first, rest = n.Content[:chunkBytes], n.Content[chunkBytes:]
+	}
 	const insert = `
 INSERT INTO artifacts (id, tenant_id, run_id, step_position, name, content_type, size_bytes, sha256, content)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -54,13 +66,22 @@ ON CONFLICT (run_id, step_position, name) DO NOTHING
 RETURNING ` + columns
 	var a Artifact
 	err := q.GetContext(ctx, &a, insert, uuid.New(), n.TenantID, n.RunID, n.StepPosition, n.Name,
-		n.ContentType, len(n.Content), hex.EncodeToString(sum[:]), n.Content)
+		n.ContentType, len(n.Content), hex.EncodeToString(sum[:]), first)
 	if postgres.IsNoRows(err) {
 		const existing = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND step_position = $2 AND name = $3`
 		err = q.GetContext(ctx, &a, existing, n.RunID, n.StepPosition, n.Name)
+		rest = nil // the first copy is whole already
 	}
 	if err != nil {
 		return a, fmt.Errorf("insert artifact %q: %w", n.Name, postgres.Classify(err))
+	}
+	const chunk = `INSERT INTO artifact_chunks (artifact_id, seq, tenant_id, data) VALUES ($1, $2, $3, $4)`
+	for seq := 1; len(rest) > 0; seq++ {
+		piece := rest[:min(len(rest), chunkBytes)]
+		if _, err := q.ExecContext(ctx, chunk, a.ID, seq, n.TenantID, piece); err != nil {
+			return a, fmt.Errorf("insert artifact %q, piece %d: %w", n.Name, seq, postgres.Classify(err))
+		}
+		rest = rest[len(piece):]
 	}
 	return a, nil
 }
@@ -88,18 +109,44 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Artifact, error
 	return a, nil
 }
 
-// WriteContent copies an artifact's bytes to w in 1 MiB slices, so a large
-// artifact is streamed rather than held whole in memory.
+// WriteContent copies an artifact's bytes to w a piece at a time (at most
+// 1 MiB), so a large artifact is streamed rather than held whole in memory:
+// the artifacts row's content first, then its chunks in order. Artifacts
+// stored before chunks existed have all their bytes in content.
 func WriteContent(ctx context.Context, q postgres.Querier, a Artifact, w io.Writer) error {
-	const chunk = 1 << 20
-	for off := int64(0); off < a.SizeBytes; off += chunk {
+	const slice = 1 << 20
+	var written int64
+	write := func(b []byte) error {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("write artifact %s: %w", a.ID, err)
+		}
+		written += int64(len(b))
+		return nil
+	}
+	for written < a.SizeBytes {
 		var b []byte
-		err := q.GetContext(ctx, &b, `SELECT substring(content FROM $2 FOR $3) FROM artifacts WHERE id = $1`, a.ID, off+1, chunk)
+		err := q.GetContext(ctx, &b, `SELECT substring(content FROM $2 FOR $3) FROM artifacts WHERE id = $1`, a.ID, written+1, slice)
 		if err != nil {
 			return fmt.Errorf("read artifact %s: %w", a.ID, postgres.Classify(err))
 		}
-		if _, err := w.Write(b); err != nil {
-			return fmt.Errorf("write artifact %s: %w", a.ID, err)
+		if err := write(b); err != nil {
+			return err
+		}
+		if len(b) < slice {
+			break
+		}
+	}
+	for seq := 1; written < a.SizeBytes; seq++ {
+		var b []byte
+		err := q.GetContext(ctx, &b, `SELECT data FROM artifact_chunks WHERE artifact_id = $1 AND seq = $2`, a.ID, seq)
+		if postgres.IsNoRows(err) {
+			return fmt.Errorf("read artifact %s: piece %d is missing after %d of %d bytes", a.ID, seq, written, a.SizeBytes)
+		}
+		if err != nil {
+			return fmt.Errorf("read artifact %s, piece %d: %w", a.ID, seq, postgres.Classify(err))
+		}
+		if err := write(b); err != nil {
+			return err
 		}
 	}
 	return nil

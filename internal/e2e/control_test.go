@@ -179,3 +179,42 @@ func TestDiagnosticsShowFailuresRejectionsAndUsage(t *testing.T) {
 		t.Errorf("diagnostics rejections/usage = %+v %+v, want one missing_header and one run", d.Rejections, d.Usage)
 	}
 }
+
+// A redrive on the workflow's current version forgets what the run's old
+// version left from the first changed step on, artifacts included, and
+// runs the new steps from there.
+func TestRedriveOnTheCurrentVersionForgetsTheOldVersionsStepsAndArtifacts(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	target := newCounter(t, map[string][]int{"/flaky": {500}})
+	acme := s.signup("acme")
+	version := func(receipt string) string {
+		return fmt.Sprintf(`
+name: receipts
+max_attempts: 1
+steps:
+  - { name: %[2]s, type: artifact, with: { name: "%[2]s.txt", content: "'%[2]s'" } }
+  - { name: flaky, type: http, with: { method: POST, url: "%[1]s/flaky" } }
+`, target.srv.URL, receipt)
+	}
+	wf := s.createWorkflow(acme.Key, version("old_receipt"))
+	url := s.createEndpoint(acme.Key, wf)
+	_, id := s.post(url, `{}`)
+	if r := s.waitRun(acme.Key, id, "dead", "failed", "succeeded"); r.Status != "dead" {
+		t.Fatalf("run = %s, want dead after its only attempt", r.Status)
+	}
+	if r := s.do("PUT", "/api/v1/workflows/"+wf, acme.Key, "application/yaml", version("new_receipt")); r.Status != 200 {
+		t.Fatalf("update workflow = %d %s", r.Status, r.Body)
+	}
+	s.mustJSON("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, map[string]string{"version": "current"}, 202, nil)
+	if r := s.waitRun(acme.Key, id, "succeeded", "dead", "failed"); r.Status != "succeeded" {
+		t.Fatalf("run re-driven on the current version = %s (%v), want succeeded", r.Status, r.Error)
+	}
+	var arts struct {
+		Data []struct{ Name string } `json:"data"`
+	}
+	s.mustJSON("GET", "/api/v1/runs/"+id+"/artifacts", acme.Key, nil, 200, &arts)
+	if len(arts.Data) != 1 || arts.Data[0].Name != "new_receipt.txt" {
+		t.Errorf("artifacts = %+v, want only new_receipt.txt (the old version's forgotten)", arts.Data)
+	}
+}

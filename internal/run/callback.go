@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -153,8 +154,16 @@ type Notice struct {
 }
 
 // NoticeID is the webhook-id of a run's on_finish notification, the same
-// on every attempt so receivers can deduplicate.
-func NoticeID(runID uuid.UUID) string { return "run_" + runID.String() + ":finish" }
+// on every attempt so receivers can deduplicate. A run re-driven after it
+// ended is notified again when it ends again: that round (2, 3, ...) is in
+// the id, so a receiver does not drop it as a repeat of the first.
+func NoticeID(runID uuid.UUID, round int) string {
+	id := "run_" + runID.String() + ":finish"
+	if round > 1 {
+		id += ":" + strconv.Itoa(round)
+	}
+	return id
+}
 
 // errNoNotice means there is nothing (left) to deliver.
 var errNoNotice = errors.New("no pending notification")
@@ -166,14 +175,15 @@ var errNoNotice = errors.New("no pending notification")
 // reached (the delivery is simply retried). lastChance says the queue will
 // not deliver the task again: a retryable failure then fails for good.
 func (e *Executor) Notify(ctx context.Context, tenantID, id uuid.UUID, lastChance bool) error {
-	r, def, attempts, err := e.claimNotice(ctx, tenantID, id)
+	r, def, claim, err := e.claimNotice(ctx, tenantID, id)
 	if errors.Is(err, errNoNotice) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	sendErr := e.sendNotice(ctx, r, def)
+	attempts := claim.Attempts
+	sendErr := e.sendNotice(ctx, r, def, claim.Round)
 	switch {
 	case sendErr == nil:
 		logging.From(ctx).Info().Int("notify_attempt", attempts).Msg("on_finish notification delivered")
@@ -207,18 +217,25 @@ func (e *NotifyRetry) Unwrap() error { return e.Err }
 // step.RetryAfterOf).
 func (e *NotifyRetry) RetryAfter() time.Duration { return e.Wait }
 
+// noticeClaim is one counted attempt of a run's notification: its number,
+// and the notification's round (re-driven runs are notified again).
+type noticeClaim struct {
+	Attempts int `db:"callback_attempts"`
+	Round    int `db:"callback_round"`
+}
+
 // claimNotice counts one attempt of a pending notification and loads the
 // run and its definition.
-func (e *Executor) claimNotice(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, int, error) {
+func (e *Executor) claimNotice(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, noticeClaim, error) {
 	var (
-		r        Run
-		def      workflow.Definition
-		attempts int
+		r     Run
+		def   workflow.Definition
+		claim noticeClaim
 	)
 	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		const claim = `UPDATE runs SET callback_attempts = callback_attempts + 1
-		                WHERE id = $1 AND callback_state = 'pending' RETURNING callback_attempts`
-		err := q.GetContext(ctx, &attempts, claim, id)
+		const count = `UPDATE runs SET callback_attempts = callback_attempts + 1
+		                WHERE id = $1 AND callback_state = 'pending' RETURNING callback_attempts, callback_round`
+		err := q.GetContext(ctx, &claim, count, id)
 		if postgres.IsNoRows(err) {
 			return errNoNotice
 		}
@@ -231,11 +248,11 @@ func (e *Executor) claimNotice(ctx context.Context, tenantID, id uuid.UUID) (Run
 		def, err = workflow.Pinned(ctx, q, r.WorkflowID, r.WorkflowVersion)
 		return err
 	})
-	return r, def, attempts, err
+	return r, def, claim, err
 }
 
 // sendNotice renders the URL, signs and posts the notification.
-func (e *Executor) sendNotice(ctx context.Context, r Run, def workflow.Definition) error {
+func (e *Executor) sendNotice(ctx context.Context, r Run, def workflow.Definition, round int) error {
 	if !def.OnFinish.Wants(string(r.Status)) {
 		return step.Permanent(fmt.Errorf("the workflow version's on_finish does not ask for %s runs", r.Status))
 	}
@@ -256,7 +273,7 @@ func (e *Executor) sendNotice(ctx context.Context, r Run, def workflow.Definitio
 		return err
 	}
 	deps := step.Deps{HTTPClient: e.Deps.HTTPClient, CallbackSigner: keys}
-	_, err = step.PostSigned(ctx, deps, step.SignedRequest{URL: url, ID: NoticeID(r.ID), Body: body,
+	_, err = step.PostSigned(ctx, deps, step.SignedRequest{URL: url, ID: NoticeID(r.ID, round), Body: body,
 		Header: http.Header{"Content-Type": []string{"application/json"}}})
 	return err
 }

@@ -291,8 +291,8 @@ func TestOnFinishIsDeliveredSignedAndRetriedAfterA5xx(t *testing.T) {
 		t.Fatalf("receiver got %d requests, want 2", len(got))
 	}
 	for _, r := range got {
-		if r.verified != nil || r.header.Get("webhook-id") != run.NoticeID(id) || r.path != "/finish/succeeded" {
-			t.Errorf("request %s id %q verified %v; want /finish/succeeded, id %s, verified", r.path, r.header.Get("webhook-id"), r.verified, run.NoticeID(id))
+		if r.verified != nil || r.header.Get("webhook-id") != run.NoticeID(id, 1) || r.path != "/finish/succeeded" {
+			t.Errorf("request %s id %q verified %v; want /finish/succeeded, id %s, verified", r.path, r.header.Get("webhook-id"), r.verified, run.NoticeID(id, 1))
 		}
 	}
 	var body run.Notice
@@ -360,5 +360,51 @@ func TestOnFinishWithoutASecretFailsSayingHowToCreateOne(t *testing.T) {
 	}
 	if len(h.requests()) != 0 {
 		t.Error("an unsigned notification was sent")
+	}
+}
+
+type nopReviver struct{}
+
+func (nopReviver) Revive(context.Context, uuid.UUID, uuid.UUID) error { return nil }
+
+// Receivers drop a webhook-id they have seen: a re-driven run that ends
+// again is announced under an id of its own, or its new outcome is lost.
+func TestARedrivenRunIsNotifiedAgainUnderANewID(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	key := withCallbackSecret(t, e, b)
+	h := newHook(t, key, http.StatusInternalServerError) // the step's first call; then 200
+	e.Deps.HTTPClient = h.srv.Client()
+	id := b.newRun(t, fmt.Sprintf(`
+name: redriven
+max_attempts: 1
+on_finish: { url: "%[1]s/finish/{{ run.status }}" }
+steps: [ { name: call, type: http, with: { url: "%[1]s/step" } } ]
+`, h.srv.URL))
+	ctx := context.Background()
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); !errors.Is(err, run.ErrExhausted) {
+		t.Fatalf("Execute = %v, want the run dead after its only attempt", err)
+	}
+	if err := e.Notify(ctx, b.tenant, id, false); err != nil {
+		t.Fatalf("Notify of the dead run = %v", err)
+	}
+	if err := run.Redrive(ctx, b.db.DB, nopReviver{}, b.tenant, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute after the redrive = %v", err)
+	}
+	if err := e.Notify(ctx, b.tenant, id, false); err != nil {
+		t.Fatalf("Notify of the re-driven run = %v", err)
+	}
+	var ids []string
+	for _, r := range h.requests() {
+		if strings.HasPrefix(r.path, "/finish/") {
+			ids = append(ids, r.path+" "+r.header.Get("webhook-id"))
+		}
+	}
+	want := []string{"/finish/dead run_" + id.String() + ":finish", "/finish/succeeded run_" + id.String() + ":finish:2"}
+	if strings.Join(ids, ", ") != strings.Join(want, ", ") {
+		t.Errorf("notifications %v, want %v", ids, want)
 	}
 }

@@ -93,11 +93,7 @@ func artifactBytes(v any) ([]byte, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), nil
 	}
-	s, err := compactJSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return []byte(s), nil
+	return compactJSONBytes(v)
 }
 
 // checkArtifactName keeps names usable as a single path segment in storage

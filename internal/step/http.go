@@ -237,11 +237,11 @@ func encodeBody(v any, who string) ([]byte, string, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), "", nil
 	}
-	s, err := compactJSON(v)
+	b, err := compactJSONBytes(v)
 	if err != nil {
 		return nil, "", Permanent(fmt.Errorf("%s: body: %w", who, err))
 	}
-	return []byte(s), "application/json", nil
+	return b, "application/json", nil
 }
 
 // setHeaders renders the configured headers onto req. Errors name the

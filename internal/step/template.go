@@ -148,11 +148,18 @@ func stringify(v any) (string, error) {
 // compactJSON encodes v without HTML escaping, which would turn "<" in an
 // expression result into \u003c for no benefit here.
 func compactJSON(v any) (string, error) {
+	b, err := compactJSONBytes(v)
+	return string(b), err
+}
+
+// compactJSONBytes is compactJSON for a caller that wants the bytes (an
+// artifact, a request body): one copy of a large value less.
+func compactJSONBytes(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "", fmt.Errorf("value is not JSON-encodable: %w", err)
+		return nil, fmt.Errorf("value is not JSON-encodable: %w", err)
 	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
