@@ -228,3 +228,42 @@ func attr(sp sdktrace.ReadOnlySpan, key string) string {
 	}
 	return ""
 }
+
+// The on_finish notification is a task of its own; its span and its
+// outbound POST belong to the trace of the run that finished.
+func TestTheOnFinishNotificationJoinsTheRunsTrace(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	s := start(t, options{configure: func(a *app.App) { a.Tracer = tp }})
+	target := newHeaderTarget(t)
+	acme := s.signup("acme")
+	s.rotateCallbackSecret(acme.Key)
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, fmt.Sprintf(`
+name: traced-notice
+on_finish: { url: "%s/finish" }
+steps: [ { name: a, type: transform, with: { output: "1" } } ]
+`, target.srv.URL)))
+	_, id := s.post(url, `{}`)
+	s.waitRun(acme.Key, id, "succeeded")
+
+	named := func(name string) sdktrace.ReadOnlySpan {
+		return waitSpan(t, rec, func(sp sdktrace.ReadOnlySpan) bool { return sp.Name() == name && attr(sp, "aias.run_id") == id })
+	}
+	execute, notify := named("run:execute"), named("run:notify")
+	call := waitSpan(t, rec, func(sp sdktrace.ReadOnlySpan) bool {
+		return sp.Name() == "HTTP POST" && sp.Parent().SpanID() == notify.SpanContext().SpanID()
+	})
+	tid := execute.SpanContext().TraceID()
+	if notify.SpanContext().TraceID() != tid || notify.Parent().SpanID() != execute.SpanContext().SpanID() || notify.SpanKind() != trace.SpanKindConsumer {
+		t.Errorf("run:notify: trace %s parent %s kind %s; want trace %s, parent run:execute %s, consumer",
+			notify.SpanContext().TraceID(), notify.Parent().SpanID(), notify.SpanKind(), tid, execute.SpanContext().SpanID())
+	}
+	if got := attr(notify, "aias.tenant_id"); got != acme.ID {
+		t.Errorf("aias.tenant_id of run:notify = %q, want %s", got, acme.ID)
+	}
+	wantParent := fmt.Sprintf("00-%s-%s-01", tid, call.SpanContext().SpanID())
+	if got := target.traceparents(); len(got) != 1 || got[0] != wantParent {
+		t.Errorf("receiver's traceparent = %q, want [%q]", got, wantParent)
+	}
+}

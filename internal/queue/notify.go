@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"aias/internal/logging"
+	"aias/internal/telemetry"
 )
 
 // TypeRunNotify delivers a finished run's on_finish notification. Its
@@ -35,13 +36,14 @@ const NotifyTimeout = time.Minute
 // NotifyTaskID is the task id of a run's notification.
 func NotifyTaskID(runID uuid.UUID) string { return "notify:" + runID.String() }
 
-// NewRunNotify builds the task; the request id travels in its headers.
+// NewRunNotify builds the task; the request id and the trace context (the
+// run:execute span that finished the run) travel in its headers.
 func NewRunNotify(ctx context.Context, p RunNotify) (*asynq.Task, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", TypeRunNotify, err)
 	}
-	return asynq.NewTaskWithHeaders(TypeRunNotify, b, logging.Headers(ctx),
+	return asynq.NewTaskWithHeaders(TypeRunNotify, b, telemetry.InjectTrace(ctx, logging.Headers(ctx)),
 		asynq.TaskID(NotifyTaskID(p.RunID)), asynq.Queue(QueueDefault),
 		asynq.MaxRetry(notifyBackstop), asynq.Timeout(NotifyTimeout)), nil
 }

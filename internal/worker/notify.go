@@ -8,6 +8,7 @@ import (
 
 	"aias/internal/logging"
 	"aias/internal/queue"
+	"aias/internal/telemetry"
 )
 
 // handleRunNotify delivers a finished run's on_finish notification (one
@@ -21,6 +22,8 @@ func (w *Worker) handleRunNotify(ctx context.Context, t *asynq.Task) (err error)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
 	}
 	ctx = w.runContext(ctx, t, queue.RunExecute(p))
+	telemetry.SpanString(ctx, "aias.run_id", p.RunID.String())
+	telemetry.SpanString(ctx, "aias.tenant_id", p.TenantID.String())
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	defer func() {

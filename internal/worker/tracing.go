@@ -13,9 +13,10 @@ import (
 
 // traced wraps a task handler in a consumer span whose parent is the trace
 // context the task carries (the intake's enqueue); a task without one (the
-// sweep's) starts a trace of its own. The executor adds the run's attempt
-// (aias.attempt) and a span per step below it. tp nil: tracing off, next
-// runs as it is.
+// sweep's) starts a trace of its own. For run:execute the executor adds the
+// run's attempt (aias.attempt) and a span per step below it; run:notify's
+// parent is the run:execute span that finished the run, and its outbound
+// POST is a client span below it. tp nil: tracing off, next runs as it is.
 func traced(tp trace.TracerProvider, next asynq.HandlerFunc) asynq.HandlerFunc {
 	if tp == nil {
 		return next

@@ -62,7 +62,7 @@ func New(o Options, exec *run.Executor) *Worker {
 	})
 	w.mux = asynq.NewServeMux()
 	w.mux.HandleFunc(queue.TypeRunExecute, traced(o.Tracer, w.handleRunExecute))
-	w.mux.HandleFunc(queue.TypeRunNotify, w.handleRunNotify)
+	w.mux.HandleFunc(queue.TypeRunNotify, traced(o.Tracer, w.handleRunNotify))
 	return w
 }
 
