@@ -521,7 +521,9 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	}
 	e.notifyFinished(ctx, r, notify)
 	if e.Metrics != nil {
-		e.Metrics.RunFinished(string(status), e.now().Sub(r.ReceivedAt))
+		// From the run's own intake (its row's creation): a replay keeps
+		// the original delivery's received_at, which may be weeks old.
+		e.Metrics.RunFinished(string(status), e.now().Sub(r.CreatedAt))
 	}
 	e.nudgeNext(ctx, r)
 	level := zerolog.InfoLevel

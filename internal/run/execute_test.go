@@ -9,6 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"aias/internal/telemetry"
+
 	"github.com/google/uuid"
 
 	"aias/internal/logging"
@@ -284,5 +289,44 @@ func TestAStepCommitTouchesTheRunOnlyWhenItsProgressIsStale(t *testing.T) {
 	}
 	if _, steps := b.get(t, id); len(steps) != 2 {
 		t.Errorf("step records = %d, want 2", len(steps))
+	}
+}
+
+// A replay keeps the original delivery's received_at (the trigger's
+// time, as steps see it); the end-to-end histogram counts from the run's
+// own intake, or a replay of last week's delivery would land past every
+// bucket.
+func TestEndToEndDurationCountsFromTheRunsOwnIntake(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	e.Metrics = telemetry.New()
+	ctx := context.Background()
+	def, err := workflow.Decode([]byte(`{"name":"replayed","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`), "application/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id uuid.UUID
+	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		w, err := workflow.Create(ctx, q, b.tenant, def)
+		if err != nil {
+			return err
+		}
+		id, _, err = run.Insert(ctx, q, run.New{TenantID: b.tenant, WorkflowID: w.ID, WorkflowVersion: 1,
+			TriggerKind: run.TriggerReplay, MaxAttempts: 1, Body: []byte(`{}`), ContentType: "application/json",
+			ReceivedAt: time.Now().Add(-7 * 24 * time.Hour)})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	var m dto.Metric
+	if err := e.Metrics.RunEndToEnd.WithLabelValues("succeeded").(prometheus.Metric).Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	if h := m.GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() > 60 {
+		t.Errorf("end-to-end observations %d, sum %.0f s; want 1 of under a minute", h.GetSampleCount(), h.GetSampleSum())
 	}
 }
