@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"aias/internal/keyring"
 	"aias/internal/plan"
 	"aias/internal/safehttp"
+	"aias/internal/telemetry"
 )
 
 // Role is what a program does; validation checks only what the role needs.
@@ -171,8 +173,8 @@ func (c Config) Validate(r Role) error {
 	if !oneOf(c.LogFormat, "json", "pretty") {
 		add("AIAS_LOG_FORMAT must be json or pretty, got %q", c.LogFormat)
 	}
-	if !oneOf(c.OTelExporter, "none", "otlp-http", "otlp-grpc", "stdout") {
-		add("AIAS_OTEL_EXPORTER must be none, otlp-http, otlp-grpc or stdout, got %q", c.OTelExporter)
+	if !slices.Contains(telemetry.Exporters, c.OTelExporter) {
+		add("AIAS_OTEL_EXPORTER must be one of %s, got %q", strings.Join(telemetry.Exporters, ", "), c.OTelExporter)
 	}
 	if r.Serves(RoleIngress) {
 		if err := checkURL(c.PublicURL, "http", "https"); err != nil {

@@ -16,7 +16,7 @@ func TestOTelExporterTakesOnlyKnownExporters(t *testing.T) {
 		}
 	}
 	_, err := config.Load(getenv(with(valid(), "AIAS_OTEL_EXPORTER", "jaeger")), config.RoleIngress)
-	if err == nil || !strings.Contains(err.Error(), "AIAS_OTEL_EXPORTER must be none, otlp-http, otlp-grpc or stdout") {
+	if err == nil || !strings.Contains(err.Error(), "AIAS_OTEL_EXPORTER must be one of none, otlp-http, otlp-grpc, stdout") {
 		t.Errorf("Load(AIAS_OTEL_EXPORTER=jaeger) error = %v, want it refused", err)
 	}
 }

@@ -50,6 +50,9 @@ const (
 	ExporterStdout   = "stdout"
 )
 
+// Exporters are the values AIAS_OTEL_EXPORTER accepts, for config to check.
+var Exporters = []string{ExporterNone, ExporterOTLPHTTP, ExporterOTLPGRPC, ExporterStdout}
+
 // Tracing is a process's tracer provider and the way to flush it.
 type Tracing struct {
 	// Provider is nil when tracing is off.
