@@ -19,7 +19,8 @@ import (
 // The zero value is ready.
 type targetCache struct {
 	mu sync.Mutex
-	m  map[targetKey]cachedTarget
+	m  map[uuid.UUID]map[[32]byte]cachedTarget // by tenant, so forget is one delete
+	n  int                                      // entries in all
 }
 
 type targetKey struct {
@@ -40,7 +41,7 @@ func (c *targetCache) get(k targetKey, now time.Time, ttl time.Duration) (Target
 		return Target{}, false
 	}
 	c.mu.Lock()
-	e, ok := c.m[k]
+	e, ok := c.m[k.tenant][k.token]
 	c.mu.Unlock()
 	if !ok || now.Before(e.at) || now.Sub(e.at) >= ttl {
 		return Target{}, false
@@ -54,19 +55,28 @@ func (c *targetCache) put(k targetKey, t Target, now time.Time, ttl time.Duratio
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCachedTargets {
-		c.m = map[targetKey]cachedTarget{}
+	if c.m == nil || c.n >= maxCachedTargets {
+		c.m, c.n = map[uuid.UUID]map[[32]byte]cachedTarget{}, 0
 	}
-	c.m[k] = cachedTarget{t: t, at: now}
+	byToken := c.m[k.tenant]
+	if byToken == nil {
+		byToken = map[[32]byte]cachedTarget{}
+		c.m[k.tenant] = byToken
+	}
+	if _, ok := byToken[k.token]; !ok {
+		c.n++
+	}
+	byToken[k.token] = cachedTarget{t: t, at: now}
 }
 
 // forget drops the tenant's entries; uuid.Nil drops every entry.
 func (c *targetCache) forget(tenant uuid.UUID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.m {
-		if tenant == uuid.Nil || k.tenant == tenant {
-			delete(c.m, k)
-		}
+	if tenant == uuid.Nil {
+		c.m, c.n = nil, 0
+		return
 	}
+	c.n -= len(c.m[tenant])
+	delete(c.m, tenant)
 }

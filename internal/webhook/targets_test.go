@@ -56,3 +56,31 @@ func TestTargetCacheForgetsOneTenantOrAll(t *testing.T) {
 		t.Error("forget(uuid.Nil) kept an endpoint")
 	}
 }
+
+func TestTargetCacheStartsOverAtItsBoundCountingWhatForgetDropped(t *testing.T) {
+	var c targetCache
+	now := time.Now()
+	key := func(tenant uuid.UUID, i int) targetKey {
+		return targetKey{tenant: tenant, token: sha256.Sum256([]byte{byte(i), byte(i >> 8)})}
+	}
+	gone, kept := uuid.New(), uuid.New()
+	for i := range maxCachedTargets / 2 {
+		c.put(key(gone, i), Target{}, now, time.Minute)
+		if i > 0 {
+			c.put(key(kept, i), Target{}, now, time.Minute)
+		}
+	}
+	c.put(key(kept, 1), Target{}, now, time.Minute) // a refresh is no new entry: one short of the bound
+	c.put(key(kept, 0), Target{}, now, time.Minute) // the bound, reached
+	c.forget(gone)
+	c.put(key(uuid.New(), 0), Target{}, now, time.Minute) // half full: no start over
+	if _, ok := c.get(key(kept, 0), now, time.Minute); !ok {
+		t.Fatal("the cache started over although forget had emptied half of it")
+	}
+	for i := range maxCachedTargets/2 + 1 {
+		c.put(key(gone, i), Target{}, now, time.Minute)
+	}
+	if _, ok := c.get(key(kept, 0), now, time.Minute); ok {
+		t.Error("the cache holds more than its bound: it did not start over")
+	}
+}
