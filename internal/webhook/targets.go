@@ -20,7 +20,7 @@ import (
 type targetCache struct {
 	mu sync.Mutex
 	m  map[uuid.UUID]map[[32]byte]cachedTarget // by tenant, so forget is one delete
-	n  int                                      // entries in all
+	n  int                                     // entries in all
 }
 
 type targetKey struct {
