@@ -39,7 +39,7 @@ type App struct {
 	Log      zerolog.Logger
 	DB       *postgres.DB
 	Redis    redis.UniversalClient
-	RedisOpt asynq.RedisClientOpt
+	RedisOpt asynq.RedisConnOpt
 	Queue    *queue.Client
 	Metrics  *telemetry.Metrics
 	Keys     *keyring.Keyring // nil for roles that hold no secrets

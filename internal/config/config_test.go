@@ -138,7 +138,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"DATABASE_URL is required",
-		"REDIS_URL: scheme must be redis or rediss",
+		"REDIS_URL: scheme must be redis or rediss or redis-sentinel",
 		`AIAS_LOG_LEVEL must be debug, info, warn or error, got "verbose"`,
 		"AIAS_WORKER_CONCURRENCY must be >= 1, got 0",
 		"AIAS_ENCRYPTION_KEYS is required",
@@ -179,6 +179,8 @@ func TestValidateChecksOnlyWhatTheRoleNeeds(t *testing.T) {
 		{"redis ignored by migrate", with(valid(), "REDIS_URL", "http://x"), config.RoleMigrate, ""},
 		{"redis checked by scheduler", with(valid(), "REDIS_URL", "http://x"), config.RoleScheduler, "REDIS_URL"},
 		{"redis without host", with(valid(), "REDIS_URL", "redis://"), config.RoleWorker, "REDIS_URL: host is missing"},
+		{"sentinel without master", with(valid(), "REDIS_URL", "redis-sentinel://10.0.0.1:26379/0"), config.RoleIngress, "REDIS_URL: a redis-sentinel URL needs ?master="},
+		{"sentinel with master", with(valid(), "REDIS_URL", "redis-sentinel://10.0.0.1:26379,10.0.0.2:26379/0?master=aias"), config.RoleWorker, ""},
 		{"migrate URL ignored by ingress", with(valid(), "AIAS_MIGRATE_DATABASE_URL", "mysql://db/x"), config.RoleIngress, ""},
 		{"migrate URL checked by migrate", with(valid(), "AIAS_MIGRATE_DATABASE_URL", "mysql://db/x"), config.RoleMigrate, "AIAS_MIGRATE_DATABASE_URL: scheme must be postgres or postgresql"},
 		{"database URL checked by every role", with(valid(), "DATABASE_URL", "mysql://db/x"), config.RoleScheduler, "DATABASE_URL: scheme must be postgres or postgresql"},

@@ -328,3 +328,59 @@ func TestTheQueueDashboardOpensOnlyWithTheOperatorToken(t *testing.T) {
 		t.Errorf("deleting a queue through a read-only dashboard = %d, want a refusal", res.StatusCode)
 	}
 }
+
+// REDIS_URL may name Sentinels instead of a server: every program asks
+// them for the primary, and follows it when a replica is promoted.
+func TestRunsGoOnAcrossASentinelFailover(t *testing.T) {
+	t.Parallel()
+	primary := redistest.StartServer(t)
+	replica := redistest.StartReplica(t, primary)
+	sentinel := redistest.StartSentinel(t, "aias", primary)
+	s := start(t, options{redisURL: fmt.Sprintf("redis-sentinel://127.0.0.1:%d/0?master=aias", sentinel.Port())})
+	target := newCounter(t, nil)
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+
+	_, before := s.post(url, `{"n":0}`)
+	s.waitRun(acme.Key, before, "succeeded")
+
+	ctl := redistest.Client(t, fmt.Sprintf("redis://127.0.0.1:%d/0", sentinel.Port()))
+	if err := ctl.Do(t.Context(), "SENTINEL", "FAILOVER", "aias").Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER: %v", err)
+	}
+	promoted := fmt.Sprint(replica.Port())
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		addr, _ := ctl.Do(t.Context(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "aias").StringSlice()
+		if len(addr) == 2 && addr[1] == promoted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sentinel still names %v as primary, want port %s", addr, promoted)
+		}
+	}
+	primary.Stop() // the old primary is gone for good: nothing may still write to it
+
+	var ids []string
+	for i := 1; i <= 5; i++ {
+		status, id := s.post(url, fmt.Sprintf(`{"n":%d}`, i))
+		if status != 202 {
+			t.Fatalf("delivery %d after the failover = %d, want 202", i, status)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
+			t.Errorf("run %s after the failover = %s, want succeeded", id, r.Status)
+		}
+	}
+	if n := target.count("/once"); n != 6 {
+		t.Errorf("target called %d times, want 6 (one per run)", n)
+	}
+	// The queue went through the promoted replica: asynq counted every
+	// task there (the first one replicated before the failover), rather
+	// than the sweep picking up runs whose enqueue had failed.
+	promotedClient := redistest.Client(t, fmt.Sprintf("redis://127.0.0.1:%d/0", replica.Port()))
+	if n, err := promotedClient.Get(t.Context(), "asynq:{default}:processed").Int(); err != nil || n < 6 {
+		t.Errorf("tasks processed through the promoted replica = %d (%v), want at least 6", n, err)
+	}
+}

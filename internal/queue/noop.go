@@ -19,7 +19,7 @@ const (
 )
 
 // EnqueueNoop enqueues n no-op tasks.
-func EnqueueNoop(ctx context.Context, opt asynq.RedisClientOpt, n int) error {
+func EnqueueNoop(ctx context.Context, opt asynq.RedisConnOpt, n int) error {
 	c := asynq.NewClient(opt)
 	defer func() { _ = c.Close() }()
 	for i := range n {
@@ -31,7 +31,7 @@ func EnqueueNoop(ctx context.Context, opt asynq.RedisClientOpt, n int) error {
 }
 
 // NoopLeft is how many no-op tasks are pending or active.
-func NoopLeft(opt asynq.RedisClientOpt) (int, error) {
+func NoopLeft(opt asynq.RedisConnOpt) (int, error) {
 	in := asynq.NewInspector(opt)
 	defer func() { _ = in.Close() }()
 	info, err := in.GetQueueInfo(QueueBenchNoop)
@@ -48,7 +48,7 @@ type NoopStats struct {
 }
 
 // ServeNoop runs a no-op asynq server until ctx is done and says what it did.
-func ServeNoop(ctx context.Context, opt asynq.RedisClientOpt, concurrency int) (NoopStats, error) {
+func ServeNoop(ctx context.Context, opt asynq.RedisConnOpt, concurrency int) (NoopStats, error) {
 	var (
 		mu sync.Mutex
 		st NoopStats

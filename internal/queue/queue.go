@@ -10,6 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,27 +78,76 @@ func ParseRunExecute(t *asynq.Task) (RunExecute, error) {
 	return p, nil
 }
 
-// RedisOpt parses a redis:// URL into asynq options with short timeouts, so
-// a Redis outage costs the intake milliseconds, not the default seconds.
-func RedisOpt(url string) (asynq.RedisClientOpt, error) {
-	o, err := asynq.ParseRedisURI(url)
+// RedisOpt parses REDIS_URL into asynq options with short timeouts, so a
+// Redis outage costs the intake milliseconds, not the default seconds:
+//
+//	redis://[user:password@]host:port/db      one server
+//	rediss://[user:password@]host:port/db     one server over TLS
+//	redis-sentinel://[user:password@]host:port[,host:port...]/db?master=NAME[&sentinel_password=P]
+//
+// A Sentinel URL lists the sentinels; clients ask them for the current
+// primary and follow a failover. Its user and password are the primary's
+// (the data's), as in the other URLs; sentinels that want a password of
+// their own get sentinel_password. (asynq's own parser reads the URL's
+// password as the sentinels' and has no way to give the primary's.)
+func RedisOpt(raw string) (asynq.RedisConnOpt, error) {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return asynq.RedisClientOpt{}, fmt.Errorf("parse REDIS_URL: %w", err)
+		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
+	}
+	if u.Scheme == "redis-sentinel" {
+		return sentinelOpt(u)
+	}
+	o, err := asynq.ParseRedisURI(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	opt, ok := o.(asynq.RedisClientOpt)
 	if !ok {
-		return asynq.RedisClientOpt{}, errors.New("REDIS_URL: only single-node redis:// and rediss:// URLs are supported")
+		return nil, errors.New("REDIS_URL: the scheme must be redis, rediss or redis-sentinel")
 	}
-	opt.DialTimeout = time.Second
-	opt.ReadTimeout = 2 * time.Second
-	opt.WriteTimeout = 2 * time.Second
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+	return opt, nil
+}
+
+const (
+	redisDialTimeout = time.Second
+	redisIOTimeout   = 2 * time.Second
+)
+
+func sentinelOpt(u *url.URL) (asynq.RedisConnOpt, error) {
+	opt := asynq.RedisFailoverClientOpt{
+		MasterName:       u.Query().Get("master"),
+		SentinelPassword: u.Query().Get("sentinel_password"),
+		Username:         u.User.Username(),
+		DialTimeout:      redisDialTimeout,
+		ReadTimeout:      redisIOTimeout,
+		WriteTimeout:     redisIOTimeout,
+	}
+	opt.Password, _ = u.User.Password()
+	if opt.MasterName == "" {
+		return nil, errors.New("REDIS_URL: a redis-sentinel URL needs ?master=<name of the monitored primary>")
+	}
+	for _, addr := range strings.Split(u.Host, ",") {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return nil, fmt.Errorf("REDIS_URL: sentinel address %q is not host:port", addr)
+		}
+		opt.SentinelAddrs = append(opt.SentinelAddrs, addr)
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		n, err := strconv.Atoi(db)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("REDIS_URL: database %q is not a number", db)
+		}
+		opt.DB = n
+	}
 	return opt, nil
 }
 
 // Client enqueues tasks.
 type Client struct {
 	c    *asynq.Client
-	opt  asynq.RedisClientOpt
+	opt  asynq.RedisConnOpt
 	once sync.Once
 	insp *asynq.Inspector
 	// Metrics, when set, observes how long each EnqueueRun takes.
@@ -102,7 +155,7 @@ type Client struct {
 }
 
 // NewClient connects a client to Redis (lazily: it never fails on start).
-func NewClient(opt asynq.RedisClientOpt) *Client { return &Client{c: asynq.NewClient(opt), opt: opt} }
+func NewClient(opt asynq.RedisConnOpt) *Client { return &Client{c: asynq.NewClient(opt), opt: opt} }
 
 // Close releases the connection pools.
 func (c *Client) Close() error {

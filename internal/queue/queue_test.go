@@ -97,9 +97,10 @@ func TestRedisOptParsesSingleNodeURLs(t *testing.T) {
 		{"rediss://cache.internal:6380/1", "cache.internal:6380", 1, "", true},
 	}
 	for _, tt := range tests {
-		opt, err := queue.RedisOpt(tt.url)
-		if err != nil {
-			t.Errorf("RedisOpt(%q) error = %v, want nil", tt.url, err)
+		o, err := queue.RedisOpt(tt.url)
+		opt, ok := o.(asynq.RedisClientOpt)
+		if err != nil || !ok {
+			t.Errorf("RedisOpt(%q) = %T, %v; want single-server options", tt.url, o, err)
 			continue
 		}
 		if opt.Addr != tt.wantAddr || opt.DB != tt.wantDB || opt.Password != tt.wantPass || (opt.TLSConfig != nil) != tt.wantTLS {
@@ -115,6 +116,24 @@ func TestRedisOptParsesSingleNodeURLs(t *testing.T) {
 	}
 }
 
+func TestRedisOptParsesSentinelURLs(t *testing.T) {
+	t.Parallel()
+	o, err := queue.RedisOpt("redis-sentinel://app:data-pw@10.0.0.1:26379,10.0.0.2:26380/4?master=aias&sentinel_password=s-pw")
+	opt, ok := o.(asynq.RedisFailoverClientOpt)
+	if err != nil || !ok {
+		t.Fatalf("RedisOpt(sentinel URL) = %T, %v; want failover options", o, err)
+	}
+	if opt.MasterName != "aias" || strings.Join(opt.SentinelAddrs, ",") != "10.0.0.1:26379,10.0.0.2:26380" || opt.DB != 4 ||
+		opt.Username != "app" || opt.Password != "data-pw" || opt.SentinelPassword != "s-pw" {
+		t.Errorf("RedisOpt(sentinel URL) = %+v, want master aias, both sentinels, DB 4, the primary's user and password, the sentinels' password", opt)
+	}
+	for name, d := range map[string]time.Duration{"DialTimeout": opt.DialTimeout, "ReadTimeout": opt.ReadTimeout, "WriteTimeout": opt.WriteTimeout} {
+		if d <= 0 || d > 2*time.Second {
+			t.Errorf("sentinel %s = %v, want in (0, 2s]", name, d)
+		}
+	}
+}
+
 func TestRedisOptRejectsOtherURLs(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{
@@ -122,7 +141,10 @@ func TestRedisOptRejectsOtherURLs(t *testing.T) {
 		"127.0.0.1:6379",
 		"",
 		"redis://127.0.0.1:6379/notanumber",
-		"redis-sentinel://127.0.0.1:26379?master=mymaster",
+		"redis-sentinel://127.0.0.1:26379", // no master name
+		"redis-sentinel://127.0.0.1/0?master=mymaster", // no port
+		"redis-sentinel://127.0.0.1:26379/x?master=mymaster",
+		"redis-cluster://127.0.0.1:7000",
 	} {
 		if opt, err := queue.RedisOpt(u); err == nil {
 			t.Errorf("RedisOpt(%q) = %+v, nil; want an error", u, opt)

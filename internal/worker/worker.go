@@ -25,7 +25,7 @@ import (
 
 // Options configure a worker.
 type Options struct {
-	Redis           asynq.RedisClientOpt
+	Redis           asynq.RedisConnOpt
 	Concurrency     int
 	ShutdownTimeout time.Duration // in-flight runs get this long to finish on SIGTERM
 	Backoff         run.Backoff

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 type Server struct {
 	tb    testing.TB
 	extra []string // more redis-server arguments
+	conf  string   // a sentinel's configuration file (StartSentinel)
 	port  int
 	cmd   *exec.Cmd
 	dir   string
@@ -44,12 +48,58 @@ func StartServer(tb testing.TB, extra ...string) *Server {
 // URL is the server's redis:// URL.
 func (s *Server) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
 
+// Port is the server's port.
+func (s *Server) Port() int { return s.port }
+
+// StartReplica runs a fresh server replicating primary and waits until its
+// link to the primary is up.
+func StartReplica(tb testing.TB, primary *Server) *Server {
+	tb.Helper()
+	r := StartServer(tb, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
+	defer func() { _ = c.Close() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, _ := c.Info(context.Background(), "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			return r
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("redistest: replica on port %d did not reach its primary", r.port)
+		}
+	}
+}
+
+// StartSentinel runs a redis-sentinel watching primary under the name
+// master, with a quorum of one: SENTINEL FAILOVER promotes a replica at
+// once. Start the primary's replicas first: the sentinel learns of them
+// from the primary when it starts.
+func StartSentinel(tb testing.TB, master string, primary *Server) *Server {
+	tb.Helper()
+	port, err := loopback.FreePort()
+	if err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	s := &Server{tb: tb, port: port, dir: tb.TempDir()}
+	s.conf = filepath.Join(s.dir, "sentinel.conf") // a sentinel rewrites its file: one of its own
+	conf := fmt.Sprintf("sentinel monitor %[1]s 127.0.0.1 %[2]d 1\nsentinel down-after-milliseconds %[1]s 1000\nsentinel failover-timeout %[1]s 10000\n",
+		master, primary.port)
+	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
+		tb.Fatalf("redistest: %v", err)
+	}
+	s.Start()
+	tb.Cleanup(s.Stop)
+	return s
+}
+
 // Start launches the server (empty: nothing is persisted) and waits for PING.
 func (s *Server) Start() {
 	s.tb.Helper()
-	args := append([]string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", s.dir}, s.extra...)
-	s.cmd = exec.Command("redis-server", args...)
+	args := []string{"--bind", "127.0.0.1", "--port", strconv.Itoa(s.port),
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning", "--dir", s.dir}
+	if s.conf != "" {
+		args = append([]string{s.conf, "--sentinel"}, args...)
+	}
+	s.cmd = exec.Command("redis-server", append(args, s.extra...)...)
 	// A group of its own, so Stop also kills the children Redis forks to
 	// write snapshots and AOF rewrites (a test that turns persistence on).
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
