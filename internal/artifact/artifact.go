@@ -49,12 +49,21 @@ const columns = `id, run_id, step_position, name, content_type, size_bytes, sha2
 // artifact being written, whatever the artifact's size.
 const chunkBytes = 64 << 10
 
+// InRow says whether content fits in the artifacts row alone, without
+// chunks: such an artifact can be written by one statement.
+func InRow(content []byte) bool { return len(content) <= chunkBytes }
+
+// Sum is the SHA-256 of content as it is stored (lowercase hex).
+func Sum(content []byte) string {
+	sum := sha256.Sum256(content)
+	return hex.EncodeToString(sum[:])
+}
+
 // Insert stores an artifact in the caller's transaction: the first piece of
 // its content in the artifacts row, the rest in artifact_chunks, one
 // statement a piece. A retried step that writes the same name again keeps
 // the first copy.
 func Insert(ctx context.Context, q postgres.Querier, n New) (Artifact, error) {
-	sum := sha256.Sum256(n.Content)
 	first, rest := n.Content, []byte(nil)
 	if len(first) > chunkBytes {
 		first, rest = n.Content[:chunkBytes], n.Content[chunkBytes:]
@@ -66,7 +75,7 @@ ON CONFLICT (run_id, step_position, name) DO NOTHING
 RETURNING ` + columns
 	var a Artifact
 	err := q.GetContext(ctx, &a, insert, uuid.New(), n.TenantID, n.RunID, n.StepPosition, n.Name,
-		n.ContentType, len(n.Content), hex.EncodeToString(sum[:]), first)
+		n.ContentType, len(n.Content), Sum(n.Content), first)
 	if postgres.IsNoRows(err) {
 		const existing = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND step_position = $2 AND name = $3`
 		err = q.GetContext(ctx, &a, existing, n.RunID, n.StepPosition, n.Name)

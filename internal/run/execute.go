@@ -224,7 +224,7 @@ func redact(red *step.Redactor, res step.Result, err error) (step.Result, error)
 // artifactRoom reserves the step's artifact bytes against the tenant's
 // monthly allowance; a step that would pass it fails for good. undo gives
 // the bytes back when the step's transaction does not commit.
-func (e *Executor) artifactRoom(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, p plan.Plan, arts []step.Artifact) (undo func(), err error) {
+func (e *Executor) artifactRoom(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, p plan.Plan, arts []step.Artifact) (undo func(), err error) {
 	undo = func() {}
 	if len(arts) == 0 || e.Plans == nil {
 		return undo, nil
@@ -335,8 +335,10 @@ func storeError(err error) error {
 }
 
 // commitStep writes a succeeded step, its artifacts and the run's heartbeat
-// in one transaction, so a crash leaves either all of them or none. A delay
-// step's commit also marks the run delayed until the time it waits for.
+// atomically, so a crash leaves either all of them or none: in one statement
+// for a step without artifacts or with one that fits in its row (the
+// artifact step's usual case), else in one transaction. A delay step's
+// commit also marks the run delayed until the time it waits for.
 func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts []step.Artifact, until time.Time) error {
 	if len(arts) == 0 && until.IsZero() { // the record alone: one statement, one round trip
 		_, err := writeStep(ctx, e.DB, r.TenantID, rec, true, false)
@@ -347,6 +349,17 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 	p, err := e.plan(ctx, r.TenantID)
 	if err != nil {
 		return err
+	}
+	if len(arts) == 1 && until.IsZero() && artifact.InRow(arts[0].Content) { // an artifact step: one round trip
+		undo, err := e.artifactRoom(ctx, e.DB.Scoped(r.TenantID), r.TenantID, p, arts)
+		if err != nil {
+			return err
+		}
+		if err := writeArtifactStep(ctx, e.DB, r.TenantID, rec, arts[0]); err != nil {
+			undo()
+			return err
+		}
+		return nil
 	}
 	undo := func() {}
 	err = e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) (err error) {

@@ -1,10 +1,12 @@
 package run_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"aias/internal/artifact"
 	"aias/internal/telemetry"
 
 	"github.com/google/uuid"
@@ -328,5 +331,72 @@ func TestEndToEndDurationCountsFromTheRunsOwnIntake(t *testing.T) {
 	}
 	if h := m.GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() > 60 {
 		t.Errorf("end-to-end observations %d, sum %.0f s; want 1 of under a minute", h.GetSampleCount(), h.GetSampleSum())
+	}
+}
+
+func TestArtifactStepsStoreTheirArtifactsWithTheStep(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	ctx := context.Background()
+	id := b.newRun(t, `
+name: artifacts
+steps:
+  - { name: small, type: artifact, with: { name: small.txt, content_type: text/plain, content: "'hello'" } }
+  - { name: large, type: artifact, with: { name: large.txt, content_type: text/plain, content: 'repeat("ab", 50000)' } }
+`)
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Succeeded || len(steps) != 2 {
+		t.Fatalf("run %s with %d steps, want succeeded with 2", r.Status, len(steps))
+	}
+	want := map[string]string{"small.txt": "hello", "large.txt": strings.Repeat("ab", 50000)}
+	err := b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		arts, err := artifact.ListByRun(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if len(arts) != 2 {
+			t.Fatalf("artifacts = %d, want 2", len(arts))
+		}
+		for _, a := range arts {
+			var buf bytes.Buffer
+			if err := artifact.WriteContent(ctx, q, a, &buf); err != nil {
+				return err
+			}
+			if buf.String() != want[a.Name] || a.SizeBytes != int64(len(want[a.Name])) || a.SHA256 != artifact.Sum([]byte(want[a.Name])) {
+				t.Errorf("artifact %s: %d bytes (size %d, sha %s), want %d bytes", a.Name, buf.Len(), a.SizeBytes, a.SHA256, len(want[a.Name]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The one-statement artifact commit is fenced like every step write: a
+// run that is not this attempt's to write gets neither record nor artifact.
+func TestAnArtifactStepsWriteIsRefusedForARunNoLongerRunning(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	ctx := context.Background()
+	id := b.newRun(t, `
+name: fenced
+steps: [ { name: a, type: artifact, with: { name: a.txt, content: "'x'" } } ]
+`) // queued: no attempt is running it
+	var running bool
+	err := b.db.GetContext(ctx, &running, `SELECT running FROM aias_write_artifact_step($1, $2, 1, 0, 'a', 'artifact', 'succeeded',
+		'{}', NULL, '[]', now(), now(), 1, gen_random_uuid(), 'a.txt', 'text/plain', 1, 'sum', 'x')`, b.tenant, id)
+	if err != nil || running {
+		t.Fatalf("aias_write_artifact_step on a queued run = %v, %v; want running false", running, err)
+	}
+	var rows int
+	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		return q.GetContext(ctx, &rows, `SELECT (SELECT count(*) FROM artifacts) + (SELECT count(*) FROM run_steps)`)
+	})
+	if err != nil || rows != 0 {
+		t.Errorf("rows written for a run not running = %d (%v), want 0", rows, err)
 	}
 }

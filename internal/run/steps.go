@@ -8,7 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"aias/internal/artifact"
 	"aias/internal/postgres"
+	"aias/internal/step"
 )
 
 // Step statuses.
@@ -77,6 +79,33 @@ func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s St
 		return 0, fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, s.RunID, s.Attempt)
 	}
 	return out.Tries, nil
+}
+
+// writeArtifactStep writes a succeeded step with the one artifact it made,
+// whose bytes fit in the artifact's row (artifact.InRow), in one statement
+// (aias_write_artifact_step) with writeStep's heartbeat. A retried step that
+// writes the same name again keeps the first copy.
+func writeArtifactStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, a step.Artifact) error {
+	const write = `SELECT running, tries FROM aias_write_artifact_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+	                                                                  $14, $15, $16, $17, $18, $19)`
+	logs := s.Logs
+	if logs == nil {
+		logs = json.RawMessage("[]")
+	}
+	var out struct {
+		Running bool `db:"running"`
+		Tries   int  `db:"tries"`
+	}
+	err := q.GetContext(ctx, &out, write, tenantID, s.RunID, s.Attempt, s.Position, s.Name, s.Type, s.Status,
+		nullJSON(s.Output), s.Error, []byte(logs), s.StartedAt, s.FinishedAt, s.DurationMS,
+		uuid.New(), a.Name, a.ContentType, len(a.Content), artifact.Sum(a.Content), a.Content)
+	if err != nil {
+		return fmt.Errorf("write step %s of run %s with artifact %q: %w", s.Name, s.RunID, a.Name, postgres.Classify(err))
+	}
+	if !out.Running {
+		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, s.RunID, s.Attempt)
+	}
+	return nil
 }
 
 func nullJSON(b json.RawMessage) any {
