@@ -31,7 +31,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&o.BinDir, "bin", filepath.Dir(self), "directory of aias, aias-ingress and aias-worker")
 	fs.StringVar(&o.JSONPath, "json", "bench.json", "where the JSON report is written")
 	fs.DurationVar(&o.Block, "block", 2500*time.Millisecond, "length of one block of load")
-	fs.IntVar(&o.Pairs, "pairs", 3, "floor/real pairs per ingress phase")
+	fs.IntVar(&o.Pairs, "pairs", 5, "floor/real pairs per ingress phase (the median ratio of five outlasts two stalled blocks)")
 	fs.IntVar(&o.Conns, "conns", 16, "closed-loop connections (the database ceiling uses half)")
 	fs.IntVar(&o.E2ERate, "e2e-rate", 200, "end-to-end rate of the latency gate, runs/s")
 	fs.IntVar(&o.DrainRuns, "drain-runs", 2000, "backlog of each drain level")

@@ -43,7 +43,7 @@ func (o *Options) defaults() {
 			*v = d
 		}
 	}
-	def(&o.Pairs, 3)
+	def(&o.Pairs, 5)
 	def(&o.Conns, 16)
 	def(&o.E2ERate, 200)
 	def(&o.DrainRuns, 2000)
