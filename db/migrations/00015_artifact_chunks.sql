@@ -6,12 +6,17 @@
 -- a piece bounds that to a few hundred KiB whatever the artifact's size.
 -- Artifacts written before this migration keep every byte in content, and
 -- are read the same way: content first, then chunks, until size_bytes.
+-- A chunk belongs to its artifact's tenant: the foreign key includes the
+-- tenant (foreign-key checks do not see row-level security, so a key on the
+-- id alone would accept another tenant's artifact).
+ALTER TABLE artifacts ADD CONSTRAINT artifacts_id_tenant UNIQUE (id, tenant_id);
 CREATE TABLE artifact_chunks (
-    artifact_id uuid NOT NULL REFERENCES artifacts (id) ON DELETE CASCADE,
+    artifact_id uuid NOT NULL,
     seq         int  NOT NULL CHECK (seq > 0),
     tenant_id   uuid NOT NULL,
     data        bytea NOT NULL,
-    PRIMARY KEY (artifact_id, seq)
+    PRIMARY KEY (artifact_id, seq),
+    FOREIGN KEY (artifact_id, tenant_id) REFERENCES artifacts (id, tenant_id) ON DELETE CASCADE
 );
 
 ALTER TABLE artifact_chunks ENABLE ROW LEVEL SECURITY;
@@ -27,5 +32,12 @@ GRANT SELECT, INSERT ON artifact_chunks TO aias_app;
 GRANT DELETE ON artifacts TO aias_app;
 
 -- +goose Down
+-- Back to whole rows: every artifact's pieces are put back into its content
+-- first, so going down loses no byte.
+UPDATE artifacts a
+   SET content = a.content || (SELECT string_agg(c.data, ''::bytea ORDER BY c.seq)
+                                 FROM artifact_chunks c WHERE c.artifact_id = a.id)
+ WHERE EXISTS (SELECT 1 FROM artifact_chunks c WHERE c.artifact_id = a.id);
 REVOKE DELETE ON artifacts FROM aias_app;
 DROP TABLE IF EXISTS artifact_chunks;
+ALTER TABLE artifacts DROP CONSTRAINT IF EXISTS artifacts_id_tenant;

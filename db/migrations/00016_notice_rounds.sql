@@ -6,6 +6,9 @@
 -- run_{id}:finish:{n} (internal/run, NoticeID). Round 1 keeps
 -- run_{id}:finish.
 ALTER TABLE runs ADD COLUMN callback_round int NOT NULL DEFAULT 0;
+-- Runs notified before this migration had their first round: a re-drive
+-- of one of them is round 2, not a second round 1 under the same id.
+UPDATE runs SET callback_round = 1 WHERE callback_state IS NOT NULL;
 
 -- aias_runs_callback_due(): as in 00009, and it counts the round.
 -- +goose StatementBegin

@@ -198,3 +198,41 @@ func TestWritingALargeArtifactDoesNotHoldItWholeAgain(t *testing.T) {
 		t.Errorf("writing an 8 MiB artifact grew the heap by %d MiB, want under 8 MiB", grew>>20)
 	}
 }
+
+// Foreign-key checks do not see row-level security: the chunk's key holds
+// the tenant too, so no tenant can hang a piece on another's artifact.
+func TestAPieceCannotBeAttachedToAnotherTenantsArtifact(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.insert(t, "theirs", randomBytes(t, 10))
+	other, err := tenant.Create(context.Background(), f.db.DB, "other@example.com", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.db.InTenantTx(context.Background(), other.TenantID, func(q postgres.Querier) error {
+		_, err := q.ExecContext(context.Background(), `INSERT INTO artifact_chunks (artifact_id, seq, tenant_id, data) VALUES ($1, 1, $2, 'x')`,
+			a.ID, other.TenantID)
+		return err
+	})
+	if err == nil {
+		t.Error("another tenant added a piece to this tenant's artifact")
+	}
+}
+
+// forgetFrom (a redrive on the current version) and retention delete
+// artifacts; their pieces go with them.
+func TestDeletingAnArtifactDeletesItsPieces(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	a := f.insert(t, "big", randomBytes(t, 300_000))
+	err := f.db.InTenantTx(context.Background(), f.tenant, func(q postgres.Querier) error {
+		_, err := q.ExecContext(context.Background(), `DELETE FROM artifacts WHERE id = $1`, a.ID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `SELECT count(*) FROM artifact_chunks`); n != 0 {
+		t.Errorf("pieces left of a deleted artifact = %d, want 0", n)
+	}
+}

@@ -187,18 +187,18 @@ func (e *Executor) Notify(ctx context.Context, tenantID, id uuid.UUID, lastChanc
 	switch {
 	case sendErr == nil:
 		logging.From(ctx).Info().Int("notify_attempt", attempts).Msg("on_finish notification delivered")
-		return e.recordNotice(ctx, r, attempts, "delivered", nil, time.Time{})
+		return e.recordNotice(ctx, r, claim, "delivered", nil, time.Time{})
 	case step.IsPermanent(sendErr) || attempts >= MaxNotifyAttempts || lastChance:
 		msg := fmt.Sprintf("attempt %d: %v", attempts, sendErr)
 		logging.From(ctx).Warn().Str("error", msg).Msg("on_finish notification failed")
-		return e.recordNotice(ctx, r, attempts, "failed", &msg, time.Time{})
+		return e.recordNotice(ctx, r, claim, "failed", &msg, time.Time{})
 	}
 	wait := e.NotifyBackoff().Delay(attempts - 1)
 	if after, ok := step.RetryAfterOf(sendErr); ok {
 		wait = max(wait, after)
 	}
 	msg := fmt.Sprintf("attempt %d: %v", attempts, sendErr)
-	if err := e.recordNotice(ctx, r, attempts, "pending", &msg, e.now().Add(wait)); err != nil {
+	if err := e.recordNotice(ctx, r, claim, "pending", &msg, e.now().Add(wait)); err != nil {
 		return err
 	}
 	return &NotifyRetry{Wait: wait, Err: sendErr}
@@ -278,9 +278,9 @@ func (e *Executor) sendNotice(ctx context.Context, r Run, def workflow.Definitio
 	return err
 }
 
-// recordNotice stores the outcome of attempt; a newer attempt (or a new
-// round after a re-drive) that counted since leaves it alone.
-func (e *Executor) recordNotice(ctx context.Context, r Run, attempt int, state string, msg *string, next time.Time) error {
+// recordNotice stores the outcome of the claimed attempt; a newer attempt,
+// or a new round after a re-drive, that counted since leaves it alone.
+func (e *Executor) recordNotice(ctx context.Context, r Run, claim noticeClaim, state string, msg *string, next time.Time) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	var nextAt *time.Time
@@ -289,8 +289,8 @@ func (e *Executor) recordNotice(ctx context.Context, r Run, attempt int, state s
 	}
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
 		const record = `UPDATE runs SET callback_state = $2, callback_error = $3, callback_next_at = $4
-		                 WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $5`
-		if _, err := q.ExecContext(ctx, record, r.ID, state, msg, nextAt, attempt); err != nil {
+		                 WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $5 AND callback_round = $6`
+		if _, err := q.ExecContext(ctx, record, r.ID, state, msg, nextAt, claim.Attempts, claim.Round); err != nil {
 			return fmt.Errorf("record notification of run %s: %w", r.ID, postgres.Classify(err))
 		}
 		return nil

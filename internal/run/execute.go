@@ -351,6 +351,10 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 		return err
 	}
 	if len(arts) == 1 && until.IsZero() && artifact.InRow(arts[0].Content) { // an artifact step: one round trip
+		// The bytes are reserved before the write that checks the run is
+		// still this attempt's, and given back when it is not (or the write
+		// fails); a refusal for a full allowance is recorded through the
+		// fenced failure path, so a run no longer running records nothing.
 		undo, err := e.artifactRoom(ctx, e.DB.Scoped(r.TenantID), r.TenantID, p, arts)
 		if err != nil {
 			return err
