@@ -125,6 +125,11 @@ func sentinelOpt(u *url.URL) (asynq.RedisConnOpt, error) {
 		WriteTimeout:     redisIOTimeout,
 	}
 	opt.Password, _ = u.User.Password()
+	for k := range u.Query() {
+		if k != "master" && k != "sentinel_password" {
+			return nil, fmt.Errorf("REDIS_URL: unknown redis-sentinel parameter %q (known: master, sentinel_password)", k)
+		}
+	}
 	if opt.MasterName == "" {
 		return nil, errors.New("REDIS_URL: a redis-sentinel URL needs ?master=<name of the monitored primary>")
 	}

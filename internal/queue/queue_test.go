@@ -145,6 +145,7 @@ func TestRedisOptRejectsOtherURLs(t *testing.T) {
 		"redis-sentinel://127.0.0.1/0?master=mymaster", // no port
 		"redis-sentinel://127.0.0.1:26379/x?master=mymaster",
 		"redis-cluster://127.0.0.1:7000",
+		"redis-sentinel://127.0.0.1:26379/0?master=aias&sentinel_pasword=typo",
 	} {
 		if opt, err := queue.RedisOpt(u); err == nil {
 			t.Errorf("RedisOpt(%q) = %+v, nil; want an error", u, opt)
