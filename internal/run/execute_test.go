@@ -82,6 +82,12 @@ func setup(t *testing.T) (*run.Executor, bundle) {
 // newRun stores a workflow and a queued run of it.
 func (b bundle) newRun(t *testing.T, yaml string) uuid.UUID {
 	t.Helper()
+	return b.newRunOf(t, yaml, run.TriggerManual, time.Now())
+}
+
+// newRunOf is newRun with the trigger's kind and received_at.
+func (b bundle) newRunOf(t *testing.T, yaml, kind string, receivedAt time.Time) uuid.UUID {
+	t.Helper()
 	ctx := context.Background()
 	def, err := workflow.Decode([]byte(yaml), "application/yaml")
 	if err == nil {
@@ -97,8 +103,8 @@ func (b bundle) newRun(t *testing.T, yaml string) uuid.UUID {
 			return err
 		}
 		id, _, err = run.Insert(ctx, q, run.New{TenantID: b.tenant, WorkflowID: w.ID, WorkflowVersion: 1,
-			TriggerKind: run.TriggerManual, MaxAttempts: def.EffectiveMaxAttempts(), Body: []byte(`{"total":5}`),
-			ContentType: "application/json", ReceivedAt: time.Now()})
+			TriggerKind: kind, MaxAttempts: def.EffectiveMaxAttempts(), Body: []byte(`{"total":5}`),
+			ContentType: "application/json", ReceivedAt: receivedAt})
 		return err
 	})
 	if err != nil {
@@ -304,24 +310,8 @@ func TestEndToEndDurationCountsFromTheRunsOwnIntake(t *testing.T) {
 	e, b := setup(t)
 	e.Metrics = telemetry.New()
 	ctx := context.Background()
-	def, err := workflow.Decode([]byte(`{"name":"replayed","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`), "application/json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id uuid.UUID
-	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
-		w, err := workflow.Create(ctx, q, b.tenant, def)
-		if err != nil {
-			return err
-		}
-		id, _, err = run.Insert(ctx, q, run.New{TenantID: b.tenant, WorkflowID: w.ID, WorkflowVersion: 1,
-			TriggerKind: run.TriggerReplay, MaxAttempts: 1, Body: []byte(`{}`), ContentType: "application/json",
-			ReceivedAt: time.Now().Add(-7 * 24 * time.Hour)})
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := b.newRunOf(t, `{"name":"replayed","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`,
+		run.TriggerReplay, time.Now().Add(-7*24*time.Hour))
 	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
 		t.Fatalf("Execute = %v", err)
 	}
