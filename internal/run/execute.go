@@ -430,15 +430,15 @@ func (e *Executor) forgetFrom(ctx context.Context, r Run, pos int) error {
 	})
 }
 
-// heartbeat records progress. It fails if the run stopped being this
-// delivery's: canceled, finished, or claimed again by a newer delivery.
-func heartbeat(ctx context.Context, q postgres.Querier, r Run) error {
-	const beat = `UPDATE runs SET updated_at = now() WHERE id = $1 AND status = 'running' AND attempt = $2`
-	res, err := q.ExecContext(ctx, beat, r.ID, r.Attempt)
-	if err != nil {
+// heartbeat records progress (aias_heartbeat, one round trip). It fails
+// with errNotRunnable if the run stopped being this delivery's: canceled,
+// finished, or claimed again by a newer delivery.
+func heartbeat(ctx context.Context, q postgres.Getter, r Run) error {
+	var running bool
+	if err := q.GetContext(ctx, &running, `SELECT aias_heartbeat($1, $2, $3)`, r.TenantID, r.ID, r.Attempt); err != nil {
 		return fmt.Errorf("heartbeat run %s: %w", r.ID, postgres.Classify(err))
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !running {
 		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
 	}
 	return nil

@@ -390,3 +390,46 @@ steps: [ { name: a, type: artifact, with: { name: a.txt, content: "'x'" } } ]
 		t.Errorf("rows written for a run not running = %d (%v), want 0", rows, err)
 	}
 }
+
+// While a step runs, the watch touches the run every Heartbeat (the sweep
+// takes a run untouched for long for a crashed worker's), and stops the
+// step as soon as a touch is refused: the run was canceled.
+func TestALongStepKeepsItsRunAliveUntilTheRunIsCanceled(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	e.Heartbeat = 50 * time.Millisecond
+	b.calls.block["/slow"] = make(chan struct{}) // released only by the step's own cancellation
+	id := b.newRun(t, fmt.Sprintf(`
+name: long
+steps:
+  - { name: slow, type: http, with: { url: "%s/slow", timeout: 30s } }
+`, b.srv.URL))
+	ctx := logging.With(context.Background(), logging.Nop())
+	done := make(chan error, 1)
+	go func() { done <- e.Execute(ctx, b.tenant, id, run.Attempt{}) }()
+	<-b.calls.entered
+	started, _ := b.get(t, id)
+	time.Sleep(400 * time.Millisecond)
+	touched, _ := b.get(t, id)
+	if !touched.UpdatedAt.After(started.UpdatedAt) {
+		t.Errorf("updated_at %s after 400 ms of a step, want later than %s (the heartbeat)", touched.UpdatedAt, started.UpdatedAt)
+	}
+	err := b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		_, err := run.Cancel(ctx, q, id)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Execute of a run canceled mid-step = %v, want nil (nothing to retry)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the step still ran 5 s after its run was canceled")
+	}
+	if r, _ := b.get(t, id); r.Status != run.Canceled {
+		t.Errorf("run = %s, want canceled", r.Status)
+	}
+}

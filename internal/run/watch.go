@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"time"
-
-	"aias/internal/postgres"
 )
 
 // defaultHeartbeat is how often a running step's run is touched.
@@ -36,7 +34,7 @@ func (e *Executor) watch(ctx context.Context, r Run, refresh func(context.Contex
 				return
 			case <-t.C:
 			}
-			err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return heartbeat(ctx, q, r) })
+			err := heartbeat(ctx, e.DB, r)
 			if errors.Is(err, errNotRunnable) {
 				cancel(err)
 				return
