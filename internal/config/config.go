@@ -46,7 +46,7 @@ type Config struct {
 	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
 	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
 	DBMaxConns         int    `env:"AIAS_DB_MAX_CONNS" envDefault:"20" help:"maximum open Postgres connections per process"`
-	RedisURL           string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" help:"Redis URL of the asynq queue: redis://, rediss:// (TLS) or redis-sentinel://host:port[,host:port...]/db?master=NAME (docs/operations.md#redis)"`
+	RedisURL           string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" help:"Redis URL of the asynq queue: redis://, rediss:// (TLS), redis-sentinel://host:port[,host:port...]/db?master=NAME or redis-cluster://host:port[,host:port...] (docs/operations.md#redis)"`
 
 	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
@@ -164,7 +164,7 @@ func (c Config) Validate(r Role) error {
 		add("AIAS_DB_MAX_CONNS must be >= 2, got %d", c.DBMaxConns)
 	}
 	if r&(RoleIngress|RoleWorker|RoleScheduler) != 0 {
-		if err := checkURL(c.RedisURL, "redis", "rediss", "redis-sentinel"); err != nil {
+		if err := checkURL(c.RedisURL, "redis", "rediss", "redis-sentinel", "redis-cluster"); err != nil {
 			add("REDIS_URL: %v", err)
 		} else if _, err := queue.RedisOpt(c.RedisURL); err != nil {
 			add("%v", err) // names REDIS_URL: a sentinel URL without its master, say

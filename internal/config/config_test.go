@@ -138,7 +138,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	msg := err.Error()
 	for _, want := range []string{
 		"DATABASE_URL is required",
-		"REDIS_URL: scheme must be redis or rediss or redis-sentinel",
+		"REDIS_URL: scheme must be redis or rediss or redis-sentinel or redis-cluster",
 		`AIAS_LOG_LEVEL must be debug, info, warn or error, got "verbose"`,
 		"AIAS_WORKER_CONCURRENCY must be >= 1, got 0",
 		"AIAS_ENCRYPTION_KEYS is required",

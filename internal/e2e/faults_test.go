@@ -384,3 +384,40 @@ func TestRunsGoOnAcrossASentinelFailover(t *testing.T) {
 		t.Errorf("tasks processed through the promoted replica = %d (%v), want at least 6", n, err)
 	}
 }
+
+// REDIS_URL may name a Redis Cluster: the queue (asynq keeps each queue in
+// one hash slot), the per-tenant slots, quotas and rate limits (one key per
+// script) all work across its primaries.
+func TestRunsGoThroughARedisCluster(t *testing.T) {
+	t.Parallel()
+	url, nodes := redistest.StartCluster(t)
+	s := start(t, options{redisURL: url})
+	target := newCounter(t, nil)
+	acme := s.signup("acme")
+	hook := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+	var ids []string
+	for i := range 10 {
+		status, id := s.post(hook, fmt.Sprintf(`{"n":%d}`, i))
+		if status != 202 {
+			t.Fatalf("delivery %d = %d, want 202", i, status)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
+			t.Errorf("run %s = %s, want succeeded", id, r.Status)
+		}
+	}
+	// asynq counted the tasks in the cluster (not the sweep picking up runs
+	// whose enqueue failed): the queue's counter lives on one of its nodes.
+	processed := 0
+	for _, n := range nodes {
+		c := redistest.Client(t, n.URL())
+		if v, err := c.Get(t.Context(), "asynq:{default}:processed").Int(); err == nil {
+			processed += v
+		}
+	}
+	if processed < 10 {
+		t.Errorf("tasks processed through the cluster = %d, want at least 10", processed)
+	}
+}

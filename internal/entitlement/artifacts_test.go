@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"aias/internal/entitlement"
 	"aias/internal/plan"
 	"aias/internal/postgres"
+	"aias/internal/queue"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 )
@@ -86,4 +88,43 @@ func TestUnlimitedArtifactBytesTouchNothing(t *testing.T) {
 		t.Fatalf("unlimited plan = %v, %v; want admitted", ok, err)
 	}
 	undo()
+}
+
+// On a Redis Cluster the tenants' counters live on different primaries;
+// reconciling walks every one of them, not the node SCAN happens to reach.
+func TestReconcileFindsEveryCounterOfARedisCluster(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	url, _ := redistest.StartCluster(t)
+	opt, err := queue.RedisOpt(url) // what the programs build from REDIS_URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb, ok := opt.MakeRedisClient().(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("REDIS_URL %s made a %T, want a cluster client", url, opt.MakeRedisClient())
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	meter := &entitlement.ArtifactBytes{Redis: rdb, Prefix: "test:bytes:"}
+	now := time.Now()
+	const tenants = 12
+	for range tenants {
+		tenant := uuid.New()
+		err := db.InTenantTx(ctx, tenant, func(q postgres.Querier) error {
+			_, ok, err := meter.Reserve(ctx, q, tenant, withLimit(1<<40), 10, now)
+			if err == nil && !ok {
+				t.Error("10 bytes refused")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	behind := func(uuid.UUID, time.Time) (int64, error) { return 1 << 30, nil } // every counter is behind the record
+	dropped, err := meter.Reconcile(ctx, now, behind)
+	if err != nil || dropped != tenants {
+		t.Errorf("Reconcile on a cluster dropped %d counters (%v), want all %d", dropped, err, tenants)
+	}
 }

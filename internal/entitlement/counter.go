@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,9 +79,11 @@ func (c periodCounter) reconcile(ctx context.Context, now time.Time, counted fun
 	start := PeriodStart(now)
 	suffix := ":" + period(start)
 	dropped := 0
-	iter := c.Redis.Scan(ctx, 0, c.Prefix+"*"+suffix, 500).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
+	keys, err := scanKeys(ctx, c.Redis, c.Prefix+"*"+suffix)
+	if err != nil {
+		return 0, err
+	}
+	for _, key := range keys {
 		id, err := uuid.Parse(strings.TrimSuffix(strings.TrimPrefix(key, c.Prefix), suffix))
 		if err != nil {
 			continue
@@ -100,7 +103,36 @@ func (c periodCounter) reconcile(ctx context.Context, now time.Time, counted fun
 			dropped++
 		}
 	}
-	return dropped, iter.Err()
+	return dropped, nil
+}
+
+// scanKeys lists the keys matching a pattern. A Redis Cluster spreads keys
+// over its primaries, and SCAN walks one node: every primary is walked.
+func scanKeys(ctx context.Context, rdb redis.UniversalClient, match string) ([]string, error) {
+	scan := func(ctx context.Context, node redis.Cmdable) ([]string, error) {
+		var keys []string
+		iter := node.Scan(ctx, 0, match, 500).Iterator()
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
+		}
+		return keys, iter.Err()
+	}
+	cluster, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return scan(ctx, rdb)
+	}
+	var (
+		mu  sync.Mutex
+		all []string
+	)
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		keys, err := scan(ctx, node)
+		mu.Lock()
+		all = append(all, keys...)
+		mu.Unlock()
+		return err
+	})
+	return all, err
 }
 
 func (c periodCounter) key(tenantID uuid.UUID, start time.Time) string {

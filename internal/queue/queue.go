@@ -84,6 +84,7 @@ func ParseRunExecute(t *asynq.Task) (RunExecute, error) {
 //	redis://[user:password@]host:port/db      one server
 //	rediss://[user:password@]host:port/db     one server over TLS
 //	redis-sentinel://[user:password@]host:port[,host:port...]/db?master=NAME[&sentinel_password=P]
+//	redis-cluster://[user:password@]host:port[,host:port...]   a Redis Cluster (database 0 only)
 //
 // A Sentinel URL lists the sentinels; clients ask them for the current
 // primary and follow a failover. Its user and password are the primary's
@@ -95,16 +96,29 @@ func RedisOpt(raw string) (asynq.RedisConnOpt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
-	if u.Scheme == "redis-sentinel" {
-		return sentinelOpt(u)
+	var opt asynq.RedisConnOpt
+	switch u.Scheme {
+	case "redis-sentinel":
+		opt, err = sentinelOpt(u)
+	case "redis-cluster":
+		opt, err = clusterOpt(u)
+	default:
+		return singleOpt(raw)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return opt, nil
+}
+
+func singleOpt(raw string) (asynq.RedisConnOpt, error) {
 	o, err := asynq.ParseRedisURI(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	opt, ok := o.(asynq.RedisClientOpt)
 	if !ok {
-		return nil, errors.New("REDIS_URL: the scheme must be redis, rediss or redis-sentinel")
+		return nil, errors.New("REDIS_URL: the scheme must be redis, rediss, redis-sentinel or redis-cluster")
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
 	return opt, nil
@@ -115,8 +129,8 @@ const (
 	redisIOTimeout   = 2 * time.Second
 )
 
-func sentinelOpt(u *url.URL) (asynq.RedisConnOpt, error) {
-	opt := asynq.RedisFailoverClientOpt{
+func sentinelOpt(u *url.URL) (opt asynq.RedisFailoverClientOpt, err error) {
+	opt = asynq.RedisFailoverClientOpt{
 		MasterName:       u.Query().Get("master"),
 		SentinelPassword: u.Query().Get("sentinel_password"),
 		Username:         u.User.Username(),
@@ -127,26 +141,53 @@ func sentinelOpt(u *url.URL) (asynq.RedisConnOpt, error) {
 	opt.Password, _ = u.User.Password()
 	for k := range u.Query() {
 		if k != "master" && k != "sentinel_password" {
-			return nil, fmt.Errorf("REDIS_URL: unknown redis-sentinel parameter %q (known: master, sentinel_password)", k)
+			return opt, fmt.Errorf("REDIS_URL: unknown redis-sentinel parameter %q (known: master, sentinel_password)", k)
 		}
 	}
 	if opt.MasterName == "" {
-		return nil, errors.New("REDIS_URL: a redis-sentinel URL needs ?master=<name of the monitored primary>")
+		return opt, errors.New("REDIS_URL: a redis-sentinel URL needs ?master=<name of the monitored primary>")
 	}
-	for _, addr := range strings.Split(u.Host, ",") {
-		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
-			return nil, fmt.Errorf("REDIS_URL: sentinel address %q is not host:port", addr)
-		}
-		opt.SentinelAddrs = append(opt.SentinelAddrs, addr)
+	if opt.SentinelAddrs, err = hostPorts(u.Host); err != nil {
+		return opt, err
 	}
 	if db := strings.Trim(u.Path, "/"); db != "" {
 		n, err := strconv.Atoi(db)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("REDIS_URL: database %q is not a number", db)
+			return opt, fmt.Errorf("REDIS_URL: database %q is not a number", db)
 		}
 		opt.DB = n
 	}
 	return opt, nil
+}
+
+// clusterOpt: the addresses of some of the cluster's nodes (the client
+// learns the rest), the user and password of every node. A cluster has
+// only database 0.
+func clusterOpt(u *url.URL) (asynq.RedisClusterClientOpt, error) {
+	opt := asynq.RedisClusterClientOpt{Username: u.User.Username(),
+		DialTimeout: redisDialTimeout, ReadTimeout: redisIOTimeout, WriteTimeout: redisIOTimeout}
+	opt.Password, _ = u.User.Password()
+	if len(u.Query()) > 0 {
+		return opt, errors.New("REDIS_URL: a redis-cluster URL takes no parameters")
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" && db != "0" {
+		return opt, fmt.Errorf("REDIS_URL: a Redis Cluster has only database 0, got %q", db)
+	}
+	var err error
+	opt.Addrs, err = hostPorts(u.Host)
+	return opt, err
+}
+
+// hostPorts splits a URL's host list: host:port[,host:port...].
+func hostPorts(list string) ([]string, error) {
+	var addrs []string
+	for _, addr := range strings.Split(list, ",") {
+		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+			return nil, fmt.Errorf("REDIS_URL: address %q is not host:port", addr)
+		}
+		addrs = append(addrs, addr)
+	}
+	return addrs, nil
 }
 
 // Client enqueues tasks.

@@ -134,6 +134,19 @@ func TestRedisOptParsesSentinelURLs(t *testing.T) {
 	}
 }
 
+func TestRedisOptParsesClusterURLs(t *testing.T) {
+	t.Parallel()
+	o, err := queue.RedisOpt("redis-cluster://app:pw@10.0.0.1:7000,10.0.0.2:7001")
+	opt, ok := o.(asynq.RedisClusterClientOpt)
+	if err != nil || !ok {
+		t.Fatalf("RedisOpt(cluster URL) = %T, %v; want cluster options", o, err)
+	}
+	if strings.Join(opt.Addrs, ",") != "10.0.0.1:7000,10.0.0.2:7001" || opt.Username != "app" || opt.Password != "pw" ||
+		opt.DialTimeout <= 0 || opt.ReadTimeout > 2*time.Second {
+		t.Errorf("RedisOpt(cluster URL) = %+v, want both nodes, the user and password, short timeouts", opt)
+	}
+}
+
 func TestRedisOptRejectsOtherURLs(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{
@@ -144,7 +157,9 @@ func TestRedisOptRejectsOtherURLs(t *testing.T) {
 		"redis-sentinel://127.0.0.1:26379", // no master name
 		"redis-sentinel://127.0.0.1/0?master=mymaster", // no port
 		"redis-sentinel://127.0.0.1:26379/x?master=mymaster",
-		"redis-cluster://127.0.0.1:7000",
+		"redis-cluster://127.0.0.1:7000/1", // a cluster has database 0 only
+		"redis-cluster://127.0.0.1:7000?readonly=true",
+		"redis-cluster://127.0.0.1",
 		"redis-sentinel://127.0.0.1:26379/0?master=aias&sentinel_pasword=typo",
 	} {
 		if opt, err := queue.RedisOpt(u); err == nil {

@@ -69,6 +69,45 @@ func StartReplica(tb testing.TB, primary *Server) *Server {
 	}
 }
 
+// StartCluster runs a Redis Cluster of three primaries (no replicas), the
+// hash slots split evenly, and returns its redis-cluster:// URL once every
+// node says the cluster is up.
+func StartCluster(tb testing.TB) (url string, nodes []*Server) {
+	tb.Helper()
+	ctx := context.Background()
+	const slots = 16384
+	var addrs []string
+	for i := range 3 {
+		n := StartServer(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+		nodes = append(nodes, n)
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", n.port))
+		c := redis.NewClient(&redis.Options{Addr: addrs[i]})
+		err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", i*slots/3, (i+1)*slots/3-1).Err()
+		if err == nil && i > 0 {
+			err = c.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(nodes[0].port)).Err()
+		}
+		_ = c.Close()
+		if err != nil {
+			tb.Fatalf("redistest: cluster node %d: %v", i, err)
+		}
+	}
+	for _, addr := range addrs {
+		c := redis.NewClient(&redis.Options{Addr: addr})
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			info, _ := c.ClusterInfo(ctx).Result()
+			if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3") {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = c.Close()
+				tb.Fatalf("redistest: cluster node %s is not up: %s", addr, info)
+			}
+		}
+		_ = c.Close()
+	}
+	return "redis-cluster://" + strings.Join(addrs, ","), nodes
+}
+
 // StartSentinel runs a redis-sentinel watching primary under the name
 // master, with a quorum of one: SENTINEL FAILOVER promotes a replica at
 // once. Start the primary's replicas first: the sentinel learns of them
