@@ -40,12 +40,15 @@ func (a *App) preflight(ctx context.Context, role config.Role) error {
 func (a *App) watchPools() {
 	a.Metrics.WatchPostgres(a.DB.DB.DB)
 	size := 0
-	if c, ok := a.Redis.(*redis.Client); ok {
+	switch c := a.Redis.(type) {
+	case *redis.Client:
 		size = c.Options().PoolSize
+	case *redis.ClusterClient:
+		size = c.Options().PoolSize // per node
 	}
 	a.Metrics.WatchRedis("app", size, a.Redis.PoolStats)
 	a.Metrics.WatchDependency("postgres", a.DB.Ping)
-	a.Metrics.WatchDependency("redis", func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() })
+	a.Metrics.WatchDependency("redis", func(ctx context.Context) error { return queue.PingRedis(ctx, a.Redis) })
 }
 
 // watchQueues exports asynq's per-queue figures (asynq_queue_size,

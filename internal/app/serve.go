@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"aias/internal/config"
+	"aias/internal/queue"
 )
 
 // Serve runs every service of role until ctx is done, then stops them all
@@ -83,7 +84,7 @@ func (a *App) serveOps(ctx context.Context) error {
 		if a.DB.Ping(rctx) != nil {
 			pg = "unreachable"
 		}
-		if a.Redis.Ping(rctx).Err() != nil {
+		if queue.PingRedis(rctx, a.Redis) != nil {
 			rd = "unreachable"
 		}
 		w.Header().Set("Content-Type", "application/json")

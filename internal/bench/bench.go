@@ -32,6 +32,7 @@ type Options struct {
 	DrainRuns  int           // backlog per drain level
 	NoopTasks  int           // no-op tasks per drain level
 	WorkerConc int           // AIAS_WORKER_CONCURRENCY of each worker
+	DBConns    int           // AIAS_DB_MAX_CONNS of each program (the default's 20)
 	PadBytes   int           // artifact size (the body carries it)
 	LogLevel   string        // of the programs
 	Progress   io.Writer
@@ -49,6 +50,7 @@ func (o *Options) defaults() {
 	def(&o.DrainRuns, 2000)
 	def(&o.NoopTasks, 5000)
 	def(&o.WorkerConc, 10)
+	def(&o.DBConns, 20)
 	def(&o.PadBytes, 4096)
 	if o.Block <= 0 {
 		o.Block = 2500 * time.Millisecond
@@ -174,7 +176,7 @@ func (b *bench) startIngress(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env := b.e.programEnv(b.o.LogLevel)
+	env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
 	env["AIAS_HTTP_ADDR"], env["AIAS_PUBLIC_URL"], env["AIAS_BENCH_FLOOR"] = addr, "http://"+addr, "true"
 	if b.ingress, err = start("ingress", b.bin("aias-ingress"), nil, env, b.dir, false); err != nil {
 		return err
@@ -197,7 +199,7 @@ func (b *bench) startWorkers(ctx context.Context, n int) error {
 		if err != nil {
 			return err
 		}
-		env := b.e.programEnv(b.o.LogLevel)
+		env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
 		env["AIAS_METRICS_ADDR"], env["AIAS_WORKER_CONCURRENCY"] = addr, fmt.Sprint(b.o.WorkerConc)
 		w, err := start(fmt.Sprintf("worker-%d-%d", len(b.workers), time.Now().UnixNano()%1e6), b.bin("aias-worker"), nil, env, b.dir, false)
 		if err != nil {

@@ -51,6 +51,7 @@ func setupDB(ctx context.Context, adminURL string) (*env, error) {
 		return nil, err
 	}
 	defer func() { _ = admin.Close() }()
+	dropStale(ctx, admin)
 	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, e.dbName)); err != nil {
 		return nil, fmt.Errorf("create database: %w", err)
 	}
@@ -80,6 +81,23 @@ func setupDB(ctx context.Context, adminURL string) (*env, error) {
 	return e, nil
 }
 
+// dropStale drops the databases of benches killed over two hours ago (a
+// finished bench drops its own); the name carries its start time.
+func dropStale(ctx context.Context, admin *postgres.DB) {
+	var names []string
+	if err := admin.SelectContext(ctx, &names, `SELECT datname FROM pg_database WHERE datname LIKE 'aias\_bench\_%'`); err != nil {
+		return
+	}
+	for _, n := range names {
+		parts := strings.Split(n, "_")
+		started, err := strconv.ParseInt(parts[len(parts)-1], 10, 64)
+		if err != nil || time.Since(time.Unix(started, 0)) < 2*time.Hour {
+			continue
+		}
+		_, _ = admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, n))
+	}
+}
+
 // claimRedis takes a free logical database the way the tests do (a lease
 // key in DB 0), so the bench and the tests never share one.
 func (e *env) claimRedis(ctx context.Context, base string) error {
@@ -91,7 +109,7 @@ func (e *env) claimRedis(ctx context.Context, base string) error {
 	ctl := redis.NewClient(opt)
 	defer func() { _ = ctl.Close() }()
 	e.token = fmt.Sprintf("bench-%d-%d", os.Getpid(), time.Now().UnixNano())
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(3 * time.Minute) // as long as the tests wait
 	for time.Now().Before(deadline) {
 		for n := 15; n >= 1; n-- { // from the top: the tests take from the bottom
 			key := fmt.Sprintf("aias:test:claim:%d", n)
@@ -112,7 +130,7 @@ func (e *env) claimRedis(ctx context.Context, base string) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("no free Redis database (1..15) within a minute")
+	return fmt.Errorf("no free Redis database (1..15) within 3 minutes")
 }
 
 // resetQueue empties the bench's own Redis DB between phases.
@@ -146,10 +164,10 @@ func (e *env) close() {
 }
 
 // programEnv is the environment of the ingress and worker processes.
-func (e *env) programEnv(logLevel string) map[string]string {
+func (e *env) programEnv(logLevel string, dbConns int) map[string]string {
 	return map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": e.appURL, "REDIS_URL": e.redisURL, "AIAS_ENCRYPTION_KEYS": benchKeys,
-		"AIAS_LOG_LEVEL": logLevel, "AIAS_LOG_FORMAT": "json",
+		"AIAS_LOG_LEVEL": logLevel, "AIAS_LOG_FORMAT": "json", "AIAS_DB_MAX_CONNS": strconv.Itoa(dbConns),
 		// One client IP and one endpoint send everything: the limiters would
 		// measure themselves. They are on by default in production.
 		"AIAS_RATE_LIMIT_IP_PER_SECOND": "0", "AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND": "0",

@@ -80,6 +80,7 @@ type proc struct {
 // start runs bin with env (added to a minimal base) and logs to dir.
 func start(name, bin string, args []string, env map[string]string, dir string, capture bool) (*proc, error) {
 	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

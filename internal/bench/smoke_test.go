@@ -2,12 +2,14 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"aias/internal/postgres"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 )
@@ -28,7 +30,7 @@ func TestBenchSmokeRunsEveryPhaseAndBalancesItsLedger(t *testing.T) {
 	var progress strings.Builder
 	r, err := Run(ctx, Options{
 		AdminURL: pgtest.AdminURL(), RedisURL: redistest.BaseURL(), BinDir: dir,
-		Block: 300 * time.Millisecond, Pairs: 1, Conns: 4, E2ERate: 20, DrainRuns: 40, NoopTasks: 100, WorkerConc: 4,
+		Block: 300 * time.Millisecond, Pairs: 1, Conns: 4, E2ERate: 20, DrainRuns: 40, NoopTasks: 100, WorkerConc: 4, DBConns: 6,
 		Progress: &progress,
 	})
 	if err != nil {
@@ -53,5 +55,32 @@ func TestBenchSmokeRunsEveryPhaseAndBalancesItsLedger(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(progress.String())
+	}
+}
+
+// A bench killed mid-run leaves its database; the next bench drops it once
+// it is two hours old, and leaves a running bench's alone.
+func TestStaleBenchDatabasesAreDropped(t *testing.T) {
+	ctx := context.Background()
+	admin, err := postgres.Open(ctx, pgtest.AdminURL(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close() }()
+	old := fmt.Sprintf("aias_bench_1_%d", time.Now().Add(-3*time.Hour).Unix())
+	recent := fmt.Sprintf("aias_bench_2_%d", time.Now().Add(-time.Minute).Unix())
+	for _, n := range []string{old, recent} {
+		if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _, _ = admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q`, recent)) })
+	dropStale(ctx, admin)
+	var left []string
+	if err := admin.SelectContext(ctx, &left, `SELECT datname FROM pg_database WHERE datname IN ($1, $2)`, old, recent); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != recent {
+		t.Errorf("databases left = %v, want only the recent %s", left, recent)
 	}
 }

@@ -420,4 +420,7 @@ func TestRunsGoThroughARedisCluster(t *testing.T) {
 	if processed < 10 {
 		t.Errorf("tasks processed through the cluster = %d, want at least 10", processed)
 	}
+	if strings.Contains(s.logs.String(), "failing open") {
+		t.Error("the rate limiter fell back to its in-process store: its script failed on the cluster")
+	}
 }

@@ -128,3 +128,27 @@ func TestReconcileFindsEveryCounterOfARedisCluster(t *testing.T) {
 		t.Errorf("Reconcile on a cluster dropped %d counters (%v), want all %d", dropped, err, tenants)
 	}
 }
+
+// The concurrency slots' script runs on a cluster (a failure there would
+// fail open and let every run through).
+func TestSlotsHoldOnARedisCluster(t *testing.T) {
+	t.Parallel()
+	url, _ := redistest.StartCluster(t)
+	opt, err := queue.RedisOpt(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := opt.MakeRedisClient().(redis.UniversalClient)
+	t.Cleanup(func() { _ = rdb.Close() })
+	slots := &entitlement.Slots{Redis: rdb}
+	ctx := context.Background()
+	for range 4 { // tenants hash to different nodes
+		tenant := uuid.New()
+		if !slots.Acquire(ctx, tenant, uuid.New(), 1) {
+			t.Fatal("the first run of a tenant with one slot was refused")
+		}
+		if slots.Acquire(ctx, tenant, uuid.New(), 1) {
+			t.Error("a second run took a tenant's only slot on a cluster")
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"aias/internal/queue"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -26,7 +28,7 @@ func (s *Server) readyz(c echo.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
 		checks["postgres"] = "unreachable"
 	}
-	if err := s.redis.Ping(ctx).Err(); err != nil {
+	if err := queue.PingRedis(ctx, s.redis); err != nil {
 		checks["redis"] = "unreachable"
 	}
 	required := []string{"postgres", "redis"}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -34,7 +37,7 @@ var ErrRedisEvicts = errors.New("redis may evict keys")
 // be reached is a warning: the check cannot be made, and the programs must
 // still start without Redis.
 func CheckRedis(ctx context.Context, rdb redis.UniversalClient, production bool) (warnings []string, err error) {
-	s, err := ReadRedisSettings(ctx, rdb)
+	nodes, err := readEveryNode(ctx, rdb)
 	if err != nil {
 		var rerr redis.Error
 		if errors.As(err, &rerr) || errors.Is(err, errNotReported) {
@@ -42,17 +45,69 @@ func CheckRedis(ctx context.Context, rdb redis.UniversalClient, production bool)
 		}
 		return []string{fmt.Sprintf("Redis settings not checked, Redis is unreachable (%v)", err)}, nil
 	}
-	if s.MaxmemoryPolicy != "noeviction" {
-		msg := fmt.Sprintf("maxmemory-policy is %q, must be noeviction: Redis may evict queue keys", s.MaxmemoryPolicy)
-		if production {
-			return warnings, fmt.Errorf("%w: %s (set it with 'CONFIG SET maxmemory-policy noeviction' or in redis.conf; AIAS_ENV=dev only warns)", ErrRedisEvicts, msg)
+	for _, n := range nodes {
+		if n.settings.MaxmemoryPolicy != "noeviction" {
+			msg := fmt.Sprintf("%smaxmemory-policy is %q, must be noeviction: Redis may evict queue keys", n.where, n.settings.MaxmemoryPolicy)
+			if production {
+				return warnings, fmt.Errorf("%w: %s (set it with 'CONFIG SET maxmemory-policy noeviction' or in redis.conf; AIAS_ENV=dev only warns)", ErrRedisEvicts, msg)
+			}
+			warnings = append(warnings, msg)
 		}
-		warnings = append(warnings, msg)
-	}
-	if !s.Persistent() {
-		warnings = append(warnings, "Redis persistence is off (appendonly no, save \"\"): a Redis restart empties the queue and runs wait for the scheduler's sweep")
+		if !n.settings.Persistent() {
+			warnings = append(warnings, n.where+"Redis persistence is off (appendonly no, save \"\"): a Redis restart empties the queue and runs wait for the scheduler's sweep")
+		}
 	}
 	return warnings, nil
+}
+
+// PingRedis answers whether Redis is reachable: its server, or every primary
+// of a Redis Cluster (a PING that one node answers says nothing of the
+// slots the others hold).
+func PingRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	cluster, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return rdb.Ping(ctx).Err()
+	}
+	return cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		if err := node.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("node %s: %w", node.Options().Addr, err)
+		}
+		return nil
+	})
+}
+
+// nodeSettings are one node's settings; where names the node in messages
+// ("" for a single server).
+type nodeSettings struct {
+	where    string
+	settings RedisSettings
+}
+
+// readEveryNode reads the settings of rdb's server or, on a Redis Cluster,
+// of every primary: each node has its own, and one that evicts is enough to
+// lose queue keys.
+func readEveryNode(ctx context.Context, rdb redis.UniversalClient) ([]nodeSettings, error) {
+	cluster, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		s, err := ReadRedisSettings(ctx, rdb)
+		return []nodeSettings{{settings: s}}, err
+	}
+	var (
+		mu    sync.Mutex
+		nodes []nodeSettings
+	)
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		s, err := ReadRedisSettings(ctx, node)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", node.Options().Addr, err)
+		}
+		mu.Lock()
+		nodes = append(nodes, nodeSettings{where: "node " + node.Options().Addr + ": ", settings: s})
+		mu.Unlock()
+		return nil
+	})
+	slices.SortFunc(nodes, func(a, b nodeSettings) int { return strings.Compare(a.where, b.where) })
+	return nodes, err
 }
 
 // ReadRedisSettings asks Redis for the settings of RedisSettings.

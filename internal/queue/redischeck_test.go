@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,49 @@ func TestCheckRedisWarnsWhenRedisIsUnreachable(t *testing.T) {
 func privateRedis(t *testing.T, extra ...string) *redis.Client {
 	t.Helper()
 	return redistest.Client(t, redistest.StartServer(t, extra...).URL())
+}
+
+// A cluster's nodes are configured one by one: every primary is read, and
+// one that evicts stops a production program whichever node a command
+// would have reached.
+func TestCheckRedisReadsEveryPrimaryOfACluster(t *testing.T) {
+	t.Parallel()
+	url, nodes := redistest.StartCluster(t)
+	evicting := nodes[2]
+	if err := redistest.Client(t, evicting.URL()).ConfigSet(context.Background(), "maxmemory-policy", "allkeys-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := queue.RedisOpt(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := opt.MakeRedisClient().(redis.UniversalClient)
+	t.Cleanup(func() { _ = rdb.Close() })
+	for range 5 {
+		_, err := queue.CheckRedis(context.Background(), rdb, true)
+		if !errors.Is(err, queue.ErrRedisEvicts) || !strings.Contains(err.Error(), fmt.Sprintf("127.0.0.1:%d", evicting.Port())) {
+			t.Fatalf("CheckRedis on a cluster with one evicting primary = %v, want ErrRedisEvicts naming that node", err)
+		}
+	}
+}
+
+// Readiness on a cluster asks every primary: with one of three down, a
+// third of the keys cannot be reached, though any other node answers PING.
+func TestPingRedisOfAClusterNeedsEveryPrimary(t *testing.T) {
+	t.Parallel()
+	url, nodes := redistest.StartCluster(t)
+	opt, err := queue.RedisOpt(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := opt.MakeRedisClient().(redis.UniversalClient)
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	if err := queue.PingRedis(ctx, rdb); err != nil {
+		t.Fatalf("PingRedis of a healthy cluster = %v", err)
+	}
+	nodes[1].Stop()
+	if err := queue.PingRedis(ctx, rdb); err == nil {
+		t.Error("PingRedis with a primary down = nil, want an error")
+	}
 }
