@@ -360,19 +360,7 @@ func TestRunsGoOnAcrossASentinelFailover(t *testing.T) {
 	}
 	primary.Stop() // the old primary is gone for good: nothing may still write to it
 
-	var ids []string
-	for i := 1; i <= 5; i++ {
-		status, id := s.post(url, fmt.Sprintf(`{"n":%d}`, i))
-		if status != 202 {
-			t.Fatalf("delivery %d after the failover = %d, want 202", i, status)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
-			t.Errorf("run %s after the failover = %s, want succeeded", id, r.Status)
-		}
-	}
+	s.deliverAndSucceed(acme.Key, url, 1, 5)
 	if n := target.count("/once"); n != 6 {
 		t.Errorf("target called %d times, want 6 (one per run)", n)
 	}
@@ -385,38 +373,39 @@ func TestRunsGoOnAcrossASentinelFailover(t *testing.T) {
 	}
 }
 
+// deliverAndSucceed posts deliveries {"n":from} .. {"n":from+count-1}, each
+// answered 202, and waits for each run to succeed.
+func (s *system) deliverAndSucceed(key, hook string, from, count int) {
+	s.t.Helper()
+	var ids []string
+	for i := from; i < from+count; i++ {
+		status, id := s.post(hook, fmt.Sprintf(`{"n":%d}`, i))
+		if status != 202 {
+			s.t.Fatalf("delivery %d = %d, want 202", i, status)
+		}
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		if r := s.waitRun(key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
+			s.t.Errorf("run %s = %s, want succeeded", id, r.Status)
+		}
+	}
+}
+
 // REDIS_URL may name a Redis Cluster: the queue (asynq keeps each queue in
 // one hash slot), the per-tenant slots, quotas and rate limits (one key per
 // script) all work across its primaries.
 func TestRunsGoThroughARedisCluster(t *testing.T) {
 	t.Parallel()
-	url, nodes := redistest.StartCluster(t)
-	s := start(t, options{redisURL: url})
+	cluster := redistest.StartCluster(t)
+	s := start(t, options{redisURL: cluster.URL})
 	target := newCounter(t, nil)
 	acme := s.signup("acme")
 	hook := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
-	var ids []string
-	for i := range 10 {
-		status, id := s.post(hook, fmt.Sprintf(`{"n":%d}`, i))
-		if status != 202 {
-			t.Fatalf("delivery %d = %d, want 202", i, status)
-		}
-		ids = append(ids, id)
-	}
-	for _, id := range ids {
-		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
-			t.Errorf("run %s = %s, want succeeded", id, r.Status)
-		}
-	}
+	s.deliverAndSucceed(acme.Key, hook, 0, 10)
 	// asynq counted the tasks in the cluster (not the sweep picking up runs
-	// whose enqueue failed): the queue's counter lives on one of its nodes.
-	processed := 0
-	for _, n := range nodes {
-		c := redistest.Client(t, n.URL())
-		if v, err := c.Get(t.Context(), "asynq:{default}:processed").Int(); err == nil {
-			processed += v
-		}
-	}
+	// whose enqueue failed).
+	processed, _ := cluster.Client(t).Get(t.Context(), "asynq:{default}:processed").Int()
 	if processed < 10 {
 		t.Errorf("tasks processed through the cluster = %d, want at least 10", processed)
 	}

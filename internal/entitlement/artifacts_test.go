@@ -96,7 +96,7 @@ func TestReconcileFindsEveryCounterOfARedisCluster(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	url, _ := redistest.StartCluster(t)
+	url := redistest.StartCluster(t).URL
 	opt, err := queue.RedisOpt(url) // what the programs build from REDIS_URL
 	if err != nil {
 		t.Fatal(err)
@@ -133,14 +133,7 @@ func TestReconcileFindsEveryCounterOfARedisCluster(t *testing.T) {
 // fail open and let every run through).
 func TestSlotsHoldOnARedisCluster(t *testing.T) {
 	t.Parallel()
-	url, _ := redistest.StartCluster(t)
-	opt, err := queue.RedisOpt(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := opt.MakeRedisClient().(redis.UniversalClient)
-	t.Cleanup(func() { _ = rdb.Close() })
-	slots := &entitlement.Slots{Redis: rdb}
+	slots := &entitlement.Slots{Redis: redistest.StartCluster(t).Client(t)}
 	ctx := context.Background()
 	for range 4 { // tenants hash to different nodes
 		tenant := uuid.New()

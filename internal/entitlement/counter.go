@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"aias/internal/redisnodes"
+
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 )
@@ -109,28 +111,18 @@ func (c periodCounter) reconcile(ctx context.Context, now time.Time, counted fun
 // scanKeys lists the keys matching a pattern. A Redis Cluster spreads keys
 // over its primaries, and SCAN walks one node: every primary is walked.
 func scanKeys(ctx context.Context, rdb redis.UniversalClient, match string) ([]string, error) {
-	scan := func(ctx context.Context, node redis.Cmdable) ([]string, error) {
-		var keys []string
-		iter := node.Scan(ctx, 0, match, 500).Iterator()
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		return keys, iter.Err()
-	}
-	cluster, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		return scan(ctx, rdb)
-	}
 	var (
 		mu  sync.Mutex
 		all []string
 	)
-	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-		keys, err := scan(ctx, node)
-		mu.Lock()
-		all = append(all, keys...)
-		mu.Unlock()
-		return err
+	err := redisnodes.Each(ctx, rdb, func(ctx context.Context, node redis.UniversalClient, _ string) error {
+		iter := node.Scan(ctx, 0, match, 500).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			all = append(all, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
 	})
 	return all, err
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"aias/internal/redisnodes"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -64,13 +66,9 @@ func CheckRedis(ctx context.Context, rdb redis.UniversalClient, production bool)
 // of a Redis Cluster (a PING that one node answers says nothing of the
 // slots the others hold).
 func PingRedis(ctx context.Context, rdb redis.UniversalClient) error {
-	cluster, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		return rdb.Ping(ctx).Err()
-	}
-	return cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	return redisnodes.Each(ctx, rdb, func(ctx context.Context, node redis.UniversalClient, addr string) error {
 		if err := node.Ping(ctx).Err(); err != nil {
-			return fmt.Errorf("node %s: %w", node.Options().Addr, err)
+			return fmt.Errorf("%s%w", where(addr), err)
 		}
 		return nil
 	})
@@ -87,27 +85,31 @@ type nodeSettings struct {
 // of every primary: each node has its own, and one that evicts is enough to
 // lose queue keys.
 func readEveryNode(ctx context.Context, rdb redis.UniversalClient) ([]nodeSettings, error) {
-	cluster, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		s, err := ReadRedisSettings(ctx, rdb)
-		return []nodeSettings{{settings: s}}, err
-	}
 	var (
 		mu    sync.Mutex
 		nodes []nodeSettings
 	)
-	err := cluster.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+	err := redisnodes.Each(ctx, rdb, func(ctx context.Context, node redis.UniversalClient, addr string) error {
 		s, err := ReadRedisSettings(ctx, node)
 		if err != nil {
-			return fmt.Errorf("node %s: %w", node.Options().Addr, err)
+			return fmt.Errorf("%s%w", where(addr), err)
 		}
 		mu.Lock()
-		nodes = append(nodes, nodeSettings{where: "node " + node.Options().Addr + ": ", settings: s})
+		nodes = append(nodes, nodeSettings{where: where(addr), settings: s})
 		mu.Unlock()
 		return nil
 	})
 	slices.SortFunc(nodes, func(a, b nodeSettings) int { return strings.Compare(a.where, b.where) })
 	return nodes, err
+}
+
+// where prefixes a message with a cluster node's address ("" for a single
+// server).
+func where(addr string) string {
+	if addr == "" {
+		return ""
+	}
+	return "node " + addr + ": "
 }
 
 // ReadRedisSettings asks Redis for the settings of RedisSettings.

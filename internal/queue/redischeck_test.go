@@ -109,17 +109,12 @@ func privateRedis(t *testing.T, extra ...string) *redis.Client {
 // would have reached.
 func TestCheckRedisReadsEveryPrimaryOfACluster(t *testing.T) {
 	t.Parallel()
-	url, nodes := redistest.StartCluster(t)
-	evicting := nodes[2]
+	cluster := redistest.StartCluster(t)
+	evicting := cluster.Nodes[2]
 	if err := redistest.Client(t, evicting.URL()).ConfigSet(context.Background(), "maxmemory-policy", "allkeys-lru").Err(); err != nil {
 		t.Fatal(err)
 	}
-	opt, err := queue.RedisOpt(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := opt.MakeRedisClient().(redis.UniversalClient)
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := cluster.Client(t)
 	for range 5 {
 		_, err := queue.CheckRedis(context.Background(), rdb, true)
 		if !errors.Is(err, queue.ErrRedisEvicts) || !strings.Contains(err.Error(), fmt.Sprintf("127.0.0.1:%d", evicting.Port())) {
@@ -132,18 +127,13 @@ func TestCheckRedisReadsEveryPrimaryOfACluster(t *testing.T) {
 // third of the keys cannot be reached, though any other node answers PING.
 func TestPingRedisOfAClusterNeedsEveryPrimary(t *testing.T) {
 	t.Parallel()
-	url, nodes := redistest.StartCluster(t)
-	opt, err := queue.RedisOpt(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := opt.MakeRedisClient().(redis.UniversalClient)
-	t.Cleanup(func() { _ = rdb.Close() })
+	cluster := redistest.StartCluster(t)
+	rdb := cluster.Client(t)
 	ctx := context.Background()
 	if err := queue.PingRedis(ctx, rdb); err != nil {
 		t.Fatalf("PingRedis of a healthy cluster = %v", err)
 	}
-	nodes[1].Stop()
+	cluster.Nodes[1].Stop()
 	if err := queue.PingRedis(ctx, rdb); err == nil {
 		t.Error("PingRedis with a primary down = nil, want an error")
 	}

@@ -69,43 +69,58 @@ func StartReplica(tb testing.TB, primary *Server) *Server {
 	}
 }
 
-// StartCluster runs a Redis Cluster of three primaries (no replicas), the
-// hash slots split evenly, and returns its redis-cluster:// URL once every
-// node says the cluster is up.
-func StartCluster(tb testing.TB) (url string, nodes []*Server) {
+// Cluster is a private Redis Cluster of three primaries (no replicas).
+type Cluster struct {
+	URL   string // redis-cluster://, as REDIS_URL
+	Nodes []*Server
+	addrs []string
+}
+
+// Client connects to the cluster, closed at the test's end.
+func (c *Cluster) Client(tb testing.TB) *redis.ClusterClient {
+	tb.Helper()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.addrs})
+	tb.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// StartCluster runs a Redis Cluster of three primaries, the hash slots
+// split evenly, and returns once every node says the cluster is up.
+func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
 	ctx := context.Background()
 	const slots = 16384
-	var addrs []string
+	c := &Cluster{}
 	for i := range 3 {
 		n := StartServer(tb, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-		nodes = append(nodes, n)
-		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", n.port))
-		c := redis.NewClient(&redis.Options{Addr: addrs[i]})
-		err := c.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", i*slots/3, (i+1)*slots/3-1).Err()
+		c.Nodes = append(c.Nodes, n)
+		c.addrs = append(c.addrs, fmt.Sprintf("127.0.0.1:%d", n.port))
+		node := redis.NewClient(&redis.Options{Addr: c.addrs[i]})
+		err := node.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", i*slots/3, (i+1)*slots/3-1).Err()
 		if err == nil && i > 0 {
-			err = c.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(nodes[0].port)).Err()
+			err = node.ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(c.Nodes[0].port)).Err()
 		}
-		_ = c.Close()
+		_ = node.Close()
 		if err != nil {
 			tb.Fatalf("redistest: cluster node %d: %v", i, err)
 		}
 	}
-	for _, addr := range addrs {
-		c := redis.NewClient(&redis.Options{Addr: addr})
+	for _, addr := range c.addrs {
+		node := redis.NewClient(&redis.Options{Addr: addr})
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			info, _ := c.ClusterInfo(ctx).Result()
+			info, _ := node.ClusterInfo(ctx).Result()
 			if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_known_nodes:3") {
 				break
 			}
 			if time.Now().After(deadline) {
-				_ = c.Close()
+				_ = node.Close()
 				tb.Fatalf("redistest: cluster node %s is not up: %s", addr, info)
 			}
 		}
-		_ = c.Close()
+		_ = node.Close()
 	}
-	return "redis-cluster://" + strings.Join(addrs, ","), nodes
+	c.URL = "redis-cluster://" + strings.Join(c.addrs, ",")
+	return c
 }
 
 // StartSentinel runs a redis-sentinel watching primary under the name
