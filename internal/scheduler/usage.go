@@ -29,15 +29,7 @@ func (s *Scheduler) ReconcileUsage(ctx context.Context, now time.Time) (int, err
 	return n, err
 }
 
-// tenantCount runs one tenant's count of the record in its own tenant
-// transaction.
+// tenantCount reads one tenant's count of the record, scoped to the tenant.
 func (s *Scheduler) tenantCount(ctx context.Context, count func(context.Context, postgres.Getter, time.Time) (int64, error)) func(uuid.UUID, time.Time) (int64, error) {
-	return func(tenantID uuid.UUID, start time.Time) (int64, error) {
-		var n int64
-		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
-			n, err = count(ctx, q, start)
-			return err
-		})
-		return n, err
-	}
+	return func(tenantID uuid.UUID, start time.Time) (int64, error) { return count(ctx, s.db.Scoped(tenantID), start) }
 }
