@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -11,15 +12,21 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"aias/internal/config"
+	"aias/internal/postgres"
 	"aias/internal/queue"
 )
 
-// preflight runs once as a program starts serving: it checks Redis's
-// settings (stopping a production program whose Redis may evict queue keys)
-// and registers the collectors that depend on the role.
+// preflight runs once as a program starts serving: it checks the database
+// role (stopping a production program that row-level security would not
+// confine) and Redis's settings (stopping a production program whose Redis
+// may evict queue keys), and registers the collectors that depend on the
+// role. In dev both checks only warn.
 func (a *App) preflight(ctx context.Context, role config.Role) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	if err := a.checkDatabaseRole(cctx); err != nil {
+		return err
+	}
 	warnings, err := queue.CheckRedis(cctx, a.Redis, !a.Cfg.Dev())
 	for _, w := range warnings {
 		a.Log.Warn().Str("check", "redis").Msg(w)
@@ -31,6 +38,26 @@ func (a *App) preflight(ctx context.Context, role config.Role) error {
 	if role&config.RoleScheduler != 0 {
 		a.watchQueues()
 	}
+	return nil
+}
+
+// checkDatabaseRole refuses, in production, a DATABASE_URL role that
+// row-level security does not hold: a superuser, a BYPASSRLS role or an
+// owner of the schema's objects would serve one tenant's key every tenant's
+// rows wherever a query relied on it alone.
+func (a *App) checkDatabaseRole(ctx context.Context) error {
+	problems, err := a.DB.RoleProblems(ctx)
+	if err != nil {
+		return err
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	if !a.Cfg.Dev() {
+		return postgres.RoleError(problems)
+	}
+	a.Log.Warn().Str("check", "database role").
+		Msg(strings.Join(problems, ", ") + ": row-level security does not confine it (refused in production)")
 	return nil
 }
 

@@ -77,8 +77,8 @@ RETURNING ` + columns
 	err := q.GetContext(ctx, &a, insert, uuid.New(), n.TenantID, n.RunID, n.StepPosition, n.Name,
 		n.ContentType, len(n.Content), Sum(n.Content), first)
 	if postgres.IsNoRows(err) {
-		const existing = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND step_position = $2 AND name = $3`
-		err = q.GetContext(ctx, &a, existing, n.RunID, n.StepPosition, n.Name)
+		const existing = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND step_position = $2 AND name = $3 AND tenant_id = $4`
+		err = q.GetContext(ctx, &a, existing, n.RunID, n.StepPosition, n.Name, postgres.Tenant(q))
 		rest = nil // the first copy is whole already
 	}
 	if err != nil {
@@ -98,7 +98,8 @@ RETURNING ` + columns
 // ListByRun lists a run's artifacts in the order they were written.
 func ListByRun(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]Artifact, error) {
 	var out []Artifact
-	err := q.SelectContext(ctx, &out, `SELECT `+columns+` FROM artifacts WHERE run_id = $1 ORDER BY created_at, name`, runID)
+	const list = `SELECT ` + columns + ` FROM artifacts WHERE run_id = $1 AND tenant_id = $2 ORDER BY created_at, name`
+	err := q.SelectContext(ctx, &out, list, runID, postgres.Tenant(q))
 	if err != nil {
 		return nil, fmt.Errorf("list artifacts of run %s: %w", runID, postgres.Classify(err))
 	}
@@ -108,7 +109,7 @@ func ListByRun(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]Arti
 // Get reads an artifact's metadata.
 func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Artifact, error) {
 	var a Artifact
-	err := q.GetContext(ctx, &a, `SELECT `+columns+` FROM artifacts WHERE id = $1`, id)
+	err := q.GetContext(ctx, &a, `SELECT `+columns+` FROM artifacts WHERE id = $1 AND tenant_id = $2`, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return a, errs.NotFoundf("artifact not found")
 	}
@@ -134,7 +135,8 @@ func WriteContent(ctx context.Context, q postgres.Querier, a Artifact, w io.Writ
 	}
 	for written < a.SizeBytes {
 		var b []byte
-		err := q.GetContext(ctx, &b, `SELECT substring(content FROM $2 FOR $3) FROM artifacts WHERE id = $1`, a.ID, written+1, slice)
+		const read = `SELECT substring(content FROM $2 FOR $3) FROM artifacts WHERE id = $1 AND tenant_id = $4`
+		err := q.GetContext(ctx, &b, read, a.ID, written+1, slice, postgres.Tenant(q))
 		if err != nil {
 			return fmt.Errorf("read artifact %s: %w", a.ID, postgres.Classify(err))
 		}
@@ -147,7 +149,8 @@ func WriteContent(ctx context.Context, q postgres.Querier, a Artifact, w io.Writ
 	}
 	for seq := 1; written < a.SizeBytes; seq++ {
 		var b []byte
-		err := q.GetContext(ctx, &b, `SELECT data FROM artifact_chunks WHERE artifact_id = $1 AND seq = $2`, a.ID, seq)
+		const read = `SELECT data FROM artifact_chunks WHERE artifact_id = $1 AND seq = $2 AND tenant_id = $3`
+		err := q.GetContext(ctx, &b, read, a.ID, seq, postgres.Tenant(q))
 		if postgres.IsNoRows(err) {
 			return fmt.Errorf("read artifact %s: piece %d is missing after %d of %d bytes", a.ID, seq, written, a.SizeBytes)
 		}

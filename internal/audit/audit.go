@@ -42,10 +42,10 @@ func Record(ctx context.Context, q postgres.Querier, tenantID, actor uuid.UUID, 
 // List returns one page of the tenant's audit log, newest first.
 func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Entry, string, error) {
 	const list = `SELECT id, actor_key_id, action, object_type, object_id, request_id, created_at FROM audit_log
-	               WHERE (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
+	               WHERE tenant_id = $5 AND (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
 	var out []Entry
 	set, after, afterID := p.Args()
-	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch()); err != nil {
+	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch(), postgres.Tenant(q)); err != nil {
 		return nil, "", fmt.Errorf("list audit log: %w", postgres.Classify(err))
 	}
 	out, next := page.Cut(out, p, func(e Entry) page.Cursor { return page.Cursor{CreatedAt: e.CreatedAt, ID: e.ID} })

@@ -62,10 +62,10 @@ func Mint(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, by Role, 
 // ListKeys returns one page of the tenant's keys, newest first.
 func ListKeys(ctx context.Context, q postgres.Querier, p page.Request) ([]APIKey, string, error) {
 	const list = `SELECT ` + keyColumns + ` FROM api_keys
-	               WHERE (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
+	               WHERE tenant_id = $5 AND (NOT $1 OR (created_at, id) < ($2, $3)) ORDER BY created_at DESC, id DESC LIMIT $4`
 	var out []APIKey
 	set, after, afterID := p.Args()
-	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch()); err != nil {
+	if err := q.SelectContext(ctx, &out, list, set, after, afterID, p.Fetch(), postgres.Tenant(q)); err != nil {
 		return nil, "", fmt.Errorf("list api keys: %w", postgres.Classify(err))
 	}
 	out, next := page.Cut(out, p, func(k APIKey) page.Cursor { return page.Cursor{CreatedAt: k.CreatedAt, ID: k.ID} })
@@ -75,7 +75,9 @@ func ListKeys(ctx context.Context, q postgres.Querier, p page.Request) ([]APIKey
 // Revoke ends a key at once. Revoking a key above one's own role is refused.
 func Revoke(ctx context.Context, q postgres.Querier, id uuid.UUID, by Role) error {
 	var k APIKey
-	err := q.GetContext(ctx, &k, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1 AND revoked_at IS NULL`, id)
+	tenantID := postgres.Tenant(q)
+	const get = `SELECT ` + keyColumns + ` FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL`
+	err := q.GetContext(ctx, &k, get, id, tenantID)
 	if postgres.IsNoRows(err) {
 		return errs.NotFoundf("api key not found")
 	}
@@ -89,15 +91,15 @@ func Revoke(ctx context.Context, q postgres.Querier, id uuid.UUID, by Role) erro
 		// Lock the owner keys, then count: two revocations at once cannot
 		// both see another owner key and leave none.
 		var owners int
-		const count = `SELECT count(*) FROM (SELECT id FROM api_keys WHERE role = 'owner' AND revoked_at IS NULL FOR UPDATE) k`
-		if err := q.GetContext(ctx, &owners, count); err != nil {
+		const count = `SELECT count(*) FROM (SELECT id FROM api_keys WHERE tenant_id = $1 AND role = 'owner' AND revoked_at IS NULL FOR UPDATE) k`
+		if err := q.GetContext(ctx, &owners, count, tenantID); err != nil {
 			return fmt.Errorf("count owner keys: %w", postgres.Classify(err))
 		}
 		if owners <= 1 {
 			return errs.E(errs.Conflict, "last_owner_key", "this is the tenant's last owner key; mint another owner key first")
 		}
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1`, id); err != nil {
+	if _, err := q.ExecContext(ctx, `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND tenant_id = $2`, id, tenantID); err != nil {
 		return fmt.Errorf("revoke api key %s: %w", id, postgres.Classify(err))
 	}
 	return nil

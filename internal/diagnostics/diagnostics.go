@@ -50,23 +50,25 @@ SELECT count(*) FILTER (WHERE status = 'queued' AND (next_attempt_at IS NULL OR 
        count(*) FILTER (WHERE status = 'held') AS held,
        count(*) FILTER (WHERE status = 'delayed' OR (status = 'queued' AND next_attempt_at > now())) AS delayed,
        count(*) FILTER (WHERE status = 'dead') AS dead
-  FROM runs WHERE status IN ('queued', 'delayed', 'running', 'held', 'dead')`
-	if err := q.GetContext(ctx, &r.Runs, counts); err != nil {
+  FROM runs WHERE tenant_id = $1 AND status IN ('queued', 'delayed', 'running', 'held', 'dead')`
+	tenantID := postgres.Tenant(q)
+	if err := q.GetContext(ctx, &r.Runs, counts, tenantID); err != nil {
 		return r, fmt.Errorf("count runs: %w", postgres.Classify(err))
 	}
-	const oldest = `SELECT extract(epoch FROM now() - min(created_at))::float8 FROM runs WHERE status = 'queued'`
-	if err := q.GetContext(ctx, &r.OldestQueuedSeconds, oldest); err != nil {
+	const oldest = `SELECT extract(epoch FROM now() - min(created_at))::float8 FROM runs WHERE tenant_id = $1 AND status = 'queued'`
+	if err := q.GetContext(ctx, &r.OldestQueuedSeconds, oldest, tenantID); err != nil {
 		return r, fmt.Errorf("oldest queued run: %w", postgres.Classify(err))
 	}
 	const failures = `
 SELECT coalesce(error, '') AS error, count(*) AS count, max(finished_at) AS last FROM runs
- WHERE status IN ('failed', 'dead') AND finished_at >= $1
+ WHERE tenant_id = $2 AND status IN ('failed', 'dead') AND finished_at >= $1
  GROUP BY 1 ORDER BY count DESC, last DESC LIMIT 20`
-	if err := q.SelectContext(ctx, &r.RecentFailures, failures, r.Since); err != nil {
+	if err := q.SelectContext(ctx, &r.RecentFailures, failures, r.Since, tenantID); err != nil {
 		return r, fmt.Errorf("group failures: %w", postgres.Classify(err))
 	}
-	const rejections = `SELECT reason, count(*) AS count FROM webhook_rejections WHERE created_at >= $1 GROUP BY 1 ORDER BY 2 DESC`
-	if err := q.SelectContext(ctx, &r.Rejections, rejections, r.Since); err != nil {
+	const rejections = `SELECT reason, count(*) AS count FROM webhook_rejections
+	                     WHERE tenant_id = $2 AND created_at >= $1 GROUP BY 1 ORDER BY 2 DESC`
+	if err := q.SelectContext(ctx, &r.Rejections, rejections, r.Since, tenantID); err != nil {
 		return r, fmt.Errorf("group rejections: %w", postgres.Classify(err))
 	}
 	return r, nil

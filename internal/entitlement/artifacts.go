@@ -68,7 +68,8 @@ func (m *ArtifactBytes) counter() periodCounter {
 // start.
 func StoredSince(ctx context.Context, q postgres.Getter, start time.Time) (int64, error) {
 	var n int64
-	if err := q.GetContext(ctx, &n, `SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE created_at >= $1`, start); err != nil {
+	const sum = `SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE tenant_id = $2 AND created_at >= $1`
+	if err := q.GetContext(ctx, &n, sum, start, postgres.Tenant(q)); err != nil {
 		return 0, fmt.Errorf("measure artifact bytes this period: %w", postgres.Classify(err))
 	}
 	return n, nil

@@ -28,8 +28,8 @@ const (
 )
 
 var countQuery = map[Kind]string{
-	Workflows:        `SELECT count(*) FROM workflows WHERE deleted_at IS NULL`,
-	WebhookEndpoints: `SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL`,
+	Workflows:        `SELECT count(*) FROM workflows WHERE tenant_id = $1 AND deleted_at IS NULL`,
+	WebhookEndpoints: `SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $1 AND deleted_at IS NULL`,
 }
 
 // Checker answers what a tenant may do.
@@ -69,7 +69,7 @@ func (c Checker) Reserve(ctx context.Context, q postgres.Querier, tenantID uuid.
 		limit = int64(p.Limits.WebhookEndpoints)
 	}
 	var n int64
-	if err := q.GetContext(ctx, &n, countQuery[kind]); err != nil {
+	if err := q.GetContext(ctx, &n, countQuery[kind], tenantID); err != nil {
 		return p, fmt.Errorf("count %s: %w", kind, postgres.Classify(err))
 	}
 	if !plan.Within(limit, n+1) {
@@ -110,11 +110,11 @@ func (c Checker) UsageOf(ctx context.Context, q postgres.Querier, tenantID uuid.
 	start := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC)
 	u := Usage{Plan: p.Name, Limits: p.Limits, PeriodStart: start, ResetsAt: start.AddDate(0, 1, 0)}
 	const measure = `
-SELECT (SELECT count(*) FROM workflows WHERE deleted_at IS NULL),
-       (SELECT count(*) FROM webhook_endpoints WHERE deleted_at IS NULL),
-       (SELECT count(*) FROM runs WHERE created_at >= $1),
-       (SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE created_at >= $1)`
-	row := q.QueryRowxContext(ctx, measure, start)
+SELECT (SELECT count(*) FROM workflows WHERE tenant_id = $2 AND deleted_at IS NULL),
+       (SELECT count(*) FROM webhook_endpoints WHERE tenant_id = $2 AND deleted_at IS NULL),
+       (SELECT count(*) FROM runs WHERE tenant_id = $2 AND created_at >= $1),
+       (SELECT coalesce(sum(size_bytes), 0) FROM artifacts WHERE tenant_id = $2 AND created_at >= $1)`
+	row := q.QueryRowxContext(ctx, measure, start, tenantID)
 	if err := row.Scan(&u.Workflows, &u.Endpoints, &u.RunsThisMonth, &u.ArtifactBytes); err != nil {
 		return Usage{}, fmt.Errorf("measure usage: %w", postgres.Classify(err))
 	}

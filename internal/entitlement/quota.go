@@ -67,7 +67,7 @@ func (qu *Quota) Admit(ctx context.Context, q postgres.Getter, tenantID uuid.UUI
 	}
 	undo() // not admitted: the counter counts admitted runs only
 	var held int64
-	if err := q.GetContext(ctx, &held, `SELECT count(*) FROM runs WHERE status = 'held'`); err != nil {
+	if err := q.GetContext(ctx, &held, `SELECT count(*) FROM runs WHERE tenant_id = $1 AND status = 'held'`, tenantID); err != nil {
 		return Admission{}, fmt.Errorf("count held runs: %w", postgres.Classify(err))
 	}
 	if plan.Within(int64(p.Limits.HeldRuns), held+1) {
@@ -119,7 +119,7 @@ func (qu *Quota) prefix() string {
 // against the quota since start.
 func CountedSince(ctx context.Context, q postgres.Getter, start time.Time) (int64, error) {
 	var n int64
-	if err := q.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE counted_at >= $1`, start); err != nil {
+	if err := q.GetContext(ctx, &n, `SELECT count(*) FROM runs WHERE tenant_id = $2 AND counted_at >= $1`, start, postgres.Tenant(q)); err != nil {
 		return 0, fmt.Errorf("count runs this period: %w", postgres.Classify(err))
 	}
 	return n, nil

@@ -179,12 +179,12 @@ func objectParam(c echo.Context) string {
 
 // existsQuery finds an object of the transaction's tenant by kind.
 var existsQuery = map[string]string{ //nolint:gosec // G101: SQL naming tables, no credentials
-	objWorkflow: `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1::uuid AND deleted_at IS NULL)`,
-	objEndpoint: `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1::uuid AND deleted_at IS NULL)`,
-	objRun:      `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1::uuid)`,
-	objArtifact: `SELECT EXISTS (SELECT 1 FROM artifacts WHERE id = $1::uuid)`,
-	objAPIKey:   `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1::uuid)`,
-	objSecret:   `SELECT EXISTS (SELECT 1 FROM tenant_secrets WHERE name = $1)`,
+	objWorkflow: `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1::uuid AND tenant_id = $2 AND deleted_at IS NULL)`,
+	objEndpoint: `SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE id = $1::uuid AND tenant_id = $2 AND deleted_at IS NULL)`,
+	objRun:      `SELECT EXISTS (SELECT 1 FROM runs WHERE id = $1::uuid AND tenant_id = $2)`,
+	objArtifact: `SELECT EXISTS (SELECT 1 FROM artifacts WHERE id = $1::uuid AND tenant_id = $2)`,
+	objAPIKey:   `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1::uuid AND tenant_id = $2)`,
+	objSecret:   `SELECT EXISTS (SELECT 1 FROM tenant_secrets WHERE name = $1 AND tenant_id = $2)`,
 }
 
 func (s *Server) objectExists(ctx context.Context, tenantID uuid.UUID, kind, id string) (bool, error) {
@@ -195,7 +195,7 @@ func (s *Server) objectExists(ctx context.Context, tenantID uuid.UUID, kind, id 
 	}
 	var exists bool
 	err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		return q.GetContext(ctx, &exists, existsQuery[kind], id)
+		return q.GetContext(ctx, &exists, existsQuery[kind], id, tenantID)
 	})
 	return exists, err
 }

@@ -84,8 +84,25 @@ func (db *DB) InTenantTx(ctx context.Context, tenantID uuid.UUID, fn func(q Quer
 		if _, err := q.ExecContext(ctx, tenantSetting(tenantID)); err != nil {
 			return fmt.Errorf("set tenant: %w", Classify(err))
 		}
+		q.(*Tx).tenant = tenantID
 		return fn(q)
 	})
+}
+
+// Tenant is the tenant a transaction of InTenantTx (or a Scoped reader) was
+// opened for, and uuid.Nil for anything else (the pool, a plain transaction). Repository
+// statements filter on it (tenant_id = $n) as well as relying on row-level
+// security: the two walls do not fall together, so a role that RLS does not
+// confine (a misconfigured DATABASE_URL) still sees one tenant's rows, and a
+// statement run outside a tenant transaction matches nothing.
+func Tenant(q Getter) uuid.UUID {
+	switch q := q.(type) {
+	case *Tx:
+		return q.tenant
+	case scoped:
+		return q.tenant
+	}
+	return uuid.Nil
 }
 
 // Scoped reads as one tenant, each read in a transaction of its own: for

@@ -62,3 +62,27 @@ func TestMigrateIsIdempotent(t *testing.T) {
 		t.Fatalf("SchemaVersion = %d, %d, %v; want equal", cur, want, err)
 	}
 }
+
+// Repository statements filter on postgres.Tenant: it is the tenant a
+// transaction was opened for, and the zero id for the pool or a plain
+// transaction, so such a statement run outside a tenant matches nothing.
+func TestTenantIsTheTenantATransactionWasOpenedFor(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	ctx := context.Background()
+	tenant := uuid.New()
+	var inTenant, inPlain, scoped uuid.UUID
+	if err := db.InTenantTx(ctx, tenant, func(q postgres.Querier) error { inTenant = postgres.Tenant(q); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.InTx(ctx, func(q postgres.Querier) error { inPlain = postgres.Tenant(q); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	scoped = postgres.Tenant(db.Scoped(tenant))
+	if inTenant != tenant || scoped != tenant {
+		t.Errorf("Tenant in InTenantTx = %s, of Scoped = %s, want %s", inTenant, scoped, tenant)
+	}
+	if inPlain != uuid.Nil || postgres.Tenant(db.DB) != uuid.Nil {
+		t.Errorf("Tenant in InTx = %s, of the pool = %s, want the zero id for both", inPlain, postgres.Tenant(db.DB))
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"aias/internal/errs"
@@ -132,7 +133,8 @@ func (c *stmtCache) close() {
 // statements. Its methods shadow sqlx.Tx's of the same name.
 type Tx struct {
 	*sqlx.Tx
-	stmts *stmtCache
+	stmts  *stmtCache
+	tenant uuid.UUID // set by InTenantTx; see Tenant
 }
 
 func (tx *Tx) stmt(ctx context.Context, query string, args []any) *sqlx.Stmt {

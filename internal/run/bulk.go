@@ -188,26 +188,27 @@ func parseTime(s, path string, bad func(path, msg string)) *time.Time {
 //	$5, $6 the position (created_at, id) to continue after
 //	$7 whether the workflow must be live (version "current": a deleted
 //	   workflow has no current version, so its runs do not match)
+//	$8 the tenant
 const bulkWhere = `
- WHERE status = ANY($1::text[])
+ WHERE tenant_id = $8 AND status = ANY($1::text[])
    AND ($2::uuid IS NULL OR workflow_id = $2)
    AND ($3::timestamptz IS NULL OR created_at >= $3)
    AND created_at < $4
    AND (created_at, id) > ($5, $6)
    AND (NOT $7 OR EXISTS (SELECT 1 FROM workflows w WHERE w.id = runs.workflow_id AND w.deleted_at IS NULL))`
 
-// selectBulk is the next batch, oldest first; $8 is the batch size.
+// selectBulk is the next batch, oldest first; $9 is the batch size.
 const selectBulk = `SELECT id, created_at FROM runs` + bulkWhere + `
  ORDER BY created_at, id
- LIMIT $8`
+ LIMIT $9`
 
 // moreBulk says whether any run after the position still matches.
 const moreBulk = `SELECT EXISTS (SELECT 1 FROM runs` + bulkWhere + `)`
 
-// args are the parameters $1..$7 of bulkWhere. until bounds the call to the
+// args are the parameters $1..$8 of bulkWhere. until bounds the call to the
 // runs that existed when it started: the runs a replay makes, or a re-driven
 // run that fails again, are never picked up by the same call.
-func (f BulkFilter) args(until time.Time, after page.Cursor) []any {
+func (f BulkFilter) args(q postgres.Querier, until time.Time, after page.Cursor) []any {
 	statuses := make([]string, len(f.Statuses))
 	for i, s := range f.Statuses {
 		statuses[i] = string(s)
@@ -216,7 +217,7 @@ func (f BulkFilter) args(until time.Time, after page.Cursor) []any {
 		until = *f.CreatedBefore
 	}
 	return []any{postgres.StringArray(statuses), nullUUID(f.WorkflowID), f.CreatedAfter, until,
-		after.CreatedAt, after.ID, f.Current}
+		after.CreatedAt, after.ID, f.Current, postgres.Tenant(q)}
 }
 
 // start checks that the filter's workflow is the tenant's (row-level
@@ -227,7 +228,8 @@ func (f BulkFilter) start(ctx context.Context, db *postgres.DB, tenantID uuid.UU
 	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		if f.WorkflowID != uuid.Nil {
 			var live bool
-			err := q.GetContext(ctx, &live, `SELECT deleted_at IS NULL FROM workflows WHERE id = $1`, f.WorkflowID)
+			const find = `SELECT deleted_at IS NULL FROM workflows WHERE id = $1 AND tenant_id = $2`
+			err := q.GetContext(ctx, &live, find, f.WorkflowID, tenantID)
 			if postgres.IsNoRows(err) || (err == nil && f.Current && !live) {
 				return errs.NotFoundf("workflow not found")
 			}
@@ -259,7 +261,7 @@ func (f BulkFilter) batch(ctx context.Context, q postgres.Querier, until time.Ti
 		query += ` FOR UPDATE`
 	}
 	var keys []bulkKey
-	if err := q.SelectContext(ctx, &keys, query, append(f.args(until, after), n)...); err != nil {
+	if err := q.SelectContext(ctx, &keys, query, append(f.args(q, until, after), n)...); err != nil {
 		return nil, fmt.Errorf("select runs for bulk %s: %w", f.Action, postgres.Classify(err))
 	}
 	return keys, nil
@@ -269,7 +271,7 @@ func (f BulkFilter) batch(ctx context.Context, q postgres.Querier, until time.Ti
 func (f BulkFilter) more(ctx context.Context, db *postgres.DB, tenantID uuid.UUID, until time.Time, after page.Cursor) (bool, error) {
 	var more bool
 	err := db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		return postgres.Classify(q.GetContext(ctx, &more, moreBulk, f.args(until, after)...))
+		return postgres.Classify(q.GetContext(ctx, &more, moreBulk, f.args(q, until, after)...))
 	})
 	if err != nil {
 		return false, fmt.Errorf("look for more runs: %w", err)
@@ -331,10 +333,10 @@ UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL
        workflow_version = CASE WHEN $2 THEN (SELECT w.current_version FROM workflows w WHERE w.id = runs.workflow_id)
                                ELSE workflow_version END,
        updated_at = now()
- WHERE id = ANY($1::uuid[]) AND status IN ('failed', 'dead')
+ WHERE id = ANY($1::uuid[]) AND tenant_id = $3 AND status IN ('failed', 'dead')
 RETURNING id`
 	var out []uuid.UUID
-	if err := q.SelectContext(ctx, &out, redrive, postgres.StringArray(ids), current); err != nil {
+	if err := q.SelectContext(ctx, &out, redrive, postgres.StringArray(ids), current, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("redrive runs: %w", postgres.Classify(err))
 	}
 	return out, nil
@@ -560,8 +562,8 @@ func linkReplays(ctx context.Context, q postgres.Querier, made []uuid.UUID, orig
 	}
 	const link = `UPDATE runs SET replay_of = m.original
 	                FROM unnest($1::uuid[], $2::uuid[]) AS m (id, original)
-	               WHERE runs.id = m.id`
-	if _, err := q.ExecContext(ctx, link, postgres.StringArray(ids), postgres.StringArray(originals)); err != nil {
+	               WHERE runs.id = m.id AND runs.tenant_id = $3`
+	if _, err := q.ExecContext(ctx, link, postgres.StringArray(ids), postgres.StringArray(originals), postgres.Tenant(q)); err != nil {
 		return fmt.Errorf("link replays: %w", postgres.Classify(err))
 	}
 	return nil

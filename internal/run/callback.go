@@ -234,8 +234,8 @@ func (e *Executor) claimNotice(ctx context.Context, tenantID, id uuid.UUID) (Run
 	)
 	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		const count = `UPDATE runs SET callback_attempts = callback_attempts + 1
-		                WHERE id = $1 AND callback_state = 'pending' RETURNING callback_attempts, callback_round`
-		err := q.GetContext(ctx, &claim, count, id)
+		                WHERE id = $1 AND tenant_id = $2 AND callback_state = 'pending' RETURNING callback_attempts, callback_round`
+		err := q.GetContext(ctx, &claim, count, id, tenantID)
 		if postgres.IsNoRows(err) {
 			return errNoNotice
 		}
@@ -289,8 +289,8 @@ func (e *Executor) recordNotice(ctx context.Context, r Run, claim noticeClaim, s
 	}
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
 		const record = `UPDATE runs SET callback_state = $2, callback_error = $3, callback_next_at = $4
-		                 WHERE id = $1 AND callback_state = 'pending' AND callback_attempts = $5 AND callback_round = $6`
-		if _, err := q.ExecContext(ctx, record, r.ID, state, msg, nextAt, claim.Attempts, claim.Round); err != nil {
+		                 WHERE id = $1 AND tenant_id = $7 AND callback_state = 'pending' AND callback_attempts = $5 AND callback_round = $6`
+		if _, err := q.ExecContext(ctx, record, r.ID, state, msg, nextAt, claim.Attempts, claim.Round, r.TenantID); err != nil {
 			return fmt.Errorf("record notification of run %s: %w", r.ID, postgres.Classify(err))
 		}
 		return nil

@@ -84,8 +84,8 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, error) {
 	var st Status
 	const cancel = `UPDATE runs SET status = 'canceled', finished_at = now(), updated_at = now(), next_attempt_at = NULL
-	                 WHERE id = $1 AND status IN ('held', 'queued', 'delayed', 'running') RETURNING status`
-	err := q.GetContext(ctx, &st, cancel, id)
+	                 WHERE id = $1 AND tenant_id = $2 AND status IN ('held', 'queued', 'delayed', 'running') RETURNING status`
+	err := q.GetContext(ctx, &st, cancel, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		r, gerr := Get(ctx, q, id)
 		if gerr != nil {

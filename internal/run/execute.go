@@ -394,8 +394,8 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 // delayRun parks a running run until a delay step's time.
 func delayRun(ctx context.Context, q postgres.Querier, r Run, until time.Time) error {
 	const park = `UPDATE runs SET status = 'delayed', next_attempt_at = $3, updated_at = now()
-	               WHERE id = $1 AND status = 'running' AND attempt = $2`
-	res, err := q.ExecContext(ctx, park, r.ID, r.Attempt, until)
+	               WHERE id = $1 AND tenant_id = $4 AND status = 'running' AND attempt = $2`
+	res, err := q.ExecContext(ctx, park, r.ID, r.Attempt, until, r.TenantID)
 	if err != nil {
 		return fmt.Errorf("delay run %s: %w", r.ID, postgres.Classify(err))
 	}
@@ -420,10 +420,12 @@ func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord, c
 // current version left behind.
 func (e *Executor) forgetFrom(ctx context.Context, r Run, pos int) error {
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		if _, err := q.ExecContext(ctx, `DELETE FROM artifacts WHERE run_id = $1 AND step_position >= $2`, r.ID, pos); err != nil {
+		const artifacts = `DELETE FROM artifacts WHERE run_id = $1 AND tenant_id = $3 AND step_position >= $2`
+		if _, err := q.ExecContext(ctx, artifacts, r.ID, pos, r.TenantID); err != nil {
 			return fmt.Errorf("forget artifacts of run %s: %w", r.ID, postgres.Classify(err))
 		}
-		if _, err := q.ExecContext(ctx, `DELETE FROM run_steps WHERE run_id = $1 AND position >= $2`, r.ID, pos); err != nil {
+		const steps = `DELETE FROM run_steps WHERE run_id = $1 AND tenant_id = $3 AND position >= $2`
+		if _, err := q.ExecContext(ctx, steps, r.ID, pos, r.TenantID); err != nil {
 			return fmt.Errorf("forget steps of run %s: %w", r.ID, postgres.Classify(err))
 		}
 		return nil
@@ -483,7 +485,8 @@ func (e *Executor) giveBack(ctx context.Context, r Run) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		_, err := q.ExecContext(ctx, `UPDATE runs SET attempt = attempt - 1 WHERE id = $1 AND attempt = $2 AND status = 'running'`, r.ID, r.Attempt)
+		const giveBack = `UPDATE runs SET attempt = attempt - 1 WHERE id = $1 AND tenant_id = $3 AND attempt = $2 AND status = 'running'`
+		_, err := q.ExecContext(ctx, giveBack, r.ID, r.Attempt, r.TenantID)
 		return postgres.Classify(err)
 	})
 	if err != nil {
@@ -499,9 +502,9 @@ func (e *Executor) requeue(ctx context.Context, r Run, msg string, wait time.Dur
 	ctx, cancel := detached(ctx)
 	defer cancel()
 	const q = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()
-	            WHERE id = $1 AND status = 'running' AND attempt = $4`
+	            WHERE id = $1 AND tenant_id = $5 AND status = 'running' AND attempt = $4`
 	return e.DB.InTenantTx(ctx, r.TenantID, func(tx postgres.Querier) error {
-		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next, r.Attempt); err != nil {
+		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next, r.Attempt, r.TenantID); err != nil {
 			return fmt.Errorf("requeue run %s: %w", r.ID, postgres.Classify(err))
 		}
 		return nil
@@ -576,8 +579,8 @@ func (e *Executor) Bury(ctx context.Context, tenantID, id uuid.UUID, msg string)
 	defer cancel()
 	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		const dead = `UPDATE runs SET status = 'dead', error = $2, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND status IN ('queued', 'delayed', 'running')`
-		_, err := q.ExecContext(ctx, dead, id, msg)
+		               WHERE id = $1 AND tenant_id = $3 AND status IN ('queued', 'delayed', 'running')`
+		_, err := q.ExecContext(ctx, dead, id, msg, tenantID)
 		return postgres.Classify(err)
 	})
 	if err != nil {

@@ -75,9 +75,9 @@ func (e *Executor) nudgeNext(ctx context.Context, r Run) {
 	var next uuid.UUID
 	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
 		const find = `SELECT id FROM runs
- WHERE workflow_id = $1 AND concurrency_key = $2 AND status = 'queued'
+ WHERE workflow_id = $1 AND concurrency_key = $2 AND tenant_id = $3 AND status = 'queued'
  ORDER BY seq LIMIT 1`
-		return q.GetContext(ctx, &next, find, r.WorkflowID, *r.ConcurrencyKey)
+		return q.GetContext(ctx, &next, find, r.WorkflowID, *r.ConcurrencyKey, r.TenantID)
 	})
 	if postgres.IsNoRows(err) {
 		return
@@ -95,8 +95,8 @@ func (e *Executor) nudgeNext(ctx context.Context, r Run) {
 // key (aias_predecessor_unfinished, migration 00014).
 func waitingTurn(ctx context.Context, q postgres.Getter, id uuid.UUID) (bool, error) {
 	var waiting bool
-	const turn = `SELECT aias_predecessor_unfinished(workflow_id, concurrency_key, seq) FROM runs WHERE id = $1`
-	err := q.GetContext(ctx, &waiting, turn, id)
+	const turn = `SELECT aias_predecessor_unfinished(workflow_id, concurrency_key, seq) FROM runs WHERE id = $1 AND tenant_id = $2`
+	err := q.GetContext(ctx, &waiting, turn, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return false, nil
 	}

@@ -149,7 +149,7 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 // Get reads one run of the transaction's tenant.
 func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Run, error) {
 	var r Run
-	err := q.GetContext(ctx, &r, `SELECT `+runColumns+` FROM runs WHERE id = $1`, id)
+	err := q.GetContext(ctx, &r, `SELECT `+runColumns+` FROM runs WHERE id = $1 AND tenant_id = $2`, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return r, errs.NotFoundf("run not found")
 	}
@@ -169,7 +169,8 @@ type Filter struct {
 // List returns one page of runs, newest first.
 func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]Run, string, error) {
 	const list = `SELECT ` + runColumns + ` FROM runs
- WHERE ($1 = '' OR status = $1)
+ WHERE tenant_id = $8
+   AND ($1 = '' OR status = $1)
    AND ($2::uuid IS NULL OR workflow_id = $2)
    AND ($3::uuid IS NULL OR endpoint_id = $3)
    AND (NOT $4 OR (created_at, id) < ($5, $6))
@@ -178,7 +179,7 @@ func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]
 	var rs []Run
 	set, after, afterID := p.Args()
 	err := q.SelectContext(ctx, &rs, list, string(f.Status), nullUUID(f.WorkflowID), nullUUID(f.EndpointID),
-		set, after, afterID, p.Fetch())
+		set, after, afterID, p.Fetch(), postgres.Tenant(q))
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", postgres.Classify(err))
 	}

@@ -44,9 +44,9 @@ func Steps(ctx context.Context, q postgres.Querier, runID uuid.UUID) ([]StepReco
 	const list = `
 SELECT run_id, position, name, type, status, attempt, coalesce(output, 'null') AS output, error, logs, started_at, finished_at,
        duration_ms, tries
-  FROM run_steps WHERE run_id = $1 ORDER BY position`
+  FROM run_steps WHERE run_id = $1 AND tenant_id = $2 ORDER BY position`
 	var out []StepRecord
-	if err := q.SelectContext(ctx, &out, list, runID); err != nil {
+	if err := q.SelectContext(ctx, &out, list, runID, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("list steps of run %s: %w", runID, postgres.Classify(err))
 	}
 	return out, nil

@@ -281,9 +281,9 @@ func (c *Cron) handleTx(ctx context.Context, q postgres.Querier, id uuid.UUID, n
 	const lock = `
 SELECT w.id, w.tenant_id, w.current_version, w.enabled, w.schedule_next_at,
        EXISTS (SELECT 1 FROM tenants t WHERE t.id = w.tenant_id AND t.status = 'active') AS tenant_active
-  FROM workflows w WHERE w.id = $1 AND w.deleted_at IS NULL
+  FROM workflows w WHERE w.id = $1 AND w.tenant_id = $2 AND w.deleted_at IS NULL
    FOR UPDATE OF w`
-	err := q.GetContext(ctx, &w, lock, id)
+	err := q.GetContext(ctx, &w, lock, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return nil // deleted since it was listed
 	}
@@ -364,7 +364,8 @@ func setNextTick(ctx context.Context, q postgres.Querier, id uuid.UUID, next tim
 	if !next.IsZero() {
 		at = &next
 	}
-	if _, err := q.ExecContext(ctx, `UPDATE workflows SET schedule_next_at = $2 WHERE id = $1`, id, at); err != nil {
+	const advance = `UPDATE workflows SET schedule_next_at = $2 WHERE id = $1 AND tenant_id = $3`
+	if _, err := q.ExecContext(ctx, advance, id, at, postgres.Tenant(q)); err != nil {
 		return fmt.Errorf("advance schedule of workflow %s: %w", id, postgres.Classify(err))
 	}
 	return nil

@@ -59,9 +59,9 @@ func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planN
 		}
 		const release = `
 UPDATE runs SET status = 'queued', counted_at = now(), updated_at = now()
- WHERE id IN (SELECT id FROM runs WHERE status = 'held' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+ WHERE id IN (SELECT id FROM runs WHERE tenant_id = $2 AND status = 'held' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING id, max_attempts`
-		if err := q.SelectContext(ctx, &rs, release, min(room, 1000)); err != nil {
+		if err := q.SelectContext(ctx, &rs, release, min(room, 1000), tenantID); err != nil {
 			return fmt.Errorf("release held runs: %w", postgres.Classify(err))
 		}
 		return nil

@@ -51,13 +51,14 @@ func (s *Scheduler) expire(ctx context.Context, tenantID uuid.UUID, cutoff time.
 		var n int64
 		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 			const runs = `DELETE FROM runs WHERE id IN (
-			    SELECT id FROM runs WHERE finished_at < $1 LIMIT $2)`
-			res, err := q.ExecContext(ctx, runs, cutoff, retentionBatch)
+			    SELECT id FROM runs WHERE tenant_id = $3 AND finished_at < $1 LIMIT $2)`
+			res, err := q.ExecContext(ctx, runs, cutoff, retentionBatch, tenantID)
 			if err != nil {
 				return fmt.Errorf("delete expired runs: %w", postgres.Classify(err))
 			}
 			n, _ = res.RowsAffected()
-			if _, err := q.ExecContext(ctx, `DELETE FROM webhook_rejections WHERE created_at < $1`, cutoff); err != nil {
+			const rejections = `DELETE FROM webhook_rejections WHERE tenant_id = $2 AND created_at < $1`
+			if _, err := q.ExecContext(ctx, rejections, cutoff, tenantID); err != nil {
 				return fmt.Errorf("delete expired rejections: %w", postgres.Classify(err))
 			}
 			return nil

@@ -192,7 +192,7 @@ func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) {
 func (s *Scheduler) revive(ctx context.Context, c candidate, res *SweepResult) {
 	var st run.Status
 	err := s.db.InTenantTx(ctx, c.TenantID, func(q postgres.Querier) error {
-		return q.GetContext(ctx, &st, `SELECT status FROM runs WHERE id = $1`, c.ID)
+		return q.GetContext(ctx, &st, `SELECT status FROM runs WHERE id = $1 AND tenant_id = $2`, c.ID, c.TenantID)
 	})
 	if err != nil || st.Terminal() {
 		return

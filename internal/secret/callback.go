@@ -75,16 +75,16 @@ func RotateCallbackSecret(ctx context.Context, q postgres.Querier, keys Sealer, 
 		return IssuedCallbackSecret{}, errs.Validation("rotation is not valid",
 			errs.FieldError{Path: "grace", Message: "must be between 0s and 720h"})
 	}
-	const lock = `SELECT id FROM callback_secrets WHERE expires_at IS NULL FOR UPDATE`
-	if _, err := q.ExecContext(ctx, lock); err != nil {
+	const lock = `SELECT id FROM callback_secrets WHERE tenant_id = $1 AND expires_at IS NULL FOR UPDATE`
+	if _, err := q.ExecContext(ctx, lock, tenantID); err != nil {
 		return IssuedCallbackSecret{}, fmt.Errorf("lock callback secret: %w", postgres.Classify(err))
 	}
 	const expire = `UPDATE callback_secrets SET expires_at = now() + $1::interval
-	                 WHERE expires_at IS NULL OR expires_at > now() + $1::interval`
-	if _, err := q.ExecContext(ctx, expire, fmt.Sprintf("%d milliseconds", grace.Milliseconds())); err != nil {
+	                 WHERE tenant_id = $2 AND (expires_at IS NULL OR expires_at > now() + $1::interval)`
+	if _, err := q.ExecContext(ctx, expire, fmt.Sprintf("%d milliseconds", grace.Milliseconds()), tenantID); err != nil {
 		return IssuedCallbackSecret{}, fmt.Errorf("expire callback secret: %w", postgres.Classify(err))
 	}
-	if _, err := q.ExecContext(ctx, `DELETE FROM callback_secrets WHERE expires_at <= now()`); err != nil {
+	if _, err := q.ExecContext(ctx, `DELETE FROM callback_secrets WHERE tenant_id = $1 AND expires_at <= now()`, tenantID); err != nil {
 		return IssuedCallbackSecret{}, fmt.Errorf("delete expired callback secrets: %w", postgres.Classify(err))
 	}
 	display, err := signature.NewSecret(signature.StandardWebhooks)
@@ -112,9 +112,9 @@ func RotateCallbackSecret(ctx context.Context, q postgres.Querier, keys Sealer, 
 func liveCallbackSecrets(ctx context.Context, q postgres.Querier) ([]callbackRow, error) {
 	var rows []callbackRow
 	const list = `SELECT id, ciphertext, hint, created_at, expires_at FROM callback_secrets
-	               WHERE expires_at IS NULL OR expires_at > now()
+	               WHERE tenant_id = $1 AND (expires_at IS NULL OR expires_at > now())
 	               ORDER BY expires_at DESC NULLS FIRST, created_at DESC`
-	if err := q.SelectContext(ctx, &rows, list); err != nil {
+	if err := q.SelectContext(ctx, &rows, list, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("load callback secrets: %w", postgres.Classify(err))
 	}
 	return rows, nil

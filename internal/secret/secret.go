@@ -76,7 +76,8 @@ RETURNING name, hint, created_at, updated_at`
 // List describes every secret of the transaction's tenant, by name.
 func List(ctx context.Context, q postgres.Querier) ([]Info, error) {
 	out := []Info{}
-	if err := q.SelectContext(ctx, &out, `SELECT name, hint, created_at, updated_at FROM tenant_secrets ORDER BY name`); err != nil {
+	const list = `SELECT name, hint, created_at, updated_at FROM tenant_secrets WHERE tenant_id = $1 ORDER BY name`
+	if err := q.SelectContext(ctx, &out, list, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("list secrets: %w", postgres.Classify(err))
 	}
 	return out, nil
@@ -84,7 +85,7 @@ func List(ctx context.Context, q postgres.Querier) ([]Info, error) {
 
 // Delete removes a secret.
 func Delete(ctx context.Context, q postgres.Querier, name string) error {
-	res, err := q.ExecContext(ctx, `DELETE FROM tenant_secrets WHERE name = $1`, name)
+	res, err := q.ExecContext(ctx, `DELETE FROM tenant_secrets WHERE name = $1 AND tenant_id = $2`, name, postgres.Tenant(q))
 	if err != nil {
 		return fmt.Errorf("delete secret: %w", postgres.Classify(err))
 	}
@@ -105,7 +106,8 @@ func Load(ctx context.Context, q postgres.Querier, keys Sealer, tenantID uuid.UU
 		Name       string `db:"name"`
 		Ciphertext []byte `db:"ciphertext"`
 	}
-	if err := q.SelectContext(ctx, &rows, `SELECT name, ciphertext FROM tenant_secrets WHERE name = ANY($1)`, postgres.StringArray(names)); err != nil {
+	const load = `SELECT name, ciphertext FROM tenant_secrets WHERE name = ANY($1) AND tenant_id = $2`
+	if err := q.SelectContext(ctx, &rows, load, postgres.StringArray(names), tenantID); err != nil {
 		return nil, fmt.Errorf("load secrets: %w", postgres.Classify(err))
 	}
 	for _, r := range rows {

@@ -149,8 +149,8 @@ RETURNING ` + columns
 // apply RLS).
 func workflowVisible(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
 	var exists bool
-	const wf = `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1 AND deleted_at IS NULL)`
-	if err := q.GetContext(ctx, &exists, wf, id); err != nil {
+	const wf = `SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL)`
+	if err := q.GetContext(ctx, &exists, wf, id, postgres.Tenant(q)); err != nil {
 		return fmt.Errorf("check workflow: %w", postgres.Classify(err))
 	}
 	if !exists {
@@ -162,7 +162,8 @@ func workflowVisible(ctx context.Context, q postgres.Querier, id uuid.UUID) erro
 // Get reads one endpoint with the descriptions of its live signing secrets.
 func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error) {
 	var e Endpoint
-	err := q.GetContext(ctx, &e, `SELECT `+columns+` FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`, id)
+	const get = `SELECT ` + columns + ` FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`
+	err := q.GetContext(ctx, &e, get, id, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return e, errs.NotFoundf("webhook endpoint not found")
 	}
@@ -178,11 +179,11 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error
 // List returns one page of endpoints, newest first.
 func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Endpoint, string, error) {
 	const list = `SELECT ` + columns + ` FROM webhook_endpoints
- WHERE deleted_at IS NULL AND (NOT $1 OR (created_at, id) < ($2, $3))
+ WHERE tenant_id = $5 AND deleted_at IS NULL AND (NOT $1 OR (created_at, id) < ($2, $3))
  ORDER BY created_at DESC, id DESC LIMIT $4`
 	var es []Endpoint
 	set, after, afterID := p.Args()
-	if err := q.SelectContext(ctx, &es, list, set, after, afterID, p.Fetch()); err != nil {
+	if err := q.SelectContext(ctx, &es, list, set, after, afterID, p.Fetch(), postgres.Tenant(q)); err != nil {
 		return nil, "", fmt.Errorf("list endpoints: %w", postgres.Classify(err))
 	}
 	for i := range es {
@@ -196,8 +197,9 @@ func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Endpoint, 
 
 // Delete retires an endpoint: its token stops working at once.
 func Delete(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
-	res, err := q.ExecContext(ctx, `UPDATE webhook_endpoints SET deleted_at = now(), enabled = false, updated_at = now()
-	                                 WHERE id = $1 AND deleted_at IS NULL`, id)
+	const del = `UPDATE webhook_endpoints SET deleted_at = now(), enabled = false, updated_at = now()
+	              WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`
+	res, err := q.ExecContext(ctx, del, id, postgres.Tenant(q))
 	if err != nil {
 		return fmt.Errorf("delete endpoint %s: %w", id, postgres.Classify(err))
 	}

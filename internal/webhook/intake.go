@@ -271,7 +271,8 @@ func findDelivery(ctx context.Context, q postgres.Getter, endpointID uuid.UUID, 
 		return uuid.Nil, false, nil
 	}
 	var id uuid.UUID
-	err := q.GetContext(ctx, &id, `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2`, endpointID, deliveryID)
+	const find = `SELECT id FROM runs WHERE endpoint_id = $1 AND delivery_id = $2 AND tenant_id = $3`
+	err := q.GetContext(ctx, &id, find, endpointID, deliveryID, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return uuid.Nil, false, nil
 	}

@@ -50,11 +50,11 @@ func Rejections(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, p
 		return nil, "", err
 	}
 	const list = `SELECT id, endpoint_id, reason, detail, request_id, source_ip, created_at FROM webhook_rejections
-	               WHERE endpoint_id = $1 AND (NOT $2 OR (created_at, id) < ($3, $4))
+	               WHERE endpoint_id = $1 AND tenant_id = $6 AND (NOT $2 OR (created_at, id) < ($3, $4))
 	               ORDER BY created_at DESC, id DESC LIMIT $5`
 	var out []Rejection
 	set, after, afterID := p.Args()
-	if err := q.SelectContext(ctx, &out, list, endpointID, set, after, afterID, p.Fetch()); err != nil {
+	if err := q.SelectContext(ctx, &out, list, endpointID, set, after, afterID, p.Fetch(), postgres.Tenant(q)); err != nil {
 		return nil, "", fmt.Errorf("list rejections: %w", postgres.Classify(err))
 	}
 	out, next := page.Cut(out, p, func(r Rejection) page.Cursor { return page.Cursor{CreatedAt: r.CreatedAt, ID: r.ID} })

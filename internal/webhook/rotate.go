@@ -52,8 +52,8 @@ func Update(ctx context.Context, q postgres.Querier, keys Sealer, id uuid.UUID, 
 UPDATE webhook_endpoints SET name = coalesce($2, name), enabled = coalesce($3, enabled),
        max_body_bytes = CASE WHEN $4::bigint IS NULL THEN max_body_bytes WHEN $4 = 0 THEN NULL ELSE $4 END,
        verification = coalesce($5, verification), updated_at = now()
- WHERE id = $1 AND deleted_at IS NULL`
-	if _, err := q.ExecContext(ctx, update, id, p.Name, p.Enabled, p.MaxBodyBytes, settings); err != nil {
+ WHERE id = $1 AND tenant_id = $6 AND deleted_at IS NULL`
+	if _, err := q.ExecContext(ctx, update, id, p.Name, p.Enabled, p.MaxBodyBytes, settings, postgres.Tenant(q)); err != nil {
 		return Endpoint{}, Issued{}, fmt.Errorf("update endpoint %s: %w", id, postgres.Classify(err))
 	}
 	e, err = Get(ctx, q, id)
@@ -158,7 +158,8 @@ func Rotate(ctx context.Context, q postgres.Querier, keys Sealer, id uuid.UUID, 
 // ends, so rotations and verification changes of one endpoint run one after
 // another: two at once would each leave a "current" secret.
 func lockEndpoint(ctx context.Context, q postgres.Querier, id uuid.UUID) (Endpoint, error) {
-	if _, err := q.ExecContext(ctx, `SELECT 1 FROM webhook_endpoints WHERE id = $1 FOR UPDATE`, id); err != nil {
+	const lock = `SELECT 1 FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2 FOR UPDATE`
+	if _, err := q.ExecContext(ctx, lock, id, postgres.Tenant(q)); err != nil {
 		return Endpoint{}, fmt.Errorf("lock endpoint %s: %w", id, postgres.Classify(err))
 	}
 	return Get(ctx, q, id)
@@ -168,8 +169,8 @@ func rotateToken(ctx context.Context, q postgres.Querier, id uuid.UUID, grace ti
 	// One previous token is kept: rotating again inside its grace would end
 	// it early, breaking the promise made by the first rotation.
 	var inGrace bool
-	const check = `SELECT coalesce(previous_token_expires_at > now(), false) FROM webhook_endpoints WHERE id = $1`
-	if err := q.GetContext(ctx, &inGrace, check, id); err != nil {
+	const check = `SELECT coalesce(previous_token_expires_at > now(), false) FROM webhook_endpoints WHERE id = $1 AND tenant_id = $2`
+	if err := q.GetContext(ctx, &inGrace, check, id, postgres.Tenant(q)); err != nil {
 		return "", fmt.Errorf("check token grace: %w", postgres.Classify(err))
 	}
 	if inGrace && grace > 0 {
@@ -181,8 +182,8 @@ func rotateToken(ctx context.Context, q postgres.Querier, id uuid.UUID, grace ti
 UPDATE webhook_endpoints
    SET previous_token_hash = token_hash, previous_token_expires_at = now() + $4::interval,
        token_hash = $2, token_prefix = $3, updated_at = now()
- WHERE id = $1 AND deleted_at IS NULL`
-	_, err := q.ExecContext(ctx, rotate, id, HashToken(token), token[:6], fmt.Sprintf("%d milliseconds", grace.Milliseconds()))
+ WHERE id = $1 AND tenant_id = $5 AND deleted_at IS NULL`
+	_, err := q.ExecContext(ctx, rotate, id, HashToken(token), token[:6], fmt.Sprintf("%d milliseconds", grace.Milliseconds()), postgres.Tenant(q))
 	if err != nil {
 		return "", fmt.Errorf("rotate token of endpoint %s: %w", id, postgres.Classify(err))
 	}

@@ -70,8 +70,8 @@ func addSecret(ctx context.Context, q postgres.Querier, keys Sealer, tenantID, e
 // expireSecrets ends the validity of the endpoint's current secrets after grace.
 func expireSecrets(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, grace time.Duration) error {
 	const expire = `UPDATE endpoint_secrets SET expires_at = now() + $2::interval
-	                 WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now() + $2::interval)`
-	if _, err := q.ExecContext(ctx, expire, endpointID, fmt.Sprintf("%d milliseconds", grace.Milliseconds())); err != nil {
+	                 WHERE endpoint_id = $1 AND tenant_id = $3 AND (expires_at IS NULL OR expires_at > now() + $2::interval)`
+	if _, err := q.ExecContext(ctx, expire, endpointID, fmt.Sprintf("%d milliseconds", grace.Milliseconds()), postgres.Tenant(q)); err != nil {
 		return fmt.Errorf("expire signing secrets: %w", postgres.Classify(err))
 	}
 	return nil
@@ -81,8 +81,8 @@ func expireSecrets(ctx context.Context, q postgres.Querier, endpointID uuid.UUID
 func SecretsOf(ctx context.Context, q postgres.Querier, endpointID uuid.UUID) ([]SecretInfo, error) {
 	out := []SecretInfo{}
 	const list = `SELECT id, hint, created_at, expires_at FROM endpoint_secrets
-	               WHERE endpoint_id = $1 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC`
-	if err := q.SelectContext(ctx, &out, list, endpointID); err != nil {
+	               WHERE endpoint_id = $1 AND tenant_id = $2 AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at DESC`
+	if err := q.SelectContext(ctx, &out, list, endpointID, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("list signing secrets: %w", postgres.Classify(err))
 	}
 	return out, nil

@@ -32,11 +32,12 @@ type Version struct {
 	Definition json.RawMessage `db:"definition" json:"definition"`
 }
 
+// selectWorkflow reads live workflows; $1 is the tenant.
 const selectWorkflow = `
 SELECT w.id, w.name, w.current_version, w.enabled, w.created_at, w.updated_at, v.definition
   FROM workflows w
   JOIN workflow_versions v ON v.workflow_id = w.id AND v.version = w.current_version
- WHERE w.deleted_at IS NULL`
+ WHERE w.tenant_id = $1 AND w.deleted_at IS NULL`
 
 // Create stores a validated definition as version 1 of a new workflow.
 func Create(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, d Definition) (Workflow, error) {
@@ -58,10 +59,10 @@ func Create(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, d Defin
 func Update(ctx context.Context, q postgres.Querier, tenantID, id uuid.UUID, d Definition) (Workflow, error) {
 	const bump = `
 UPDATE workflows SET current_version = current_version + 1, name = $2, updated_at = now()
- WHERE id = $1 AND deleted_at IS NULL
+ WHERE id = $1 AND tenant_id = $3 AND deleted_at IS NULL
 RETURNING current_version`
 	var version int
-	err := q.GetContext(ctx, &version, bump, id, d.Name)
+	err := q.GetContext(ctx, &version, bump, id, d.Name, tenantID)
 	if postgres.IsNoRows(err) {
 		return Workflow{}, errs.NotFoundf("workflow not found")
 	}
@@ -112,8 +113,8 @@ UPDATE workflows SET schedule = $2::jsonb,
          WHEN schedule->>'cron' = $2::jsonb->>'cron'
           AND coalesce(schedule->>'timezone', '') = coalesce($2::jsonb->>'timezone', '') THEN schedule_next_at
          ELSE $3 END
- WHERE id = $1`
-	if _, err := q.ExecContext(ctx, set, id, raw, next); err != nil {
+ WHERE id = $1 AND tenant_id = $4`
+	if _, err := q.ExecContext(ctx, set, id, raw, next, postgres.Tenant(q)); err != nil {
 		return fmt.Errorf("set schedule of workflow %s: %w", id, postgres.Classify(err))
 	}
 	return nil
@@ -129,7 +130,7 @@ func nameTaken(err error, name string) error {
 // Get reads a workflow with its current definition.
 func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Workflow, error) {
 	var w Workflow
-	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.id = $1`, id)
+	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.id = $2`, postgres.Tenant(q), id)
 	if postgres.IsNoRows(err) {
 		return w, errs.NotFoundf("workflow not found")
 	}
@@ -142,7 +143,7 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Workflow, error
 // GetByName reads a live workflow by its name.
 func GetByName(ctx context.Context, q postgres.Querier, name string) (Workflow, error) {
 	var w Workflow
-	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.name = $1`, name)
+	err := q.GetContext(ctx, &w, selectWorkflow+` AND w.name = $2`, postgres.Tenant(q), name)
 	if postgres.IsNoRows(err) {
 		return w, errs.NotFoundf("workflow not found")
 	}
@@ -157,8 +158,8 @@ func List(ctx context.Context, q postgres.Querier, p page.Request) ([]Workflow, 
 	var ws []Workflow
 	set, after, afterID := p.Args()
 	err := q.SelectContext(ctx, &ws, selectWorkflow+`
-   AND (NOT $1 OR (w.created_at, w.id) < ($2, $3))
- ORDER BY w.created_at DESC, w.id DESC LIMIT $4`, set, after, afterID, p.Fetch())
+   AND (NOT $2 OR (w.created_at, w.id) < ($3, $4))
+ ORDER BY w.created_at DESC, w.id DESC LIMIT $5`, postgres.Tenant(q), set, after, afterID, p.Fetch())
 	if err != nil {
 		return nil, "", fmt.Errorf("list workflows: %w", postgres.Classify(err))
 	}
@@ -173,8 +174,8 @@ func Versions(ctx context.Context, q postgres.Querier, id uuid.UUID) ([]Version,
 	}
 	var vs []Version
 	const list = `SELECT workflow_id, version, created_at, definition FROM workflow_versions
-	               WHERE workflow_id = $1 ORDER BY version DESC`
-	if err := q.SelectContext(ctx, &vs, list, id); err != nil {
+	               WHERE workflow_id = $1 AND tenant_id = $2 ORDER BY version DESC`
+	if err := q.SelectContext(ctx, &vs, list, id, postgres.Tenant(q)); err != nil {
 		return nil, fmt.Errorf("list versions of %s: %w", id, postgres.Classify(err))
 	}
 	return vs, nil
@@ -183,8 +184,8 @@ func Versions(ctx context.Context, q postgres.Querier, id uuid.UUID) ([]Version,
 // Pinned reads and decodes the exact version a run executes.
 func Pinned(ctx context.Context, q postgres.Getter, id uuid.UUID, version int) (Definition, error) {
 	var raw []byte
-	const get = `SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2`
-	err := q.GetContext(ctx, &raw, get, id, version)
+	const get = `SELECT definition FROM workflow_versions WHERE workflow_id = $1 AND version = $2 AND tenant_id = $3`
+	err := q.GetContext(ctx, &raw, get, id, version, postgres.Tenant(q))
 	if postgres.IsNoRows(err) {
 		return Definition{}, errs.NotFoundf("workflow version not found")
 	}
@@ -200,7 +201,8 @@ func Pinned(ctx context.Context, q postgres.Getter, id uuid.UUID, version int) (
 
 // Delete retires a workflow; its versions and runs stay readable by id.
 func Delete(ctx context.Context, q postgres.Querier, id uuid.UUID) error {
-	res, err := q.ExecContext(ctx, `UPDATE workflows SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
+	const del = `UPDATE workflows SET deleted_at = now(), updated_at = now() WHERE id = $1 AND tenant_id = $2 AND deleted_at IS NULL`
+	res, err := q.ExecContext(ctx, del, id, postgres.Tenant(q))
 	if err != nil {
 		return fmt.Errorf("delete workflow %s: %w", id, postgres.Classify(err))
 	}
