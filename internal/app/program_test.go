@@ -20,6 +20,7 @@ import (
 
 	"aias/internal/app"
 	"aias/internal/config"
+	"aias/internal/keyring"
 	"aias/internal/loopback"
 	"aias/internal/postgres"
 	"aias/internal/testutil/logbuf"
@@ -44,8 +45,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testKeys seals secrets in tests (a test value, never a real key).
-const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+// testKeys seals secrets in tests: a fresh key, since a production program
+// refuses any key written in the repository (config/published.go), and the
+// tests start production programs.
+var testKeys = keyring.Generate()
 
 // stack is one test's database and Redis, shared by the programs it starts.
 type stack struct {
