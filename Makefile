@@ -9,13 +9,18 @@ PKGS          := ./...
 
 # Development settings for `make run`: the local services, the aias login
 # role (non-superuser) for the programs, the postgres superuser as schema owner.
+# The demo workflow's http step calls the ingress on 127.0.0.1:8080; the
+# egress allow-list opens that port of 127.0.0.1 and no other (not Postgres,
+# Redis or the ops listener). The key is published, so AIAS_ENV=production
+# would refuse it. `aias dev` opens signup and makes a dashboard token.
 DEV_ENV := AIAS_ENV=dev \
 	DATABASE_URL=postgres://aias:aias@127.0.0.1:5432/aias?sslmode=disable \
 	AIAS_MIGRATE_DATABASE_URL=postgres://postgres@127.0.0.1:5432/aias?sslmode=disable \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
-	AIAS_EGRESS_ALLOW=127.0.0.1/32 \
+	AIAS_EGRESS_ALLOW=127.0.0.1/32 AIAS_EGRESS_ALLOW_PORTS=8080 \
 	AIAS_ENCRYPTION_KEYS=dev1:ZGV2LW9ubHkta2V5LW5ldmVyLXVzZS1pbi1wcm9kISE= \
 	AIAS_HTTP_ADDR=127.0.0.1:8080 AIAS_PUBLIC_URL=http://127.0.0.1:8080 \
+	AIAS_METRICS_ADDR=127.0.0.1:9091 \
 	AIAS_LOG_FORMAT=$${AIAS_LOG_FORMAT:-pretty}
 
 .PHONY: help
@@ -27,7 +32,7 @@ services: ## start (installing if needed) the local PostgreSQL and Redis
 	@bash scripts/services.sh
 
 .PHONY: run
-run: services build ## start AIAS on the local services with a demo tenant, print curl lines
+run: services build ## start AIAS on the local services with a demo tenant, print curl lines and the dashboard's login
 	@bash scripts/dev-db.sh
 	@$(DEV_ENV) ./bin/aias dev
 

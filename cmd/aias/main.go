@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -137,9 +139,9 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, o
 }
 
 // dev is every role in one process on the local services, with a seeded
-// demo tenant and copy-paste curl lines.
+// demo tenant, copy-paste curl lines and the queue dashboard open.
 func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
-	cfg, err := config.Load(getenv, config.RoleDev)
+	cfg, err := config.Load(devDefaults(getenv), config.RoleDev)
 	if err != nil {
 		return err
 	}
@@ -162,7 +164,72 @@ func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "\nAIAS is running (ingress, worker and scheduler in one process). Ctrl-C stops it.")
 	printDemo(out, cfg.PublicURL, demo)
+	printDashboard(out, cfg, getenv("AIAS_OPERATOR_TOKEN") != "")
 	return a.Serve(ctx, config.RoleDev, ln)
+}
+
+// devDefaults is getenv with what a developer's session wants unless the
+// environment says otherwise: signup open (the README's walk-through
+// starts with it) and a fresh operator token, so the queue dashboard is on.
+func devDefaults(getenv func(string) string) func(string) string {
+	defaults := map[string]string{
+		"AIAS_SIGNUP_ENABLED": "true",
+		"AIAS_OPERATOR_TOKEN": newOperatorToken(),
+	}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return defaults[k]
+	}
+}
+
+// newOperatorToken is 32 random bytes, URL-safe: long enough for
+// production's rule too.
+func newOperatorToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// printDashboard says where the queue dashboard is and how to log in: a
+// browser asks for a user and a password (any user; the token), scripts
+// send the token as a Bearer token. A token the developer set is not
+// echoed.
+func printDashboard(out io.Writer, cfg config.Config, given bool) {
+	if cfg.MetricsAddr == "" {
+		fmt.Fprint(out, "The queue dashboard is off: AIAS_METRICS_ADDR is off.\n\n")
+		return
+	}
+	ops := "http://" + localAddr(cfg.MetricsAddr)
+	password, bearer := cfg.OperatorToken, cfg.OperatorToken
+	if given {
+		password, bearer = "your AIAS_OPERATOR_TOKEN", "$AIAS_OPERATOR_TOKEN" //nolint:gosec // names of a variable, not a credential
+	}
+	fmt.Fprintf(out, `Open the queue dashboard (any user name, password %s):
+
+  %s/admin/queues
+
+or ask its API with the token as a Bearer token:
+
+  curl -sS -H "Authorization: Bearer %s" '%s/admin/queues/api/queues'
+
+Metrics: %s/metrics
+
+`, password, ops, bearer, ops, ops)
+}
+
+// localAddr is addr with a host a local browser can open: a listener on
+// every interface (":9091", "0.0.0.0:9091") is reached on 127.0.0.1.
+func localAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // seedCmd is `aias seed`: the demo tenant on a running installation (the

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
@@ -87,6 +88,11 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW: %w", err)
 	}
+	ports, err := safehttp.ParsePorts(cfg.EgressAllowPorts)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW_PORTS: %w", err)
+	}
 	metrics := telemetry.New()
 	q := queue.NewClient(opt)
 	q.Metrics = metrics
@@ -96,7 +102,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		Keys:       keys,
 		Plans:      plans,
 		Metrics:    metrics,
-		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, Total: cfg.HTTPStepTimeout}),
+		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, AllowPorts: ports, Total: cfg.HTTPStepTimeout}),
 	}, nil
 }
 
@@ -122,15 +128,24 @@ func (a *App) Ingress() *ingress.Server {
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
+		SignupLimit:       ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour},
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		TrustedProxies:   cidrs(c.TrustedProxies),
-		OperatorToken:    c.OperatorToken,
-		Dashboard:        a.dashboard(),
 		IPLimit:          ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
 		EndpointLimit:    ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
 		BenchFloor:       c.BenchFloor,
 		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
+}
+
+// Ops is the handler of the ops listener (AIAS_METRICS_ADDR). The process
+// that serves the ingress also mounts the queue dashboard there.
+func (a *App) Ops(role config.Role) http.Handler {
+	o := ingress.OpsOptions{}
+	if role&config.RoleIngress != 0 {
+		o = ingress.OpsOptions{OperatorToken: a.Cfg.OperatorToken, Dashboard: a.dashboard()}
+	}
+	return ingress.Ops(ingress.OpsDeps{DB: a.DB, Redis: a.Redis, Metrics: a.Metrics, Log: a.Log.With().Str("service", "ops").Logger()}, o)
 }
 
 // dashboard is asynqmon, read-only unless the operator enables actions.

@@ -20,6 +20,7 @@ import (
 
 	"aias/internal/app"
 	"aias/internal/config"
+	"aias/internal/keyring"
 	"aias/internal/loopback"
 	"aias/internal/postgres"
 	"aias/internal/testutil/logbuf"
@@ -44,8 +45,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testKeys seals secrets in tests (a test value, never a real key).
-const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+// testKeys seals secrets in tests: a fresh key, since a production program
+// refuses any key written in the repository (config/published.go), and the
+// tests start production programs.
+var testKeys = keyring.Generate()
 
 // stack is one test's database and Redis, shared by the programs it starts.
 type stack struct {
@@ -74,8 +77,8 @@ type program struct {
 func (s *stack) env(extra map[string]string) map[string]string {
 	env := map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": s.db.AppURL, "REDIS_URL": s.redis, "AIAS_ENCRYPTION_KEYS": testKeys,
-		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_LOG_LEVEL": "debug",
-		"AIAS_METRICS_ADDR": freeAddr(s.t), "AIAS_HTTP_ADDR": freeAddr(s.t),
+		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_EGRESS_ALLOW_PORTS": "*", "AIAS_LOG_LEVEL": "debug",
+		"AIAS_SIGNUP_ENABLED": "true", "AIAS_METRICS_ADDR": freeAddr(s.t), "AIAS_HTTP_ADDR": freeAddr(s.t),
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 	}
 	for k, v := range extra {
@@ -199,15 +202,16 @@ func (p *program) waitReady(base string) {
 	}
 }
 
-// startIngress runs the ingress and waits until it is ready.
+// startIngress runs the ingress and waits until it is ready (its ops
+// listener answers /readyz).
 func (s *stack) startIngress(extra map[string]string) (*program, *client) {
 	s.t.Helper()
 	env := s.env(extra)
 	base := "http://" + env["AIAS_HTTP_ADDR"]
 	env["AIAS_PUBLIC_URL"] = base
 	p := start(s.t, "aias-ingress", env)
-	p.waitReady(base)
-	return p, &client{t: s.t, base: base}
+	p.waitReady("http://" + env["AIAS_METRICS_ADDR"])
+	return p, &client{t: s.t, base: base, ops: "http://" + env["AIAS_METRICS_ADDR"]}
 }
 
 // runStatus reads a run's status from Postgres ("" if there is no such run).
@@ -244,12 +248,19 @@ func (s *stack) waitRun(tenantID, runID string, statuses ...string) string {
 // client speaks to an ingress.
 type client struct {
 	t    *testing.T
-	base string
+	base string // the public port
+	ops  string // the ops listener
 }
 
 func (c *client) do(method, path, key, contentType, body string, want int, out any) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	c.doAt(c.base, method, path, key, contentType, body, want, out)
+}
+
+// doAt is do against another base URL (the ops listener).
+func (c *client) doAt(base, method, path, key, contentType, body string, want int, out any) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
 	}

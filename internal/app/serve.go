@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"aias/internal/config"
-	"aias/internal/queue"
 )
 
 // Serve runs every service of role until ctx is done, then stops them all
@@ -51,8 +50,9 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 		start(a.Scheduler().Run)
 		start(a.Cron().Run)
 	}
-	if role&config.RoleIngress == 0 && a.Cfg.MetricsAddr != "" {
-		start(a.serveOps)
+	if a.Cfg.MetricsAddr != "" {
+		ops := a.Ops(role)
+		start(func(ctx context.Context) error { return a.serveOps(ctx, ops) })
 	}
 	if role&config.RoleIngress != 0 {
 		srv := a.Ingress()
@@ -67,33 +67,11 @@ func (a *App) Serve(ctx context.Context, role config.Role, ln net.Listener) erro
 	return errors.Join(errs...)
 }
 
-// serveOps is the small listener of the worker and the scheduler: /metrics,
-// /healthz (alive) and /readyz (Postgres and Redis answer). The ingress
-// serves the same paths on its own port.
-func (a *App) serveOps(ctx context.Context) error {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", a.Metrics.Handler())
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		pg, rd := "ok", "ok"
-		if a.DB.Ping(rctx) != nil {
-			pg = "unreachable"
-		}
-		if queue.PingRedis(rctx, a.Redis) != nil {
-			rd = "unreachable"
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if pg != "ok" || rd != "ok" {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_, _ = fmt.Fprintf(w, `{"checks":{"postgres":%q,"redis":%q}}`, pg, rd)
-	})
-	srv := &http.Server{Addr: a.Cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+// serveOps runs the ops listener of every program (AIAS_METRICS_ADDR):
+// /metrics, /healthz, /readyz and, with the ingress, /admin/queues — what
+// operators reach and the public must not (ingress.Ops).
+func (a *App) serveOps(ctx context.Context, h http.Handler) error {
+	srv := &http.Server{Addr: a.Cfg.MetricsAddr, Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {

@@ -171,6 +171,9 @@ func (e *env) programEnv(logLevel string, dbConns int) map[string]string {
 		// One client IP and one endpoint send everything: the limiters would
 		// measure themselves. They are on by default in production.
 		"AIAS_RATE_LIMIT_IP_PER_SECOND": "0", "AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND": "0",
+		// The bench signs its tenant up; the ops listener is opened only
+		// where the bench reads it (the workers' readiness).
+		"AIAS_SIGNUP_ENABLED": "true", "AIAS_METRICS_ADDR": "off",
 	}
 }
 

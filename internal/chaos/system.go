@@ -32,13 +32,14 @@ type System struct {
 func (s *System) programEnv(own map[string]string) []string {
 	vars := map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": s.env.appURL, "REDIS_URL": "redis://" + s.redisAddr + "/0",
-		"AIAS_ENCRYPTION_KEYS": keys, "AIAS_EGRESS_ALLOW": "127.0.0.0/8",
-		"AIAS_LOG_FORMAT": "json", "AIAS_LOG_LEVEL": "info", "AIAS_DB_MAX_CONNS": "6",
+		"AIAS_ENCRYPTION_KEYS": keys, "AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_EGRESS_ALLOW_PORTS": "*", // the recorder's port
+		"AIAS_SIGNUP_ENABLED": "true", // each scenario signs a tenant up
+		"AIAS_LOG_FORMAT":     "json", "AIAS_LOG_LEVEL": "info", "AIAS_DB_MAX_CONNS": "6",
 		"AIAS_RETRY_BASE": "200ms", "AIAS_RETRY_MAX": "2s",
 		"AIAS_SWEEP_INTERVAL": "1s", "AIAS_SWEEP_QUEUED_GRACE": "5s", "AIAS_SWEEP_RUNNING_STALE": "15s",
 		"AIAS_WORKER_CONCURRENCY": "20", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "5s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
 		"AIAS_SCHEDULER_LEASE_TTL": "3s", "AIAS_RATE_LIMIT_IP_PER_SECOND": "0", "AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND": "0",
-		"AIAS_PUBLIC_URL": s.base, "AIAS_METRICS_ADDR": "",
+		"AIAS_PUBLIC_URL": s.base, "AIAS_METRICS_ADDR": "off",
 	}
 	for k, v := range s.extra {
 		vars[k] = v
@@ -77,8 +78,10 @@ func (e *Env) StartSystem(ctx context.Context, name string, schedulers int, extr
 		return nil, err
 	}
 	s.base = "http://127.0.0.1:" + strconv.Itoa(ip)
-	s.ingress = &Proc{name: "ingress", bin: filepath.Join(e.opt.BinDir, "aias-ingress"), logPath: filepath.Join(dir, "ingress.log"), ops: "127.0.0.1:" + strconv.Itoa(ip)}
-	s.ingress.env = s.programEnv(map[string]string{"AIAS_HTTP_ADDR": s.ingress.ops})
+	if s.ingress, err = s.opsProc("ingress", "aias-ingress", dir); err != nil { // /metrics is on the ops listener
+		return nil, err
+	}
+	s.ingress.env = append(s.ingress.env, "AIAS_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(ip))
 	procs := []*Proc{s.ingress}
 	for i := 1; i <= 2; i++ {
 		p, err := s.opsProc(fmt.Sprintf("worker%d", i), "aias-worker", dir)

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/caarlos0/env/v11"
 
@@ -41,7 +42,7 @@ func (r Role) Serves(o Role) bool { return r&o == o }
 
 // Config is every setting AIAS reads. The `help` tag feeds --help.
 type Config struct {
-	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys, dev only warns (aias dev sets dev)"`
+	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys (dev only warns), an encryption key published in the AIAS repository, an operator token shorter than 32 characters and AIAS_BENCH_FLOOR"`
 
 	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
 	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
@@ -56,14 +57,15 @@ type Config struct {
 	PlansFile      string `env:"AIAS_PLANS_FILE" help:"YAML or JSON plan catalogue (limits, features, Stripe prices); empty: the built-in free, pro and business"`
 	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
 
-	OperatorToken         string        `env:"AIAS_OPERATOR_TOKEN" help:"token (HTTP Basic password or Bearer) for the asynq dashboard at /admin/queues; empty: the dashboard is off"`
-	AdminActions          bool          `env:"AIAS_ADMIN_ACTIONS" envDefault:"false" help:"let the dashboard act on tasks (retry, delete, archive); off: read-only"`
-	MetricsAddr           string        `env:"AIAS_METRICS_ADDR" envDefault:":9091" help:"listen address of /metrics, /healthz and /readyz on the worker and the scheduler (empty: off)"`
+	OperatorToken         string        `env:"AIAS_OPERATOR_TOKEN" help:"token (HTTP Basic password or Bearer) for the asynq dashboard at /admin/queues on the ingress's ops listener, at least 32 characters in production; empty: the dashboard is off (aias dev makes one)"`
+	AdminActions          bool          `env:"AIAS_ADMIN_ACTIONS" envDefault:"false" help:"let the dashboard act on tasks (retry, delete, archive, pause); a change needs the token as a Bearer token, or Basic from the dashboard's own page; off: read-only"`
+	MetricsAddr           string        `env:"AIAS_METRICS_ADDR" envDefault:":9091" help:"listen address of the ops listener of every program: /metrics, /healthz, /readyz, and on the ingress /admin/queues; keep it off the public network; off: no ops listener"`
 	HTTPAddr              string        `env:"AIAS_HTTP_ADDR" envDefault:":8080" help:"listen address of the ingress"`
 	PublicURL             string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
 	MaxBodyBytes          int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"webhook body limit of endpoints that set none, in bytes"`
 	MaxBodyLimit          int64         `env:"AIAS_MAX_BODY_LIMIT" envDefault:"26214400" help:"the largest body limit an endpoint may set, in bytes"`
-	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"true" help:"whether POST /api/v1/signup is open"`
+	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether POST /api/v1/signup is open to anyone (aias dev opens it); closed: tenants are made with 'aias tenant create'"`
+	SignupRatePerHour     int           `env:"AIAS_SIGNUP_RATE_PER_HOUR" envDefault:"5" help:"signups per hour from one client IP (an IPv6 /64) while signup is open; 0: no limit"`
 	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
 	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`
 	RequestTimeout        time.Duration `env:"AIAS_REQUEST_TIMEOUT" envDefault:"30s" help:"deadline of one request, body upload included"`
@@ -81,6 +83,7 @@ type Config struct {
 	RunHeartbeat          time.Duration `env:"AIAS_RUN_HEARTBEAT" envDefault:"2s" help:"how often a worker touches a run whose step is in flight; a canceled run's step is stopped within this"`
 	HTTPStepTimeout       time.Duration `env:"AIAS_HTTP_STEP_MAX_TIMEOUT" envDefault:"60s" help:"upper bound of any http step's timeout"`
 	EgressAllow           string        `env:"AIAS_EGRESS_ALLOW" help:"CIDRs http steps may reach although private, loopback or link-local (e.g. 10.1.0.0/16); empty: public addresses only"`
+	EgressAllowPorts      string        `env:"AIAS_EGRESS_ALLOW_PORTS" envDefault:"80,443" help:"the only ports http steps may reach on the addresses of AIAS_EGRESS_ALLOW (e.g. 80,443,8080), so the database, Redis and ops listeners on an allowed network stay out of reach; public addresses: any port; *: every port"`
 
 	StripeWebhookSecret string        `env:"STRIPE_WEBHOOK_SECRET" help:"signing secret of the Stripe webhook endpoint (whsec_...); empty: /api/stripe/webhook answers 503"`
 	StripeAPIKey        string        `env:"STRIPE_API_KEY" help:"Stripe secret key for Checkout and billing-portal sessions"`
@@ -97,8 +100,11 @@ type Config struct {
 	SchedulerLeaseTTL   time.Duration `env:"AIAS_SCHEDULER_LEASE_TTL" envDefault:"15s" help:"lifetime of the cron leader lease; the leader renews it every third of this, and a replica takes over this long after the leader died"`
 	ScheduleMissedAfter time.Duration `env:"AIAS_SCHEDULE_MISSED_AFTER" envDefault:"1m" help:"a cron tick not started within this of its time (no scheduler was leading) is missed and follows the workflow's catch_up policy; must exceed AIAS_SCHEDULER_LEASE_TTL"`
 
-	BenchFloor bool `env:"AIAS_BENCH_FLOOR" envDefault:"false" help:"benchmarks only: the ingress also serves POST /bench/floor, the least a durable intake can do, which 'aias bench' compares the real intake with; never set it in production"`
+	BenchFloor bool `env:"AIAS_BENCH_FLOOR" envDefault:"false" help:"benchmarks only: the ingress also serves POST /bench/floor, the least a durable intake can do, which 'aias bench' compares the real intake with; refused in production"`
 }
+
+// MetricsOff as AIAS_METRICS_ADDR turns the ops listener off.
+const MetricsOff = "off"
 
 // Load parses the environment through getenv and validates it for role r.
 func Load(getenv func(string) string, r Role) (Config, error) {
@@ -106,6 +112,9 @@ func Load(getenv func(string) string, r Role) (Config, error) {
 	parseErr := parseProblems(env.ParseWithOptions(&c, env.Options{Environment: environ(getenv)}))
 	if c.MigrateDatabaseURL == "" {
 		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if c.MetricsAddr == MetricsOff { // an empty value would mean the default
+		c.MetricsAddr = ""
 	}
 	if err := errors.Join(parseErr, c.Validate(r)); err != nil {
 		return c, fmt.Errorf("configuration:\n%w", err)
@@ -197,6 +206,9 @@ func (c Config) Validate(r Role) error {
 		if c.RateIPPerSecond < 0 || c.RateIPBurst < 0 || c.RateEndpointPerSecond < 0 || c.RateEndpointBurst < 0 {
 			add("AIAS_RATE_LIMIT_* must be >= 0")
 		}
+		if c.SignupRatePerHour < 0 {
+			add("AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got %d", c.SignupRatePerHour)
+		}
 		if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
 			add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
 		}
@@ -217,6 +229,9 @@ func (c Config) Validate(r Role) error {
 		if _, err := safehttp.ParseAllow(c.EgressAllow); err != nil {
 			add("AIAS_EGRESS_ALLOW: %v", err)
 		}
+		if _, err := safehttp.ParsePorts(c.EgressAllowPorts); err != nil {
+			add("AIAS_EGRESS_ALLOW_PORTS: %v", err)
+		}
 		if c.WorkerConcurrency < 1 {
 			add("AIAS_WORKER_CONCURRENCY must be >= 1, got %d", c.WorkerConcurrency)
 		}
@@ -231,7 +246,38 @@ func (c Config) Validate(r Role) error {
 		add("AIAS_SCHEDULER_LEASE_TTL must be >= 1s and AIAS_SCHEDULE_MISSED_AFTER greater than it, got %s and %s",
 			c.SchedulerLeaseTTL, c.ScheduleMissedAfter)
 	}
+	if c.Env == "production" {
+		problems = append(problems, c.productionProblems(r)...)
+	}
 	return errors.Join(problems...)
+}
+
+// MinOperatorToken is the shortest operator token production accepts: the
+// token opens the queue dashboard, so it must not be guessable.
+const MinOperatorToken = 32
+
+// productionProblems are the settings that are fine on a laptop and unsafe
+// on a server: keys anyone with the source holds, a guessable operator
+// token, and the bench's unauthenticated route.
+func (c Config) productionProblems(r Role) []error {
+	var problems []error
+	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+	if r&(RoleIngress|RoleWorker) != 0 && c.EncryptionKeys != "" {
+		if _, err := keyring.Parse(c.EncryptionKeys); err == nil {
+			for _, id := range publishedIDs(c.EncryptionKeys) {
+				add("AIAS_ENCRYPTION_KEYS: key %q is published in the AIAS repository, so it protects nothing: generate one with 'aias keys generate', put it first, run 'aias secrets rewrap', then remove %q (AIAS_ENV=production refuses published keys)", id, id)
+			}
+		}
+	}
+	if r.Serves(RoleIngress) {
+		if n := utf8.RuneCountInString(c.OperatorToken); n > 0 && n < MinOperatorToken {
+			add("AIAS_OPERATOR_TOKEN must be at least %d characters with AIAS_ENV=production, got %d (make one with 'openssl rand -base64 32')", MinOperatorToken, n)
+		}
+		if c.BenchFloor {
+			add("AIAS_BENCH_FLOOR serves an unauthenticated route whose signing secret is published: AIAS_ENV=production refuses it ('aias bench' runs its programs with AIAS_ENV=dev)")
+		}
+	}
+	return problems
 }
 
 func checkURL(raw string, schemes ...string) error {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"aias/internal/config"
+	"aias/internal/keyring"
 )
 
 // getenv returns a fake os.Getenv backed by m.
@@ -17,8 +18,9 @@ func getenv(m map[string]string) func(string) string {
 }
 
 // valid is the smallest environment that passes validation for every role.
-// testKeys is a well-formed keyring spec (a test value, never a real key).
-const testKeys = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+// testKeys is a fresh key: production refuses any key written in the
+// repository (published.go), a test's included.
+var testKeys = keyring.Generate()
 
 func valid() map[string]string {
 	return map[string]string{"DATABASE_URL": "postgres://app@db.internal:5432/aias", "AIAS_ENCRYPTION_KEYS": testKeys}
@@ -56,7 +58,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		PublicURL:             "http://127.0.0.1:8080",
 		MaxBodyBytes:          1 << 20,
 		MaxBodyLimit:          25 << 20,
-		SignupEnabled:         true,
+		SignupRatePerHour:     5,
 		ShutdownTimeout:       15 * time.Second,
 		ReadHeaderTimeout:     5 * time.Second,
 		RequestTimeout:        30 * time.Second,
@@ -71,6 +73,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		RetryMax:              10 * time.Minute,
 		RunHeartbeat:          2 * time.Second,
 		HTTPStepTimeout:       60 * time.Second,
+		EgressAllowPorts:      "80,443",
 		BillingGrace:          72 * time.Hour,
 		SweepInterval:         10 * time.Second,
 		SweepQueuedGrace:      15 * time.Second,
@@ -94,7 +97,7 @@ func TestLoadReadsEveryVariableThroughGetenv(t *testing.T) {
 		"REDIS_URL", "rediss://cache.internal:6380/2",
 		"AIAS_LOG_LEVEL", "debug",
 		"AIAS_LOG_FORMAT", "pretty",
-		"AIAS_SIGNUP_ENABLED", "false",
+		"AIAS_SIGNUP_ENABLED", "true",
 		"AIAS_SHUTDOWN_TIMEOUT", "3s",
 		"AIAS_WORKER_CONCURRENCY", "4",
 	)
@@ -112,7 +115,7 @@ func TestLoadReadsEveryVariableThroughGetenv(t *testing.T) {
 		{"RedisURL", got.RedisURL, "rediss://cache.internal:6380/2"},
 		{"LogLevel", got.LogLevel, "debug"},
 		{"LogFormat", got.LogFormat, "pretty"},
-		{"SignupEnabled", got.SignupEnabled, false},
+		{"SignupEnabled", got.SignupEnabled, true},
 		{"ShutdownTimeout", got.ShutdownTimeout, 3 * time.Second},
 		{"WorkerConcurrency", got.WorkerConcurrency, 4},
 	}
@@ -189,6 +192,13 @@ func TestValidateChecksOnlyWhatTheRoleNeeds(t *testing.T) {
 		{"unknown env checked by every role", with(valid(), "AIAS_ENV", "staging"), config.RoleMigrate, `AIAS_ENV must be dev or production, got "staging"`},
 		{"log format checked by every role", with(valid(), "AIAS_LOG_FORMAT", "xml"), config.RoleMigrate, "AIAS_LOG_FORMAT"},
 		{"max conns checked by every role", with(valid(), "AIAS_DB_MAX_CONNS", "1"), config.RoleMigrate, "AIAS_DB_MAX_CONNS must be >= 2, got 1"},
+		{"negative signup rate checked by ingress", with(valid(), "AIAS_SIGNUP_RATE_PER_HOUR", "-1"), config.RoleIngress, "AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got -1"},
+		{"signup rate ignored by worker", with(valid(), "AIAS_SIGNUP_RATE_PER_HOUR", "-1"), config.RoleWorker, ""},
+		{"no signup limit", with(valid(), "AIAS_SIGNUP_RATE_PER_HOUR", "0"), config.RoleIngress, ""},
+		{"egress ports checked by worker", with(valid(), "AIAS_EGRESS_ALLOW_PORTS", "80,postgres"), config.RoleWorker, `AIAS_EGRESS_ALLOW_PORTS: safehttp: port "postgres"`},
+		{"egress port 0 checked by worker", with(valid(), "AIAS_EGRESS_ALLOW_PORTS", "0"), config.RoleWorker, "AIAS_EGRESS_ALLOW_PORTS"},
+		{"egress ports ignored by ingress", with(valid(), "AIAS_EGRESS_ALLOW_PORTS", "80,postgres"), config.RoleIngress, ""},
+		{"every egress port", with(valid(), "AIAS_EGRESS_ALLOW_PORTS", "*"), config.RoleWorker, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -248,6 +258,18 @@ func TestLoadStopsOnMalformedValuesNamingTheVariable(t *testing.T) {
 				t.Errorf("Load(%s=%q) error = %q, want it to name %s", tt.variable, tt.value, err, tt.variable)
 			}
 		})
+	}
+}
+
+// An empty AIAS_METRICS_ADDR is unset, so the default applies; "off" turns
+// the ops listener off.
+func TestMetricsAddrOffTurnsTheOpsListenerOff(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string]string{"": ":9091", "off": "", "127.0.0.1:9100": "127.0.0.1:9100"} {
+		got, err := config.Load(getenv(with(valid(), "AIAS_METRICS_ADDR", value)), config.RoleWorker)
+		if err != nil || got.MetricsAddr != want {
+			t.Errorf("Load(AIAS_METRICS_ADDR=%q).MetricsAddr = %q, %v, want %q", value, got.MetricsAddr, err, want)
+		}
 	}
 }
 

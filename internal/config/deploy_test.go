@@ -36,8 +36,8 @@ func configVars(t *testing.T) map[string]bool {
 // failing on it means a new required variable must be added here (and to
 // the manifests).
 var minimal = map[string]map[string]string{
-	"aias-ingress":   {"DATABASE_URL": "postgres://a@db/aias", "AIAS_ENCRYPTION_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
-	"aias-worker":    {"DATABASE_URL": "postgres://a@db/aias", "AIAS_ENCRYPTION_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+	"aias-ingress":   {"DATABASE_URL": "postgres://a@db/aias", "AIAS_ENCRYPTION_KEYS": testKeys},
+	"aias-worker":    {"DATABASE_URL": "postgres://a@db/aias", "AIAS_ENCRYPTION_KEYS": testKeys},
 	"aias-scheduler": {"DATABASE_URL": "postgres://a@db/aias"},
 	"aias migrate":   {"DATABASE_URL": "postgres://a@db/aias"},
 	"aias seed":      {"DATABASE_URL": "postgres://a@db/aias"},
@@ -143,10 +143,8 @@ func TestKubernetesProbesReachTheProgramsListeners(t *testing.T) {
 		if c.program == "aias migrate" {
 			continue
 		}
+		// Every program answers probes on its ops listener, the ingress too.
 		addrVar := "AIAS_METRICS_ADDR"
-		if c.program == "aias-ingress" {
-			addrVar = "AIAS_HTTP_ADDR"
-		}
 		loaded, err := config.Load(func(k string) string {
 			if v, ok := minimal["aias-ingress"][k]; ok { // the Secrets' values are placeholders
 				return v
@@ -156,10 +154,7 @@ func TestKubernetesProbesReachTheProgramsListeners(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the ConfigMap does not load for %s: %v", c.program, err)
 		}
-		addr := loaded.HTTPAddr
-		if addrVar == "AIAS_METRICS_ADDR" {
-			addr = loaded.MetricsAddr
-		}
+		addr := loaded.MetricsAddr
 		_, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			t.Fatalf("%s: %s = %q: %v", c.where, addrVar, addr, err)

@@ -215,32 +215,34 @@ type problem struct {
 func TestReadinessFollowsRedisAndLivenessDoesNot(t *testing.T) {
 	t.Parallel()
 	redis := redistest.StartServer(t)
-	s := start(t, options{redisURL: redis.URL()})
-	if r := s.do("GET", "/readyz", "", "", nil); r.Status != 200 {
+	s := start(t, options{redisURL: redis.URL(), env: map[string]string{"AIAS_METRICS_ADDR": freeAddr(t)}})
+	if r := s.do("GET", s.ops+"/readyz", "", "", nil); r.Status != 200 {
 		t.Fatalf("/readyz with everything up = %d %s, want 200", r.Status, r.Body)
 	}
 	redis.Stop()
-	r := s.do("GET", "/readyz", "", "", nil)
+	r := s.do("GET", s.ops+"/readyz", "", "", nil)
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.String(), `"redis":"unreachable"`) {
 		t.Errorf("/readyz with Redis down = %d %s, want 503 naming redis", r.Status, r.Body)
 	}
-	if r := s.do("GET", "/readyz?require=postgres", "", "", nil); r.Status != 200 {
+	if r := s.do("GET", s.ops+"/readyz?require=postgres", "", "", nil); r.Status != 200 {
 		t.Errorf("/readyz?require=postgres with Redis down = %d, want 200: the intake still accepts", r.Status)
 	}
-	if r := s.do("GET", "/healthz", "", "", nil); r.Status != 200 {
-		t.Errorf("/healthz with Redis down = %d, want 200: the process is alive", r.Status)
+	for _, base := range []string{s.ops, s.base} {
+		if r := s.do("GET", base+"/healthz", "", "", nil); r.Status != 200 {
+			t.Errorf("%s/healthz with Redis down = %d, want 200: the process is alive", base, r.Status)
+		}
 	}
 	redis.Start()
 }
 
 func TestMetricsCountIntakeAndRuns(t *testing.T) {
 	t.Parallel()
-	s := start(t, options{})
+	s := start(t, options{env: map[string]string{"AIAS_METRICS_ADDR": freeAddr(t)}})
 	acme := s.signup("acme")
 	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
 	_, id := s.post(url, `{"order":{"id":"m","total":500}}`)
 	s.waitRun(acme.Key, id, "succeeded")
-	m := scrape(t, s, s.base+"/metrics", "aias_run_end_to_end_duration_seconds_count") // recorded just after the run's commit
+	m := scrape(t, s, s.ops+"/metrics", "aias_run_end_to_end_duration_seconds_count") // recorded just after the run's commit
 	for _, want := range []string{
 		`aias_intake_total{outcome="accepted"} 1`,
 		`aias_runs_finished_total{status="succeeded"} 1`,
@@ -295,19 +297,23 @@ func TestTheWorkerServesMetricsAndHealthOnItsOwnListener(t *testing.T) {
 
 func TestTheQueueDashboardOpensOnlyWithTheOperatorToken(t *testing.T) {
 	t.Parallel()
-	s := start(t, options{env: map[string]string{"AIAS_OPERATOR_TOKEN": "op-secret-token-123"}})
+	s := start(t, options{env: map[string]string{"AIAS_OPERATOR_TOKEN": operatorToken, "AIAS_METRICS_ADDR": freeAddr(t)}})
 	acme := s.signup("acme")
-	if r := s.do("GET", "/admin/queues", "", "", nil); r.Status != 401 || r.Header.Get("WWW-Authenticate") == "" {
+	dash := s.ops + "/admin/queues"
+	if r := s.do("GET", dash, "", "", nil); r.Status != 401 || r.Header.Get("WWW-Authenticate") == "" {
 		t.Errorf("dashboard without a token = %d, want 401 with a Basic challenge", r.Status)
 	}
-	if r := s.do("GET", "/admin/queues", acme.Key, "", nil); r.Status != 401 {
+	if r := s.do("GET", dash, acme.Key, "", nil); r.Status != 401 {
 		t.Errorf("dashboard with a tenant's owner key = %d, want 401", r.Status)
 	}
-	if r := s.do("GET", "/admin/queues", "op-secret-token-123", "", nil); r.Status != 200 || !strings.Contains(r.String(), "<html") {
+	if r := s.do("GET", dash, operatorToken, "", nil); r.Status != 200 || !strings.Contains(r.String(), "<html") {
 		t.Errorf("dashboard with the operator token = %d, want the page", r.Status)
 	}
-	req, _ := http.NewRequest("GET", s.base+"/admin/queues/api/queues", nil)
-	req.SetBasicAuth("operator", "op-secret-token-123")
+	if r := s.do("GET", "/admin/queues", operatorToken, "", nil); r.Status != 404 {
+		t.Errorf("dashboard on the public port = %d, want 404: it is on the ops listener only", r.Status)
+	}
+	req, _ := http.NewRequest("GET", dash+"/api/queues", nil)
+	req.SetBasicAuth("operator", operatorToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -317,15 +323,8 @@ func TestTheQueueDashboardOpensOnlyWithTheOperatorToken(t *testing.T) {
 		t.Errorf("dashboard API with Basic auth = %d, want 200", res.StatusCode)
 	}
 	// Read-only unless the operator enables actions.
-	req, _ = http.NewRequest("DELETE", s.base+"/admin/queues/api/queues/default", nil)
-	req.SetBasicAuth("operator", "op-secret-token-123")
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = res.Body.Close()
-	if res.StatusCode < 400 {
-		t.Errorf("deleting a queue through a read-only dashboard = %d, want a refusal", res.StatusCode)
+	if r := s.do("DELETE", dash+"/api/queues/default", operatorToken, "", nil); r.Status < 400 {
+		t.Errorf("deleting a queue through a read-only dashboard = %d, want a refusal", r.Status)
 	}
 }
 

@@ -30,6 +30,7 @@ const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 type system struct {
 	t        *testing.T
 	base     string
+	ops      string // base URL of the ops listener, "" unless the test set AIAS_METRICS_ADDR
 	db       *pgtest.DB
 	redisURL string
 	app      *app.App
@@ -70,9 +71,12 @@ func start(t *testing.T, o options) *system {
 	}
 	env := map[string]string{
 		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL, "AIAS_ENCRYPTION_KEYS": testKeys,
-		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", // the tests' local targets
-		"AIAS_METRICS_ADDR": "",            // tests that want the ops listener pick a port
-		"AIAS_PUBLIC_URL":   base, "AIAS_LOG_LEVEL": "debug",
+		// The tests' local targets, on the ports httptest picks.
+		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_EGRESS_ALLOW_PORTS": "*",
+		"AIAS_METRICS_ADDR": "off", // tests that want the ops listener pick a port
+		// Tests sign tenants up; one test proves the per-IP limit with a low one.
+		"AIAS_SIGNUP_ENABLED": "true", "AIAS_SIGNUP_RATE_PER_HOUR": "1000",
+		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
 		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
@@ -96,6 +100,9 @@ func start(t *testing.T, o options) *system {
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, o.role, ln) }()
 	s := &system{t: t, base: base, db: db, redisURL: o.redisURL, app: a, logs: logs}
+	if cfg.MetricsAddr != "" {
+		s.ops = "http://" + cfg.MetricsAddr
+	}
 	var once sync.Once
 	s.stop = func() {
 		once.Do(func() {
@@ -112,7 +119,30 @@ func start(t *testing.T, o options) *system {
 			t.Logf("logs:\n%s", tail(logs.String(), 60))
 		}
 	})
+	if s.ops != "" {
+		s.waitOps()
+	}
 	return s
+}
+
+// waitOps waits until the ops listener answers (it starts beside the
+// services, not before them).
+func (s *system) waitOps() {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(s.ops + "/healthz")
+		if err == nil {
+			_ = res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the ops listener %s never answered /healthz (last error %v)", s.ops, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // tenant is a signed-up tenant with its owner key.

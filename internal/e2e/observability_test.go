@@ -269,7 +269,7 @@ func TestDashboardIsWellFormed(t *testing.T) {
 
 func TestEveryMetricOfTheDashboardAndAlertsIsExportedByItsProgram(t *testing.T) {
 	t.Parallel()
-	ingress := start(t, options{role: config.RoleIngress})
+	ingress := start(t, options{role: config.RoleIngress, env: map[string]string{"AIAS_METRICS_ADDR": freeAddr(t)}})
 	workerAddr, schedAddr := freeAddr(t), freeAddr(t)
 	start(t, options{db: ingress.db, redisURL: ingress.redisURL, role: config.RoleWorker, env: map[string]string{"AIAS_METRICS_ADDR": workerAddr}})
 	start(t, options{db: ingress.db, redisURL: ingress.redisURL, role: config.RoleScheduler, env: map[string]string{"AIAS_METRICS_ADDR": schedAddr}})
@@ -280,7 +280,7 @@ func TestEveryMetricOfTheDashboardAndAlertsIsExportedByItsProgram(t *testing.T) 
 	ingress.waitRun(acme.Key, id, "succeeded")
 
 	scraped := map[string]string{
-		"ingress":   ingress.do("GET", "/metrics", "", "", nil).String(),
+		"ingress":   scrape(t, ingress, ingress.ops+"/metrics", "aias_intake_total"),
 		"worker":    scrape(t, ingress, "http://"+workerAddr+"/metrics", "aias_runs_finished_total"),
 		"scheduler": scrape(t, ingress, "http://"+schedAddr+"/metrics", "asynq_queue_size"),
 	}

@@ -3,7 +3,6 @@ package ingress
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"net"
 	"net/http"
@@ -198,25 +197,4 @@ func (s *Server) objectExists(ctx context.Context, tenantID uuid.UUID, kind, id 
 		return q.GetContext(ctx, &exists, existsQuery[kind], id, tenantID)
 	})
 	return exists, err
-}
-
-// operatorOnly admits the operator token — as the password of HTTP Basic
-// authentication (so a browser can open the dashboard) or as a Bearer token —
-// compared in constant time. Tenant API keys never open it.
-func (s *Server) operatorOnly(next echo.HandlerFunc) echo.HandlerFunc {
-	want := []byte(s.opt.OperatorToken)
-	return func(c echo.Context) error {
-		r := c.Request()
-		got := ""
-		if _, pass, ok := r.BasicAuth(); ok {
-			got = pass
-		} else if b, ok := strings.CutPrefix(r.Header.Get(echo.HeaderAuthorization), "Bearer "); ok {
-			got = b
-		}
-		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			c.Response().Header().Set("WWW-Authenticate", `Basic realm="aias operators"`)
-			return errs.E(errs.Unauthorized, "unauthorized", "the operator token is required")
-		}
-		return next(c)
-	}
 }

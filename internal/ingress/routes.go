@@ -96,12 +96,12 @@ func (a authenticated) PUT(p string, h echo.HandlerFunc)    { a.g.PUT(p, h, a.au
 func (a authenticated) PATCH(p string, h echo.HandlerFunc)  { a.g.PATCH(p, h, a.auth) }
 func (a authenticated) DELETE(p string, h echo.HandlerFunc) { a.g.DELETE(p, h, a.auth) }
 
-// routes registers every route. Public routes first, then /api/v1 behind
-// authentication and the role table.
+// routes registers every route of the public port. Public routes first,
+// then /api/v1 behind authentication and the role table. /metrics, /readyz
+// and the queue dashboard are on the ops listener (ops.go), not here;
+// /healthz is on both, for load balancers that check the port they route to.
 func (s *Server) routes(e *echo.Echo) {
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	e.GET("/healthz", healthz)
 
 	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
 	e.POST("/api/v1/signup", s.signup)
@@ -109,12 +109,6 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/stripe/webhook", s.stripeWebhook)
 	if s.opt.BenchFloor {
 		e.POST(BenchFloorPath, newBenchFloor(s).handle)
-	}
-
-	if s.opt.OperatorToken != "" && s.opt.Dashboard != nil {
-		dash := echo.WrapHandler(s.opt.Dashboard)
-		e.Any("/admin/queues", dash, s.operatorOnly)
-		e.Any("/admin/queues/*", dash, s.operatorOnly)
 	}
 
 	// Authentication is route middleware rather than group middleware, so an

@@ -1,6 +1,8 @@
-// Package ingress is AIAS's HTTP edge: webhook intake, the management API,
-// health and metrics. Echo appears here and nowhere else; handlers translate
-// HTTP to domain calls and domain errors to problem+json (problem.go).
+// Package ingress is AIAS's HTTP edge: webhook intake and the management API
+// on the public port, and the ops listener of every program (ops.go: metrics,
+// health, readiness, the queue dashboard). Echo appears here and nowhere
+// else; handlers translate HTTP to domain calls and domain errors to
+// problem+json (problem.go).
 package ingress
 
 import (
@@ -32,12 +34,11 @@ type Options struct {
 	MaxBodyBytes      int64 // default per-endpoint body limit
 	MaxBodyLimit      int64 // the largest an endpoint may set
 	SignupEnabled     bool
+	SignupLimit       ratelimit.Limit // per client IP (zero: none)
 	ShutdownTimeout   time.Duration
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
 	TrustedProxies    []*net.IPNet
-	OperatorToken     string       // enables /admin/queues
-	Dashboard         http.Handler // the asynq dashboard (asynqmon), mounted at /admin/queues
 	IPLimit           ratelimit.Limit
 	EndpointLimit     ratelimit.Limit
 	BenchFloor        bool // serve BenchFloorPath (aias bench only)

@@ -15,6 +15,8 @@ import (
 	"aias/internal/tenant"
 )
 
+var errSignupRateLimited = errs.E(errs.RateLimited, "rate_limited", "too many signups from this address; retry after the time in Retry-After")
+
 type signupRequest struct {
 	Email      string `json:"email"`
 	TenantName string `json:"tenant_name"`
@@ -24,6 +26,11 @@ type signupRequest struct {
 func (s *Server) signup(c echo.Context) error {
 	if !s.opt.SignupEnabled {
 		return errs.E(errs.Forbidden, "signup_disabled", "signup is disabled on this server")
+	}
+	// Before any work: each signup is a tenant with a plan's quotas, so one
+	// client making them by the hundred would multiply those quotas.
+	if err := s.limit(c, "signup:"+ipKey(c.RealIP()), s.opt.SignupLimit); err != nil {
+		return errSignupRateLimited
 	}
 	var req signupRequest
 	if err := bindJSON(c, &req); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -23,13 +24,37 @@ const (
 // Refusal is the error the guard returns when it will not connect to an
 // address. Rule is one of the Rule constants; Addr is the address (or, for
 // a metadata host name or a mixed resolution, the host name) that broke it.
+// Ports, when set, are the ports the address is allowed on: the address is
+// allow-listed, and was refused for the port it was dialled on (Addr then
+// carries that port).
 //
 // Retrying cannot change a refusal. Callers that classify errors for
 // retries wrap it as permanent (in the worker: step.Permanent(err)); the
 // Permanent method says the same thing for code that looks for it.
-type Refusal struct{ Rule, Addr string }
+type Refusal struct {
+	Rule, Addr string
+	Ports      []uint16
+}
 
-func (r *Refusal) Error() string { return "egress refused: " + r.Addr + " is " + r.Rule }
+func (r *Refusal) Error() string {
+	msg := "egress refused: " + r.Addr + " is " + r.Rule
+	if len(r.Ports) > 0 {
+		word := " ports "
+		if len(r.Ports) == 1 {
+			word = " port "
+		}
+		msg += ", allowed on" + word + joinPorts(r.Ports) + " only"
+	}
+	return msg
+}
+
+func joinPorts(ports []uint16) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(int(p))
+	}
+	return strings.Join(s, ", ")
+}
 
 // Permanent reports that retrying the request cannot succeed.
 func (r *Refusal) Permanent() bool { return true }
@@ -69,6 +94,39 @@ func ParseAllow(spec string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// AnyPort is the ParsePorts spec that allows every port.
+const AnyPort = "*"
+
+// ParsePorts parses the ports allow-listed addresses may be reached on: a
+// comma-separated list such as "80,443,8080" (spaces around entries are
+// ignored), or AnyPort for every port, which yields nil (Policy.AllowPorts's
+// "no restriction"). An empty spec is an error rather than "every port", so
+// a setting blanked by mistake does not open every port.
+func ParsePorts(spec string) ([]uint16, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == AnyPort {
+		return nil, nil
+	}
+	var out []uint16
+	for entry := range strings.SplitSeq(spec, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(entry, 10, 16)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("safehttp: port %q is not a number from 1 to 65535 (or %s alone for every port)", entry, AnyPort)
+		}
+		if !slices.Contains(out, uint16(n)) {
+			out = append(out, uint16(n))
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("safehttp: no ports listed (list them, or %s for every port)", AnyPort)
+	}
+	return out, nil
+}
+
 // Check reports whether p permits connecting to ip: nil, or a *Refusal
 // naming the rule ip breaks. It does not know the port, so it ignores
 // p.AllowPorts; the client's dialer applies them.
@@ -91,7 +149,7 @@ func (p Policy) verdict(ip netip.Addr, port uint16, hasPort bool) *Refusal {
 		if portOK {
 			return nil
 		}
-		return &Refusal{Rule: rule, Addr: netip.AddrPortFrom(bare, port).String()}
+		return &Refusal{Rule: rule, Addr: netip.AddrPortFrom(bare, port).String(), Ports: p.AllowPorts}
 	}
 	return &Refusal{Rule: rule, Addr: bare.String()}
 }

@@ -297,3 +297,57 @@ func TestParseInetAton(t *testing.T) {
 		}
 	}
 }
+
+func TestParsePorts(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		spec    string
+		want    []uint16
+		wantErr bool
+	}{
+		{spec: "80,443", want: []uint16{80, 443}},
+		{spec: " 8080 , 80,8080,", want: []uint16{8080, 80}},
+		{spec: "65535", want: []uint16{65535}},
+		{spec: "*", want: nil},
+		{spec: " * ", want: nil},
+		{spec: "", wantErr: true},    // blank is not "every port"
+		{spec: " , ", wantErr: true}, // nor is a list of nothing
+		{spec: "0", wantErr: true},
+		{spec: "65536", wantErr: true},
+		{spec: "-1", wantErr: true},
+		{spec: "http", wantErr: true},
+		{spec: "80,*", wantErr: true},
+		{spec: "8000-8100", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			t.Parallel()
+			got, err := ParsePorts(tt.spec)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("ParsePorts(%q) = %v, want error", tt.spec, got)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("ParsePorts(%q) = %v, %v, want %v", tt.spec, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRefusalOnAPortNamesTheAllowedPorts(t *testing.T) {
+	t.Parallel()
+	p := Policy{Allow: []netip.Prefix{netip.MustParsePrefix("172.30.0.0/16")}, AllowPorts: []uint16{80, 443}}
+	r := p.verdict(netip.MustParseAddr("172.30.0.5"), 5432, true)
+	if r == nil {
+		t.Fatal("verdict(172.30.0.5:5432) = nil, want a refusal: 5432 is not an allowed port")
+	}
+	if got, want := r.Error(), "egress refused: 172.30.0.5:5432 is private, allowed on ports 80, 443 only"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	one := Policy{Allow: p.Allow, AllowPorts: []uint16{8080}}
+	if got, want := one.verdict(netip.MustParseAddr("172.30.0.5"), 6379, true).Error(), "egress refused: 172.30.0.5:6379 is private, allowed on port 8080 only"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -324,4 +325,49 @@ func ExampleNewClient() {
 	_ = client
 	fmt.Println(Check(netip.MustParseAddr("169.254.169.254"), Policy{Allow: allow}))
 	// Output: egress refused: 169.254.169.254 is metadata
+}
+
+// An allow-listed network holds more than the service a workflow needs; the
+// dialer lets a request reach only its allowed ports, whatever the numeric
+// spelling of the address, and on redirects too.
+func TestClientReachesAnAllowListedAddressOnlyOnItsAllowedPorts(t *testing.T) {
+	t.Parallel()
+	_, allowed := newServer(t)
+	_, other := newServer(t) // the database or the dashboard beside it
+	pa, err := strconv.ParseUint(allowed, 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports, err := ParsePorts(allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewClient(Policy{Allow: loopback8, AllowPorts: ports})
+	resp, err := get(t, c, "http://127.0.0.1:"+allowed+"/")
+	wantOK(t, resp, err)
+	for _, host := range []string{"127.0.0.1", "2130706433", "0x7f.1", "[::ffff:127.0.0.1]"} {
+		_, err := get(t, c, "http://"+host+":"+other+"/")
+		wantRefusal(t, err, "")
+		if want := fmt.Sprintf("allowed on port %d only", pa); !strings.Contains(err.Error(), want) {
+			t.Errorf("GET %s:%s error = %v, want it to say %q", host, other, err, want)
+		}
+	}
+	redirect := httptest.NewServer(http.RedirectHandler("http://127.0.0.1:"+other+"/", http.StatusFound))
+	t.Cleanup(redirect.Close)
+	follow := NewClient(Policy{Allow: loopback8, AllowPorts: append(ports, portOf(t, redirect.URL)), MaxRedirects: 1})
+	_, err = get(t, follow, redirect.URL)
+	wantRefusal(t, err, RuleLoopback)
+}
+
+func portOf(t *testing.T, raw string) uint16 {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.ParseUint(u.Port(), 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint16(p)
 }

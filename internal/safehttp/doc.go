@@ -67,8 +67,17 @@
 // IPv4-mapped address is allowed when its IPv4 form is. If
 // Policy.AllowPorts is not empty, the allow-list applies only to those
 // ports, and an allowed address reached on another port is refused by the
-// rule it would otherwise break. Public addresses need no allow-listing and
-// are permitted on every port.
+// rule it would otherwise break, the refusal naming the ports it is allowed
+// on. Public addresses need no allow-listing and are permitted on every
+// port.
+//
+// The ports matter because an allow-listed network usually holds more than
+// the service a workflow needs: the CIDR that lets an http step reach a
+// sidecar on 8080 also holds the database, the queue's Redis and the
+// operators' listeners. The programs set AllowPorts from
+// AIAS_EGRESS_ALLOW_PORTS (ParsePorts; 80 and 443 by default), so an
+// allow-listed address is reachable on the ports its service answers on
+// and no other; "*" lifts the restriction.
 //
 // Metadata addresses are the exception: a broad prefix such as
 // 169.254.0.0/16 does not uncover them; only an entry naming the single

@@ -31,5 +31,7 @@ func (s *Scheduler) ReconcileUsage(ctx context.Context, now time.Time) (int, err
 
 // tenantCount reads one tenant's count of the record, scoped to the tenant.
 func (s *Scheduler) tenantCount(ctx context.Context, count func(context.Context, postgres.Getter, time.Time) (int64, error)) func(uuid.UUID, time.Time) (int64, error) {
-	return func(tenantID uuid.UUID, start time.Time) (int64, error) { return count(ctx, s.db.Scoped(tenantID), start) }
+	return func(tenantID uuid.UUID, start time.Time) (int64, error) {
+		return count(ctx, s.db.Scoped(tenantID), start)
+	}
 }
