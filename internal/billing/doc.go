@@ -58,6 +58,17 @@
 // grace_until has passed to the default plan, through the SECURITY DEFINER
 // function aias_billing_expire_grace (the scheduler serves every tenant).
 //
+// # What the SECURITY DEFINER functions trust
+//
+// They run as the schema owner, so they take nothing from the caller that
+// would reach past the caller's own tenant (migration 00019):
+// aias_billing_expire_grace reads the time from Postgres and drops tenants
+// to the plan a new tenant gets; aias_stripe_event_record reads an event's
+// id, type and time from its payload; aias_stripe_event_done marks only the
+// event recorded in the same transaction, filed under that transaction's
+// tenant; aias_set_plan changes only the transaction's own tenant, to a
+// well-formed plan name.
+//
 // # Plans and the database
 //
 // The subscription row is written under row-level security in a tenant

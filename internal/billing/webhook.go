@@ -76,36 +76,18 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 		return false, err
 	}
 	duplicate := false
+	var out outcome
 	run := func(q postgres.Querier) error {
-		fresh, err := recordEvent(ctx, q, ev, payload)
+		fresh, err := recordEvent(ctx, q, payload)
 		if err != nil || !fresh {
 			duplicate = !fresh
 			return err
 		}
-		var out outcome
-		tid := uuid.NullUUID{UUID: tenantID, Valid: tenantID != uuid.Nil}
-		switch {
-		case ev.bad != "":
-			out = skipped("%s", ev.bad)
-		case !handled(string(ev.Type)):
-			out = outcome{}
-		case !tid.Valid:
-			out = skipped("no tenant for this event")
-		default:
-			exists, err := lockTenant(ctx, q, tenantID)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				tid.Valid = false
-				out = skipped("tenant %s does not exist", tenantID)
-				break
-			}
-			if out, err = s.apply(ctx, q, tenantID, ev); err != nil {
-				return err
-			}
+		if out, err = s.outcome(ctx, q, tenantID, ev); err != nil {
+			return err
 		}
-		return eventDone(ctx, q, ev.ID, tid, out)
+		// Filed under the transaction's tenant, if it exists (aias_stripe_event_done).
+		return eventDone(ctx, q, ev.ID, out)
 	}
 	if tenantID != uuid.Nil {
 		err = s.DB.InTenantTx(ctx, tenantID, run)
@@ -116,6 +98,24 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 		return false, err
 	}
 	return duplicate, nil
+}
+
+// outcome applies a freshly recorded event, in its tenant's transaction
+// when it has one, and says what came of it.
+func (s *Service) outcome(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, ev *event) (outcome, error) {
+	switch {
+	case ev.bad != "":
+		return skipped("%s", ev.bad), nil
+	case !handled(string(ev.Type)):
+		return outcome{}, nil
+	case tenantID == uuid.Nil:
+		return skipped("no tenant for this event"), nil
+	}
+	exists, err := lockTenant(ctx, q, tenantID)
+	if err != nil || !exists {
+		return skipped("tenant %s does not exist", tenantID), err
+	}
+	return s.apply(ctx, q, tenantID, ev)
 }
 
 // isSignatureError tells the webhook package's signature errors (sentinel
@@ -218,22 +218,24 @@ func customerID(c *stripe.Customer) string {
 	return c.ID
 }
 
-func recordEvent(ctx context.Context, q postgres.Querier, ev *event, payload []byte) (bool, error) {
+// recordEvent records the verified event; aias_stripe_event_record reads its
+// id, type, API version and time from the payload itself.
+func recordEvent(ctx context.Context, q postgres.Querier, payload []byte) (bool, error) {
 	var fresh bool
-	err := q.GetContext(ctx, &fresh, `SELECT aias_stripe_event_record($1, $2, $3, $4, $5::jsonb)`,
-		ev.ID, string(ev.Type), ev.APIVersion, ev.created, string(payload))
+	err := q.GetContext(ctx, &fresh, `SELECT aias_stripe_event_record($1::jsonb)`, string(payload))
 	if err != nil {
 		return false, fmt.Errorf("record stripe event: %w", postgres.Classify(err))
 	}
 	return fresh, nil
 }
 
-func eventDone(ctx context.Context, q postgres.Querier, id string, tenantID uuid.NullUUID, out outcome) error {
+// eventDone marks the event this transaction recorded with its outcome.
+func eventDone(ctx context.Context, q postgres.Querier, id string, out outcome) error {
 	var reason *string
 	if out.reason != "" {
 		reason = &out.reason
 	}
-	if _, err := q.ExecContext(ctx, `SELECT aias_stripe_event_done($1, $2, $3, $4)`, id, tenantID, out.applied, reason); err != nil {
+	if _, err := q.ExecContext(ctx, `SELECT aias_stripe_event_done($1, $2, $3)`, id, out.applied, reason); err != nil {
 		return fmt.Errorf("mark stripe event: %w", postgres.Classify(err))
 	}
 	return nil
