@@ -17,6 +17,12 @@
 -- only by the transaction that recorded it and only for the tenant that
 -- transaction is scoped to, its id, type, API version and time are read
 -- from its own payload, and a plan name must look like one.
+--
+-- Ending Stripe subscriptions follows Stripe's lifecycle from this release
+-- on: customer.subscription.deleted (status canceled) drops the tenant to
+-- the default plan at once, where it used to keep the plan until the period
+-- end through grace_until. Subscriptions already canceled that way end their
+-- grace now, so the next grace sweep applies the same rule to them.
 
 -- aias_billing_expire_grace()
 --   For the scheduler, which serves every tenant: every tenant whose
@@ -140,6 +146,9 @@ REVOKE ALL ON FUNCTION aias_stripe_event_done(text, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION aias_billing_expire_grace() TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_stripe_event_record(jsonb) TO aias_app;
 GRANT EXECUTE ON FUNCTION aias_stripe_event_done(text, boolean, text) TO aias_app;
+
+UPDATE subscriptions SET grace_until = now(), updated_at = now()
+ WHERE status = 'canceled' AND grace_until > now();
 
 -- +goose Down
 DROP FUNCTION IF EXISTS aias_billing_expire_grace();

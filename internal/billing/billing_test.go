@@ -348,33 +348,83 @@ func TestEventsApplyInTheOrderOfTheSubscriptionsStateNotOfArrival(t *testing.T) 
 	}
 }
 
-func TestACanceledSubscriptionKeepsThePlanUntilItsPeriodEnds(t *testing.T) {
+// ended is a subscription as customer.subscription.deleted carries it:
+// canceled, ended_at set, whatever its paid period.
+func ended(id, customer, price string, at time.Time) map[string]any {
+	sub := subscription(id, customer, "canceled", price, nil)
+	sub["ended_at"], sub["canceled_at"] = at.Unix(), at.Unix()
+	sub["current_period_end"] = time.Now().Add(20 * 24 * time.Hour).Unix() // paid for weeks more
+	return sub
+}
+
+// An immediate cancel (a refund, fraud): Stripe deletes the subscription
+// at once, and the tenant drops to the default plan at once, though its
+// paid period had weeks to run.
+func TestADeletedSubscriptionDropsTheTenantToTheDefaultPlanAtOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
 	f.subscribe(t, id, "cus_A", "sub_A", priceBusiness, t0)
-	canceled := subscription("sub_A", "cus_A", "canceled", priceBusiness, nil)
-	periodEnd := f.clock.Now().Add(30 * 24 * time.Hour)
-	canceled["current_period_end"] = periodEnd.Unix()
-	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute), canceled))
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(time.Minute), ended("sub_A", "cus_A", priceBusiness, t0.Add(time.Minute))))
 	s := f.sub(t, id)
-	if got := f.plan(t, id); got != "business" || s.Status != "canceled" || s.GraceUntil == nil || !s.GraceUntil.Equal(periodEnd) {
-		t.Fatalf("after cancel: plan %q, subscription %+v; want business until %s", got, s, periodEnd)
+	if got := f.plan(t, id); got != "free" || s.Status != "canceled" || s.GraceUntil != nil {
+		t.Fatalf("after deletion: plan %q, subscription %+v; want free at once, canceled, no grace", got, s)
 	}
-	f.elapse(t, periodEnd.Sub(f.clock.Now())+time.Minute)
-	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 1 {
-		t.Fatalf("ExpireGrace after the period end = %d, %v; want 1", n, err)
-	}
-	if got := f.plan(t, id); got != "free" {
-		t.Errorf("plan after the period end = %q, want free", got)
-	}
-	// customer.subscription.deleted as well, on another tenant, past its period.
+	// A canceled status in an update is the same end.
 	id2 := f.tenant(t)
 	f.subscribe(t, id2, "cus_B", "sub_B", pricePro, t0)
-	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(2*time.Minute),
-		subscription("sub_B", "cus_B", "canceled", pricePro, nil)))
+	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute), ended("sub_B", "cus_B", pricePro, t0.Add(time.Minute))))
 	if got := f.plan(t, id2); got != "free" {
-		t.Errorf("plan after deletion past the period end = %q, want free at once", got)
+		t.Errorf("plan after an update to canceled = %q, want free at once", got)
+	}
+}
+
+// A cancel at the period's end: the subscription stays active, with
+// cancel_at_period_end, and keeps its plan until Stripe deletes it.
+func TestCancelAtPeriodEndKeepsThePlanUntilStripeDeletesTheSubscription(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.tenant(t)
+	f.subscribe(t, id, "cus_A", "sub_A", priceBusiness, t0)
+	pending := subscription("sub_A", "cus_A", "active", priceBusiness, nil)
+	pending["cancel_at_period_end"], pending["canceled_at"] = true, t0.Add(time.Minute).Unix()
+	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute), pending))
+	if got, s := f.plan(t, id), f.sub(t, id); got != "business" || s.Status != "active" || s.GraceUntil != nil {
+		t.Fatalf("after cancel_at_period_end: plan %q, subscription %+v; want business, active, no grace", got, s)
+	}
+	f.elapse(t, 40*24*time.Hour)
+	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 0 {
+		t.Fatalf("ExpireGrace = %d, %v; want 0: the plan ends when Stripe says so", n, err)
+	}
+	if got := f.plan(t, id); got != "business" {
+		t.Fatalf("plan before Stripe deletes the subscription = %q, want business", got)
+	}
+	atEnd := ended("sub_A", "cus_A", priceBusiness, t0.Add(30*24*time.Hour))
+	atEnd["current_period_end"] = atEnd["ended_at"] // the paid period is over
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(30*24*time.Hour), atEnd))
+	if got := f.plan(t, id); got != "free" {
+		t.Errorf("plan once Stripe deleted the subscription = %q, want free", got)
+	}
+}
+
+// An immediate cancel whose deletion arrives before an earlier update (and
+// one of the same second): the out-of-order rules keep the tenant on the
+// default plan.
+func TestAnImmediateCancelBeforeALateUpdateStaysCanceled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.tenant(t)
+	f.subscribe(t, id, "cus_A", "sub_A", pricePro, t0)
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(30*time.Second), ended("sub_A", "cus_A", pricePro, t0.Add(30*time.Second))))
+	f.send(t, event("evt_late", "customer.subscription.updated", t0.Add(20*time.Second), subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
+	f.send(t, event("evt_same", "customer.subscription.updated", t0.Add(30*time.Second), subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
+	if got, s := f.plan(t, id), f.sub(t, id); got != "free" || s.Status != "canceled" {
+		t.Errorf("after a deletion and late updates: plan %q, status %s; want free, canceled", got, s.Status)
+	}
+	for _, ev := range []string{"evt_late", "evt_same"} {
+		if e := f.stored(t, ev); e.Applied || e.Error == nil {
+			t.Errorf("%s = %+v, want recorded, not applied, with the reason", ev, e)
+		}
 	}
 }
 

@@ -40,7 +40,12 @@
 //   - status past_due or unpaid: the plan is kept, and a grace period starts
 //     (Config.Grace, 72h by default) unless one is running.
 //   - status canceled, incomplete_expired or paused, and
-//     customer.subscription.deleted: the default plan at once.
+//     customer.subscription.deleted: the default plan at once. Stripe sends
+//     deleted when the subscription has ended, which is what Stripe's
+//     lifecycle says: a cancel at period end keeps the subscription active
+//     (cancel_at_period_end set) and its plan until the period is over,
+//     when Stripe deletes it; an immediate cancel (a refund, fraud) deletes
+//     it at once.
 //   - status incomplete: recorded on the subscription; plan unchanged.
 //   - invoice.payment_failed: a grace period starts unless one is running.
 //   - invoice.paid: the grace period ends.
@@ -57,6 +62,7 @@
 // ExpireGrace, run periodically by the scheduler, moves every tenant whose
 // grace_until has passed to the default plan, through the SECURITY DEFINER
 // function aias_billing_expire_grace (the scheduler serves every tenant).
+// Only past-due subscriptions and failed payments start a grace.
 //
 // # What the SECURITY DEFINER functions trust
 //

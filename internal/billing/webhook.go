@@ -393,15 +393,12 @@ func (s *Service) applySubscription(ctx context.Context, q postgres.Querier, ten
 			g := s.now().Add(s.grace())
 			grace = &g
 		}
-	case "canceled":
-		// Paid until the period ends: the plan holds until then, and the
-		// grace sweep drops the tenant to the default plan at that moment.
-		if periodEnd != nil && periodEnd.After(s.now()) {
-			grace = periodEnd
-		} else {
-			planName, grace = s.Plans.Default().Name, nil
-		}
-	case "incomplete_expired", "paused":
+	case "canceled", "incomplete_expired", "paused":
+		// Stripe ends a subscription (customer.subscription.deleted, status
+		// canceled) when it is over: at the period's end for a
+		// cancel-at-period-end, which stays active with its plan until
+		// then, or at once for an immediate cancel (a refund, fraud). Either
+		// way it is over now.
 		planName, grace = s.Plans.Default().Name, nil
 	case "incomplete":
 		// awaiting the first payment: nothing changes yet
