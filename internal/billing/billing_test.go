@@ -128,10 +128,27 @@ func subscription(id, customer, status, price string, meta map[string]string) ma
 	}
 }
 
+// checkoutSession is a completed Checkout session as AIAS opens them: the
+// tenant as client_reference_id and as metadata.tenant_id.
 func checkoutSession(tenantID uuid.UUID, customer, sub string) map[string]any {
 	return map[string]any{
 		"id": "cs_" + sub, "object": "checkout.session", "mode": "subscription",
 		"client_reference_id": tenantID.String(), "customer": customer, "subscription": sub,
+		"metadata": map[string]string{"tenant_id": tenantID.String()},
+	}
+}
+
+// opened records customer as the tenant's, as Service.Checkout does when it
+// creates the tenant's first session (tests that open one for real use
+// stripe-mock, sessions_test.go).
+func (f *fixture) opened(t *testing.T, id uuid.UUID, customer string) {
+	t.Helper()
+	err := f.db.InTenantTx(context.Background(), id, func(q postgres.Querier) error {
+		_, err := q.ExecContext(context.Background(), `INSERT INTO subscriptions (tenant_id, stripe_customer_id) VALUES ($1, $2)`, id, customer)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("record the customer of a checkout: %v", err)
 	}
 }
 
@@ -225,9 +242,11 @@ func (f *fixture) storedCount(t *testing.T) int {
 	return n
 }
 
-// subscribe links a customer to the tenant and makes its subscription active on price.
+// subscribe opens a checkout for the tenant with customer, completes it and
+// makes its subscription active on price.
 func (f *fixture) subscribe(t *testing.T, id uuid.UUID, customer, sub, price string, at time.Time) {
 	t.Helper()
+	f.opened(t, id, customer)
 	f.send(t, event("evt_co_"+sub, "checkout.session.completed", at, checkoutSession(id, customer, sub)))
 	f.send(t, event("evt_cr_"+sub, "customer.subscription.created", at, subscription(sub, customer, "active", price, nil)))
 }
@@ -264,6 +283,7 @@ func TestCheckoutThenActiveSubscriptionPutsTheTenantOnThePricesPlan(t *testing.T
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	s := f.sub(t, id)
 	if s.StripeCustomerID != "cus_A" || s.StripeSubscriptionID == nil || *s.StripeSubscriptionID != "sub_A" {
@@ -316,6 +336,7 @@ func TestEventsApplyInTheOrderOfTheSubscriptionsStateNotOfArrival(t *testing.T) 
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	// The update (upgrade to business) arrives before the creation (pro).
 	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(10*time.Second),
@@ -522,6 +543,7 @@ func TestAnEventOfAnotherAPIVersionIsVerifiedStoredAndApplied(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	ev := event("evt_old", "customer.subscription.created", t0.Add(time.Second),
 		subscription("sub_A", "cus_A", "active", pricePro, nil))
@@ -582,7 +604,7 @@ func TestEventsThatCannotBeAppliedAreRecordedWithTheReason(t *testing.T) {
 	}
 	// Tenant b's checkout naming tenant a's customer.
 	f.send(t, event("evt_steal", "checkout.session.completed", t0, checkoutSession(b, "cus_A", "sub_B")))
-	if e := f.stored(t, "evt_steal"); e.Applied || e.Error == nil || !strings.Contains(*e.Error, "another tenant") {
+	if e := f.stored(t, "evt_steal"); e.Applied || e.Error == nil || !strings.Contains(*e.Error, "not the one AIAS recorded") {
 		t.Errorf("customer of another tenant: %+v", e)
 	}
 	if _, err := f.svc.Subscription(context.Background(), b); !errs.Is(err, errs.NotFound) {

@@ -26,8 +26,14 @@
 // subscription.
 //
 // The tenant of an event: checkout.session.completed carries it as
-// client_reference_id and links the Stripe customer and subscription to it;
-// subscription and invoice events name the customer, looked up among the
+// client_reference_id and links the Stripe subscription to it, but only when
+// the session is one AIAS opened for that tenant: its metadata.tenant_id
+// names the same tenant and its customer is the one Checkout recorded for
+// the tenant when it created the session. Payment Links and pricing tables
+// let a buyer set client_reference_id to any tenant id, so without both
+// checks anyone could relink another tenant's billing; such an event is
+// recorded as not applied, with the reason, and logged as a warning.
+// Subscription and invoice events name the customer, looked up among the
 // linked customers, and otherwise the subscription's metadata tenant_id
 // (which Checkout sets), so a subscription event arriving before the
 // checkout event still finds its tenant.
@@ -52,10 +58,10 @@
 //
 // Other event types are recorded and not applied. Events that cannot be
 // applied (no tenant found, a price that belongs to no plan, a customer
-// linked to another tenant, a terminal event of a subscription that is not
-// the tenant's current one) are recorded with applied = false and the reason
-// in stripe_events.error, and answered as success: redelivery would not
-// change the outcome.
+// linked to another tenant, a checkout the tenant did not open, a terminal
+// event of a subscription that is not the tenant's current one) are
+// recorded with applied = false and the reason in stripe_events.error, and
+// answered as success: redelivery would not change the outcome.
 //
 // # Grace
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"aias/internal/errs"
+	"aias/internal/logging"
 	"aias/internal/postgres"
 )
 
@@ -32,10 +33,18 @@ const metadataTenant = "tenant_id"
 type outcome struct {
 	applied bool
 	reason  string // why not applied; "" when there is nothing to say
+	refused bool   // not applied because it may be forged: logged as a warning
 }
 
 func skipped(format string, args ...any) outcome {
 	return outcome{reason: fmt.Sprintf(format, args...)}
+}
+
+// refused is an event AIAS will not apply because it does not match what
+// AIAS itself set up, as a forgery would not (a checkout naming a tenant
+// that did not open it).
+func refused(format string, args ...any) outcome {
+	return outcome{reason: fmt.Sprintf(format, args...), refused: true}
 }
 
 // event is a verified event with its object decoded for its type.
@@ -96,6 +105,10 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 	}
 	if err != nil {
 		return false, err
+	}
+	if out.refused {
+		logging.From(ctx).Warn().Str("event_id", ev.ID).Str("event_type", string(ev.Type)).
+			Str("tenant_id", tenantID.String()).Str("reason", out.reason).Msg("Stripe event refused")
 	}
 	return duplicate, nil
 }
@@ -273,6 +286,12 @@ func (s *Service) apply(ctx context.Context, q postgres.Querier, tenantID uuid.U
 	return outcome{}, nil
 }
 
+// applyCheckout links a completed Checkout's subscription to the tenant
+// that opened it. client_reference_id alone proves nothing: Payment Links
+// and pricing tables let a buyer set it to any tenant id (tenant ids are in
+// webhook URLs). A session AIAS created also carries metadata.tenant_id and
+// the customer AIAS recorded for the tenant when it created the session
+// (Checkout), so both must match, or the event is refused.
 func (s *Service) applyCheckout(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, ev *event, cur Subscription, found bool) (outcome, error) {
 	cs := ev.checkout
 	if cs.Mode != stripe.CheckoutSessionModeSubscription {
@@ -282,28 +301,24 @@ func (s *Service) applyCheckout(ctx context.Context, q postgres.Querier, tenantI
 	if customer == "" {
 		return skipped("the checkout session has no customer"), nil
 	}
-	if out, ok, err := customerFree(ctx, q, customer, tenantID); err != nil || !ok {
-		return out, err
+	if cs.Metadata[metadataTenant] != tenantID.String() {
+		return refused("the checkout session's metadata.tenant_id (%q) is not its client_reference_id: not a session AIAS opened for this tenant",
+			cs.Metadata[metadataTenant]), nil
+	}
+	if !found || cur.StripeCustomerID != customer {
+		return refused("customer %s is not the one AIAS recorded for this tenant when it opened a checkout", customer), nil
 	}
 	var subID *string
 	if cs.Subscription != nil && cs.Subscription.ID != "" {
 		subID = &cs.Subscription.ID
 	}
-	if !found {
-		_, err := q.ExecContext(ctx, `INSERT INTO subscriptions (tenant_id, stripe_customer_id, stripe_subscription_id)
-			VALUES ($1, $2, $3)`, tenantID, customer, subID)
-		if err != nil {
-			return outcome{}, fmt.Errorf("link stripe customer: %w", postgres.Classify(err))
-		}
-		return outcome{applied: true}, nil
-	}
 	// The subscription id is set by the subscription's own events once they
 	// are applied; here it only fills a gap.
 	_, err := q.ExecContext(ctx, `UPDATE subscriptions
-		SET stripe_customer_id = $2, stripe_subscription_id = coalesce(stripe_subscription_id, $3), updated_at = now()
-		WHERE tenant_id = $1`, tenantID, customer, subID)
+		SET stripe_subscription_id = coalesce(stripe_subscription_id, $2), updated_at = now()
+		WHERE tenant_id = $1`, tenantID, subID)
 	if err != nil {
-		return outcome{}, fmt.Errorf("link stripe customer: %w", postgres.Classify(err))
+		return outcome{}, fmt.Errorf("link stripe subscription: %w", postgres.Classify(err))
 	}
 	return outcome{applied: true}, nil
 }

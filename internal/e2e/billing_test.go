@@ -65,7 +65,23 @@ func TestAStripeSubscriptionUpgradesTheTenantAndReleasesHeldRuns(t *testing.T) {
 		t.Errorf("malformed Stripe payload = %d, want 400", r.Status)
 	}
 	customer := s.stripeCustomer(tn)
-	body, sig := stripeEvent(t, "evt_1", "checkout.session.completed", completedCheckout(tn, customer, "sub_1"))
+	// A Payment Link's checkout naming the tenant as client_reference_id is
+	// acknowledged and ignored: AIAS did not open it.
+	link := completedCheckout(tn, "cus_Buyer", "sub_Buyer")
+	link["metadata"] = map[string]string{}
+	body, sig := stripeEvent(t, "evt_link", "checkout.session.completed", link)
+	s.mustStripe(body, sig)
+	var b struct {
+		Subscription struct {
+			Customer       string  `json:"stripe_customer_id"`
+			SubscriptionID *string `json:"stripe_subscription_id"`
+		} `json:"subscription"`
+	}
+	s.mustJSON("GET", "/api/v1/billing", tn.Key, nil, 200, &b)
+	if b.Subscription.Customer != customer || b.Subscription.SubscriptionID != nil {
+		t.Errorf("billing after a forged checkout = %+v, want its own customer %s and no subscription", b.Subscription, customer)
+	}
+	body, sig = stripeEvent(t, "evt_1", "checkout.session.completed", completedCheckout(tn, customer, "sub_1"))
 	s.mustStripe(body, sig)
 	body, sig = stripeEvent(t, "evt_2", "customer.subscription.updated", stripeSubscription("sub_1", customer, "active"))
 	s.mustStripe(body, sig)
