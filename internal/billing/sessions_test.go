@@ -3,7 +3,13 @@ package billing_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -135,5 +141,54 @@ func TestACheckoutLinksOnlyTheTenantThatOpenedIt(t *testing.T) {
 	}
 	if e := f.stored(t, "evt_genuine"); !e.Applied || e.TenantID.UUID != victim {
 		t.Errorf("genuine checkout = %+v, want applied for the victim", e)
+	}
+}
+
+// Checkouts opened at once (a double click) each create a customer; every
+// session must still carry the one customer recorded for the tenant, or
+// its completion would not link.
+func TestConcurrentCheckoutsUseTheRecordedCustomer(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	mock, err := url.Parse(stripemock.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var sessionCustomers []string
+	proxy := httputil.NewSingleHostReverseProxy(mock)
+	recorder := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions" {
+			body, _ := io.ReadAll(r.Body)
+			form, _ := url.ParseQuery(string(body))
+			mu.Lock()
+			sessionCustomers = append(sessionCustomers, form.Get("customer"))
+			mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer recorder.Close()
+	f.svc.Cfg.APIBase = recorder.URL
+	f.svc.Cfg.SuccessURL, f.svc.Cfg.CancelURL = "https://app.example.com/ok", "https://app.example.com/no"
+	id := f.tenant(t)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if _, err := f.svc.Checkout(context.Background(), id, "owner@example.com", "pro"); err != nil {
+				t.Errorf("Checkout: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	recorded := f.sub(t, id).StripeCustomerID
+	if len(sessionCustomers) != 6 {
+		t.Fatalf("%d sessions created, want 6", len(sessionCustomers))
+	}
+	for _, c := range sessionCustomers {
+		if c != recorded {
+			t.Errorf("sessions used customers %v, want each the recorded %s", sessionCustomers, recorded)
+			break
+		}
 	}
 }
