@@ -3,6 +3,7 @@ package billing_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -83,7 +84,8 @@ func setup(t *testing.T) *fixture {
 		t.Fatalf("owner connection: %v", err)
 	}
 	t.Cleanup(func() { _ = owner.Close() })
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	// The grace sweep reads Postgres's clock, so the service's starts at the real time.
+	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	svc := &billing.Service{
 		DB:    db.DB,
 		Plans: plans,
@@ -126,10 +128,41 @@ func subscription(id, customer, status, price string, meta map[string]string) ma
 	}
 }
 
+// checkoutSession is a completed Checkout session as AIAS opens them: the
+// tenant as client_reference_id and as metadata.tenant_id.
 func checkoutSession(tenantID uuid.UUID, customer, sub string) map[string]any {
 	return map[string]any{
 		"id": "cs_" + sub, "object": "checkout.session", "mode": "subscription",
 		"client_reference_id": tenantID.String(), "customer": customer, "subscription": sub,
+		"metadata": map[string]string{"tenant_id": tenantID.String()},
+	}
+}
+
+// opened records customer as the tenant's, as Service.Checkout does when it
+// creates the tenant's first session (tests that open one for real use
+// stripe-mock, sessions_test.go).
+func (f *fixture) opened(t *testing.T, id uuid.UUID, customer string) {
+	t.Helper()
+	err := f.db.InTenantTx(context.Background(), id, func(q postgres.Querier) error {
+		_, err := q.ExecContext(context.Background(), `INSERT INTO subscriptions (tenant_id, stripe_customer_id) VALUES ($1, $2)`, id, customer)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("record the customer of a checkout: %v", err)
+	}
+}
+
+// elapse lets d pass: the service's clock moves on, and every grace end the
+// database holds moves d closer to Postgres's own clock, which the grace
+// sweep reads.
+func (f *fixture) elapse(t *testing.T, d time.Duration) {
+	t.Helper()
+	f.clock.Add(d)
+	_, err := f.owner.ExecContext(context.Background(),
+		`UPDATE subscriptions SET grace_until = grace_until - $1::interval WHERE grace_until IS NOT NULL`,
+		fmt.Sprintf("%d milliseconds", d.Milliseconds()))
+	if err != nil {
+		t.Fatalf("elapse %s: %v", d, err)
 	}
 }
 
@@ -209,9 +242,11 @@ func (f *fixture) storedCount(t *testing.T) int {
 	return n
 }
 
-// subscribe links a customer to the tenant and makes its subscription active on price.
+// subscribe opens a checkout for the tenant with customer, completes it and
+// makes its subscription active on price.
 func (f *fixture) subscribe(t *testing.T, id uuid.UUID, customer, sub, price string, at time.Time) {
 	t.Helper()
+	f.opened(t, id, customer)
 	f.send(t, event("evt_co_"+sub, "checkout.session.completed", at, checkoutSession(id, customer, sub)))
 	f.send(t, event("evt_cr_"+sub, "customer.subscription.created", at, subscription(sub, customer, "active", price, nil)))
 }
@@ -248,6 +283,7 @@ func TestCheckoutThenActiveSubscriptionPutsTheTenantOnThePricesPlan(t *testing.T
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	s := f.sub(t, id)
 	if s.StripeCustomerID != "cus_A" || s.StripeSubscriptionID == nil || *s.StripeSubscriptionID != "sub_A" {
@@ -300,6 +336,7 @@ func TestEventsApplyInTheOrderOfTheSubscriptionsStateNotOfArrival(t *testing.T) 
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	// The update (upgrade to business) arrives before the creation (pro).
 	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(10*time.Second),
@@ -332,32 +369,83 @@ func TestEventsApplyInTheOrderOfTheSubscriptionsStateNotOfArrival(t *testing.T) 
 	}
 }
 
-func TestACanceledSubscriptionKeepsThePlanUntilItsPeriodEnds(t *testing.T) {
+// ended is a subscription as customer.subscription.deleted carries it:
+// canceled, ended_at set, whatever its paid period.
+func ended(id, customer, price string, at time.Time) map[string]any {
+	sub := subscription(id, customer, "canceled", price, nil)
+	sub["ended_at"], sub["canceled_at"] = at.Unix(), at.Unix()
+	sub["current_period_end"] = time.Now().Add(20 * 24 * time.Hour).Unix() // paid for weeks more
+	return sub
+}
+
+// An immediate cancel (a refund, fraud): Stripe deletes the subscription
+// at once, and the tenant drops to the default plan at once, though its
+// paid period had weeks to run.
+func TestADeletedSubscriptionDropsTheTenantToTheDefaultPlanAtOnce(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
 	f.subscribe(t, id, "cus_A", "sub_A", priceBusiness, t0)
-	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute),
-		subscription("sub_A", "cus_A", "canceled", priceBusiness, nil)))
-	periodEnd := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(time.Minute), ended("sub_A", "cus_A", priceBusiness, t0.Add(time.Minute))))
 	s := f.sub(t, id)
-	if got := f.plan(t, id); got != "business" || s.Status != "canceled" || s.GraceUntil == nil || !s.GraceUntil.Equal(periodEnd) {
-		t.Fatalf("after cancel: plan %q, subscription %+v; want business until %s", got, s, periodEnd)
+	if got := f.plan(t, id); got != "free" || s.Status != "canceled" || s.GraceUntil != nil {
+		t.Fatalf("after deletion: plan %q, subscription %+v; want free at once, canceled, no grace", got, s)
 	}
-	f.clock.Add(periodEnd.Sub(f.clock.Now()) + time.Minute)
-	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 1 {
-		t.Fatalf("ExpireGrace after the period end = %d, %v; want 1", n, err)
-	}
-	if got := f.plan(t, id); got != "free" {
-		t.Errorf("plan after the period end = %q, want free", got)
-	}
-	// customer.subscription.deleted as well, on another tenant, past its period.
+	// A canceled status in an update is the same end.
 	id2 := f.tenant(t)
 	f.subscribe(t, id2, "cus_B", "sub_B", pricePro, t0)
-	f.send(t, event("evt_del", "customer.subscription.deleted", f.clock.Now(),
-		subscription("sub_B", "cus_B", "canceled", pricePro, nil)))
+	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute), ended("sub_B", "cus_B", pricePro, t0.Add(time.Minute))))
 	if got := f.plan(t, id2); got != "free" {
-		t.Errorf("plan after deletion past the period end = %q, want free at once", got)
+		t.Errorf("plan after an update to canceled = %q, want free at once", got)
+	}
+}
+
+// A cancel at the period's end: the subscription stays active, with
+// cancel_at_period_end, and keeps its plan until Stripe deletes it.
+func TestCancelAtPeriodEndKeepsThePlanUntilStripeDeletesTheSubscription(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.tenant(t)
+	f.subscribe(t, id, "cus_A", "sub_A", priceBusiness, t0)
+	pending := subscription("sub_A", "cus_A", "active", priceBusiness, nil)
+	pending["cancel_at_period_end"], pending["canceled_at"] = true, t0.Add(time.Minute).Unix()
+	f.send(t, event("evt_upd", "customer.subscription.updated", t0.Add(time.Minute), pending))
+	if got, s := f.plan(t, id), f.sub(t, id); got != "business" || s.Status != "active" || s.GraceUntil != nil {
+		t.Fatalf("after cancel_at_period_end: plan %q, subscription %+v; want business, active, no grace", got, s)
+	}
+	f.elapse(t, 40*24*time.Hour)
+	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 0 {
+		t.Fatalf("ExpireGrace = %d, %v; want 0: the plan ends when Stripe says so", n, err)
+	}
+	if got := f.plan(t, id); got != "business" {
+		t.Fatalf("plan before Stripe deletes the subscription = %q, want business", got)
+	}
+	atEnd := ended("sub_A", "cus_A", priceBusiness, t0.Add(30*24*time.Hour))
+	atEnd["current_period_end"] = atEnd["ended_at"] // the paid period is over
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(30*24*time.Hour), atEnd))
+	if got := f.plan(t, id); got != "free" {
+		t.Errorf("plan once Stripe deleted the subscription = %q, want free", got)
+	}
+}
+
+// An immediate cancel whose deletion arrives before an earlier update (and
+// one of the same second): the out-of-order rules keep the tenant on the
+// default plan.
+func TestAnImmediateCancelBeforeALateUpdateStaysCanceled(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	id := f.tenant(t)
+	f.subscribe(t, id, "cus_A", "sub_A", pricePro, t0)
+	f.send(t, event("evt_del", "customer.subscription.deleted", t0.Add(30*time.Second), ended("sub_A", "cus_A", pricePro, t0.Add(30*time.Second))))
+	f.send(t, event("evt_late", "customer.subscription.updated", t0.Add(20*time.Second), subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
+	f.send(t, event("evt_same", "customer.subscription.updated", t0.Add(30*time.Second), subscription("sub_A", "cus_A", "active", priceBusiness, nil)))
+	if got, s := f.plan(t, id), f.sub(t, id); got != "free" || s.Status != "canceled" {
+		t.Errorf("after a deletion and late updates: plan %q, status %s; want free, canceled", got, s.Status)
+	}
+	for _, ev := range []string{"evt_late", "evt_same"} {
+		if e := f.stored(t, ev); e.Applied || e.Error == nil {
+			t.Errorf("%s = %+v, want recorded, not applied, with the reason", ev, e)
+		}
 	}
 }
 
@@ -379,7 +467,7 @@ func TestPastDueKeepsThePlanUntilGraceExpires(t *testing.T) {
 		t.Fatalf("subscription = %+v, want past_due with grace until %v", s, want)
 	}
 	// A second past-due update does not extend the grace.
-	f.clock.Add(time.Hour)
+	f.clock.Add(time.Hour) // the service's clock only: the grace has not run out
 	f.send(t, event("evt_pd2", "customer.subscription.updated", t0.Add(2*time.Hour),
 		subscription("sub_A", "cus_A", "past_due", pricePro, nil)))
 	if g := f.sub(t, id).GraceUntil; g == nil || !g.Equal(want) {
@@ -390,7 +478,7 @@ func TestPastDueKeepsThePlanUntilGraceExpires(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("ExpireGrace within grace = %d, %v; want 0", n, err)
 	}
-	f.clock.Add(72 * time.Hour)
+	f.elapse(t, 72*time.Hour)
 	n, err = f.svc.ExpireGrace(context.Background())
 	if err != nil || n != 1 {
 		t.Fatalf("ExpireGrace after grace = %d, %v; want 1", n, err)
@@ -429,7 +517,7 @@ func TestInvoicePaidEndsTheGrace(t *testing.T) {
 	if g := f.sub(t, id).GraceUntil; g != nil {
 		t.Errorf("grace_until = %v after invoice.paid, want none", g)
 	}
-	f.clock.Add(100 * time.Hour)
+	f.elapse(t, 100*time.Hour)
 	if n, err := f.svc.ExpireGrace(context.Background()); err != nil || n != 0 {
 		t.Errorf("ExpireGrace = %d, %v; want 0", n, err)
 	}
@@ -455,6 +543,7 @@ func TestAnEventOfAnotherAPIVersionIsVerifiedStoredAndApplied(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	id := f.tenant(t)
+	f.opened(t, id, "cus_A")
 	f.send(t, event("evt_co", "checkout.session.completed", t0, checkoutSession(id, "cus_A", "sub_A")))
 	ev := event("evt_old", "customer.subscription.created", t0.Add(time.Second),
 		subscription("sub_A", "cus_A", "active", pricePro, nil))
@@ -515,7 +604,7 @@ func TestEventsThatCannotBeAppliedAreRecordedWithTheReason(t *testing.T) {
 	}
 	// Tenant b's checkout naming tenant a's customer.
 	f.send(t, event("evt_steal", "checkout.session.completed", t0, checkoutSession(b, "cus_A", "sub_B")))
-	if e := f.stored(t, "evt_steal"); e.Applied || e.Error == nil || !strings.Contains(*e.Error, "another tenant") {
+	if e := f.stored(t, "evt_steal"); e.Applied || e.Error == nil || !strings.Contains(*e.Error, "not the one AIAS recorded") {
 		t.Errorf("customer of another tenant: %+v", e)
 	}
 	if _, err := f.svc.Subscription(context.Background(), b); !errs.Is(err, errs.NotFound) {

@@ -26,8 +26,14 @@
 // subscription.
 //
 // The tenant of an event: checkout.session.completed carries it as
-// client_reference_id and links the Stripe customer and subscription to it;
-// subscription and invoice events name the customer, looked up among the
+// client_reference_id and links the Stripe subscription to it, but only when
+// the session is one AIAS opened for that tenant: its metadata.tenant_id
+// names the same tenant and its customer is the one Checkout recorded for
+// the tenant when it created the session. Payment Links and pricing tables
+// let a buyer set client_reference_id to any tenant id, so without both
+// checks anyone could relink another tenant's billing; such an event is
+// recorded as not applied, with the reason, and logged as a warning.
+// Subscription and invoice events name the customer, looked up among the
 // linked customers, and otherwise the subscription's metadata tenant_id
 // (which Checkout sets), so a subscription event arriving before the
 // checkout event still finds its tenant.
@@ -40,23 +46,40 @@
 //   - status past_due or unpaid: the plan is kept, and a grace period starts
 //     (Config.Grace, 72h by default) unless one is running.
 //   - status canceled, incomplete_expired or paused, and
-//     customer.subscription.deleted: the default plan at once.
+//     customer.subscription.deleted: the default plan at once. Stripe sends
+//     deleted when the subscription has ended, which is what Stripe's
+//     lifecycle says: a cancel at period end keeps the subscription active
+//     (cancel_at_period_end set) and its plan until the period is over,
+//     when Stripe deletes it; an immediate cancel (a refund, fraud) deletes
+//     it at once.
 //   - status incomplete: recorded on the subscription; plan unchanged.
 //   - invoice.payment_failed: a grace period starts unless one is running.
 //   - invoice.paid: the grace period ends.
 //
 // Other event types are recorded and not applied. Events that cannot be
 // applied (no tenant found, a price that belongs to no plan, a customer
-// linked to another tenant, a terminal event of a subscription that is not
-// the tenant's current one) are recorded with applied = false and the reason
-// in stripe_events.error, and answered as success: redelivery would not
-// change the outcome.
+// linked to another tenant, a checkout the tenant did not open, a terminal
+// event of a subscription that is not the tenant's current one) are
+// recorded with applied = false and the reason in stripe_events.error, and
+// answered as success: redelivery would not change the outcome.
 //
 // # Grace
 //
 // ExpireGrace, run periodically by the scheduler, moves every tenant whose
 // grace_until has passed to the default plan, through the SECURITY DEFINER
 // function aias_billing_expire_grace (the scheduler serves every tenant).
+// Only past-due subscriptions and failed payments start a grace.
+//
+// # What the SECURITY DEFINER functions trust
+//
+// They run as the schema owner, so they take nothing from the caller that
+// would reach past the caller's own tenant (migration 00019):
+// aias_billing_expire_grace reads the time from Postgres and drops tenants
+// to the plan a new tenant gets; aias_stripe_event_record reads an event's
+// id, type and time from its payload; aias_stripe_event_done marks only the
+// event recorded in the same transaction, filed under that transaction's
+// tenant; aias_set_plan changes only the transaction's own tenant, to a
+// well-formed plan name.
 //
 // # Plans and the database
 //

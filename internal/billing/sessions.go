@@ -87,7 +87,11 @@ func (s *Service) Portal(ctx context.Context, tenantID uuid.UUID) (string, error
 }
 
 // newCustomer creates the tenant's Stripe customer on first use, tagged with
-// metadata.tenant_id so its events find the tenant, and records it.
+// metadata.tenant_id so its events find the tenant, and records it. It
+// returns the customer recorded for the tenant, which the session must use:
+// when concurrent checkouts each created one, the first recorded wins, so
+// every session carries the customer a completed checkout is checked
+// against (applyCheckout); the others are left unused in Stripe.
 func (s *Service) newCustomer(ctx context.Context, tenantID uuid.UUID, email string) (string, error) {
 	params := &stripe.CustomerParams{Metadata: map[string]string{metadataTenant: tenantID.String()}}
 	if email != "" {
@@ -98,16 +102,17 @@ func (s *Service) newCustomer(ctx context.Context, tenantID uuid.UUID, email str
 	if err != nil {
 		return "", stripeError(err, "creating the customer")
 	}
+	var recorded string
 	err = s.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		const insert = `INSERT INTO subscriptions (tenant_id, stripe_customer_id) VALUES ($1, $2)
-		                ON CONFLICT (tenant_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id, updated_at = now()`
-		_, err := q.ExecContext(ctx, insert, tenantID, c.ID)
-		return postgres.Classify(err)
+		                ON CONFLICT (tenant_id) DO UPDATE SET stripe_customer_id = coalesce(nullif(subscriptions.stripe_customer_id, ''), EXCLUDED.stripe_customer_id)
+		                RETURNING stripe_customer_id`
+		return postgres.Classify(q.GetContext(ctx, &recorded, insert, tenantID, c.ID))
 	})
 	if err != nil {
 		return "", fmt.Errorf("record customer: %w", err)
 	}
-	return c.ID, nil
+	return recorded, nil
 }
 
 func (s *Service) read(ctx context.Context, tenantID uuid.UUID) (Subscription, bool, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"aias/internal/errs"
+	"aias/internal/logging"
 	"aias/internal/postgres"
 )
 
@@ -32,10 +33,18 @@ const metadataTenant = "tenant_id"
 type outcome struct {
 	applied bool
 	reason  string // why not applied; "" when there is nothing to say
+	refused bool   // not applied because it may be forged: logged as a warning
 }
 
 func skipped(format string, args ...any) outcome {
 	return outcome{reason: fmt.Sprintf(format, args...)}
+}
+
+// refused is an event AIAS will not apply because it does not match what
+// AIAS itself set up, as a forgery would not (a checkout naming a tenant
+// that did not open it).
+func refused(format string, args ...any) outcome {
+	return outcome{reason: fmt.Sprintf(format, args...), refused: true}
 }
 
 // event is a verified event with its object decoded for its type.
@@ -76,36 +85,18 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 		return false, err
 	}
 	duplicate := false
+	var out outcome
 	run := func(q postgres.Querier) error {
-		fresh, err := recordEvent(ctx, q, ev, payload)
+		fresh, err := recordEvent(ctx, q, payload)
 		if err != nil || !fresh {
 			duplicate = !fresh
 			return err
 		}
-		var out outcome
-		tid := uuid.NullUUID{UUID: tenantID, Valid: tenantID != uuid.Nil}
-		switch {
-		case ev.bad != "":
-			out = skipped("%s", ev.bad)
-		case !handled(string(ev.Type)):
-			out = outcome{}
-		case !tid.Valid:
-			out = skipped("no tenant for this event")
-		default:
-			exists, err := lockTenant(ctx, q, tenantID)
-			if err != nil {
-				return err
-			}
-			if !exists {
-				tid.Valid = false
-				out = skipped("tenant %s does not exist", tenantID)
-				break
-			}
-			if out, err = s.apply(ctx, q, tenantID, ev); err != nil {
-				return err
-			}
+		if out, err = s.outcome(ctx, q, tenantID, ev); err != nil {
+			return err
 		}
-		return eventDone(ctx, q, ev.ID, tid, out)
+		// Filed under the transaction's tenant, if it exists (aias_stripe_event_done).
+		return eventDone(ctx, q, ev.ID, out)
 	}
 	if tenantID != uuid.Nil {
 		err = s.DB.InTenantTx(ctx, tenantID, run)
@@ -115,7 +106,29 @@ func (s *Service) HandleWebhook(ctx context.Context, payload []byte, sigHeader s
 	if err != nil {
 		return false, err
 	}
+	if out.refused {
+		logging.From(ctx).Warn().Str("event_id", ev.ID).Str("event_type", string(ev.Type)).
+			Str("tenant_id", tenantID.String()).Str("reason", out.reason).Msg("Stripe event refused")
+	}
 	return duplicate, nil
+}
+
+// outcome applies a freshly recorded event, in its tenant's transaction
+// when it has one, and says what came of it.
+func (s *Service) outcome(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, ev *event) (outcome, error) {
+	switch {
+	case ev.bad != "":
+		return skipped("%s", ev.bad), nil
+	case !handled(string(ev.Type)):
+		return outcome{}, nil
+	case tenantID == uuid.Nil:
+		return skipped("no tenant for this event"), nil
+	}
+	exists, err := lockTenant(ctx, q, tenantID)
+	if err != nil || !exists {
+		return skipped("tenant %s does not exist", tenantID), err
+	}
+	return s.apply(ctx, q, tenantID, ev)
 }
 
 // isSignatureError tells the webhook package's signature errors (sentinel
@@ -218,22 +231,24 @@ func customerID(c *stripe.Customer) string {
 	return c.ID
 }
 
-func recordEvent(ctx context.Context, q postgres.Querier, ev *event, payload []byte) (bool, error) {
+// recordEvent records the verified event; aias_stripe_event_record reads its
+// id, type, API version and time from the payload itself.
+func recordEvent(ctx context.Context, q postgres.Querier, payload []byte) (bool, error) {
 	var fresh bool
-	err := q.GetContext(ctx, &fresh, `SELECT aias_stripe_event_record($1, $2, $3, $4, $5::jsonb)`,
-		ev.ID, string(ev.Type), ev.APIVersion, ev.created, string(payload))
+	err := q.GetContext(ctx, &fresh, `SELECT aias_stripe_event_record($1::jsonb)`, string(payload))
 	if err != nil {
 		return false, fmt.Errorf("record stripe event: %w", postgres.Classify(err))
 	}
 	return fresh, nil
 }
 
-func eventDone(ctx context.Context, q postgres.Querier, id string, tenantID uuid.NullUUID, out outcome) error {
+// eventDone marks the event this transaction recorded with its outcome.
+func eventDone(ctx context.Context, q postgres.Querier, id string, out outcome) error {
 	var reason *string
 	if out.reason != "" {
 		reason = &out.reason
 	}
-	if _, err := q.ExecContext(ctx, `SELECT aias_stripe_event_done($1, $2, $3, $4)`, id, tenantID, out.applied, reason); err != nil {
+	if _, err := q.ExecContext(ctx, `SELECT aias_stripe_event_done($1, $2, $3)`, id, out.applied, reason); err != nil {
 		return fmt.Errorf("mark stripe event: %w", postgres.Classify(err))
 	}
 	return nil
@@ -271,6 +286,12 @@ func (s *Service) apply(ctx context.Context, q postgres.Querier, tenantID uuid.U
 	return outcome{}, nil
 }
 
+// applyCheckout links a completed Checkout's subscription to the tenant
+// that opened it. client_reference_id alone proves nothing: Payment Links
+// and pricing tables let a buyer set it to any tenant id (tenant ids are in
+// webhook URLs). A session AIAS created also carries metadata.tenant_id and
+// the customer AIAS recorded for the tenant when it created the session
+// (Checkout), so both must match, or the event is refused.
 func (s *Service) applyCheckout(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, ev *event, cur Subscription, found bool) (outcome, error) {
 	cs := ev.checkout
 	if cs.Mode != stripe.CheckoutSessionModeSubscription {
@@ -280,28 +301,24 @@ func (s *Service) applyCheckout(ctx context.Context, q postgres.Querier, tenantI
 	if customer == "" {
 		return skipped("the checkout session has no customer"), nil
 	}
-	if out, ok, err := customerFree(ctx, q, customer, tenantID); err != nil || !ok {
-		return out, err
+	if cs.Metadata[metadataTenant] != tenantID.String() {
+		return refused("the checkout session's metadata.tenant_id (%q) is not its client_reference_id: not a session AIAS opened for this tenant",
+			cs.Metadata[metadataTenant]), nil
+	}
+	if !found || cur.StripeCustomerID != customer {
+		return refused("customer %s is not the one AIAS recorded for this tenant when it opened a checkout", customer), nil
 	}
 	var subID *string
 	if cs.Subscription != nil && cs.Subscription.ID != "" {
 		subID = &cs.Subscription.ID
 	}
-	if !found {
-		_, err := q.ExecContext(ctx, `INSERT INTO subscriptions (tenant_id, stripe_customer_id, stripe_subscription_id)
-			VALUES ($1, $2, $3)`, tenantID, customer, subID)
-		if err != nil {
-			return outcome{}, fmt.Errorf("link stripe customer: %w", postgres.Classify(err))
-		}
-		return outcome{applied: true}, nil
-	}
 	// The subscription id is set by the subscription's own events once they
 	// are applied; here it only fills a gap.
 	_, err := q.ExecContext(ctx, `UPDATE subscriptions
-		SET stripe_customer_id = $2, stripe_subscription_id = coalesce(stripe_subscription_id, $3), updated_at = now()
-		WHERE tenant_id = $1`, tenantID, customer, subID)
+		SET stripe_subscription_id = coalesce(stripe_subscription_id, $2), updated_at = now()
+		WHERE tenant_id = $1`, tenantID, subID)
 	if err != nil {
-		return outcome{}, fmt.Errorf("link stripe customer: %w", postgres.Classify(err))
+		return outcome{}, fmt.Errorf("link stripe subscription: %w", postgres.Classify(err))
 	}
 	return outcome{applied: true}, nil
 }
@@ -391,15 +408,12 @@ func (s *Service) applySubscription(ctx context.Context, q postgres.Querier, ten
 			g := s.now().Add(s.grace())
 			grace = &g
 		}
-	case "canceled":
-		// Paid until the period ends: the plan holds until then, and the
-		// grace sweep drops the tenant to the default plan at that moment.
-		if periodEnd != nil && periodEnd.After(s.now()) {
-			grace = periodEnd
-		} else {
-			planName, grace = s.Plans.Default().Name, nil
-		}
-	case "incomplete_expired", "paused":
+	case "canceled", "incomplete_expired", "paused":
+		// Stripe ends a subscription (customer.subscription.deleted, status
+		// canceled) when it is over: at the period's end for a
+		// cancel-at-period-end, which stays active with its plan until
+		// then, or at once for an immediate cancel (a refund, fraud). Either
+		// way it is over now.
 		planName, grace = s.Plans.Default().Name, nil
 	case "incomplete":
 		// awaiting the first payment: nothing changes yet

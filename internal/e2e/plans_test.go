@@ -2,10 +2,14 @@ package e2e_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"aias/internal/signature"
 )
 
 func TestPlansArePublicAndMeShowsTheTenantsLimits(t *testing.T) {
@@ -68,14 +72,20 @@ func TestConcurrentCreationsCannotOvershootThePlan(t *testing.T) {
 	}
 }
 
-func TestThePlanDecidesSchemesAndPayloadSize(t *testing.T) {
+func TestTheFreePlanVerifiesEverySchemeAndThePlanDecidesPayloadSize(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
 	free := s.signupOn("free", "free")
 	wf := s.createWorkflow(free.Key, echoWorkflow)
-	r := s.do("POST", "/api/v1/webhook-endpoints", free.Key, "", map[string]any{"workflow_id": wf, "name": "gh", "verification": map[string]string{"scheme": "github"}})
-	if r.Status != 402 || !strings.Contains(r.String(), "plan_limit") {
-		t.Errorf("github scheme on the free plan = %d %s, want 402 plan_limit", r.Status, r.Body)
+	for _, scheme := range signature.Schemes() {
+		var e struct{ ID string }
+		r := s.do("POST", "/api/v1/webhook-endpoints", free.Key, "", map[string]any{"workflow_id": wf, "name": scheme, "verification": schemeSettings(scheme)})
+		if r.Status != 201 {
+			t.Errorf("%s scheme on the free plan = %d %s, want 201", scheme, r.Status, r.Body)
+			continue
+		}
+		r.json(t, &e)
+		s.mustJSON("DELETE", "/api/v1/webhook-endpoints/"+e.ID, free.Key, nil, 204, nil) // the plan allows 2 endpoints
 	}
 	url := s.createEndpoint(free.Key, wf)
 	big := `{"pad":"` + strings.Repeat("x", 300<<10) + `"}` // over the free plan's 256 KiB
@@ -114,5 +124,32 @@ func TestStepsPerWorkflowFollowThePlan(t *testing.T) {
 	s.setPlan(free.ID, "pro")
 	if r := s.do("POST", "/api/v1/workflows", free.Key, "application/yaml", b.String()); r.Status != 201 {
 		t.Errorf("11 steps on pro = %d %s, want 201", r.Status, r.Body)
+	}
+}
+
+// schemeSettings is the smallest valid verification block of a scheme.
+func schemeSettings(scheme string) map[string]string {
+	if scheme == "hmac" {
+		return map[string]string{"scheme": scheme, "header": "X-Sig"}
+	}
+	return map[string]string{"scheme": scheme}
+}
+
+// An operator's plan file may still narrow the schemes a plan verifies.
+func TestAPlanFileCanRestrictTheSchemes(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plans.yaml")
+	plans := strings.Replace(tinyPlans, "held_runs: 2}", "held_runs: 2}\n    features: {signature_schemes: [github]}", 1)
+	if err := os.WriteFile(file, []byte(plans), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}})
+	tn := s.signupOn("narrow", "tiny")
+	wf := s.createWorkflow(tn.Key, echoWorkflow)
+	for scheme, want := range map[string]int{"github": 201, "shopify": 402, "standard-webhooks": 402, "token": 201} {
+		r := s.do("POST", "/api/v1/webhook-endpoints", tn.Key, "", map[string]any{"workflow_id": wf, "name": scheme, "verification": schemeSettings(scheme)})
+		if r.Status != want || (want == 402 && !strings.Contains(r.String(), `"code":"plan_limit"`)) {
+			t.Errorf("%s scheme on a plan listing only github = %d %s, want %d", scheme, r.Status, r.Body, want)
+		}
 	}
 }

@@ -2,18 +2,22 @@ package e2e_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"aias/internal/postgres"
 	"aias/internal/signature"
 )
 
@@ -158,7 +162,8 @@ func TestRotationKeepsTheOldSecretForItsGraceThenDropsIt(t *testing.T) {
 	settings := signature.Settings{Scheme: "github"}
 	url, id, old := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
 	post := func(secret, delivery string) int {
-		st, _ := s.post(url, `{}`, signed(t, settings, secret, delivery, time.Now(), `{}`)...)
+		body := `{"delivery":"` + delivery + `"}` // one body per delivery: a repeated body is a replay
+		st, _ := s.post(url, body, signed(t, settings, secret, delivery, time.Now(), body)...)
 		return st
 	}
 	var rotated struct {
@@ -457,5 +462,145 @@ func TestARunKeepsNoSignatureHeaderAndATolerancePatchKeepsTheSecret(t *testing.T
 	r := s.run(acme.Key, runID)
 	if strings.Contains(strings.ToLower(string(r.Trigger)), "webhook-signature") {
 		t.Errorf("the run kept the signature header: %s", r.Trigger)
+	}
+}
+
+// GitHub, Shopify and untimestamped hmac sign the body only, not the
+// delivery id header: a captured delivery resent under a new id within the
+// replay window is the same delivery (200, the first run); after the window
+// it is new. Schemes whose id is signed, and the token scheme, are not
+// affected.
+func TestAReplayedBodyUnderANewDeliveryIDIsADuplicateWithinTheWindow(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	acme := s.signup("acme")
+	wf := s.createWorkflow(acme.Key, echoWorkflow)
+	unsignedIDs := []struct {
+		verification map[string]any
+		settings     signature.Settings
+	}{
+		{map[string]any{"scheme": "github"}, signature.Settings{Scheme: "github"}},
+		{map[string]any{"scheme": "shopify"}, signature.Settings{Scheme: "shopify"}},
+		{map[string]any{"scheme": "hmac", "header": "X-Sig", "delivery_id_header": "X-Id"},
+			signature.Settings{Scheme: "hmac", Header: "X-Sig", DeliveryIDHeader: "X-Id"}},
+	}
+	body := `{"action":"opened","number":7}`
+	for _, sc := range unsignedIDs {
+		url, _, secret := s.signedEndpoint(acme.Key, wf, sc.verification)
+		st, first := s.post(url, body, signed(t, sc.settings, secret, "delivery-1", time.Now(), body)...)
+		if st != 202 {
+			t.Fatalf("%s: first delivery = %d, want 202", sc.settings.Scheme, st)
+		}
+		r := s.do("POST", url, "", "application/json", body, signed(t, sc.settings, secret, "delivery-2", time.Now(), body)...)
+		var again struct {
+			RunID     string `json:"run_id"`
+			Duplicate bool   `json:"duplicate"`
+		}
+		if r.Status == 200 {
+			r.json(t, &again)
+		}
+		if r.Status != 200 || again.RunID != first || !again.Duplicate || r.Header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("%s: the same body under a new delivery id = %d %s, want 200 duplicate of run %s", sc.settings.Scheme, r.Status, r.Body, first)
+		}
+		other := `{"action":"closed","number":7}`
+		if st, id := s.post(url, other, signed(t, sc.settings, secret, "delivery-3", time.Now(), other)...); st != 202 || id == first {
+			t.Errorf("%s: another body = %d run %s, want 202 and a new run", sc.settings.Scheme, st, id)
+		}
+	}
+
+	// After the window (the first run made six minutes older), the body is new again.
+	url, _, secret := s.signedEndpoint(acme.Key, wf, map[string]any{"scheme": "github"})
+	gh := signature.Settings{Scheme: "github"}
+	late := `{"action":"reopened"}`
+	_, first := s.post(url, late, signed(t, gh, secret, "late-1", time.Now(), late)...)
+	owner, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = owner.Close() }()
+	if _, err := owner.ExecContext(context.Background(), `UPDATE runs SET created_at = created_at - interval '6 minutes' WHERE id = $1`, first); err != nil {
+		t.Fatal(err)
+	}
+	if st, id := s.post(url, late, signed(t, gh, secret, "late-2", time.Now(), late)...); st != 202 || id == first {
+		t.Errorf("the same body after the window = %d run %s, want 202 and a new run (first %s)", st, id, first)
+	}
+
+	// A signed id (standard-webhooks) or no signature at all (token): the
+	// same body under new ids is new each time.
+	swURL, _, swSecret := s.signedEndpoint(acme.Key, wf, map[string]any{"scheme": "standard-webhooks"})
+	tokenURL := s.createEndpoint(acme.Key, wf)
+	seen := map[string]bool{}
+	for i, id := range []string{"msg_a", "msg_b"} {
+		sw := signed(t, signature.Settings{Scheme: "standard-webhooks"}, swSecret, id, time.Now(), body)
+		for _, d := range []struct {
+			name, url string
+			header    []string
+		}{
+			{"standard-webhooks", swURL, sw},
+			{"token", tokenURL, []string{"Idempotency-Key", id}},
+			{"token without key", tokenURL, nil},
+		} {
+			st, run := s.post(d.url, body, d.header...)
+			if st != 202 || seen[run] {
+				t.Errorf("%s: delivery %d of the same body = %d run %s, want 202 and a new run", d.name, i+1, st, run)
+			}
+			seen[run] = true
+		}
+	}
+}
+
+// A replayed body is answered as the same delivery even when the quota
+// would refuse a new one: repeats cost nothing.
+func TestAReplayedBodyIsADuplicateEvenWithTheQuotaFull(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "plans.yaml")
+	plans := strings.Replace(tinyPlans, "runs_per_month: 3", "runs_per_month: 1", 1)
+	plans = strings.Replace(plans, "held_runs: 2}", "held_runs: 0}\n    features: {signature_schemes: [github]}", 1)
+	if err := os.WriteFile(file, []byte(plans), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}})
+	tn := s.signupOn("tiny", "tiny")
+	url, _, secret := s.signedEndpoint(tn.Key, s.createWorkflow(tn.Key, echoWorkflow), map[string]any{"scheme": "github"})
+	gh := signature.Settings{Scheme: "github"}
+	body := `{"action":"opened"}`
+	st, first := s.post(url, body, signed(t, gh, secret, "d1", time.Now(), body)...)
+	if st != 202 {
+		t.Fatalf("first delivery = %d, want 202", st)
+	}
+	if st, _ := s.post(url, `{"action":"closed"}`, signed(t, gh, secret, "d2", time.Now(), `{"action":"closed"}`)...); st != 429 {
+		t.Fatalf("a new delivery over a quota of 1 = %d, want 429", st)
+	}
+	if st, id := s.post(url, body, signed(t, gh, secret, "d3", time.Now(), body)...); st != 200 || id != first {
+		t.Errorf("the first body again under a new id, quota full = %d run %s, want 200 with run %s", st, id, first)
+	}
+}
+
+// Copies of one GitHub body sent at once under fifty delivery ids make one
+// run: same-body inserts of an endpoint serialize.
+func TestConcurrentCopiesOfABodyUnderNewIDsMakeOneRun(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_RATE_LIMIT_ENDPOINT_PER_SECOND": "0", "AIAS_RATE_LIMIT_IP_PER_SECOND": "0"}})
+	acme := s.signup("acme")
+	url, _, secret := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
+	body := `{"action":"synchronize"}`
+	var accepted, dups, other atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		headers := signed(t, signature.Settings{Scheme: "github"}, secret, fmt.Sprintf("copy-%d", i), time.Now(), body)
+		wg.Go(func() {
+			switch st, _ := s.post(url, body, headers...); st {
+			case 202:
+				accepted.Add(1)
+			case 200:
+				dups.Add(1)
+			default:
+				other.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() != 1 || dups.Load() != 49 || other.Load() != 0 {
+		t.Errorf("accepted %d, duplicates %d, other %d; want 1, 49, 0", accepted.Load(), dups.Load(), other.Load())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"aias/internal/logging"
 	"aias/internal/ratelimit"
 	"aias/internal/run"
+	"aias/internal/signature"
 	"aias/internal/webhook"
 )
 
@@ -65,7 +66,7 @@ func (s *Server) intake(c echo.Context) error {
 		s.metrics.IntakeOutcomes.WithLabelValues("challenge").Inc()
 		return c.JSON(http.StatusOK, map[string]string{"challenge": res.Challenge})
 	}
-	return s.accept(c, ctx, t, d, res.DeliveryID)
+	return s.accept(c, ctx, t, d, res)
 }
 
 // receive applies the endpoint's rate limit and body limit and reads the body.
@@ -126,8 +127,8 @@ func ipKey(ip string) string {
 	return p.String()
 }
 
-func (s *Server) accept(c echo.Context, ctx context.Context, t webhook.Target, d webhook.Delivery, deliveryID string) error {
-	acc, err := s.intakes.Accept(ctx, t, d, deliveryID)
+func (s *Server) accept(c echo.Context, ctx context.Context, t webhook.Target, d webhook.Delivery, v signature.Result) error {
+	acc, err := s.intakes.Accept(ctx, t, d, v)
 	if err != nil {
 		if errs.Is(err, errs.Invalid) {
 			s.reject(ctx, t, d, webhook.ReasonBadRequest, errs.MessageOf(err))

@@ -191,7 +191,13 @@ type Sealed struct {
 // store(i, sealed) writes it back re-encrypted. Values already under the
 // primary are left alone. It returns how many moved, stopping at the first
 // error.
-func RewrapAll(keys Rewrapper, n int, value func(i int) Sealed, store func(i int, sealed []byte) error) (int, error) {
+//
+// The values are read before they are rewrapped and stored, so one may be
+// rotated (or rewritten by another rewrap) in between. store must write
+// only if the stored value is still value(i) — a compare-and-set on the
+// ciphertext — and report false when it was not: the newer value is kept
+// as its writer sealed it, and is not counted as moved.
+func RewrapAll(keys Rewrapper, n int, value func(i int) Sealed, store func(i int, sealed []byte) (bool, error)) (int, error) {
 	moved := 0
 	for i := range n {
 		v := value(i)
@@ -202,10 +208,13 @@ func RewrapAll(keys Rewrapper, n int, value func(i int) Sealed, store func(i int
 		if !changed {
 			continue
 		}
-		if err := store(i, out); err != nil {
+		stored, err := store(i, out)
+		if err != nil {
 			return moved, err
 		}
-		moved++
+		if stored {
+			moved++
+		}
 	}
 	return moved, nil
 }

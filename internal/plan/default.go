@@ -10,6 +10,9 @@ const (
 
 // Default returns the built-in catalogue: free (the default), pro and
 // business. It lists no Stripe price ids; see the package documentation.
+// Every built-in plan verifies every sender scheme: checking who sent a
+// webhook is not a paid feature. The plans differ by volume, retention,
+// concurrency and the advanced steps (foreach, callbacks).
 func Default() *Catalog { return defaultCatalog() }
 
 var defaultCatalog = sync.OnceValue(func() *Catalog {
@@ -33,7 +36,7 @@ func defaultPlans() []Plan {
 				HeldRuns:              100,
 				ForeachItems:          DefaultForeachItems,
 			},
-			Features: Features{SignatureSchemes: []string{}},
+			Features: Features{SignatureSchemes: []string{schemeAll}},
 		},
 		{
 			Name:        "pro",

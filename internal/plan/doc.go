@@ -29,7 +29,10 @@
 // Token authentication (the secret URL) is always available. SignatureSchemes
 // lists the verification schemes beyond it that the plan may configure on a
 // webhook endpoint: any of standard-webhooks, stripe, github, slack, shopify,
-// hmac, or "*" for every scheme. Foreach and Callbacks switch the foreach
+// hmac, or "*" for every scheme. Every built-in plan has "*": verifying
+// senders is not a paid feature, and the built-in plans differ by volume,
+// retention, concurrency and the advanced steps. An operator's file may
+// still narrow a plan's schemes. Foreach and Callbacks switch the foreach
 // step and run callbacks on.
 //
 // # Stripe prices
@@ -52,7 +55,7 @@
 //	  - name: free
 //	    display_name: Free
 //	    limits: {workflows: 3, webhook_endpoints: 2, ...}
-//	    features: {signature_schemes: [], foreach: false, callbacks: false}
+//	    features: {signature_schemes: ["*"], foreach: false, callbacks: false}
 //	    stripe_price_ids: []
 //
 // Every limit must be given explicitly; features and stripe_price_ids may be

@@ -69,8 +69,8 @@ func TestDefault(t *testing.T) {
 	if diff := cmp.Diff(wantFree, free.Limits); diff != "" {
 		t.Errorf("free limits (-want +got):\n%s", diff)
 	}
-	if free.Features.Foreach || free.Features.Callbacks || len(free.Features.SignatureSchemes) != 0 {
-		t.Errorf("free features = %+v, want token only", free.Features)
+	if free.Features.Foreach || free.Features.Callbacks {
+		t.Errorf("free features = %+v, want no foreach and no callbacks", free.Features)
 	}
 	pro, _ := c.Get("pro")
 	wantPro := Limits{
@@ -88,8 +88,16 @@ func TestDefault(t *testing.T) {
 		t.Errorf("business limits = %+v", biz.Limits)
 	}
 	for _, p := range []Plan{pro, biz} {
-		if !p.Features.Foreach || !p.Features.Callbacks || !p.AllowsScheme("github") {
+		if !p.Features.Foreach || !p.Features.Callbacks {
 			t.Errorf("%s features = %+v, want everything", p.Name, p.Features)
+		}
+	}
+	// Verifying senders is not an upsell: every built-in plan checks every scheme.
+	for _, p := range []Plan{free, pro, biz} {
+		for _, scheme := range knownSchemes {
+			if !p.AllowsScheme(scheme) {
+				t.Errorf("built-in plan %s does not allow the %s scheme", p.Name, scheme)
+			}
 		}
 	}
 	if Default() != c {
@@ -434,8 +442,13 @@ func TestWithin(t *testing.T) {
 
 // Plans handed out are copies: changing one does not change the catalogue.
 func TestCatalogIsImmutable(t *testing.T) {
-	c := mustLoad(t, "default: pro\nplans: ["+string(validPlan("pro", "price_A"))+"]")
+	// An operator's plan that verifies only Stripe signatures.
+	restricted := strings.Replace(string(validPlan("pro", "price_A")), `"signature_schemes":["*"]`, `"signature_schemes":["stripe"]`, 1)
+	c := mustLoad(t, "default: pro\nplans: ["+restricted+"]")
 	p, _ := c.Get("pro")
+	if !p.AllowsScheme("stripe") || p.AllowsScheme("github") {
+		t.Fatalf("restricted plan = %+v, want stripe only", p.Features)
+	}
 	p.StripePriceIDs[0] = "price_B"
 	p.Features.SignatureSchemes = append(p.Features.SignatureSchemes, "github")
 	all := c.All()

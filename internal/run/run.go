@@ -13,6 +13,7 @@ package run
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -111,13 +112,19 @@ type New struct {
 	// KeyExpr is the workflow's concurrency_key expression, if any; the
 	// run's key is computed from the trigger when it is inserted.
 	KeyExpr string
+	// ReplayWindow, when set, makes a run of the same endpoint with the same
+	// body (SHA-256) created within it the run this one repeats, whatever
+	// its delivery id: for senders whose signature does not cover the id
+	// (signature.Result.ReplayWindow).
+	ReplayWindow time.Duration
 }
 
 // Insert creates a queued run. When the endpoint already has a run for the
 // same delivery id it creates nothing and returns that run's id with
-// duplicate = true; likewise when a run with n.ID exists. Concurrent inserts
-// of one delivery id serialize on the unique index: exactly one wins, the
-// others see its row.
+// duplicate = true; likewise when a run with n.ID exists, and, with a
+// ReplayWindow, when the endpoint has a run of the same body created within
+// it. Concurrent inserts of one delivery id serialize on the unique index
+// (of one body, on a lock): exactly one wins, the others see its row.
 //
 // q may be a transaction of n's tenant or the pool: aias_insert_run
 // (migration 00012) scopes its statement to the tenant itself, so on the
@@ -136,14 +143,26 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 		ID        uuid.UUID `db:"id"`
 		Duplicate bool      `db:"duplicate"`
 	}
-	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	bodyHash, window := replayKey(n)
+	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::interval)`
 	err = q.GetContext(ctx, &out, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
 		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held,
-		keyOf(ctx, n))
+		keyOf(ctx, n), bodyHash, window)
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
 	}
 	return out.ID, out.Duplicate, nil
+}
+
+// replayKey is the body hash and window aias_insert_run compares against
+// (migration 00020); both NULL without a window.
+func replayKey(n New) (bodyHash []byte, window *string) {
+	if n.ReplayWindow <= 0 {
+		return nil, nil
+	}
+	h := sha256.Sum256(n.Body)
+	w := fmt.Sprintf("%d milliseconds", n.ReplayWindow.Milliseconds())
+	return h[:], &w
 }
 
 // Get reads one run of the transaction's tenant.

@@ -171,8 +171,10 @@ func CallbackKeys(ctx context.Context, q postgres.Querier, keys Sealer, tenantID
 func IsNoCallbackSecret(err error) bool { return errors.Is(err, ErrNoCallbackSecret) }
 
 // RewrapCallbackSecrets moves every callback secret to the primary
-// key-encryption key. It runs as the schema owner (it spans tenants).
-func RewrapCallbackSecrets(ctx context.Context, owner *postgres.DB, keys *keyring.Keyring) (int, error) {
+// key-encryption key. It runs as the schema owner (it spans tenants). A row
+// rewritten while it runs keeps what was written (a compare-and-set on the
+// ciphertext read, keyring.RewrapAll).
+func RewrapCallbackSecrets(ctx context.Context, owner *postgres.DB, keys keyring.Rewrapper) (int, error) {
 	var rows []struct {
 		ID         uuid.UUID `db:"id"`
 		TenantID   uuid.UUID `db:"tenant_id"`
@@ -184,11 +186,12 @@ func RewrapCallbackSecrets(ctx context.Context, owner *postgres.DB, keys *keyrin
 	}
 	return keyring.RewrapAll(keys, len(rows), func(i int) keyring.Sealed {
 		return keyring.Sealed{Value: rows[i].Ciphertext, AAD: callbackAAD(rows[i].TenantID, rows[i].ID), Name: "callback secret " + rows[i].ID.String()}
-	}, func(i int, ct []byte) error {
-		const update = `UPDATE callback_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1`
-		if _, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary()); err != nil {
-			return fmt.Errorf("store rewrapped callback secret: %w", postgres.Classify(err))
+	}, func(i int, ct []byte) (bool, error) {
+		const update = `UPDATE callback_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1 AND ciphertext = $4`
+		res, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary(), rows[i].Ciphertext)
+		if err != nil {
+			return false, fmt.Errorf("store rewrapped callback secret: %w", postgres.Classify(err))
 		}
-		return nil
+		return updated(res)
 	})
 }

@@ -180,3 +180,37 @@ func TestRewrapMovesCallbackSecretsToThePrimaryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A second rewrap to a newer key (or any writer) that moves a callback
+// secret while the first one runs wins: the first one does not put the
+// value back on the key the operator is about to drop.
+func TestRewrapKeepsACallbackSecretRewrittenWhileItRuns(t *testing.T) {
+	t.Parallel()
+	db, tid := setup(t)
+	issued := rotate(t, db.DB, tid, secret.DefaultCallbackGrace)
+	ctx := context.Background()
+	o := owner(t, db)
+	const newest = "newest:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+	rewrap := &midway{Rewrapper: keys(t, newKey+","+oldKey), then: func() {
+		if moved, err := secret.RewrapCallbackSecrets(ctx, o, keys(t, newest+","+newKey+","+oldKey)); err != nil || moved != 1 {
+			t.Errorf("concurrent RewrapCallbackSecrets = %d, %v; want 1 moved", moved, err)
+		}
+	}}
+	if moved, err := secret.RewrapCallbackSecrets(ctx, o, rewrap); err != nil || moved != 0 {
+		t.Errorf("RewrapCallbackSecrets = %d, %v; want 0 moved (the row it read was rewritten)", moved, err)
+	}
+	var onNewest int
+	if err := o.GetContext(ctx, &onNewest, `SELECT count(*) FROM callback_secrets WHERE key_id = 'newest'`); err != nil || onNewest != 1 {
+		t.Errorf("callback secrets on the newest key = %d (%v), want 1", onNewest, err)
+	}
+	err := db.InTenantTx(ctx, tid, func(q postgres.Querier) error {
+		ks, err := secret.CallbackKeys(ctx, q, keys(t, newest), tid)
+		if err != nil || len(ks) != 1 || string(ks[0]) != string(keyOf(t, issued.Secret)) {
+			t.Errorf("CallbackKeys with only the newest key = %d keys, %v", len(ks), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

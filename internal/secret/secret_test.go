@@ -2,6 +2,7 @@ package secret_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -120,6 +121,63 @@ func TestRewrapLeavesNoCiphertextOnTheOldKey(t *testing.T) {
 		got, err := secret.Load(ctx, q, keys(t, newKey), tid, []string{"T"})
 		if err != nil || got["T"] != "sealed-under-the-old-key" {
 			t.Errorf("Load with only the new key = %v, %v", got, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// midway is a keyring whose first Rewrap runs then first: after the rewrap
+// has read every value, before it writes any back.
+type midway struct {
+	keyring.Rewrapper
+	once sync.Once
+	then func()
+}
+
+func (m *midway) Rewrap(sealed, aad []byte) ([]byte, bool, error) {
+	m.once.Do(m.then)
+	return m.Rewrapper.Rewrap(sealed, aad)
+}
+
+func owner(t *testing.T, db *pgtest.DB) *postgres.DB {
+	t.Helper()
+	o, err := postgres.Open(context.Background(), db.OwnerURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = o.Close() })
+	return o
+}
+
+func TestRewrapKeepsASecretRotatedWhileItRuns(t *testing.T) {
+	t.Parallel()
+	db, tid := setup(t)
+	ctx := context.Background()
+	put := func(k *keyring.Keyring, value string) {
+		t.Helper()
+		err := db.InTenantTx(ctx, tid, func(q postgres.Querier) error {
+			_, err := secret.Put(ctx, q, k, tid, "T", value)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(keys(t, oldKey), "sealed-under-the-old-key")
+	current := keys(t, newKey+","+oldKey)
+	// The tenant's admin sets the secret again, under the new key, while the rewrap runs.
+	rewrap := &midway{Rewrapper: current, then: func() { put(current, "rotated-while-rewrapping") }}
+	moved, err := secret.Rewrap(ctx, owner(t, db), rewrap)
+	if err != nil || moved != 0 {
+		t.Errorf("Rewrap = %d, %v; want 0 moved (the value it read was replaced)", moved, err)
+	}
+	err = db.InTenantTx(ctx, tid, func(q postgres.Querier) error {
+		got, err := secret.Load(ctx, q, keys(t, newKey), tid, []string{"T"})
+		if err != nil || got["T"] != "rotated-while-rewrapping" {
+			t.Errorf("Load after the rewrap = %v, %v; want the rotated value", got, err)
 		}
 		return nil
 	})

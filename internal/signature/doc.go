@@ -60,6 +60,13 @@
 // Every scheme falls back to the Idempotency-Key header for the delivery id.
 // Only the standard-webhooks id and the ids read from a verified body are
 // covered by the signature; header ids are hints for deduplication only.
+// Where a signature was checked but the id is not covered by it, the Result
+// carries a ReplayWindow: for that long a repeat of the same body is the
+// same delivery whatever id it carries (the intake keeps a body hash per
+// endpoint for it). It is twice the tolerance when a timestamp is signed
+// (slack without event_id, hmac with timestamp_header: that covers every
+// moment a copy still verifies) and DefaultReplayWindow (5 minutes) when
+// nothing bounds a copy (github, shopify, hmac without timestamp_header).
 //
 // # Rules
 //

@@ -30,7 +30,23 @@ type Result struct {
 	DeliveryID string    // the sender's delivery id, "" if none (see the package doc)
 	Timestamp  time.Time // the signed timestamp, zero if the scheme has none
 	Challenge  string    // slack url_verification: the value to echo; no run should be created
+	// ReplayWindow is how long after this delivery a repeat of the same
+	// body to the same endpoint is the same delivery, whatever delivery id
+	// it carries. It is set when a signature was verified but does not
+	// cover the delivery id (github, shopify, hmac, a Slack body without an
+	// event_id): anyone holding a captured delivery could resend it under a
+	// new id. Zero for token (nothing is verified) and where the id is
+	// signed (standard-webhooks; stripe's and slack's ids in the body).
+	ReplayWindow time.Duration
+
+	idSigned bool // the delivery id is covered by the signature
 }
+
+// DefaultReplayWindow is the ReplayWindow of a scheme that signs neither
+// its delivery id nor a timestamp (github, shopify, hmac without
+// timestamp_header): a repeat of a body within it is a duplicate, a repeat
+// after it is a new delivery.
+const DefaultReplayWindow = 5 * time.Minute
 
 // scheme is one wire format. Settings reach it normalized.
 type scheme struct {
@@ -84,14 +100,30 @@ func Verify(s Settings, secrets []Secret, req Request, now time.Time) (Result, e
 	if req.Header == nil {
 		req.Header = http.Header{}
 	}
-	res, f := schemes[s.Scheme].verify(&s, secrets, req, now)
+	sc := schemes[s.Scheme]
+	res, f := sc.verify(&s, secrets, req, now)
 	if f != nil {
 		return Result{}, f
 	}
 	if res.DeliveryID == "" {
 		res.DeliveryID = req.Header.Get(idempotencyKey)
 	}
+	if s.Scheme != Token && !res.idSigned {
+		res.ReplayWindow = replayWindow(&s, sc)
+	}
 	return res, nil
+}
+
+// replayWindow is how long a verified delivery whose id is not signed can
+// come again. A signed timestamp is accepted from tolerance before to
+// tolerance after it, so a copy arrives at most twice the tolerance after
+// the first delivery: the window closes replays entirely. Without one a
+// copy verifies for ever, and the window is DefaultReplayWindow.
+func replayWindow(s *Settings, sc scheme) time.Duration {
+	if sc.timestamped(s) {
+		return 2 * s.Tolerance.std()
+	}
+	return DefaultReplayWindow
 }
 
 // Sign produces the headers a sender would send for body, signed with one

@@ -40,6 +40,7 @@ func verifySlack(s *Settings, keys []Secret, req Request, now time.Time) (Result
 	}
 	res := Result{Timestamp: ts}
 	res.DeliveryID, res.Challenge = slackBody(req.Body)
+	res.idSigned = res.DeliveryID != "" // read from the verified body
 	return res, nil
 }
 

@@ -59,7 +59,7 @@ func verifyStandardWebhooks(s *Settings, keys []Secret, req Request, now time.Ti
 	if f := checkWindow(ts, now, s.Tolerance.std()); f != nil {
 		return Result{}, f
 	}
-	return Result{DeliveryID: id, Timestamp: ts}, nil
+	return Result{DeliveryID: id, Timestamp: ts, idSigned: true}, nil
 }
 
 // parseSignatureList parses "v1,<base64> v1,<base64> v1a,<...>": entries of

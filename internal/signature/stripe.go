@@ -37,7 +37,8 @@ func verifyStripe(s *Settings, keys []Secret, req Request, now time.Time) (Resul
 	}
 	// The event id lives in the body; it is trustworthy only now that the
 	// body is verified.
-	return Result{DeliveryID: jsonField(req.Body, "id"), Timestamp: sig.ts}, nil
+	id := jsonField(req.Body, "id")
+	return Result{DeliveryID: id, Timestamp: sig.ts, idSigned: id != ""}, nil
 }
 
 // parseStripeHeader parses "t=<unix>,v1=<hex>,v1=<hex>,v0=<hex>". Stripe

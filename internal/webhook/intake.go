@@ -192,23 +192,25 @@ func (in *Intake) Verify(t Target, d Delivery) (signature.Result, error) {
 // Accept stores the delivery as a queued run and enqueues it. The run row is
 // committed before Accept returns; the enqueue is best-effort (see
 // run.Enqueue). A repeated delivery id returns the first run with Duplicate
-// set; ids are unique per endpoint for as long as the run is kept.
-func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, deliveryID string) (Accepted, error) {
-	if err := checkDeliveryID(deliveryID); err != nil {
+// set; ids are unique per endpoint for as long as the run is kept. For a
+// scheme whose signature does not cover the id, a repeat of the same body
+// within the verification's ReplayWindow is a repeat too, whatever its id.
+func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, v signature.Result) (Accepted, error) {
+	if err := checkDeliveryID(v.DeliveryID); err != nil {
 		return Accepted{}, err
 	}
 	n := run.New{
 		TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
-		TriggerKind: run.TriggerWebhook, DeliveryID: deliveryID, MaxAttempts: t.MaxAttempts,
+		TriggerKind: run.TriggerWebhook, DeliveryID: v.DeliveryID, MaxAttempts: t.MaxAttempts,
 		RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
 		Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
-		KeyExpr: t.KeyExpr,
+		KeyExpr: t.KeyExpr, ReplayWindow: v.ReplayWindow,
 	}
 	var out Accepted
 	var adm entitlement.Admission
 	var err error
 	if in.quotaApplies(t) {
-		if adm, out, err = in.admit(ctx, t, deliveryID); err != nil || out.Duplicate {
+		if adm, out, err = in.admit(ctx, t, n); err != nil || out.Duplicate {
 			return in.answer(ctx, t, out, adm, err)
 		}
 		n.Held = adm.Held
@@ -250,16 +252,20 @@ func (in *Intake) quotaApplies(t Target) bool {
 // and Postgres is read (each read scoped to the tenant on its own) only to
 // rebuild it, to count held runs, or when Redis is away. A repeated
 // delivery is never refused for a full quota: unless the run is admitted
-// plainly, the earlier delivery is looked for first (dup.Duplicate), and
-// the admission given back.
-func (in *Intake) admit(ctx context.Context, t Target, deliveryID string) (adm entitlement.Admission, dup Accepted, err error) {
+// plainly, the earlier delivery is looked for first (dup.Duplicate), by its
+// id and within its replay window by its body, and the admission given
+// back.
+func (in *Intake) admit(ctx context.Context, t Target, n run.New) (adm entitlement.Admission, dup Accepted, err error) {
 	scoped := in.DB.Scoped(t.TenantID)
 	adm, err = in.Quota.Admit(ctx, scoped, t.TenantID, in.Plans.Resolve(t.PlanName), in.now())
 	if err == nil && !adm.Held {
 		return adm, dup, nil
 	}
 	var ferr error
-	if dup.RunID, dup.Duplicate, ferr = findDelivery(ctx, scoped, t.EndpointID, deliveryID); ferr != nil || dup.Duplicate {
+	if dup.RunID, dup.Duplicate, ferr = findDelivery(ctx, scoped, t.EndpointID, n.DeliveryID); ferr != nil || dup.Duplicate {
+		return adm, dup, ferr
+	}
+	if dup.RunID, dup.Duplicate, ferr = findReplay(ctx, scoped, t.TenantID, t.EndpointID, n); ferr != nil || dup.Duplicate {
 		return adm, dup, ferr
 	}
 	return adm, dup, err
@@ -278,6 +284,26 @@ func findDelivery(ctx context.Context, q postgres.Getter, endpointID uuid.UUID, 
 	}
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("find delivery: %w", postgres.Classify(err))
+	}
+	return id, true, nil
+}
+
+// findReplay finds the run an earlier delivery of the same body created
+// within n's replay window (as aias_insert_run would, migration 00020).
+func findReplay(ctx context.Context, q postgres.Getter, tenantID, endpointID uuid.UUID, n run.New) (uuid.UUID, bool, error) {
+	if n.ReplayWindow <= 0 {
+		return uuid.Nil, false, nil
+	}
+	h := sha256.Sum256(n.Body)
+	var id uuid.UUID
+	const find = `SELECT id FROM runs WHERE endpoint_id = $1 AND body_sha256 = $2 AND tenant_id = $3
+	               AND created_at > now() - $4::interval ORDER BY created_at LIMIT 1`
+	err := q.GetContext(ctx, &id, find, endpointID, h[:], tenantID, fmt.Sprintf("%d milliseconds", n.ReplayWindow.Milliseconds()))
+	if postgres.IsNoRows(err) {
+		return uuid.Nil, false, nil
+	}
+	if err != nil {
+		return uuid.Nil, false, fmt.Errorf("find replay: %w", postgres.Classify(err))
 	}
 	return id, true, nil
 }

@@ -116,7 +116,9 @@ func hint(display string) string {
 }
 
 // RewrapSecrets moves every endpoint signing secret to the primary
-// key-encryption key. It runs as the schema owner (it spans tenants).
+// key-encryption key. It runs as the schema owner (it spans tenants). A row
+// rewritten while it runs keeps what was written (a compare-and-set on the
+// ciphertext read, keyring.RewrapAll).
 func RewrapSecrets(ctx context.Context, owner *postgres.DB, keys keyring.Rewrapper) (int, error) {
 	var rows []struct {
 		ID         uuid.UUID `db:"id"`
@@ -131,11 +133,16 @@ func RewrapSecrets(ctx context.Context, owner *postgres.DB, keys keyring.Rewrapp
 	return keyring.RewrapAll(keys, len(rows), func(i int) keyring.Sealed {
 		r := rows[i]
 		return keyring.Sealed{Value: r.Ciphertext, AAD: secretAAD(r.TenantID, r.EndpointID, r.ID), Name: "signing secret " + r.ID.String()}
-	}, func(i int, ct []byte) error {
-		const update = `UPDATE endpoint_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1`
-		if _, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary()); err != nil {
-			return fmt.Errorf("store rewrapped signing secret: %w", postgres.Classify(err))
+	}, func(i int, ct []byte) (bool, error) {
+		const update = `UPDATE endpoint_secrets SET ciphertext = $2, key_id = $3 WHERE id = $1 AND ciphertext = $4`
+		res, err := owner.ExecContext(ctx, update, rows[i].ID, ct, keys.Primary(), rows[i].Ciphertext)
+		if err != nil {
+			return false, fmt.Errorf("store rewrapped signing secret: %w", postgres.Classify(err))
 		}
-		return nil
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("rows affected: %w", err)
+		}
+		return n == 1, nil
 	})
 }

@@ -65,7 +65,10 @@ func run(bin string) (string, func(), error) {
 		return "", nil, err
 	}
 	out := &syncWriter{}
-	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:"+strconv.Itoa(port))
+	// Given only an HTTP address, stripe-mock also serves HTTPS on :12112,
+	// which a second instance (a parallel test) cannot bind: it exits. An
+	// empty port lets the system choose one for each instance.
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:"+strconv.Itoa(port), "-https-addr", "127.0.0.1:")
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return "", nil, err

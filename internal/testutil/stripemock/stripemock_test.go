@@ -27,3 +27,15 @@ func TestStartServesTheStripeAPI(t *testing.T) {
 		t.Errorf("GET /v1/customers = %d, want 200", resp.StatusCode)
 	}
 }
+
+// Parallel tests each run their own stripe-mock: both must serve.
+func TestTwoInstancesServeSideBySide(t *testing.T) {
+	a, b := stripemock.Start(t), stripemock.Start(t)
+	for _, url := range []string{a, b} {
+		resp, err := http.Get(url + "/v1/customers")
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		_ = resp.Body.Close()
+	}
+}
