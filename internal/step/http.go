@@ -228,16 +228,16 @@ func requestBody(ctx context.Context, with map[string]any, env Env) ([]byte, str
 	if err != nil {
 		return nil, "", err
 	}
-	return encodeBody(v, "http step")
+	return encodeBody(ctx, v, "http step")
 }
 
 // encodeBody is a request body and its content type: a string is sent as it
 // is (no type), anything else as compact JSON. who names the step in errors.
-func encodeBody(v any, who string) ([]byte, string, error) {
+func encodeBody(ctx context.Context, v any, who string) ([]byte, string, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), "", nil
 	}
-	b, err := compactJSONBytes(v)
+	b, err := encodeJSON(ctx, v)
 	if err != nil {
 		return nil, "", Permanent(fmt.Errorf("%s: body: %w", who, err))
 	}
