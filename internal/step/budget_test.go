@@ -221,7 +221,7 @@ func TestMeteredExpressionsAnswerAsExprDoes(t *testing.T) {
 		`split("a,b,c", ",")`, `trim("  x  ")`, `toBase64(trigger.body.s)`, `fromBase64(toBase64("x"))`,
 		`fromJSON('{"a":[1,2]}')`, `concat(trigger.body.list, [4])`, `flatten([[1,[2]],[3]])`,
 		`max(trigger.body.list)`, `median(trigger.body.list)`, `sort(trigger.body.list)`, `uniq(trigger.body.words)`,
-		`reverse(trigger.body.list)`, `take(trigger.body.list, 2)`, `keys(trigger.body.obj)`, `sortBy(toPairs(trigger.body.obj), #[0])`,
+		`reverse(trigger.body.list)`, `take(trigger.body.list, 2)`, `sort(keys(trigger.body.obj))`, `sortBy(toPairs(trigger.body.obj), #[0])`,
 		`fromPairs([["a", 1]])`, `indexOf(trigger.body.s, "l")`, `hasPrefix(trigger.body.s, "He")`,
 		`map(trigger.body.list, # * 2)`, `filter(trigger.body.list, # > 1)`, `reduce(trigger.body.list, #acc + #, 0)`,
 		`sum(trigger.body.list)`, `sum(1..10)`, `count(1..10, # % 2 == 0)`, `2 in 1..5`, `"a" in ["a", "b"]`,
