@@ -228,6 +228,10 @@ func TestMeteredExpressionsAnswerAsExprDoes(t *testing.T) {
 		`groupBy(trigger.body.words, #)["a"]`, `sortBy(trigger.body.list, #)`, `{"a": [1, {"b": 2}]}`,
 		`trigger.body.s matches "^H"`, `trigger.body.s matches trigger.body.s`, `let x = "a" + "b"; x + x`,
 		`trigger.body.missing + "x"`, `any(trigger.body.list, # == 2) ? "yes" : "no"`, `len(1..100)`,
+		`trigger.body?.list?.[0]`, `(trigger.body.missing ?? [7])[0]`, `filter(trigger.body.list, # > 1)?.[0]`,
+		`trigger.body.words | join(",")`, `1..3 | map(# * 2)`, `let f = map(trigger.body.list, #); f[0] + 1`,
+		`"x" + string(1)`, `trigger.body.obj?.k + "!"`, `reduce(trigger.body.words, #acc + #, "")`,
+		`map(trigger.body.list, {"v": #, "s": string(#) + "!"})`, `now().Year() > 2000`,
 	} {
 		want, werr := expr.Eval(src, map[string]any(env))
 		got, gerr := Eval(context.Background(), src, env)
