@@ -71,11 +71,15 @@ func keyOf(ctx context.Context, src string, r Run) (*string, error) {
 
 // resolveKey computes and records the key of a claimed run whose key is
 // pending. waiting is true when an earlier run of the key is unfinished:
-// the claim has been handed back. A run whose key was computed before
-// (possibly as no key) is left as it is.
+// the claim has been handed back. A run whose key was decided before
+// (possibly as no key, by an intake that computed keys itself) is left as
+// it is, even if the expression now fails.
 func (e *Executor) resolveKey(ctx context.Context, r *Run, src string) (waiting bool, err error) {
 	key, err := keyOf(ctx, src, *r)
 	if err != nil {
+		if pending, perr := keyPending(ctx, e.DB.Scoped(r.TenantID), r.ID); perr == nil && !pending {
+			return false, nil
+		}
 		return false, err
 	}
 	var state string
@@ -92,6 +96,15 @@ func (e *Executor) resolveKey(ctx context.Context, r *Run, src string) (waiting 
 		r.ConcurrencyKey = key
 	}
 	return false, nil
+}
+
+// keyPending reports whether run id's key is still to be computed.
+func keyPending(ctx context.Context, q postgres.Getter, id uuid.UUID) (bool, error) {
+	var pending bool
+	if err := q.GetContext(ctx, &pending, `SELECT key_pending FROM runs WHERE id = $1`, id); err != nil {
+		return false, fmt.Errorf("read run %s: %w", id, postgres.Classify(err))
+	}
+	return pending, nil
 }
 
 // Nudger starts a waiting run's task now.

@@ -176,3 +176,24 @@ steps:
 		t.Errorf("the next run = %s, want succeeded", r.Status)
 	}
 }
+
+// A run whose key was decided before it reached this worker — as no key,
+// by an intake that computed keys itself — is not judged again: it runs
+// even if its expression now fails.
+func TestARunWhoseKeyWasDecidedBeforeIsNotJudgedAgain(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.keyedRuns(t, `
+name: decided
+concurrency_key: "int(trigger.body.customer)"
+steps:
+  - { name: a, type: transform, with: { output: "1" } }
+`, `{"customer":"not a number"}`)[0]
+	b.exec(t, `UPDATE runs SET key_pending = false WHERE id = $1`, id)
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	if r, _ := b.get(t, id); r.Status != run.Succeeded {
+		t.Fatalf("run = %s (%s), want succeeded", r.Status, deref(r.Error))
+	}
+}

@@ -240,9 +240,10 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	if err != nil {
 		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))}
 	}
-	if len(out)+len(rec.Logs) > step.MaxOutputBytes { // CheckResult's count leaves out escapes
-		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("the step's output and log lines take %d bytes as JSON, more than the %d a step may store; keep large data in an artifact",
-			len(out)+len(rec.Logs), step.MaxOutputBytes))}
+	if n := len(out) + len(rec.Logs); n > step.MaxOutputBytes { // CheckResult's count leaves out escapes
+		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf(
+			"the step's output and log lines take more than %d MiB, the most a step may store (%d bytes as JSON); keep large data in an artifact",
+			step.MaxOutputBytes>>20, n))}
 	}
 	rec.Status, rec.Output = StepSucceeded, out
 	if err := e.commitStep(w.base, w.r, rec, res.Artifacts, res.Until); err != nil {
