@@ -7,7 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/auth"
 	"aias/internal/entitlement"
+	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/plan"
 	"aias/internal/postgres"
@@ -37,9 +39,25 @@ func stepLimit(p plan.Plan) workflow.Limits {
 	return l
 }
 
+// mayReadSecrets refuses a definition that reads tenant secrets unless the
+// key is an admin's (or the owner's). Members cannot read secrets; a
+// workflow they could save would send a secret wherever its http step
+// points. The route table admits members; this is the rule within it.
+func mayReadSecrets(c echo.Context, d workflow.Definition) error {
+	p := principal(c)
+	if p.Role.AtLeast(auth.Admin) || len(d.SecretNames()) == 0 {
+		return nil
+	}
+	return errs.E(errs.Forbidden, "secrets_need_admin",
+		"this definition reads tenant secrets; only an admin or owner key may save it (this key's role is "+string(p.Role)+")")
+}
+
 func (s *Server) createWorkflow(c echo.Context) error {
 	d, err := decodeDefinition(c)
 	if err != nil {
+		return err
+	}
+	if err := mayReadSecrets(c, d); err != nil {
 		return err
 	}
 	var w workflow.Workflow
@@ -78,6 +96,12 @@ func (s *Server) updateWorkflow(c echo.Context) error {
 			return err
 		}
 		if err := d.ValidateWithin(stepLimit(p)); err != nil {
+			return err
+		}
+		if err := mayReadSecrets(c, d); err != nil {
+			if _, err := workflow.Get(ctx, q, id); err != nil {
+				return err // 404 over 403: another tenant's id stays unknown
+			}
 			return err
 		}
 		if w, err = workflow.Update(ctx, q, principal(c).TenantID, id, d); err != nil {

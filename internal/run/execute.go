@@ -125,6 +125,11 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 		}
 		return err
 	}
+	if def.ConcurrencyKey != "" && r.ConcurrencyKey == nil {
+		if ours, err := e.turnOfKey(ctx, &r, def, a); !ours {
+			return err
+		}
+	}
 	ctx = logging.With(ctx, logging.From(ctx).With().Int("attempt", r.Attempt).Logger())
 	telemetry.SpanInt(ctx, "aias.attempt", r.Attempt) // the worker's run:execute span
 	logging.From(ctx).Info().Msg("run started")
@@ -167,6 +172,31 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	}
 	logging.From(ctx).Warn().Err(err).Msg("run could not advance; retrying")
 	return fmt.Errorf("run %s: %w", r.ID, err)
+}
+
+// turnOfKey computes the key of a claimed run whose key may be pending
+// (order.go). ours is true when it is the run's turn and the delivery goes
+// on with its steps; otherwise err is what the delivery returns: ErrBusy
+// when an earlier run of the key must finish first (the claim is handed
+// back), the outcome of failing the run when its key cannot be computed,
+// nil when the run is no longer this delivery's.
+func (e *Executor) turnOfKey(ctx context.Context, r *Run, def workflow.Definition, a Attempt) (ours bool, err error) {
+	waiting, err := e.resolveKey(ctx, r, def.ConcurrencyKey)
+	switch {
+	case errors.Is(err, errNotRunnable):
+		logging.From(ctx).Info().Err(err).Msg("run stopped")
+		return false, nil
+	case step.IsPermanent(err):
+		return false, e.fail(ctx, *r, def, &stepFailure{step: workflow.Step{Name: "concurrency_key"}, err: err}, a)
+	case err != nil:
+		if ctx.Err() != nil {
+			e.giveBack(ctx, *r)
+		}
+		return false, fmt.Errorf("run %s: %w", r.ID, err)
+	case waiting:
+		return false, ErrBusy
+	}
+	return true, nil
 }
 
 // runDeadline bounds the run by its workflow's timeout, counted from its

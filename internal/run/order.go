@@ -13,51 +13,99 @@ import (
 	"aias/internal/step"
 )
 
-// Ordering per key: a workflow's concurrency_key expression gives each run a
-// key when it is created. A run whose key has an unfinished run of the same
-// workflow that arrived before it (lower seq) is not claimed: its task waits
-// (ErrBusy, no attempt spent). When a keyed run finishes, the next run of
-// its key is nudged to start at once instead of at its next poll.
+// Ordering per key: a workflow's concurrency_key expression gives each run
+// a key. A run whose key has an unfinished run of the same workflow that
+// arrived before it (lower seq) is not claimed: its task waits (ErrBusy,
+// no attempt spent). When a keyed run finishes, the next run of its key is
+// nudged to start at once instead of at its next poll.
+//
+// The key is computed by the worker, not at intake: the expression is a
+// tenant's, and the ingress serves every tenant. A run is stored with its
+// key pending; the first worker to claim it computes the key, under the
+// expression budget and keyTimeout, and records it (aias_set_run_key,
+// migration 00022), handing the claim back when the key's turn has not
+// come. While a run's key is pending it could be any key, so every later
+// keyed run of the workflow waits for it: earlier runs still go first.
 
 // MaxKeyLen bounds a concurrency key; longer values are cut.
 const MaxKeyLen = 200
 
-// keyOf evaluates the run's concurrency key. A key that is null, empty or
-// fails to evaluate gives the run no key: it is not ordered, and the
-// failure is logged. Keys are strings; other values are their JSON text.
-func keyOf(ctx context.Context, n New) *string {
-	if n.KeyExpr == "" {
-		return nil
-	}
-	r := Run{Body: n.Body, ContentType: n.ContentType, Headers: n.Headers, Query: n.Query, ReceivedAt: n.ReceivedAt}
-	if n.DeliveryID != "" {
-		r.DeliveryID = &n.DeliveryID
-	}
-	v, err := step.Eval(ctx, n.KeyExpr, triggerEnv(r))
+// keyTimeout bounds the computation of one run's key.
+const keyTimeout = time.Second
+
+// errKeyTimeout is the cause of a key computation that took too long.
+var errKeyTimeout = fmt.Errorf("the concurrency key took longer than %s to compute", keyTimeout)
+
+// keyOf evaluates the concurrency key expression src for run r. A null or
+// empty result gives the run no key (nil): it is not ordered. Keys are
+// strings; other values are their JSON text. An expression that fails, or
+// spends more than its budget, fails the run for good.
+func keyOf(ctx context.Context, src string, r Run) (*string, error) {
+	ctx, cancel := context.WithTimeoutCause(step.WithBudget(ctx), keyTimeout, errKeyTimeout)
+	defer cancel()
+	v, err := step.Eval(ctx, src, triggerEnv(r).WithoutSecrets())
 	if err != nil {
-		logging.From(ctx).Warn().Err(err).Msg("concurrency key could not be computed; the run is not ordered")
-		return nil
+		return nil, err
 	}
 	var key string
 	switch v := v.(type) {
 	case nil:
-		return nil
+		return nil, nil
 	case string:
 		key = v
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
-			return nil
+			return nil, step.Permanent(fmt.Errorf("the concurrency key is not JSON-encodable: %w", err))
 		}
 		key = string(b)
 	}
 	if key == "" {
-		return nil
+		return nil, nil
 	}
 	if len(key) > MaxKeyLen {
 		key = key[:MaxKeyLen]
 	}
-	return &key
+	return &key, nil
+}
+
+// resolveKey computes and records the key of a claimed run whose key is
+// pending. waiting is true when an earlier run of the key is unfinished:
+// the claim has been handed back. A run whose key was decided before
+// (possibly as no key, by an intake that computed keys itself) is left as
+// it is, even if the expression now fails.
+func (e *Executor) resolveKey(ctx context.Context, r *Run, src string) (waiting bool, err error) {
+	key, err := keyOf(ctx, src, *r)
+	if err != nil {
+		if pending, perr := keyPending(ctx, e.DB.Scoped(r.TenantID), r.ID); perr == nil && !pending {
+			return false, nil
+		}
+		return false, err
+	}
+	var state string
+	const set = `SELECT aias_set_run_key($1, $2, $3, $4)`
+	if err := e.DB.GetContext(ctx, &state, set, r.TenantID, r.ID, r.Attempt, key); err != nil {
+		return false, fmt.Errorf("record the concurrency key of run %s: %w", r.ID, postgres.Classify(err))
+	}
+	switch state {
+	case "gone":
+		return false, fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
+	case "wait":
+		return true, nil
+	case "set":
+		r.ConcurrencyKey = key
+	}
+	return false, nil
+}
+
+// keyPending reports whether run id's key is still to be computed.
+func keyPending(ctx context.Context, q postgres.Getter, id uuid.UUID) (bool, error) {
+	var pending bool
+	const read = `SELECT key_pending FROM runs WHERE id = $1 AND tenant_id = $2`
+	if err := q.GetContext(ctx, &pending, read, id, postgres.Tenant(q)); err != nil {
+		return false, fmt.Errorf("read run %s: %w", id, postgres.Classify(err))
+	}
+	return pending, nil
 }
 
 // Nudger starts a waiting run's task now.
@@ -92,7 +140,8 @@ func (e *Executor) nudgeNext(ctx context.Context, r Run) {
 }
 
 // waitingTurn reports whether run id is held back by an earlier run of its
-// key (aias_predecessor_unfinished, migration 00014).
+// key, or of a key still pending (aias_predecessor_unfinished, migrations
+// 00014 and 00022).
 func waitingTurn(ctx context.Context, q postgres.Getter, id uuid.UUID) (bool, error) {
 	var waiting bool
 	const turn = `SELECT aias_predecessor_unfinished(workflow_id, concurrency_key, seq) FROM runs WHERE id = $1 AND tenant_id = $2`

@@ -109,8 +109,9 @@ type New struct {
 	Query           map[string]string
 	ReceivedAt      time.Time
 	Held            bool // over quota: stored as held, not counted
-	// KeyExpr is the workflow's concurrency_key expression, if any; the
-	// run's key is computed from the trigger when it is inserted.
+	// KeyExpr is the workflow's concurrency_key expression, if any. It is
+	// not evaluated here: the run is stored with its key pending, and the
+	// worker that first claims it computes it (order.go).
 	KeyExpr string
 	// ReplayWindow, when set, makes a run of the same endpoint with the same
 	// body (SHA-256) created within it the run this one repeats, whatever
@@ -127,8 +128,8 @@ type New struct {
 // (of one body, on a lock): exactly one wins, the others see its row.
 //
 // q may be a transaction of n's tenant or the pool: aias_insert_run
-// (migration 00012) scopes its statement to the tenant itself, so on the
-// pool the run is inserted and committed in one round trip.
+// (migrations 00012, 00022) scopes its statement to the tenant itself, so
+// on the pool the run is inserted and committed in one round trip.
 func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, duplicate bool, err error) {
 	var delivery *string
 	if n.DeliveryID != "" {
@@ -144,10 +145,10 @@ func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, dupli
 		Duplicate bool      `db:"duplicate"`
 	}
 	bodyHash, window := replayKey(n)
-	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18::interval)`
+	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL, $16, $17::interval, $18)`
 	err = q.GetContext(ctx, &out, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
 		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held,
-		keyOf(ctx, n), bodyHash, window)
+		bodyHash, window, n.KeyExpr != "")
 	if err != nil {
 		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
 	}

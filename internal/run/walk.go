@@ -197,6 +197,12 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	started := e.now()
 	sctx, span := telemetry.StartStep(ctx, s.Name, s.Type)
 	res, err := w.attempt(logging.With(sctx, log), s, env)
+	if err == nil {
+		// Before anything of the result is redacted, encoded or stored.
+		if err = step.CheckResult(res); err != nil {
+			res = step.Result{}
+		}
+	}
 	res, err = redact(w.deps.Redactor, res, err)
 	outcome := stepOutcome(err)
 	telemetry.EndStep(span, outcome, err) // the error as redacted
@@ -234,6 +240,11 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	if err != nil {
 		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf("step output is not JSON-encodable: %w", err))}
 	}
+	if n := len(out) + len(rec.Logs); n > step.MaxOutputBytes { // CheckResult's count leaves out escapes
+		return res, nil, &stepFailure{step: s, err: step.Permanent(fmt.Errorf(
+			"the step's output and log lines take more than %d MiB, the most a step may store (%d bytes as JSON); keep large data in an artifact",
+			step.MaxOutputBytes>>20, n))}
+	}
 	rec.Status, rec.Output = StepSucceeded, out
 	if err := e.commitStep(w.base, w.r, rec, res.Artifacts, res.Until); err != nil {
 		if errors.Is(err, errNotRunnable) {
@@ -249,9 +260,11 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 }
 
 // attempt runs the step type under the step's timeout and the run's
-// watch: a canceled run cancels the step's context. A panic in a step is a
-// retryable failure of that step, not of the worker.
+// watch: a canceled run cancels the step's context. The step's expressions
+// share one budget (step.WithBudget). A panic in a step is a retryable
+// failure of that step, not of the worker.
 func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (res step.Result, err error) {
+	ctx = step.WithBudget(ctx)
 	typ, ok := step.Lookup(s.Type)
 	if !ok {
 		return res, step.Permanent(fmt.Errorf("unknown step type %q", s.Type))

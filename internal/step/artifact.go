@@ -72,7 +72,7 @@ func (artifact) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (
 	if err != nil {
 		return Result{}, err
 	}
-	content, err := artifactBytes(v)
+	content, err := artifactBytes(ctx, v)
 	if err != nil {
 		return Result{}, Permanent(fmt.Errorf("artifact %q: %w", name, err))
 	}
@@ -89,11 +89,11 @@ func (artifact) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (
 
 // artifactBytes stores strings verbatim so that text, CSV or pre-rendered
 // JSON is not quoted a second time.
-func artifactBytes(v any) ([]byte, error) {
+func artifactBytes(ctx context.Context, v any) ([]byte, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), nil
 	}
-	return compactJSONBytes(v)
+	return encodeJSON(ctx, v)
 }
 
 // checkArtifactName keeps names usable as a single path segment in storage

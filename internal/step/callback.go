@@ -150,7 +150,7 @@ func callbackBody(ctx context.Context, with map[string]any, env Env) ([]byte, st
 			return nil, "", err
 		}
 	}
-	return encodeBody(v, "callback step")
+	return encodeBody(ctx, v, "callback step")
 }
 
 // callbackSummary is the default body: the run, this step, and the outputs

@@ -19,7 +19,7 @@ import (
 const (
 	MaxExprBytes = 4096      // longest accepted expression source
 	maxExprNodes = 1000      // AST nodes per expression
-	memoryBudget = 1_000_000 // expr's allocation units per evaluation
+	memoryBudget = 1_000_000 // expr's allocation units (elements) per evaluation; see also budget.go
 	cacheSize    = 4096      // compiled programs kept in memory
 )
 
@@ -42,6 +42,9 @@ var compileEnv = types.Map{
 	SecretsKey: types.TypeOf(map[string]any{}),
 }
 
+// meteredEnv is compileEnv with the budget of the metered program.
+var meteredEnv = meterEnv(compileEnv)
+
 // anyValue is the type of a value known only at run time.
 type anyValue struct{}
 
@@ -61,9 +64,12 @@ func CompileExpr(src string) error {
 // compile or fail at run time are permanent errors: the same definition and
 // input would fail again. A missing map key evaluates to nil; use `?.` to
 // reach through a value that may itself be nil and `??` for a default.
+//
+// The evaluation spends ctx's budget (see WithBudget; a context without one
+// gives the evaluation its own) and stops, permanently, when the budget runs
+// out or ctx's deadline passes; a canceled ctx stops it with a retryable
+// error.
 func Eval(ctx context.Context, src string, env Env) (any, error) {
-	// The VM cannot be interrupted, so the context is checked up front; the
-	// node and memory limits bound how long the evaluation itself can take.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -71,30 +77,82 @@ func Eval(ctx context.Context, src string, env Env) (any, error) {
 	if err != nil {
 		return nil, Permanent(err)
 	}
-	machine := vm.VM{MemoryBudget: memoryBudget}
 	// Programs are compiled against a map[string]any env and use a type
-	// assertion on it, so the named Env type must be converted.
-	out, err := machine.Run(prog, map[string]any(env))
+	// assertion on it, so the named Env type must be converted. A metered
+	// program also reads the budget it reports to from it.
+	vars := map[string]any(env)
+	if prog.metered {
+		var b *budget
+		ctx, b = budgetFrom(ctx)
+		b.begin(ctx)
+		defer b.end()
+		vars = make(map[string]any, len(env)+1)
+		for k, v := range env {
+			vars[k] = v
+		}
+		vars[budgetVar] = b
+	}
+	machine := vm.VM{MemoryBudget: memoryBudget}
+	out, err := machine.Run(prog.Program, vars)
 	if err != nil {
-		return nil, Permanent(fmt.Errorf("expression %q: %s", src, describe(err)))
+		return nil, runError(src, err)
 	}
 	return out, nil
 }
 
-// compile returns the program for src, from the cache when possible.
-func compile(src string) (*vm.Program, error) {
+// runError classifies an evaluation's failure: a spent budget (permanent)
+// or a canceled context (retryable) as it is, their messages saying why
+// without the expression; any other failure as a permanent error naming
+// the expression.
+func runError(src string, err error) error {
+	var (
+		spent   *budgetError
+		stopped *stoppedError
+	)
+	switch {
+	case errors.As(err, &spent):
+		return spent
+	case errors.As(err, &stopped):
+		return stopped
+	}
+	return Permanent(fmt.Errorf("expression %q: %s", src, describe(err)))
+}
+
+// program is a compiled expression. metered says the meter rewrote it
+// (meter.go): it loops, builds or scans, and reports to a budget. One that
+// does none of these (a member chain, arithmetic, a comparison) takes time
+// bounded by its size and runs without one.
+type program struct {
+	*vm.Program
+	metered bool
+}
+
+// compile returns the program for src, from the cache when possible. src
+// is checked as written first, so its errors are the ones its author
+// wrote; then what its literals alone would build (checkBuilds); then it is
+// compiled again with the meter.
+func compile(src string) (program, error) {
 	if prog, ok := programs.get(src); ok {
 		return prog, nil
 	}
 	if len(src) > MaxExprBytes {
-		return nil, fmt.Errorf("expression is longer than %d bytes", MaxExprBytes)
+		return program{}, fmt.Errorf("expression is longer than %d bytes", MaxExprBytes)
 	}
-	prog, err := expr.Compile(src, expr.Env(compileEnv), expr.MaxNodes(maxExprNodes))
+	if _, err := expr.Compile(src, expr.Env(compileEnv), expr.MaxNodes(maxExprNodes)); err != nil {
+		return program{}, fmt.Errorf("invalid expression: %s", describe(err))
+	}
+	if err := checkBuilds(src); err != nil {
+		return program{}, fmt.Errorf("expression %s", err)
+	}
+	patch := &meterPatch{}
+	opts := append([]expr.Option{expr.Env(meteredEnv), expr.MaxNodes(maxExprNodes), expr.Patch(patch)}, meterFunctions...)
+	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("invalid expression: %s", describe(err))
+		return program{}, fmt.Errorf("invalid expression: %s", describe(err))
 	}
-	programs.put(src, prog)
-	return prog, nil
+	p := program{Program: prog, metered: patch.used}
+	programs.put(src, p)
+	return p, nil
 }
 
 // describe renders an expr error on one line; expr's own Error() adds a
@@ -115,19 +173,19 @@ func describe(err error) string {
 // simpler than tracking recency.
 type programCache struct {
 	mu sync.RWMutex
-	m  map[string]*vm.Program
+	m  map[string]program
 }
 
-var programs = &programCache{m: make(map[string]*vm.Program)}
+var programs = &programCache{m: make(map[string]program)}
 
-func (c *programCache) get(src string) (*vm.Program, bool) {
+func (c *programCache) get(src string) (program, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	p, ok := c.m[src]
 	return p, ok
 }
 
-func (c *programCache) put(src string, p *vm.Program) {
+func (c *programCache) put(src string, p program) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= cacheSize {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/expr-lang/expr/vm"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -108,9 +107,9 @@ func TestEvalHonoursCancelledContext(t *testing.T) {
 
 func TestProgramCacheStaysBounded(t *testing.T) {
 	t.Parallel()
-	c := &programCache{m: map[string]*vm.Program{}}
+	c := &programCache{m: map[string]program{}}
 	for i := range cacheSize + 10 {
-		c.put(strings.Repeat("x", i), nil)
+		c.put(strings.Repeat("x", i), program{})
 	}
 	if n := len(c.m); n > cacheSize {
 		t.Fatalf("cache holds %d programs, want at most %d", n, cacheSize)

@@ -65,7 +65,7 @@ func (foreach) Run(ctx context.Context, deps Deps, with map[string]any, env Env)
 	if len(items) > limit {
 		return Result{}, Permanent(fmt.Errorf("items has %d elements; the plan allows at most %d per foreach", len(items), limit))
 	}
-	if err := checkEncodable(items, "items"); err != nil {
+	if err := checkEncodable(items, "items", MaxOutputBytes); err != nil {
 		return Result{}, err
 	}
 	return Result{Output: map[string]any{"items": items}}, nil

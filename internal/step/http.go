@@ -136,6 +136,9 @@ func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Resul
 	if err != nil {
 		return Result{}, Permanent(fmt.Errorf("http step: %w", err))
 	}
+	if err := checkSecretUse(with); err != nil {
+		return Result{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -175,7 +178,7 @@ func exchange(ctx context.Context, client *http.Client, req *http.Request, expec
 func newRequest(ctx context.Context, with map[string]any, env Env) (*http.Request, error) {
 	rawURL, err := Render(ctx, str(with, "url", ""), env)
 	if err != nil {
-		return nil, err
+		return nil, withheld(ctx, with["url"], true, "http step: url", err)
 	}
 	target, err := parseTargetURL(rawURL)
 	if err != nil {
@@ -226,18 +229,18 @@ func requestBody(ctx context.Context, with map[string]any, env Env) ([]byte, str
 	}
 	v, err := EvalValue(ctx, raw, env)
 	if err != nil {
-		return nil, "", err
+		return nil, "", withheld(ctx, raw, false, "http step: body", err)
 	}
-	return encodeBody(v, "http step")
+	return encodeBody(ctx, v, "http step")
 }
 
 // encodeBody is a request body and its content type: a string is sent as it
 // is (no type), anything else as compact JSON. who names the step in errors.
-func encodeBody(v any, who string) ([]byte, string, error) {
+func encodeBody(ctx context.Context, v any, who string) ([]byte, string, error) {
 	if s, ok := v.(string); ok {
 		return []byte(s), "", nil
 	}
-	b, err := compactJSONBytes(v)
+	b, err := encodeJSON(ctx, v)
 	if err != nil {
 		return nil, "", Permanent(fmt.Errorf("%s: body: %w", who, err))
 	}
@@ -264,7 +267,7 @@ func renderHeaders(ctx context.Context, with map[string]any, env Env, who string
 		tmpl, _ := v.(string)
 		value, err := Render(ctx, tmpl, env)
 		if err != nil {
-			return nil, fmt.Errorf("%s: header %s: %w", who, name, err)
+			return nil, withheld(ctx, tmpl, true, who+": header "+name, fmt.Errorf("%s: header %s: %w", who, name, err))
 		}
 		if !validHeaderName(name) || (reserved != nil && reserved(name)) || strings.ContainsAny(value, "\r\n") {
 			return nil, Permanent(fmt.Errorf("%s: header %s is not valid", who, name))
@@ -273,6 +276,61 @@ func renderHeaders(ctx context.Context, with map[string]any, env Env, who string
 	}
 	return h, nil
 }
+
+// checkSecretUse refuses at run time, as validation does when a definition
+// is saved, a url, header or body that reads secrets other than whole (see
+// the package documentation). A definition saved before that rule fails
+// here rather than running.
+func checkSecretUse(with map[string]any) error {
+	for _, src := range httpSchema.sources(with, "with") {
+		if !src.AllowSecrets {
+			continue
+		}
+		if u := secretUseOf(src.Text, src.Template); u.partial || u.dynamic || u.envDynamic {
+			return Permanent(fmt.Errorf("http step: %s: %s", src.Path, msgSecretsWhole))
+		}
+	}
+	return nil
+}
+
+// withheld replaces the error of a field that reads a secret with one that
+// says only which field failed: the error of an expression can quote the
+// values it handled. v is the field's template (template) or value. The
+// replacement keeps the original's classification, and wraps the context's
+// cause when the context ended, so timeouts and cancels are still told
+// apart. Errors of fields without secrets are returned as they are.
+func withheld(ctx context.Context, v any, template bool, field string, err error) error {
+	reads := false
+	if s, ok := v.(string); ok && template {
+		reads = secretUseOf(s, true).used
+	} else {
+		for _, src := range valueSources(v, "") {
+			reads = reads || secretUseOf(src.Text, false).used
+		}
+	}
+	if !reads {
+		return err
+	}
+	w := &withheldError{field: field, permanent: IsPermanent(err)}
+	if ctx.Err() != nil {
+		w.cause = context.Cause(ctx)
+	}
+	return w
+}
+
+// withheldError is the failure of a field that reads a secret: which field,
+// and nothing of the expression or its values.
+type withheldError struct {
+	field     string
+	permanent bool
+	cause     error // the context's, when it ended
+}
+
+func (e *withheldError) Error() string {
+	return e.field + " could not be computed; it reads a secret, so the details are withheld"
+}
+func (e *withheldError) Unwrap() error   { return e.cause }
+func (e *withheldError) Permanent() bool { return e.permanent }
 
 // idempotencyKey is "<run id>:<step>", or "" when the worker did not
 // provide both. <step> is the step's name, followed inside foreach bodies

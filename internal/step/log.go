@@ -51,7 +51,7 @@ func (logStep) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (R
 		if err != nil {
 			return Result{}, err
 		}
-		if err := checkEncodable(fields, "fields"); err != nil {
+		if err := checkEncodable(fields, "fields", MaxOutputBytes); err != nil {
 			return Result{}, err
 		}
 		line.Fields = fields.(map[string]any)

@@ -26,6 +26,8 @@ const envIdent = "$env"
 const (
 	msgSecretsPlacement = "secrets may only be used in an http step's url, headers and body"
 	msgSecretsDynamic   = "secrets must be referenced by a fixed name"
+	msgSecretsWhole     = "a secret may only be used whole: {{ secrets.NAME }} as a template part, or secrets.NAME as a whole body value, " +
+		"never inside another expression (a function, an operator, an index or a slice)"
 )
 
 // ErrDynamicSecret is returned by SecretRefs for an expression that reads
@@ -108,8 +110,11 @@ func (s Source) CheckSecrets() []errs.FieldError {
 		return nil
 	}
 	var problems []errs.FieldError
-	if u.dynamic || u.envDynamic {
+	switch {
+	case u.dynamic || u.envDynamic:
 		problems = append(problems, fieldErr(s.Path, msgSecretsDynamic))
+	case u.partial:
+		problems = append(problems, fieldErr(s.Path, msgSecretsWhole))
 	}
 	for _, name := range u.names {
 		if !SecretNamePattern.MatchString(name) {
@@ -187,6 +192,12 @@ type secretUse struct {
 	used       bool     // the secrets map is read at all
 	dynamic    bool     // secrets is read other than as secrets.NAME
 	envDynamic bool     // $env is read other than as $env.NAME
+	// partial: a secret is read as part of a larger expression — an
+	// operand, an argument, indexed or sliced — rather than being the whole
+	// expression. Whatever such an expression makes of the secret (a slice,
+	// its upper case, an error quoting it) no longer matches the value the
+	// redactor knows.
+	partial bool
 }
 
 func (u *secretUse) merge(o secretUse) {
@@ -198,6 +209,7 @@ func (u *secretUse) merge(o secretUse) {
 	u.used = u.used || o.used
 	u.dynamic = u.dynamic || o.dynamic
 	u.envDynamic = u.envDynamic || o.envDynamic
+	u.partial = u.partial || o.partial
 }
 
 // analyzeSecrets walks the syntax tree of src. The secrets map is reached
@@ -223,7 +235,39 @@ func analyzeSecrets(src string) (secretUse, error) {
 			u.envDynamic = true
 		}
 	}
+	u.partial = u.used && !isWholeSecret(tree.Node)
 	return u, nil
+}
+
+// isWholeSecret reports whether node is secrets.NAME (or secrets["NAME"],
+// $env.secrets.NAME, secrets?.NAME) and nothing else.
+func isWholeSecret(node ast.Node) bool {
+	if c, ok := node.(*ast.ChainNode); ok {
+		node = c.Node
+	}
+	m, ok := node.(*ast.MemberNode)
+	if !ok {
+		return false
+	}
+	_, constant := m.Property.(*ast.StringNode)
+	return constant && isSecretsRoot(m.Node)
+}
+
+// secretUseOf is the secret use of an expression or template, for the
+// checks the http step repeats at run time; sources that do not mention
+// secrets at all are answered without parsing.
+func secretUseOf(text string, template bool) secretUse {
+	if !strings.Contains(text, SecretsKey) && !strings.Contains(text, envIdent) {
+		return secretUse{}
+	}
+	u, err := analyzeSecrets(text)
+	if template {
+		u, err = analyzeTemplateSecrets(text)
+	}
+	if err != nil {
+		return secretUse{used: true, partial: true} // cannot tell: treat it as the worst
+	}
+	return u
 }
 
 func analyzeTemplateSecrets(tmpl string) (secretUse, error) {

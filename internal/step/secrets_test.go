@@ -22,7 +22,8 @@ const (
 
 func secretEnv() Env {
 	env := testEnv()
-	env[SecretsKey] = map[string]string{testSecretName: testSecretValue, "OTHER": "other-value-123"}
+	env[SecretsKey] = map[string]string{testSecretName: testSecretValue, "OTHER": "other-value-123",
+		"BASIC_AUTH": base64.StdEncoding.EncodeToString([]byte("svc:" + testSecretValue))}
 	return env
 }
 
@@ -238,7 +239,7 @@ func TestHTTPSendsSecretsAndRedactsTheEcho(t *testing.T) {
 	with := map[string]any{
 		"url": srv.URL + "/orders?token={{ secrets.ORDERS_TOKEN }}",
 		"headers": map[string]any{
-			"Authorization": `Basic {{ toBase64("svc:" + secrets.ORDERS_TOKEN) }}`,
+			"Authorization": `Basic {{ secrets.BASIC_AUTH }}`,
 			"X-Token":       "{{ secrets.ORDERS_TOKEN }}",
 		},
 		"body": map[string]any{"token": "secrets.ORDERS_TOKEN"},
@@ -326,5 +327,106 @@ func TestHTTPRedactsErrors(t *testing.T) {
 	mustPermanent(t, err)
 	if strings.Contains(err.Error(), testSecretValue) {
 		t.Fatalf("error leaks the secret: %v", err)
+	}
+}
+
+// A secret may be used only whole. Anything an expression makes of it —
+// a slice, its upper case, a comparison that answers a guess, an error
+// quoting a conversion — no longer matches the value the redactor masks.
+func TestASecretMayOnlyBeUsedWhole(t *testing.T) {
+	t.Parallel()
+	const whole = "a secret may only be used whole"
+	refused := []struct{ name, field, text string }{
+		{"a function of it", "body", "upper(secrets.ORDERS_TOKEN)"},
+		{"a conversion of a slice", "body", "int(secrets.ORDERS_TOKEN[1:])"},
+		{"a slice", "body", "secrets.ORDERS_TOKEN[1:]"},
+		{"an index", "body", "secrets.ORDERS_TOKEN[0]"},
+		{"a concatenation", "body", `secrets.ORDERS_TOKEN + "x"`},
+		{"a comparison that answers a guess", "body", `hasPrefix(secrets.ORDERS_TOKEN, "tok_9") ? "a" : "b"`},
+		{"an equality", "body", `secrets.ORDERS_TOKEN == "guess"`},
+		{"a default", "body", `secrets.ORDERS_TOKEN ?? "none"`},
+		{"inside a literal", "body", `{"t": secrets.ORDERS_TOKEN}`},
+		{"its length", "body", `len(secrets.ORDERS_TOKEN)`},
+		{"a template part concatenating it", "url", `https://x.test/{{ "k" + secrets.ORDERS_TOKEN }}`},
+		{"a template part piping it", "url", `https://x.test/{{ secrets.ORDERS_TOKEN | lower() }}`},
+		{"an encoded header", "headers", `Basic {{ toBase64("svc:" + secrets.ORDERS_TOKEN) }}`},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			with := map[string]any{"url": "https://x.test"}
+			path := "w." + tt.field
+			switch tt.field {
+			case "headers":
+				with["headers"] = map[string]any{"Authorization": tt.text}
+				path += ".Authorization"
+			default:
+				with[tt.field] = tt.text
+			}
+			problems := mustLookup(t, "http").Validate(with, "w")
+			if len(problems) != 1 || problems[0].Path != path || !strings.HasPrefix(problems[0].Message, whole) {
+				t.Fatalf("Validate(%s: %q) = %v, want one problem at %s: %q", tt.field, tt.text, problems, path, whole)
+			}
+		})
+	}
+	allowed := map[string]any{
+		"url":     "https://x.test/o?token={{ secrets.ORDERS_TOKEN }}&b={{ trigger.body.x }}",
+		"headers": map[string]any{"Authorization": `Bearer {{ secrets["ORDERS_TOKEN"] }}`, "X-Opt": "{{ secrets?.OTHER }}"},
+		"body":    map[string]any{"token": "secrets.ORDERS_TOKEN", "env": "$env.secrets.OTHER", "n": []any{"secrets.OTHER", "trigger.body"}},
+	}
+	if problems := mustLookup(t, "http").Validate(allowed, "w"); len(problems) != 0 {
+		t.Fatalf("Validate(whole uses) = %v, want none", problems)
+	}
+}
+
+// A definition saved before the rule, or one that bypassed validation, is
+// refused when it runs: nothing is sent and the error shows nothing of the
+// secret.
+func TestASecretUsedInsideAnExpressionIsRefusedAtRunTime(t *testing.T) {
+	t.Parallel()
+	srv, seen := newServer(t, status(http.StatusOK))
+	deps := Deps{HTTPClient: srv.Client(), Redactor: NewRedactor(testSecretValue)}
+	for _, body := range []string{"int(secrets.ORDERS_TOKEN[1:])", "upper(secrets.ORDERS_TOKEN)"} {
+		_, err := mustLookup(t, "http").Run(context.Background(), deps, map[string]any{"url": srv.URL, "body": body}, secretEnv())
+		mustPermanent(t, err)
+		if !strings.Contains(err.Error(), "a secret may only be used whole") {
+			t.Errorf("Run(body: %s) = %v, want it refused for the secret's use", body, err)
+		}
+		for _, leak := range []string{testSecretValue[1:], strings.ToUpper(testSecretValue)} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("Run(body: %s) error leaks %q: %v", body, leak, err)
+			}
+		}
+	}
+	select {
+	case r := <-seen:
+		t.Fatalf("a request was sent: %+v", r)
+	default:
+	}
+}
+
+// The error of a field that reads a secret says which field failed and
+// nothing of its expressions or values, even when the failing part is
+// another one.
+func TestErrorsOfFieldsThatReadSecretsAreWithheld(t *testing.T) {
+	t.Parallel()
+	srv, _ := newServer(t, status(http.StatusOK))
+	deps := Deps{HTTPClient: srv.Client()} // no redactor: the message must be safe by itself
+	for field, with := range map[string]map[string]any{
+		"http step: url": {"url": srv.URL + "/{{ secrets.ORDERS_TOKEN }}/{{ int(trigger.body.order.id) }}"},
+		"http step: header Authorization": {"url": srv.URL,
+			"headers": map[string]any{"Authorization": "{{ secrets.ORDERS_TOKEN }} {{ int(trigger.body.order.id) }}"}},
+		"http step: body": {"url": srv.URL, "body": map[string]any{"t": "secrets.ORDERS_TOKEN", "n": "int(trigger.body.order.id)"}},
+	} {
+		_, err := mustLookup(t, "http").Run(context.Background(), deps, with, secretEnv())
+		mustPermanent(t, err)
+		if want := field + " could not be computed; it reads a secret, so the details are withheld"; err.Error() != want {
+			t.Errorf("error = %q, want %q", err, want)
+		}
+	}
+	// A field without secrets keeps its detailed error.
+	_, err := mustLookup(t, "http").Run(context.Background(), deps, map[string]any{"url": srv.URL, "body": "int(trigger.body.order.id)"}, secretEnv())
+	if err == nil || !strings.Contains(err.Error(), "int(trigger.body.order.id)") {
+		t.Errorf("error of a field without secrets = %v, want the expression named", err)
 	}
 }

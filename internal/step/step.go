@@ -25,13 +25,22 @@
 //     of $env in those fields is rejected with "secrets must be referenced by
 //     a fixed name".
 //   - NAME matches SecretNamePattern, ^[A-Za-z_][A-Za-z0-9_]{0,63}$.
+//   - a secret is used whole: a template part that is exactly
+//     {{ secrets.NAME }}, or a body value that is exactly secrets.NAME,
+//     never an operand, an argument, indexed or sliced
+//     (upper(secrets.T), secrets.T[1:], "Bearer " + secrets.T,
+//     secrets.T == "guess"). What an expression makes of a secret no
+//     longer matches the value the redactor masks, and its errors quote it.
 //
 // SecretRefs and Source.SecretRefs list the names an expression reads, so the
 // worker can decrypt only those (workflow.Definition.SecretNames).
 //
 // At run time, defence in depth: every expression other than an http step's
 // url, headers and body is evaluated against Env.WithoutSecrets, so it sees
-// no secrets even if validation were bypassed. The http step passes its
+// no secrets even if validation were bypassed; the http step refuses a
+// url, header or body that uses a secret other than whole (a definition
+// saved before that rule), and the error of a field that reads a secret
+// names the field only, never its expressions or values. The http step passes its
 // output (including the echoed response headers and body), log lines and
 // errors through Deps.Redactor, which masks each secret and its base64 and
 // URL-escaped forms as "[REDACTED]"; its log line names only method, host,

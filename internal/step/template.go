@@ -98,33 +98,40 @@ func templateRefs(tmpl string) ([]string, error) {
 
 // Render evaluates every {{ }} part of tmpl against env and substitutes its
 // value: strings as they are, numbers and booleans in their usual notation,
-// maps and lists as compact JSON, and nil as nothing.
+// maps and lists as compact JSON, and nil as nothing. The rendered text
+// counts against ctx's budget (see WithBudget), so a template cannot repeat
+// a large value until the worker runs out of memory.
 func Render(ctx context.Context, tmpl string, env Env) (string, error) {
 	segs, err := parseTemplate(tmpl)
 	if err != nil {
 		return "", Permanent(err)
 	}
-	var b strings.Builder
+	ctx, b := budgetFrom(ctx)
+	var out strings.Builder
 	for _, s := range segs {
-		if !s.isExpr {
-			b.WriteString(s.text)
-			continue
+		str := s.text
+		if s.isExpr {
+			v, err := Eval(ctx, s.text, env)
+			if err != nil {
+				return "", err
+			}
+			if str, err = stringify(ctx, v); err != nil {
+				if errors.As(err, new(*budgetError)) {
+					return "", err
+				}
+				return "", Permanent(fmt.Errorf("template part %q: %w", s.text, err))
+			}
 		}
-		v, err := Eval(ctx, s.text, env)
-		if err != nil {
+		if err := b.charge(1+int64(len(str))/64, int64(len(str))); err != nil {
 			return "", err
 		}
-		str, err := stringify(v)
-		if err != nil {
-			return "", Permanent(fmt.Errorf("template part %q: %w", s.text, err))
-		}
-		b.WriteString(str)
+		out.WriteString(str)
 	}
-	return b.String(), nil
+	return out.String(), nil
 }
 
 // stringify renders one template value.
-func stringify(v any) (string, error) {
+func stringify(ctx context.Context, v any) (string, error) {
 	switch v := v.(type) {
 	case nil:
 		return "", nil
@@ -141,25 +148,32 @@ func stringify(v any) (string, error) {
 	case fmt.Stringer:
 		return v.String(), nil
 	default:
-		return compactJSON(v)
+		b, err := encodeJSON(ctx, v)
+		return string(b), err
 	}
 }
 
-// compactJSON encodes v without HTML escaping, which would turn "<" in an
-// expression result into \u003c for no benefit here.
-func compactJSON(v any) (string, error) {
-	b, err := compactJSONBytes(v)
-	return string(b), err
-}
-
-// compactJSONBytes is compactJSON for a caller that wants the bytes (an
-// artifact, a request body): one copy of a large value less.
-func compactJSONBytes(v any) ([]byte, error) {
+// encodeJSON encodes v as compact JSON without HTML escaping (which would
+// turn "<" in an expression result into \u003c for no benefit here). The
+// encoding counts against ctx's budget, and is measured before it is made:
+// a list holding one large string a million times is refused after a walk
+// of at most the budget's room, not after gigabytes of encoding.
+func encodeJSON(ctx context.Context, v any) ([]byte, error) {
+	ctx, b := budgetFrom(ctx)
+	b.begin(ctx)
+	defer b.end()
+	n, err := encodedSize(v, b.room(), false)
+	if err != nil && !errors.Is(err, errTooLarge) {
+		return nil, Permanent(fmt.Errorf("value is not JSON-encodable: %w", err))
+	}
+	if err := b.charge(1+n/64, n); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("value is not JSON-encodable: %w", err)
+		return nil, Permanent(fmt.Errorf("value is not JSON-encodable: %w", err))
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }

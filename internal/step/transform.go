@@ -34,7 +34,7 @@ func (transform) Run(ctx context.Context, _ Deps, with map[string]any, env Env) 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkEncodable(out, "output"); err != nil {
+	if err := checkEncodable(out, "output", MaxOutputBytes); err != nil {
 		return Result{}, err
 	}
 	return Result{Output: out}, nil

@@ -109,3 +109,33 @@ func TestSecretNames(t *testing.T) {
 		t.Fatalf("SecretNames = %v, want none", got)
 	}
 }
+
+// Through the whole definition, each way of making something of a secret
+// is refused at the path of the field that does it.
+func TestValidateRejectsSecretsUsedInsideExpressions(t *testing.T) {
+	t.Parallel()
+	const whole = "a secret may only be used whole"
+	tests := []struct {
+		name string
+		with map[string]any
+		path string
+	}{
+		{"a converted slice in the body", map[string]any{"body": "int(secrets.ORDERS_TOKEN[1:])"}, "steps[1].with.body"},
+		{"upper in a body leaf", map[string]any{"body": map[string]any{"t": "upper(secrets.ORDERS_TOKEN)"}}, "steps[1].with.body.t"},
+		{"a slice in the url", map[string]any{"url": "https://api.example.com/{{ secrets.ORDERS_TOKEN[0:4] }}"}, "steps[1].with.url"},
+		{"a concatenation in a header", map[string]any{"headers": map[string]any{"X-T": `{{ "t=" + secrets.ORDERS_TOKEN }}`}}, "steps[1].with.headers.X-T"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := withStep(httpStep("b", tt.with)).Validate()
+			e, ok := errs.As(err)
+			if !ok || e.Code != "validation_failed" {
+				t.Fatalf("Validate = %v, want validation_failed", err)
+			}
+			if len(e.Fields) != 1 || e.Fields[0].Path != tt.path || !strings.HasPrefix(e.Fields[0].Message, whole) {
+				t.Fatalf("problems = %v, want exactly one at %s: %q", e.Fields, tt.path, whole)
+			}
+		})
+	}
+}

@@ -258,8 +258,7 @@ func checkDuration(s, path string, limit time.Duration) []errs.FieldError {
 }
 
 // checkConcurrencyKey checks the ordering key: an expression over the
-// trigger only, since it is computed when the run is created, before any
-// step has run.
+// trigger only, since the worker computes it before the run's first step.
 func checkConcurrencyKey(src string) []errs.FieldError {
 	const path = "concurrency_key"
 	if src == "" {
@@ -270,7 +269,7 @@ func checkConcurrencyKey(src string) []errs.FieldError {
 		return []errs.FieldError{{Path: path, Message: err.Error()}}
 	}
 	if refs, _ := s.StepRefs(); len(refs) > 0 {
-		return []errs.FieldError{{Path: path, Message: "may only read trigger: it is computed when the run is created"}}
+		return []errs.FieldError{{Path: path, Message: "may only read trigger: it is computed before the run's first step"}}
 	}
 	if names, err := s.SecretRefs(); err != nil || len(names) > 0 || strings.Contains(src, step.SecretsKey) {
 		return []errs.FieldError{{Path: path, Message: "may only read trigger: secrets are not available here"}}
