@@ -142,7 +142,7 @@ func compile(src string) (program, error) {
 		return program{}, fmt.Errorf("invalid expression: %s", describe(err))
 	}
 	if err := checkBuilds(src); err != nil {
-		return program{}, fmt.Errorf("expression %s", err)
+		return program{}, fmt.Errorf("expression %w", err)
 	}
 	patch := &meterPatch{}
 	opts := append([]expr.Option{expr.Env(meteredEnv), expr.MaxNodes(maxExprNodes), expr.Patch(patch)}, meterFunctions...)

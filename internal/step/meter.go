@@ -74,7 +74,7 @@ func (p *meterPatch) Visit(node *ast.Node) {
 		n.Node = &ast.SequenceNode{Nodes: []ast.Node{p.meterCall(fnTick), n.Node}}
 	case *ast.BinaryNode:
 		switch {
-		case n.Operator == "+" && !(numeric(n.Left) && numeric(n.Right)):
+		case n.Operator == "+" && (!numeric(n.Left) || !numeric(n.Right)):
 			replace(node, p.meterCall(fnAdd, n.Left, n.Right))
 		case n.Operator == "matches":
 			replace(node, p.meterCall(fnMatches, n.Left, n.Right))
