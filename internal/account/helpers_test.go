@@ -182,10 +182,10 @@ func (s *smtpServer) serve(conn net.Conn) {
 		case "EHLO":
 			_ = tp.PrintfLine("250-test\r\n250 8BITMIME")
 		case "MAIL":
-			m = mail{From: strings.Trim(strings.TrimPrefix(line[5:], "FROM:"), "<> ")}
+			m = mail{From: between(line, "<", ">")}
 			_ = tp.PrintfLine("250 ok")
 		case "RCPT":
-			m.To = strings.Trim(strings.TrimPrefix(line[5:], "TO:"), "<> ")
+			m.To = between(line, "<", ">")
 			_ = tp.PrintfLine("250 ok")
 		case "DATA":
 			_ = tp.PrintfLine("354 go on")
@@ -205,6 +205,12 @@ func (s *smtpServer) serve(conn net.Conn) {
 			_ = tp.PrintfLine("250 ok")
 		}
 	}
+}
+
+func between(s, open, closing string) string {
+	_, rest, _ := strings.Cut(s, open)
+	v, _, _ := strings.Cut(rest, closing)
+	return v
 }
 
 func (s *smtpServer) received() []mail {

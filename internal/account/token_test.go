@@ -26,11 +26,11 @@ func TestVerifyCSRFAcceptsOnlyTheTokenOfTheSameSignIn(t *testing.T) {
 	tampered[3] ^= 1
 	for name, presented := range map[string]string{
 		"another sign-in's token of the same user": account.CSRFToken(b.Token),
-		"empty":                      "",
-		"one bit changed":            string(tampered),
-		"the cookie itself":          a.Token,
-		"truncated":                  good[:len(good)-1],
-		"the token of an empty key":  account.CSRFToken(""),
+		"empty":                     "",
+		"one bit changed":           string(tampered),
+		"the cookie itself":         a.Token,
+		"truncated":                 good[:len(good)-1],
+		"the token of an empty key": account.CSRFToken(""),
 	} {
 		if account.VerifyCSRF(a.Token, presented) {
 			t.Errorf("VerifyCSRF(%s) = true, want false", name)
