@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"aias/internal/account"
@@ -199,5 +200,43 @@ func TestAnInvitationIsEmailedWhenAMailerIsConfigured(t *testing.T) {
 	if m.To != "recipient@example.com" || m.From != "aias@example.com" || !strings.Contains(m.Data, inv.Link) ||
 		!strings.Contains(m.Data, "Subject: You are invited to t-sender@example.com on AIAS") {
 		t.Errorf("received %+v, want the link to recipient@example.com with the tenant in the subject", m)
+	}
+}
+
+// Concurrent acceptances of one link by someone with an account: exactly
+// one uses it.
+func TestConcurrentAcceptancesUseAnInvitationOnce(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t, account.Options{})
+	ctx := context.Background()
+	owner := signup(t, s, "race-host@example.com")
+	signup(t, s, "racer@example.com")
+	inv, err := s.Invite(ctx, owner.Principal, "racer@example.com", auth.Member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	joined := 0
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := s.AcceptInvite(ctx, account.Acceptance{Token: token(t, inv.Link), Password: password}); err == nil {
+				mu.Lock()
+				joined++
+				mu.Unlock()
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if joined != 1 {
+		t.Errorf("acceptances that succeeded = %d, want 1", joined)
+	}
+	if n := b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'invite.accept'`); n != 1 {
+		t.Errorf("invite.accept audit entries = %d, want 1", n)
 	}
 }

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -40,19 +41,24 @@ func TestConcurrentDemotionsLeaveAnOwner(t *testing.T) {
 	t.Parallel()
 	s, b := setup(t, account.Options{})
 	ctx := context.Background()
-	a := signup(t, s, "twin-a@example.com")
-	bb := join(t, s, a.Principal, "twin-b@example.com", auth.Owner)
-	var wg sync.WaitGroup
-	for _, pair := range [][2]account.SignIn{{a, bb}, {bb, a}} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _ = s.ChangeRole(ctx, pair[0].Principal, pair[1].Principal.UserID, auth.Member)
-		}()
-	}
-	wg.Wait()
-	if n := b.count(t, `SELECT count(*) FROM memberships WHERE tenant_id = $1 AND role = 'owner'`, a.Principal.TenantID); n != 1 {
-		t.Errorf("owners after two crossed demotions = %d, want 1", n)
+	for round := range 6 {
+		a := signup(t, s, fmt.Sprintf("twin-a%d@example.com", round))
+		bb := join(t, s, a.Principal, fmt.Sprintf("twin-b%d@example.com", round), auth.Owner)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for _, pair := range [][2]account.SignIn{{a, bb}, {bb, a}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, _ = s.ChangeRole(ctx, pair[0].Principal, pair[1].Principal.UserID, auth.Member)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := b.count(t, `SELECT count(*) FROM memberships WHERE tenant_id = $1 AND role = 'owner'`, a.Principal.TenantID); n != 1 {
+			t.Fatalf("round %d: owners after two crossed demotions = %d, want 1", round, n)
+		}
 	}
 }
 
