@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"aias/internal/account"
@@ -122,11 +121,6 @@ func refused(t *testing.T, s *account.Service, tok, why string) {
 	if !errors.Is(err, account.ErrUnauthenticated) {
 		t.Fatalf("Authenticate after %s = %v, want ErrUnauthenticated", why, err)
 	}
-}
-
-func sessionID(t *testing.T, in account.SignIn) uuid.UUID {
-	t.Helper()
-	return in.Principal.SessionID
 }
 
 // mail is one message an smtpServer received.
