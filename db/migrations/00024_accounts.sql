@@ -170,7 +170,7 @@ BEGIN
   SELECT u.id INTO v_user FROM users u WHERE u.email = lower(p_email);
   INSERT INTO login_failures (id, email, user_id, ip, user_agent, reason, request_id)
   VALUES (gen_random_uuid(), left(lower(p_email), 254), v_user, left(p_ip, 64), left(p_user_agent, 512),
-          p_reason, left(p_request_id, 128));
+          left(p_reason, 64), left(p_request_id, 128));
   IF v_user IS NOT NULL THEN
     INSERT INTO audit_log (id, tenant_id, action, object_type, object_id, request_id)
     SELECT gen_random_uuid(), m.tenant_id, 'user.login_failed', 'user', v_user::text, left(p_request_id, 128)
@@ -187,7 +187,9 @@ $$;
 --   one (changed or reset meanwhile). Acts for tenant, or, when tenant is
 --   NULL, for the user's oldest membership; no row when the user is not a
 --   member of an active tenant. Records 'user.login' in that tenant's audit
---   log and drops the user's sessions that ended over a week ago.
+--   log and drops the user's sessions that ended over a week ago. idle is
+--   held between 1 minute and 30 days, absolute between 1 minute and 90
+--   days, whatever the caller asks.
 --   Returns id, tenant_id, role, email, created_at, expires_at.
 -- +goose StatementBegin
 CREATE FUNCTION aias_session_create(p_user uuid, p_tenant uuid, p_password_hash text, p_token_hash bytea,
@@ -216,7 +218,10 @@ BEGIN
    WHERE s.user_id = p_user
      AND least(s.expires_at, s.last_seen_at + s.idle_timeout, coalesce(s.revoked_at, 'infinity')) < now() - interval '7 days';
   INSERT INTO user_sessions (id, tenant_id, user_id, token_hash, idle_timeout, expires_at, ip, user_agent)
-  VALUES (v_id, v_tenant, p_user, p_token_hash, p_idle, now() + p_absolute, left(p_ip, 64), left(p_user_agent, 512));
+  VALUES (v_id, v_tenant, p_user, p_token_hash,
+          least(greatest(p_idle, interval '1 minute'), interval '30 days'),
+          now() + least(greatest(p_absolute, interval '1 minute'), interval '90 days'),
+          left(p_ip, 64), left(p_user_agent, 512));
   INSERT INTO audit_log (id, tenant_id, actor_user_id, action, object_type, object_id, request_id)
   VALUES (gen_random_uuid(), v_tenant, p_user, 'user.login', 'session', v_id::text, left(p_request_id, 128));
   RETURN QUERY SELECT s.id, s.tenant_id, v_role, u.email, s.created_at, s.expires_at
@@ -363,8 +368,9 @@ $$;
 -- +goose StatementEnd
 
 -- aias_reset_create(email, token_hash, ttl)
---   A one-time password reset for the user with email, valid for ttl; the
---   user's earlier unused resets stop working. Returns the user's id, or
+--   A one-time password reset for the user with email, valid for ttl (held
+--   between 1 minute and 24 hours); the user's earlier unused resets stop
+--   working. Returns the user's id, or
 --   NULL when no user has that email.
 -- +goose StatementBegin
 CREATE FUNCTION aias_reset_create(p_email text, p_token_hash bytea, p_ttl interval)
@@ -379,7 +385,8 @@ BEGIN
   END IF;
   DELETE FROM password_resets r WHERE r.user_id = v_user AND (r.used_at IS NULL OR r.expires_at < now());
   INSERT INTO password_resets (id, user_id, token_hash, expires_at)
-  VALUES (gen_random_uuid(), v_user, p_token_hash, now() + p_ttl);
+  VALUES (gen_random_uuid(), v_user, p_token_hash,
+          now() + least(greatest(p_ttl, interval '1 minute'), interval '24 hours'));
   RETURN v_user;
 END
 $$;

@@ -24,10 +24,10 @@ const (
 
 // Options configures a Service; zero fields take the defaults above.
 type Options struct {
-	IdleTimeout     time.Duration // a sign-in unused this long ends
-	AbsoluteTimeout time.Duration // a sign-in ends this long after it began, used or not
+	IdleTimeout     time.Duration // a sign-in unused this long ends (Postgres holds it to 1 min..30 days)
+	AbsoluteTimeout time.Duration // a sign-in ends this long after it began, used or not (1 min..90 days)
 	InviteTTL       time.Duration // an invitation link works this long
-	ResetTTL        time.Duration // a password reset link works this long
+	ResetTTL        time.Duration // a password reset link works this long (1 min..24 h)
 	Params          Params        // argon2id costs of new hashes
 	PublicURL       string        // base of invitation and reset links (AIAS_PUBLIC_URL)
 	Mailer          Mailer        // sends links by email; nil: links are only shown
