@@ -38,6 +38,7 @@ Usage:
   aias seed [-target URL]              create or refresh the demo tenant and print curl lines for it
   aias tenant create -email E -name N  create a tenant and print its owner API key
   aias apikey create -tenant T -name N -role R   mint an API key for a tenant (operator)
+  aias user reset-link -email E        print a one-time password reset link for a person (operator)
   aias workflow validate -f FILE       check a definition without saving it
   aias workflow apply -f FILE          create or update (by name) through AIAS_API_URL with AIAS_API_KEY
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return workflowCmd(ctx, args[1:], getenv, out)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], getenv, out)
+	case "user":
+		return userCmd(ctx, args[1:], getenv, out)
 	case "chaos":
 		return chaosCmd(ctx, args[1:], getenv, out)
 	case "secrets":
