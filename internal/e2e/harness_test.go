@@ -202,22 +202,24 @@ func (r response) json(t *testing.T, v any) {
 	}
 }
 
-// do sends a request; body may be []byte/string (sent as is) or a value (sent as JSON).
+// do sends a request; body may be []byte/string (sent as is) or a value
+// (sent as JSON). The exchange is checked against docs/openapi.yaml
+// (openapi_test.go).
 func (s *system) do(method, path, key, contentType string, body any, header ...string) response {
 	s.t.Helper()
-	var rd io.Reader
+	var raw []byte
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		raw = b
 	case string:
-		rd = strings.NewReader(b)
+		raw = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			s.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		raw = j
 		if contentType == "" {
 			contentType = "application/json"
 		}
@@ -225,6 +227,10 @@ func (s *system) do(method, path, key, contentType string, body any, header ...s
 	url := path
 	if strings.HasPrefix(path, "/") {
 		url = s.base + path
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
@@ -239,6 +245,7 @@ func (s *system) do(method, path, key, contentType string, body any, header ...s
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
+	sent := req.Header.Clone()
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
@@ -248,7 +255,9 @@ func (s *system) do(method, path, key, contentType string, body any, header ...s
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	r := response{Status: res.StatusCode, Header: res.Header, Body: b}
+	s.conforms(exchange{method: method, url: url, header: sent, body: raw, res: r})
+	return r
 }
 
 // mustJSON sends body as JSON, checks the status and decodes the answer.

@@ -107,6 +107,8 @@ func (s *Server) routes(e *echo.Echo) {
 	e.POST("/api/v1/signup", s.signup)
 	e.GET("/api/v1/plans", s.plans)
 	e.POST("/api/stripe/webhook", s.stripeWebhook)
+	e.GET("/api/openapi.json", serveOpenAPIJSON)
+	e.GET("/api/openapi.yaml", serveOpenAPIYAML)
 	if s.opt.BenchFloor {
 		e.POST(BenchFloorPath, newBenchFloor(s).handle)
 	}
