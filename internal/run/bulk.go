@@ -530,24 +530,6 @@ func (r *replayer) version(ctx context.Context, q postgres.Querier, orig Run) (i
 	return version, r.defs[key], nil
 }
 
-// linkReplays sets replay_of on the new runs of a batch.
-func linkReplays(ctx context.Context, q postgres.Querier, made []uuid.UUID, originals []string) error {
-	if len(made) == 0 {
-		return nil
-	}
-	ids := make([]string, len(made))
-	for i, id := range made {
-		ids[i] = id.String()
-	}
-	const link = `UPDATE runs SET replay_of = m.original
-	                FROM unnest($1::uuid[], $2::uuid[]) AS m (id, original)
-	               WHERE runs.id = m.id AND runs.tenant_id = $3`
-	if _, err := q.ExecContext(ctx, link, postgres.StringArray(ids), postgres.StringArray(originals), postgres.Tenant(q)); err != nil {
-		return fmt.Errorf("link replays: %w", postgres.Classify(err))
-	}
-	return nil
-}
-
 // enqueuer hands new runs to the queue until Redis fails once; the sweep
 // enqueues the rest.
 func enqueuer(ctx context.Context, queue Enqueuer, tenantID uuid.UUID) func(id uuid.UUID, maxAttempts int) {

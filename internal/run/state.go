@@ -24,6 +24,7 @@ import (
 //
 //	transition         from                          to                       by
 //	Insert             —                             queued | held            intake, manual run, replay, cron (aias_insert_run)
+//	linkReplays        a new replay                  its replay_of set        API, in the replay's transaction
 //	ReleaseHeld        held                          queued                   scheduler, when the quota has room
 //	claimRun           queued | delayed | running    running, attempt + 1     worker (aias_claim_run)
 //	setRunKey          running, key pending          running | queued         worker (aias_set_run_key)
@@ -304,6 +305,24 @@ RETURNING id`
 		return nil, fmt.Errorf("redrive runs: %w", postgres.Classify(err))
 	}
 	return out, nil
+}
+
+// linkReplays sets replay_of on the new runs of a batch.
+func linkReplays(ctx context.Context, q postgres.Querier, made []uuid.UUID, originals []string) error {
+	if len(made) == 0 {
+		return nil
+	}
+	ids := make([]string, len(made))
+	for i, id := range made {
+		ids[i] = id.String()
+	}
+	const link = `UPDATE runs SET replay_of = m.original
+	                FROM unnest($1::uuid[], $2::uuid[]) AS m (id, original)
+	               WHERE runs.id = m.id AND runs.tenant_id = $3`
+	if _, err := q.ExecContext(ctx, link, postgres.StringArray(ids), postgres.StringArray(originals), postgres.Tenant(q)); err != nil {
+		return fmt.Errorf("link replays: %w", postgres.Classify(err))
+	}
+	return nil
 }
 
 // Released is a held run the quota now admits.
