@@ -1,4 +1,6 @@
-// Package db embeds the SQL migrations so every binary carries its schema.
+// Package db embeds the schema so every binary carries it: the migrations
+// (tables, indexes, policies, grants; goose format) and the current body of
+// every SQL function, re-applied after the migrations.
 package db
 
 import "embed"
@@ -7,3 +9,9 @@ import "embed"
 //
 //go:embed migrations/*.sql
 var Migrations embed.FS
+
+// Functions holds db/functions/*.sql: one file per function, each a CREATE
+// OR REPLACE of its current body, and grants.sql, applied after them.
+//
+//go:embed functions/*.sql
+var Functions embed.FS

@@ -300,7 +300,7 @@ func RedriveMatching(ctx context.Context, db *postgres.DB, queue Reviver, tenant
 			if keys, err = f.batch(ctx, q, until, after, n, true); err != nil || len(keys) == 0 {
 				return err
 			}
-			ids, err = redriveKeys(ctx, q, keys, f.Current)
+			ids, err = redriveRuns(ctx, q, keys, f.Current)
 			return err
 		})
 		if err != nil {
@@ -319,27 +319,6 @@ func RedriveMatching(ctx context.Context, db *postgres.DB, queue Reviver, tenant
 	res.Next = after
 	res.More, err = f.more(ctx, db, tenantID, until, after)
 	return res, err
-}
-
-// redriveKeys resets the locked runs that are still failed or dead, as
-// Redrive does, and returns their ids.
-func redriveKeys(ctx context.Context, q postgres.Querier, keys []bulkKey, current bool) ([]uuid.UUID, error) {
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = k.ID.String()
-	}
-	const redrive = `
-UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL, next_attempt_at = NULL,
-       workflow_version = CASE WHEN $2 THEN (SELECT w.current_version FROM workflows w WHERE w.id = runs.workflow_id)
-                               ELSE workflow_version END,
-       updated_at = now()
- WHERE id = ANY($1::uuid[]) AND tenant_id = $3 AND status IN ('failed', 'dead')
-RETURNING id`
-	var out []uuid.UUID
-	if err := q.SelectContext(ctx, &out, redrive, postgres.StringArray(ids), current, postgres.Tenant(q)); err != nil {
-		return nil, fmt.Errorf("redrive runs: %w", postgres.Classify(err))
-	}
-	return out, nil
 }
 
 // reviver revives re-driven runs' tasks until Redis fails once; the sweep
@@ -549,24 +528,6 @@ func (r *replayer) version(ctx context.Context, q postgres.Querier, orig Run) (i
 	}
 	r.defs[key] = pinnedDef{maxAttempts: def.EffectiveMaxAttempts(), keyExpr: def.ConcurrencyKey}
 	return version, r.defs[key], nil
-}
-
-// linkReplays sets replay_of on the new runs of a batch.
-func linkReplays(ctx context.Context, q postgres.Querier, made []uuid.UUID, originals []string) error {
-	if len(made) == 0 {
-		return nil
-	}
-	ids := make([]string, len(made))
-	for i, id := range made {
-		ids[i] = id.String()
-	}
-	const link = `UPDATE runs SET replay_of = m.original
-	                FROM unnest($1::uuid[], $2::uuid[]) AS m (id, original)
-	               WHERE runs.id = m.id AND runs.tenant_id = $3`
-	if _, err := q.ExecContext(ctx, link, postgres.StringArray(ids), postgres.StringArray(originals), postgres.Tenant(q)); err != nil {
-		return fmt.Errorf("link replays: %w", postgres.Classify(err))
-	}
-	return nil
 }
 
 // enqueuer hands new runs to the queue until Redis fails once; the sweep

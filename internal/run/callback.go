@@ -232,15 +232,9 @@ func (e *Executor) claimNotice(ctx context.Context, tenantID, id uuid.UUID) (Run
 		def   workflow.Definition
 		claim noticeClaim
 	)
-	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		const count = `UPDATE runs SET callback_attempts = callback_attempts + 1
-		                WHERE id = $1 AND tenant_id = $2 AND callback_state = 'pending' RETURNING callback_attempts, callback_round`
-		err := q.GetContext(ctx, &claim, count, id, tenantID)
-		if postgres.IsNoRows(err) {
-			return errNoNotice
-		}
-		if err != nil {
-			return fmt.Errorf("claim notification of run %s: %w", id, postgres.Classify(err))
+	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+		if claim, err = countNoticeAttempt(ctx, q, tenantID, id); err != nil {
+			return err
 		}
 		if r, err = Get(ctx, q, id); err != nil {
 			return err
@@ -288,11 +282,6 @@ func (e *Executor) recordNotice(ctx context.Context, r Run, claim noticeClaim, s
 		nextAt = &next
 	}
 	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		const record = `UPDATE runs SET callback_state = $2, callback_error = $3, callback_next_at = $4
-		                 WHERE id = $1 AND tenant_id = $7 AND callback_state = 'pending' AND callback_attempts = $5 AND callback_round = $6`
-		if _, err := q.ExecContext(ctx, record, r.ID, state, msg, nextAt, claim.Attempts, claim.Round, r.TenantID); err != nil {
-			return fmt.Errorf("record notification of run %s: %w", r.ID, postgres.Classify(err))
-		}
-		return nil
+		return recordNoticeOutcome(ctx, q, r, claim, state, msg, nextAt)
 	})
 }

@@ -65,7 +65,7 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 				return err
 			}
 		}
-		_, err = redriveKeys(ctx, q, []bulkKey{{ID: id}}, current)
+		_, err = redriveRuns(ctx, q, []bulkKey{{ID: id}}, current)
 		return err
 	})
 	if err != nil {
@@ -75,26 +75,4 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 	// if Redis is away now.
 	_ = queue.Revive(context.WithoutCancel(ctx), tenantID, id)
 	return nil
-}
-
-// Cancel stops a run that has not finished. A held, queued or delayed run
-// never starts again; a running one has its in-flight step's context
-// canceled by the worker's next heartbeat, which is refused, and no later
-// step starts.
-func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, error) {
-	var st Status
-	const cancel = `UPDATE runs SET status = 'canceled', finished_at = now(), updated_at = now(), next_attempt_at = NULL
-	                 WHERE id = $1 AND tenant_id = $2 AND status IN ('held', 'queued', 'delayed', 'running') RETURNING status`
-	err := q.GetContext(ctx, &st, cancel, id, postgres.Tenant(q))
-	if postgres.IsNoRows(err) {
-		r, gerr := Get(ctx, q, id)
-		if gerr != nil {
-			return "", gerr
-		}
-		return r.Status, errs.E(errs.Conflict, "already_finished", fmt.Sprintf("the run is already %s", r.Status))
-	}
-	if err != nil {
-		return "", fmt.Errorf("cancel run %s: %w", id, postgres.Classify(err))
-	}
-	return st, nil
 }

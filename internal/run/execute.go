@@ -312,21 +312,16 @@ func (e *Executor) plan(ctx context.Context, tenantID uuid.UUID) (plan.Plan, err
 // attempt had started it, the steps that succeeded then. ErrBusy: an
 // earlier run of its concurrency key is unfinished.
 func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, map[int]StepRecord, error) {
-	var c struct {
-		Run
-		Resumed bool `db:"resumed"`
-	}
 	done := map[int]StepRecord{}
-	err := e.DB.GetContext(ctx, &c, `SELECT * FROM aias_claim_run($1, $2)`, tenantID, id)
-	if postgres.IsNoRows(err) {
+	r, resumed, ok, err := claimRun(ctx, e.DB, tenantID, id)
+	if err != nil {
+		return Run{}, workflow.Definition{}, done, err
+	}
+	if !ok {
 		return Run{}, workflow.Definition{}, done, e.unclaimed(ctx, tenantID, id)
 	}
-	if err != nil {
-		return Run{}, workflow.Definition{}, done, fmt.Errorf("claim run %s: %w", id, postgres.Classify(err))
-	}
-	r := c.Run
 	def, err := e.defs.pinned(ctx, e.DB.Scoped(tenantID), r)
-	if err != nil || !c.Resumed {
+	if err != nil || !resumed {
 		return r, def, done, err
 	}
 	err = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
@@ -421,20 +416,6 @@ func (e *Executor) commitStep(ctx context.Context, r Run, rec StepRecord, arts [
 	return err
 }
 
-// delayRun parks a running run until a delay step's time.
-func delayRun(ctx context.Context, q postgres.Querier, r Run, until time.Time) error {
-	const park = `UPDATE runs SET status = 'delayed', next_attempt_at = $3, updated_at = now()
-	               WHERE id = $1 AND tenant_id = $4 AND status = 'running' AND attempt = $2`
-	res, err := q.ExecContext(ctx, park, r.ID, r.Attempt, until, r.TenantID)
-	if err != nil {
-		return fmt.Errorf("delay run %s: %w", r.ID, postgres.Classify(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
-	}
-	return nil
-}
-
 // writeFailedStep records a failed attempt of a step and returns how many
 // attempts of it have failed. counted is false for an attempt cut short by
 // shutdown, which is not the step's fault.
@@ -449,31 +430,7 @@ func (e *Executor) writeFailedStep(ctx context.Context, r Run, rec StepRecord, c
 // belong to another version of the workflow, which a redrive on the
 // current version left behind.
 func (e *Executor) forgetFrom(ctx context.Context, r Run, pos int) error {
-	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		const artifacts = `DELETE FROM artifacts WHERE run_id = $1 AND tenant_id = $3 AND step_position >= $2`
-		if _, err := q.ExecContext(ctx, artifacts, r.ID, pos, r.TenantID); err != nil {
-			return fmt.Errorf("forget artifacts of run %s: %w", r.ID, postgres.Classify(err))
-		}
-		const steps = `DELETE FROM run_steps WHERE run_id = $1 AND tenant_id = $3 AND position >= $2`
-		if _, err := q.ExecContext(ctx, steps, r.ID, pos, r.TenantID); err != nil {
-			return fmt.Errorf("forget steps of run %s: %w", r.ID, postgres.Classify(err))
-		}
-		return nil
-	})
-}
-
-// heartbeat records progress (aias_heartbeat, one round trip). It fails
-// with errNotRunnable if the run stopped being this delivery's: canceled,
-// finished, or claimed again by a newer delivery.
-func heartbeat(ctx context.Context, q postgres.Getter, r Run) error {
-	var running bool
-	if err := q.GetContext(ctx, &running, `SELECT aias_heartbeat($1, $2, $3)`, r.TenantID, r.ID, r.Attempt); err != nil {
-		return fmt.Errorf("heartbeat run %s: %w", r.ID, postgres.Classify(err))
-	}
-	if !running {
-		return fmt.Errorf("%w: run %s attempt %d is no longer running here", errNotRunnable, r.ID, r.Attempt)
-	}
-	return nil
+	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return forgetSteps(ctx, q, r, pos) })
 }
 
 // fail decides what a step failure means for the run: a permanent error
@@ -514,11 +471,7 @@ func (e *Executor) fail(ctx context.Context, r Run, def workflow.Definition, f *
 func (e *Executor) giveBack(ctx context.Context, r Run) {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error {
-		const giveBack = `UPDATE runs SET attempt = attempt - 1 WHERE id = $1 AND tenant_id = $3 AND attempt = $2 AND status = 'running'`
-		_, err := q.ExecContext(ctx, giveBack, r.ID, r.Attempt, r.TenantID)
-		return postgres.Classify(err)
-	})
+	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return giveBackAttempt(ctx, q, r) })
 	if err != nil {
 		logging.From(ctx).Warn().Err(err).Msg("could not give back the interrupted attempt")
 	}
@@ -531,14 +484,7 @@ func (e *Executor) requeue(ctx context.Context, r Run, msg string, wait time.Dur
 	next := e.now().Add(wait)
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	const q = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()
-	            WHERE id = $1 AND tenant_id = $5 AND status = 'running' AND attempt = $4`
-	return e.DB.InTenantTx(ctx, r.TenantID, func(tx postgres.Querier) error {
-		if _, err := tx.ExecContext(ctx, q, r.ID, msg, next, r.Attempt, r.TenantID); err != nil {
-			return fmt.Errorf("requeue run %s: %w", r.ID, postgres.Classify(err))
-		}
-		return nil
-	})
+	return e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return requeueRun(ctx, q, r, msg, next) })
 }
 
 // finish moves the run to a terminal status; skipped lists the steps a
@@ -584,22 +530,6 @@ func (e *Executor) finish(ctx context.Context, r Run, status Status, msg *string
 	return nil
 }
 
-// finishRun ends the run's attempt with status. owned is false when the
-// run is no longer this attempt's (another delivery owns it and finishes
-// it); notify is whether its on_finish notification is now pending, read
-// from the very write that ends the run (aias_finish_run, migration 00013).
-func finishRun(ctx context.Context, q postgres.Querier, r Run, status Status, msg *string) (owned, notify bool, err error) {
-	const done = `SELECT notify FROM aias_finish_run($1, $2, $3, $4, $5)`
-	err = q.GetContext(ctx, &notify, done, r.TenantID, r.ID, r.Attempt, status, msg)
-	if postgres.IsNoRows(err) {
-		return false, false, nil
-	}
-	if err != nil {
-		return false, false, fmt.Errorf("finish run %s: %w", r.ID, postgres.Classify(err))
-	}
-	return true, notify, nil
-}
-
 // Bury marks a run dead whatever its attempt: the queue is about to give up
 // on its task (last delivery failed outside the step loop, e.g. a panic or
 // an unreachable database), and a run must never stay queued or running with
@@ -607,14 +537,9 @@ func finishRun(ctx context.Context, q postgres.Querier, r Run, status Status, ms
 func (e *Executor) Bury(ctx context.Context, tenantID, id uuid.UUID, msg string) error {
 	ctx, cancel := detached(ctx)
 	defer cancel()
-	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		const dead = `UPDATE runs SET status = 'dead', error = $2, finished_at = now(), updated_at = now(), next_attempt_at = NULL
-		               WHERE id = $1 AND tenant_id = $3 AND status IN ('queued', 'delayed', 'running')`
-		_, err := q.ExecContext(ctx, dead, id, msg, tenantID)
-		return postgres.Classify(err)
-	})
+	err := e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error { return buryRun(ctx, q, tenantID, id, msg) })
 	if err != nil {
-		return fmt.Errorf("bury run %s: %w", id, err)
+		return err
 	}
 	logging.From(ctx).Warn().Str("error", msg).Msg("run dead: the queue gave up on it")
 	return fmt.Errorf("run %s: %s: %w", id, msg, ErrExhausted)

@@ -82,10 +82,9 @@ func (e *Executor) resolveKey(ctx context.Context, r *Run, src string) (waiting 
 		}
 		return false, err
 	}
-	var state string
-	const set = `SELECT aias_set_run_key($1, $2, $3, $4)`
-	if err := e.DB.GetContext(ctx, &state, set, r.TenantID, r.ID, r.Attempt, key); err != nil {
-		return false, fmt.Errorf("record the concurrency key of run %s: %w", r.ID, postgres.Classify(err))
+	state, err := setRunKey(ctx, e.DB, *r, key)
+	if err != nil {
+		return false, err
 	}
 	switch state {
 	case "gone":

@@ -13,7 +13,6 @@ package run
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -118,52 +117,6 @@ type New struct {
 	// its delivery id: for senders whose signature does not cover the id
 	// (signature.Result.ReplayWindow).
 	ReplayWindow time.Duration
-}
-
-// Insert creates a queued run. When the endpoint already has a run for the
-// same delivery id it creates nothing and returns that run's id with
-// duplicate = true; likewise when a run with n.ID exists, and, with a
-// ReplayWindow, when the endpoint has a run of the same body created within
-// it. Concurrent inserts of one delivery id serialize on the unique index
-// (of one body, on a lock): exactly one wins, the others see its row.
-//
-// q may be a transaction of n's tenant or the pool: aias_insert_run
-// (migrations 00012, 00022) scopes its statement to the tenant itself, so
-// on the pool the run is inserted and committed in one round trip.
-func Insert(ctx context.Context, q postgres.Querier, n New) (id uuid.UUID, duplicate bool, err error) {
-	var delivery *string
-	if n.DeliveryID != "" {
-		delivery = &n.DeliveryID
-	}
-	headers, _ := json.Marshal(nonNil(n.Headers))
-	query, _ := json.Marshal(nonNil(n.Query))
-	if id = n.ID; id == uuid.Nil {
-		id = uuid.New()
-	}
-	var out struct {
-		ID        uuid.UUID `db:"id"`
-		Duplicate bool      `db:"duplicate"`
-	}
-	bodyHash, window := replayKey(n)
-	const insert = `SELECT id, duplicate FROM aias_insert_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, NULL, $16, $17::interval, $18)`
-	err = q.GetContext(ctx, &out, insert, id, n.TenantID, n.WorkflowID, n.WorkflowVersion, n.EndpointID,
-		n.TriggerKind, delivery, n.MaxAttempts, n.RequestID, n.Body, n.ContentType, headers, query, n.ReceivedAt, n.Held,
-		bodyHash, window, n.KeyExpr != "")
-	if err != nil {
-		return uuid.Nil, false, fmt.Errorf("insert run: %w", postgres.Classify(err))
-	}
-	return out.ID, out.Duplicate, nil
-}
-
-// replayKey is the body hash and window aias_insert_run compares against
-// (migration 00020); both NULL without a window.
-func replayKey(n New) (bodyHash []byte, window *string) {
-	if n.ReplayWindow <= 0 {
-		return nil, nil
-	}
-	h := sha256.Sum256(n.Body)
-	w := fmt.Sprintf("%d milliseconds", n.ReplayWindow.Milliseconds())
-	return h[:], &w
 }
 
 // Get reads one run of the transaction's tenant.

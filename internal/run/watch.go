@@ -34,7 +34,7 @@ func (e *Executor) watch(ctx context.Context, r Run, refresh func(context.Contex
 				return
 			case <-t.C:
 			}
-			err := heartbeat(ctx, e.DB, r)
+			err := touchRun(ctx, e.DB, r)
 			if errors.Is(err, errNotRunnable) {
 				cancel(err)
 				return

@@ -9,6 +9,7 @@ import (
 
 	"aias/internal/entitlement"
 	"aias/internal/postgres"
+	"aias/internal/run"
 )
 
 // Quotas is what releasing held runs needs of the entitlement rules.
@@ -16,11 +17,6 @@ type Quotas struct {
 	Plans     entitlement.Checker
 	Quota     *entitlement.Quota
 	Artifacts *entitlement.ArtifactBytes // nil: no artifact byte counters to reconcile
-}
-
-type released struct {
-	ID          uuid.UUID `db:"id"`
-	MaxAttempts int       `db:"max_attempts"`
 }
 
 // ReleaseHeld starts held runs, oldest first, as far as each tenant's quota
@@ -51,20 +47,14 @@ func (s *Scheduler) ReleaseHeld(ctx context.Context, now time.Time) (int, error)
 }
 
 func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planName string, now time.Time) (int, error) {
-	var rs []released
+	var rs []run.Released
 	err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		room, err := entitlement.Room(ctx, q, s.quotas.Plans.Resolve(planName), now)
 		if err != nil || room == 0 {
 			return err
 		}
-		const release = `
-UPDATE runs SET status = 'queued', counted_at = now(), updated_at = now()
- WHERE id IN (SELECT id FROM runs WHERE tenant_id = $2 AND status = 'held' ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-RETURNING id, max_attempts`
-		if err := q.SelectContext(ctx, &rs, release, min(room, 1000), tenantID); err != nil {
-			return fmt.Errorf("release held runs: %w", postgres.Classify(err))
-		}
-		return nil
+		rs, err = run.ReleaseHeld(ctx, q, tenantID, min(room, 1000))
+		return err
 	})
 	if err != nil || len(rs) == 0 {
 		return 0, err

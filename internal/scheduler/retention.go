@@ -8,6 +8,8 @@ import (
 	"github.com/google/uuid"
 
 	"aias/internal/postgres"
+	"aias/internal/run"
+	"aias/internal/webhook"
 )
 
 // retentionBatch bounds one delete, so retention never holds long locks.
@@ -49,19 +51,11 @@ func (s *Scheduler) expire(ctx context.Context, tenantID uuid.UUID, cutoff time.
 	deleted := 0
 	for {
 		var n int64
-		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-			const runs = `DELETE FROM runs WHERE id IN (
-			    SELECT id FROM runs WHERE tenant_id = $3 AND finished_at < $1 LIMIT $2)`
-			res, err := q.ExecContext(ctx, runs, cutoff, retentionBatch, tenantID)
-			if err != nil {
-				return fmt.Errorf("delete expired runs: %w", postgres.Classify(err))
+		err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) (err error) {
+			if n, err = run.ExpireFinished(ctx, q, tenantID, cutoff, retentionBatch); err != nil {
+				return err
 			}
-			n, _ = res.RowsAffected()
-			const rejections = `DELETE FROM webhook_rejections WHERE tenant_id = $2 AND created_at < $1`
-			if _, err := q.ExecContext(ctx, rejections, cutoff, tenantID); err != nil {
-				return fmt.Errorf("delete expired rejections: %w", postgres.Classify(err))
-			}
-			return nil
+			return webhook.ExpireRejections(ctx, q, tenantID, cutoff)
 		})
 		if err != nil {
 			return deleted, err

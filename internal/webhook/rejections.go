@@ -61,6 +61,16 @@ func Rejections(ctx context.Context, q postgres.Querier, endpointID uuid.UUID, p
 	return out, next, nil
 }
 
+// ExpireRejections deletes the tenant's rejection-log rows older than
+// cutoff (the plan's retention, applied by the scheduler).
+func ExpireRejections(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, cutoff time.Time) error {
+	const expire = `DELETE FROM webhook_rejections WHERE tenant_id = $2 AND created_at < $1`
+	if _, err := q.ExecContext(ctx, expire, cutoff, tenantID); err != nil {
+		return fmt.Errorf("delete expired rejections: %w", postgres.Classify(err))
+	}
+	return nil
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

@@ -1,0 +1,33 @@
+-- aias_claim_run(tenant, run)
+--   Starts a new attempt of a queued, delayed or running (re-delivered) run
+--   whose turn it is, and returns the run with resumed = true when an
+--   earlier attempt had started it (its step records must be read). A run
+--   whose concurrency key is still pending is claimed whatever runs before
+--   it, so that its worker can compute the key (and hand the claim back
+--   with aias_set_run_key when the key's turn has not come). No row: the run
+--   is finished, not the tenant's, or waiting for an earlier run of its key
+--   (the caller asks which). Called by run.Claim (internal/run/state.go).
+CREATE OR REPLACE FUNCTION aias_claim_run(p_tenant uuid, p_run uuid)
+RETURNS TABLE (id uuid, tenant_id uuid, workflow_id uuid, workflow_version int, endpoint_id uuid,
+               trigger_kind text, delivery_id text, status text, attempt int, max_attempts int,
+               request_id text, body bytea, content_type text, headers jsonb, query jsonb, error text,
+               received_at timestamptz, created_at timestamptz, started_at timestamptz,
+               finished_at timestamptz, updated_at timestamptz, next_attempt_at timestamptz,
+               replay_of uuid, concurrency_key text, resumed boolean)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+  PERFORM aias_scope(p_tenant);
+  RETURN QUERY
+  UPDATE runs r SET status = 'running', attempt = r.attempt + 1, started_at = coalesce(r.started_at, now()),
+                    updated_at = now(), next_attempt_at = NULL
+   WHERE r.id = p_run AND r.tenant_id = p_tenant AND r.status IN ('queued', 'delayed', 'running')
+     AND (r.key_pending OR r.concurrency_key IS NULL
+          OR NOT aias_predecessor_unfinished(r.workflow_id, r.concurrency_key, r.seq))
+  RETURNING r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.endpoint_id, r.trigger_kind, r.delivery_id,
+            r.status, r.attempt, r.max_attempts, r.request_id, r.body, r.content_type, r.headers, r.query, r.error,
+            r.received_at, r.created_at, r.started_at, r.finished_at, r.updated_at, r.next_attempt_at,
+            r.replay_of, r.concurrency_key,
+            r.started_at < now(); -- started by an earlier transaction: an earlier attempt
+END
+$$;
