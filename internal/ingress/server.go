@@ -78,8 +78,6 @@ type Server struct {
 	log     zerolog.Logger
 	opt     Options
 	echo    *echo.Echo
-
-	registered map[string]bool // method+path of every route with a handler of ours
 }
 
 // New builds the server and its routes.
@@ -103,17 +101,13 @@ func New(d Deps, o Options) *Server {
 	}
 	s.routes(e)
 	s.echo = e
-	s.registered = map[string]bool{}
-	for _, r := range e.Routes() {
-		s.registered[routeKey(r.Method, r.Path)] = true
-	}
 	return s
 }
 
 // Handler exposes the router (tests drive it with httptest).
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Routes lists every registered route (for the route-table test).
+// Routes lists every registered route (for the route-table tests).
 func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
 
 // Serve accepts connections on ln until ctx is done, then stops accepting
