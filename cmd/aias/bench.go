@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"aias/internal/bench"
 	"aias/internal/queue"
+	"aias/internal/tools/bench"
 )
 
 // benchCmd is 'aias bench': every phase, the Markdown table on out, the

@@ -4,7 +4,7 @@ package tcpproxy
 import (
 	"testing"
 
-	"aias/internal/tcpproxy"
+	"aias/internal/tools/tcpproxy"
 )
 
 // Proxy forwards a local address to an upstream one (see internal/tcpproxy).

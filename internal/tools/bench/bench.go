@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"aias/internal/ingress"
-	"aias/internal/loopback"
+	"aias/internal/tools/loopback"
 )
 
 // Options configure one bench run. The zero value of a field takes its default.
