@@ -67,7 +67,7 @@ const (
 // queue dashboard are on the ops listener (opsTable in ops.go), not here;
 // /healthz is on both, for load balancers that check the port they route
 // to. A test checks that the server registers these routes and no other
-// (the benchmark floor aside, which production refuses).
+// (Options.Extra aside, which the production programs leave empty).
 var routeTable = []route{
 	{http.MethodGet, "/healthz", public, static(healthz)},
 	{http.MethodPost, "/api/webhooks/:tenant_id/:token", public, (*Server).intake},
@@ -133,7 +133,7 @@ func static(h echo.HandlerFunc) handler {
 }
 
 // routes registers the route table, each route behind its access check,
-// then the benchmark floor if asked for. Authentication is route middleware
+// then the program's extra routes. Authentication is route middleware
 // rather than group middleware, so an unknown path or method gets Echo's
 // plain 404 or 405 before any key check.
 func (s *Server) routes(e *echo.Echo) {
@@ -145,8 +145,8 @@ func (s *Server) routes(e *echo.Echo) {
 		}
 		e.Add(r.method, r.path, h, s.authenticate(r.access))
 	}
-	if s.opt.BenchFloor {
-		e.POST(BenchFloorPath, newBenchFloor(s).handle)
+	for _, x := range s.opt.Extra {
+		e.Add(x.Method, x.Path, func(c echo.Context) error { return x.Handle(c.Response(), c.Request()) })
 	}
 }
 

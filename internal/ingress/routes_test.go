@@ -1,6 +1,7 @@
 package ingress
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"aias/internal/errs"
 	"aias/internal/telemetry"
 )
 
@@ -172,5 +174,54 @@ func TestRouteRulesListTheWholeTableSorted(t *testing.T) {
 	sort.Strings(keys)
 	if diff := cmp.Diff(tableKeys(), keys); diff != "" {
 		t.Errorf("RouteRules() differs from the table (-table +rules):\n%s", diff)
+	}
+}
+
+// An extra route is served beside the table, without a key, behind the
+// same middleware (the request id shows it), and an error it returns is
+// answered as problem+json like any route's.
+func TestExtraRoutesAreServedBehindTheSameMiddleware(t *testing.T) {
+	t.Parallel()
+	extra := func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Query().Get("fail") != "" {
+			return errs.E(errs.Unauthorized, "invalid_signature", "the request could not be verified")
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, err := fmt.Fprint(w, "extra")
+		return err
+	}
+	s := routeTableServer(t, Options{Extra: []ExtraRoute{{Method: http.MethodPost, Path: "/tool/x", Handle: extra}}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/tool/x", nil))
+	if rec.Code != http.StatusAccepted || rec.Body.String() != "extra" || rec.Header().Get(echo.HeaderXRequestID) == "" {
+		t.Errorf("POST /tool/x = %d %q (X-Request-ID %q), want 202 \"extra\" with a request id",
+			rec.Code, rec.Body, rec.Header().Get(echo.HeaderXRequestID))
+	}
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/tool/x?fail=1", nil))
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get(echo.HeaderContentType) != "application/problem+json" ||
+		!strings.Contains(rec.Body.String(), `"code":"invalid_signature"`) {
+		t.Errorf("POST /tool/x?fail=1 = %d %s %s, want 401 problem+json invalid_signature", rec.Code, rec.Header().Get(echo.HeaderContentType), rec.Body)
+	}
+	want := append(tableKeys(), "POST /tool/x")
+	sort.Strings(want)
+	if diff := cmp.Diff(want, registeredKeys(s)); diff != "" {
+		t.Errorf("registered routes (-want +got):\n%s", diff)
+	}
+}
+
+// A tool's route may neither shadow nor extend the API.
+func TestExtraRoutesCannotShadowOrExtendTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/api/v1/me", "/api/v1/new", "/api/webhooks/:tenant_id/:token", "/healthz"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New with an extra route on %s did not refuse it", path)
+				}
+			}()
+			New(Deps{Metrics: telemetry.New(), Log: zerolog.Nop()},
+				Options{Extra: []ExtraRoute{{Method: http.MethodGet, Path: path, Handle: func(http.ResponseWriter, *http.Request) error { return nil }}}})
+		}()
 	}
 }
