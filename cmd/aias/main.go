@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprintln(out, keyring.Generate())
 		return nil
 	case "bench":
-		return benchCmd(ctx, args[1:], out)
+		return benchCmd(ctx, args[1:], getenv, out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage+config.Help())
 		return nil
