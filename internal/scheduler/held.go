@@ -61,7 +61,7 @@ func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planN
 	}
 	s.quotas.Quota.Forget(ctx, tenantID, now) // rebuilt from Postgres, which now counts them
 	for _, r := range rs {
-		if err := s.enq.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
+		if err := s.queue.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
 			s.opt.Log.Warn().Err(err).Msg("enqueue of a released run failed; the sweep will enqueue it")
 		}
 	}

@@ -1,5 +1,10 @@
-// Package scheduler runs AIAS's periodic duties: today the re-enqueue sweep,
-// which makes "Redis lost it" a delay instead of a loss.
+// Package scheduler runs AIAS's periodic duties, on every replica: the
+// re-enqueue sweep, which makes "Redis lost it" a delay instead of a loss;
+// the sweep of pending on_finish notifications (notify.go); the release of
+// held runs as the quota allows (held.go); the end of billing grace; the
+// plans' retention (retention.go); and the reconciliation of the usage
+// counters in Redis with Postgres (usage.go). Cron-scheduled workflows are
+// started by the one replica holding the "cron" lease (cron.go, lease.go).
 //
 // The sweep asks Postgres (the record) for runs that should be in the queue
 // and may not be — queued past their grace period or past a due retry, or
@@ -52,7 +57,6 @@ type GraceExpirer interface {
 type Scheduler struct {
 	db     *postgres.DB
 	queue  Queue
-	enq    Queue
 	quotas *Quotas
 	opt    Options
 	after  cursor // where the next sweep continues
@@ -68,7 +72,7 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
-	return &Scheduler{db: db, queue: q, enq: q, quotas: o.Quotas, opt: o}
+	return &Scheduler{db: db, queue: q, quotas: o.Quotas, opt: o}
 }
 
 // retentionEvery spaces retention passes: deleting is cheap to postpone.
