@@ -5,11 +5,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
@@ -61,22 +59,15 @@ type App struct {
 
 // New connects to Postgres and prepares the Redis clients. Redis is not
 // required to be up: the intake keeps accepting (runs are swept later).
+// cfg comes from config.Load, whose Parsed values (the plan catalogue, the
+// keys, the egress policy) are used as they are, not parsed again.
 func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, error) {
+	if cfg.Parsed.Plans == nil {
+		return nil, errors.New("configuration not parsed: build it with config.Load")
+	}
 	opt, err := queue.RedisOpt(cfg.RedisURL)
 	if err != nil {
 		return nil, err
-	}
-	plans := plan.Default()
-	if cfg.PlansFile != "" {
-		if plans, err = plan.LoadFile(cfg.PlansFile); err != nil {
-			return nil, fmt.Errorf("AIAS_PLANS_FILE: %w", err)
-		}
-	}
-	var keys *keyring.Keyring
-	if cfg.EncryptionKeys != "" {
-		if keys, err = keyring.Parse(cfg.EncryptionKeys); err != nil {
-			return nil, fmt.Errorf("AIAS_ENCRYPTION_KEYS: %w", err)
-		}
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
@@ -87,26 +78,16 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("redis client of unexpected type")
 	}
-	allow, err := safehttp.ParseAllow(cfg.EgressAllow)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW: %w", err)
-	}
-	ports, err := safehttp.ParsePorts(cfg.EgressAllowPorts)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW_PORTS: %w", err)
-	}
 	metrics := telemetry.New()
 	q := queue.NewClient(opt)
 	q.Metrics = metrics
 	return &App{
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
 		Queue:      q,
-		Keys:       keys,
-		Plans:      plans,
+		Keys:       cfg.Parsed.Keys,
+		Plans:      cfg.Parsed.Plans,
 		Metrics:    metrics,
-		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, AllowPorts: ports, Total: cfg.HTTPStepTimeout}),
+		HTTPClient: safehttp.NewClient(cfg.Parsed.Egress),
 	}, nil
 }
 
@@ -132,11 +113,11 @@ func (a *App) Ingress() *ingress.Server {
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
-		SignupLimit:       ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour},
+		SignupLimit:       c.Parsed.SignupLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
-		TrustedProxies:   cidrs(c.TrustedProxies),
-		IPLimit:          ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
-		EndpointLimit:    ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
+		TrustedProxies:   c.Parsed.TrustedProxies,
+		IPLimit:          c.Parsed.IPLimit,
+		EndpointLimit:    c.Parsed.EndpointLimit,
 		Extra:            a.ExtraRoutes,
 		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
@@ -158,17 +139,6 @@ func (a *App) dashboard() http.Handler {
 		return nil
 	}
 	return asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.RedisOpt, ReadOnly: !a.Cfg.AdminActions})
-}
-
-// cidrs parses CIDRs that config.Validate has already checked.
-func cidrs(ss []string) []*net.IPNet {
-	var out []*net.IPNet
-	for _, s := range ss {
-		if _, n, err := net.ParseCIDR(strings.TrimSpace(s)); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // Billing is the Stripe side of plans.
