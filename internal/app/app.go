@@ -43,6 +43,10 @@ type App struct {
 	Metrics  *telemetry.Metrics
 	Keys     *keyring.Keyring // nil for roles that hold no secrets
 	Plans    *plan.Catalog
+	// Admitter is what tenants' plans allow and the one admission path of
+	// new runs: the ingress's intake, manual runs and replays, the cron
+	// ticker's runs, the held release and the worker's artifact bytes.
+	Admitter *entitlement.Admitter
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -86,6 +90,7 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		Queue:      q,
 		Keys:       cfg.Parsed.Keys,
 		Plans:      cfg.Parsed.Plans,
+		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, rdb),
 		Metrics:    metrics,
 		HTTPClient: safehttp.NewClient(cfg.Parsed.Egress),
 	}, nil
@@ -106,7 +111,7 @@ func (a *App) Ingress() *ingress.Server {
 	log := a.Log.With().Str("service", "ingress").Logger()
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
-		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
+		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Admitter: a.Admitter, Metrics: a.Metrics, Log: log,
 		Tracer:  a.Tracer,
 		Billing: a.Billing(),
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
@@ -157,8 +162,8 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
-		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
-		ArtifactBytes: &entitlement.ArtifactBytes{Redis: a.Redis},
+		Plans: &a.Admitter.Plans, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
+		ArtifactBytes: a.Admitter.Artifacts,
 		Heartbeat:     a.Cfg.RunHeartbeat}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
@@ -171,9 +176,8 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
-			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
-		Billing: a.Billing(),
+		Admitter: a.Admitter,
+		Billing:  a.Billing(),
 	})
 }
 
@@ -183,7 +187,6 @@ func (a *App) Cron() *scheduler.Cron {
 	return scheduler.NewCron(a.DB, a.Queue, scheduler.CronOptions{
 		LeaseTTL: a.Cfg.SchedulerLeaseTTL, MissedAfter: a.Cfg.ScheduleMissedAfter,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
-			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
+		Admitter: a.Admitter,
 	})
 }

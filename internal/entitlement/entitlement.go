@@ -37,7 +37,7 @@ type Checker struct{ Plans *plan.Catalog }
 
 // PlanOf reads the tenant's plan. A plan name the catalogue no longer has
 // falls back to the default plan rather than to no limits at all.
-func (c Checker) PlanOf(ctx context.Context, q postgres.Querier, tenantID uuid.UUID) (plan.Plan, error) {
+func (c Checker) PlanOf(ctx context.Context, q postgres.Getter, tenantID uuid.UUID) (plan.Plan, error) {
 	var name string
 	if err := q.GetContext(ctx, &name, `SELECT plan FROM tenants WHERE id = $1`, tenantID); err != nil {
 		return plan.Plan{}, fmt.Errorf("read plan of tenant %s: %w", tenantID, postgres.Classify(err))

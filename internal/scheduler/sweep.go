@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"aias/internal/entitlement"
 	"aias/internal/postgres"
 	"aias/internal/queue"
 	"aias/internal/run"
@@ -43,9 +44,9 @@ type Options struct {
 	RunningStale time.Duration // a running run idle this long is handed back
 	BatchSize    int
 	Log          zerolog.Logger
-	Metrics      *telemetry.Metrics // optional
-	Quotas       *Quotas            // optional: release held runs when quota allows
-	Billing      GraceExpirer       // optional: drop tenants whose payment grace ended
+	Metrics      *telemetry.Metrics    // optional
+	Admitter     *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
+	Billing      GraceExpirer          // optional: drop tenants whose payment grace ended
 }
 
 // GraceExpirer ends the plans of tenants whose payment grace has passed.
@@ -55,11 +56,11 @@ type GraceExpirer interface {
 
 // Scheduler runs the sweep on a timer.
 type Scheduler struct {
-	db     *postgres.DB
-	queue  Queue
-	quotas *Quotas
-	opt    Options
-	after  cursor // where the next sweep continues
+	db    *postgres.DB
+	queue Queue
+	admit *entitlement.Admitter
+	opt   Options
+	after cursor // where the next sweep continues
 }
 
 type cursor struct {
@@ -72,7 +73,7 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
-	return &Scheduler{db: db, queue: q, quotas: o.Quotas, opt: o}
+	return &Scheduler{db: db, queue: q, admit: o.Admitter, opt: o}
 }
 
 // retentionEvery spaces retention passes: deleting is cheap to postpone.
