@@ -3,7 +3,12 @@
 //
 // Counted limits (workflows, endpoints) are checked inside the creating
 // transaction under a per-tenant advisory lock, so concurrent creations
-// serialize on the check and cannot overshoot the limit.
+// serialize on the check and cannot overshoot the limit (Checker). Every
+// new run, however it starts, is admitted by the Admitter (admit.go),
+// where the monthly quota's rule is stated; its count is a Redis counter
+// with Postgres as the record (quota.go, counter.go), as are the artifact
+// bytes per month (artifacts.go). Slots bound the runs of a tenant
+// executing at once (concurrency.go).
 package entitlement
 
 import (
