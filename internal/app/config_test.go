@@ -59,3 +59,20 @@ func TestTheAppRefusesAConfigurationLoadDidNotParse(t *testing.T) {
 		t.Errorf("app.New(a Config not from Load) = %v, want an error naming config.Load", err)
 	}
 }
+
+// What a role does not use it neither checks nor parses, at Load or after:
+// an ingress starts with an egress allow-list only a worker would read.
+func TestAnIngressStartsWhateverTheEgressSettingsItDoesNotUse(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	env := s.env(map[string]string{"AIAS_EGRESS_ALLOW": "not a cidr", "AIAS_EGRESS_ALLOW_PORTS": "80,postgres"})
+	cfg, err := config.Load(func(k string) string { return env[k] }, config.RoleIngress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, logging.Nop())
+	if err != nil {
+		t.Fatalf("app.New(an ingress with a worker's malformed egress settings) = %v, want it built", err)
+	}
+	a.Close()
+}
