@@ -179,8 +179,7 @@ func (s *Server) replayRun(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	admit := s.admitter(tenantID)
-	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), admit)
+	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), s.admit)
 	if err != nil {
 		return err
 	}
