@@ -116,7 +116,7 @@ func runFilter(c echo.Context) (run.Filter, error) {
 	var fields []errs.FieldError
 	if st := run.Status(c.QueryParam("status")); st != "" {
 		if !st.Valid() {
-			fields = append(fields, errs.FieldError{Path: "status", Message: "must be queued, running, succeeded, failed, dead or canceled"})
+			fields = append(fields, errs.FieldError{Path: "status", Message: "must be held, queued, delayed, running, succeeded, failed, dead or canceled"})
 		}
 		f.Status = st
 	}
