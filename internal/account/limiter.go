@@ -33,6 +33,12 @@ type Limiter struct {
 	perIP      ratelimit.Limit
 }
 
+// RedisTimeout is how long the limiter rl given to NewLimiter should wait
+// for Redis (ratelimit.Options.Timeout) before deciding in-process. The
+// intake's 50 ms suits a hot path; sign-in is not one, and a busy Redis
+// that answers in 60 ms must not hand an attacker fresh per-process budgets.
+const RedisTimeout = time.Second
+
 // NewLimiter limits with rl; a zero Limit takes the default above.
 func NewLimiter(rl *ratelimit.Limiter, perAccount, perIP ratelimit.Limit) *Limiter {
 	if perAccount.Zero() {

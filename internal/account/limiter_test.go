@@ -22,7 +22,8 @@ func slow(burst int) ratelimit.Limit {
 func limited(t *testing.T, perAccount, perIP ratelimit.Limit) *account.Limiter {
 	t.Helper()
 	rdb := redistest.Client(t, redistest.New(t))
-	return account.NewLimiter(ratelimit.New(rdb, ratelimit.Options{Log: zerolog.Nop()}), perAccount, perIP)
+	rl := ratelimit.New(rdb, ratelimit.Options{Log: zerolog.Nop(), Timeout: account.RedisTimeout})
+	return account.NewLimiter(rl, perAccount, perIP)
 }
 
 func TestSignInsTripThePerAccountLimitAfterNFailures(t *testing.T) {
