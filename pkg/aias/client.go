@@ -160,7 +160,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 				return nil, fmt.Errorf("aias: %s %s: %w", r.method, r.path, err)
 			}
 			if werr := c.wait(ctx, c.backoff(attempt)); werr != nil {
-				return nil, fmt.Errorf("aias: %s %s: %w (after %v)", r.method, r.path, werr, err)
+				return nil, fmt.Errorf("aias: %s %s: %w (after %w)", r.method, r.path, werr, err)
 			}
 			continue
 		}

@@ -41,10 +41,10 @@ var operations = map[string]func(context.Context, *Client) error{
 		_, err := c.SignUp(ctx, SignupRequest{Email: "a@example.com", TenantName: "a"})
 		return err
 	},
-	"listPlans":   func(ctx context.Context, c *Client) error { _, err := c.ListPlans(ctx); return err },
-	"getMe":       func(ctx context.Context, c *Client) error { _, err := c.GetMe(ctx); return err },
-	"getUsage":    func(ctx context.Context, c *Client) error { _, err := c.GetUsage(ctx); return err },
-	"getHealth":   func(ctx context.Context, c *Client) error { _, err := c.GetHealth(ctx); return err },
+	"listPlans": func(ctx context.Context, c *Client) error { _, err := c.ListPlans(ctx); return err },
+	"getMe":     func(ctx context.Context, c *Client) error { _, err := c.GetMe(ctx); return err },
+	"getUsage":  func(ctx context.Context, c *Client) error { _, err := c.GetUsage(ctx); return err },
+	"getHealth": func(ctx context.Context, c *Client) error { _, err := c.GetHealth(ctx); return err },
 	"getOpenAPIDocument": func(ctx context.Context, c *Client) error {
 		_, err := c.GetOpenAPIDocument(ctx)
 		return err

@@ -155,7 +155,7 @@ const (
 	CodeNotRedrivable        Code = "not_redrivable"
 	CodeAlreadyFinished      Code = "already_finished"
 	CodeWorkflowDisabled     Code = "workflow_disabled"
-	CodeNoSigningSecret      Code = "no_signing_secret"
+	CodeNoSigningSecret      Code = "no_signing_secret" //nolint:gosec // a problem code, not a credential
 	CodePayloadTooLarge      Code = "payload_too_large"
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeRateLimited          Code = "rate_limited"
