@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"aias/pkg/aias"
 	"github.com/hibiken/asynq"
 )
 
@@ -64,10 +65,10 @@ func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	deadline := time.Now().Add(30 * time.Second)
-	var r runView
-	for !r.terminal() && time.Now().Before(deadline) {
+	var r aias.Run
+	for !r.Status.Final() && time.Now().Before(deadline) {
 		r = s.run(acme.Key, runID)
-		seen[r.Status] = true
+		seen[string(r.Status)] = true
 		time.Sleep(5 * time.Millisecond) // poll, leaving the cores to the system under test
 	}
 	if r.Status != "succeeded" || r.Attempt != 1 || r.WorkflowID != wf || r.WorkflowVersion != 1 {
@@ -141,14 +142,6 @@ func canonical(t *testing.T, b []byte) string {
 	}
 	out, _ := json.Marshal(v)
 	return string(out)
-}
-
-func (r runView) terminal() bool {
-	switch r.Status {
-	case "succeeded", "failed", "dead", "canceled":
-		return true
-	}
-	return false
 }
 
 func TestConditionFalseSucceedsAndSkipsTheRest(t *testing.T) {
