@@ -149,7 +149,14 @@ func (c *Client) ReplayAll(ctx context.Context, req BulkReplayRequest, progress 
 		if err != nil {
 			return total, err
 		}
-		total.Count, total.Held, total.More, total.NextCursor = total.Count+r.Count, total.Held+r.Held, r.More, r.NextCursor
+		held := 0
+		if total.Held != nil {
+			held = *total.Held
+		}
+		if r.Held != nil {
+			held += *r.Held
+		}
+		total.Count, total.Held, total.More, total.NextCursor = total.Count+r.Count, &held, r.More, r.NextCursor
 		if progress != nil {
 			progress(total)
 		}

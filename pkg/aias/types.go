@@ -502,8 +502,9 @@ type BulkRedriveRequest struct {
 type BulkResult struct {
 	// Count is the runs replayed (new runs) or re-driven.
 	Count int `json:"count"`
-	// Held counts the replays held over the quota.
-	Held int `json:"held,omitempty"`
+	// Held counts the replays held over the quota (ReplayRuns only; nil
+	// for a re-drive).
+	Held *int `json:"held,omitempty"`
 	// More says runs after the last one handled still match; continue
 	// with NextCursor as the request's Cursor.
 	More       bool   `json:"more"`
