@@ -11,15 +11,24 @@ import (
 	"path/filepath"
 	"time"
 
-	"aias/internal/bench"
+	"aias/internal/app"
+	"aias/internal/config"
+	"aias/internal/ingress"
+	"aias/internal/logging"
 	"aias/internal/queue"
+	"aias/internal/tools/bench"
+	"aias/internal/tools/bench/floor"
 )
 
 // benchCmd is 'aias bench': every phase, the Markdown table on out, the
 // JSON report in a file, progress on stderr; an error when the ledger does
-// not balance (VOID). 'aias bench noop-worker' is the no-op asynq worker the
+// not balance (VOID). 'aias bench ingress' is the ingress the bench starts,
+// with the floor; 'aias bench noop-worker' is the no-op asynq worker the
 // bench starts beside AIAS's.
-func benchCmd(ctx context.Context, args []string, out io.Writer) error {
+func benchCmd(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "ingress" {
+		return benchIngress(ctx, getenv, out)
+	}
 	if len(args) > 0 && args[0] == "noop-worker" {
 		return noopWorker(ctx, args[1:], out)
 	}
@@ -28,7 +37,7 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 	self, _ := os.Executable()
 	fs.StringVar(&o.AdminURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres superuser URL; the bench creates and drops a database of its own")
 	fs.StringVar(&o.RedisURL, "redis", "redis://127.0.0.1:6379/0", "Redis URL; the bench claims a free logical database 1..15 (as the tests do)")
-	fs.StringVar(&o.BinDir, "bin", filepath.Dir(self), "directory of aias, aias-ingress and aias-worker")
+	fs.StringVar(&o.BinDir, "bin", filepath.Dir(self), "directory of aias and aias-worker")
 	fs.StringVar(&o.JSONPath, "json", "bench.json", "where the JSON report is written")
 	fs.DurationVar(&o.Block, "block", 2500*time.Millisecond, "length of one block of load")
 	fs.IntVar(&o.Pairs, "pairs", 5, "floor/real pairs per ingress phase (the median ratio of five outlasts two stalled blocks)")
@@ -58,6 +67,30 @@ func benchCmd(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("bench VOID: the ledger does not balance")
 	}
 	return nil
+}
+
+// benchIngress is 'aias bench ingress': the ingress role as aias-ingress
+// serves it (app.New, app.Serve), configured from the environment the
+// bench gives it, plus the floor route the bench compares the real intake
+// with. The floor is the bench's (internal/tools/bench/floor), so the
+// production aias-ingress never carries it. Its signing secret is
+// published, so it never runs as production (the bench sets AIAS_ENV=dev).
+func benchIngress(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	cfg, err := config.Load(getenv, config.RoleIngress)
+	if err != nil {
+		return err
+	}
+	if cfg.Env != "dev" {
+		return errors.New("aias bench ingress serves the bench's floor, whose signing secret is published: it runs only with AIAS_ENV=dev")
+	}
+	log := logging.New(out, logging.Options{Level: cfg.LogLevel, Pretty: cfg.LogFormat == "pretty"})
+	a, err := app.New(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer a.Close()
+	a.ExtraRoutes = []ingress.ExtraRoute{floor.Route(a.DB, a.Queue)}
+	return a.Serve(ctx, config.RoleIngress, nil)
 }
 
 // noopWorker serves no-op tasks until SIGTERM, then prints what it did as JSON.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"aias/internal/chaos"
+	"aias/internal/tools/chaos"
 )
 
 // chaosCmd runs the fault-injection suite (docs/reliability.md) against the

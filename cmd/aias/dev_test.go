@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"aias/internal/loopback"
 	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
+	"aias/internal/tools/loopback"
 )
 
 // aias dev (make run) opens the queue dashboard with a token of its own and

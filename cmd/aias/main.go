@@ -118,7 +118,7 @@ func (e env) run(ctx context.Context, args []string) error {
 		fmt.Fprintln(out, keyring.Generate())
 		return nil
 	case "bench":
-		return benchCmd(ctx, args[1:], out)
+		return benchCmd(ctx, args[1:], getenv, out)
 	case "help", "-h", "--help":
 		fmt.Fprint(out, usage+config.Help())
 		return nil

@@ -51,6 +51,10 @@ type App struct {
 	// Tracer starts the ingress's and the worker's spans; nil: tracing off.
 	// Serve builds it from AIAS_OTEL_EXPORTER unless a test set one (tracing.go).
 	Tracer trace.TracerProvider
+	// ExtraRoutes are routes a tool adds to the ingress's public port
+	// (ingress.Options.Extra): 'aias bench ingress' adds the bench's floor.
+	// The production programs add none.
+	ExtraRoutes []ingress.ExtraRoute
 
 	inspector *asynq.Inspector // the scheduler's queue metrics (observe.go)
 }
@@ -133,7 +137,7 @@ func (a *App) Ingress() *ingress.Server {
 		TrustedProxies:   cidrs(c.TrustedProxies),
 		IPLimit:          ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
 		EndpointLimit:    ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
-		BenchFloor:       c.BenchFloor,
+		Extra:            a.ExtraRoutes,
 		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
 }

@@ -21,11 +21,11 @@ import (
 	"aias/internal/app"
 	"aias/internal/config"
 	"aias/internal/keyring"
-	"aias/internal/loopback"
 	"aias/internal/postgres"
 	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
+	"aias/internal/tools/loopback"
 )
 
 // These tests run the real programs: the test binary re-executes itself with

@@ -42,7 +42,7 @@ func (r Role) Serves(o Role) bool { return r&o == o }
 
 // Config is every setting AIAS reads. The `help` tag feeds --help.
 type Config struct {
-	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys (dev only warns), an encryption key published in the AIAS repository, an operator token shorter than 32 characters and AIAS_BENCH_FLOOR"`
+	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys (dev only warns), an encryption key published in the AIAS repository and an operator token shorter than 32 characters"`
 
 	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
 	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
@@ -99,8 +99,6 @@ type Config struct {
 
 	SchedulerLeaseTTL   time.Duration `env:"AIAS_SCHEDULER_LEASE_TTL" envDefault:"15s" help:"lifetime of the cron leader lease; the leader renews it every third of this, and a replica takes over this long after the leader died"`
 	ScheduleMissedAfter time.Duration `env:"AIAS_SCHEDULE_MISSED_AFTER" envDefault:"1m" help:"a cron tick not started within this of its time (no scheduler was leading) is missed and follows the workflow's catch_up policy; must exceed AIAS_SCHEDULER_LEASE_TTL"`
-
-	BenchFloor bool `env:"AIAS_BENCH_FLOOR" envDefault:"false" help:"benchmarks only: the ingress also serves POST /bench/floor, the least a durable intake can do, which 'aias bench' compares the real intake with; refused in production"`
 }
 
 // MetricsOff as AIAS_METRICS_ADDR turns the ops listener off.
@@ -257,8 +255,8 @@ func (c Config) Validate(r Role) error {
 const MinOperatorToken = 32
 
 // productionProblems are the settings that are fine on a laptop and unsafe
-// on a server: keys anyone with the source holds, a guessable operator
-// token, and the bench's unauthenticated route.
+// on a server: keys anyone with the source holds and a guessable operator
+// token.
 func (c Config) productionProblems(r Role) []error {
 	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
@@ -272,9 +270,6 @@ func (c Config) productionProblems(r Role) []error {
 	if r.Serves(RoleIngress) {
 		if n := utf8.RuneCountInString(c.OperatorToken); n > 0 && n < MinOperatorToken {
 			add("AIAS_OPERATOR_TOKEN must be at least %d characters with AIAS_ENV=production, got %d (make one with 'openssl rand -base64 32')", MinOperatorToken, n)
-		}
-		if c.BenchFloor {
-			add("AIAS_BENCH_FLOOR serves an unauthenticated route whose signing secret is published: AIAS_ENV=production refuses it ('aias bench' runs its programs with AIAS_ENV=dev)")
 		}
 	}
 	return problems

@@ -87,23 +87,15 @@ func TestProductionRefusesAShortOperatorToken(t *testing.T) {
 	}
 }
 
-func TestProductionRefusesTheBenchFloor(t *testing.T) {
-	t.Parallel()
-	wantLoad(t, with(valid(), "AIAS_BENCH_FLOOR", "true"), config.RoleIngress, "AIAS_BENCH_FLOOR serves an unauthenticated route")
-	wantLoad(t, with(valid(), "AIAS_BENCH_FLOOR", "true"), config.RoleDev, "AIAS_BENCH_FLOOR")
-	// aias bench starts its ingress in dev mode.
-	wantLoad(t, with(valid(), "AIAS_ENV", "dev", "AIAS_BENCH_FLOOR", "true"), config.RoleIngress, "")
-}
-
 // Every production refusal is reported at once, with the other problems.
 func TestProductionNamesEveryUnsafeSettingAtOnce(t *testing.T) {
 	t.Parallel()
-	env := with(valid(), "AIAS_ENCRYPTION_KEYS", makefileKey, "AIAS_OPERATOR_TOKEN", "short", "AIAS_BENCH_FLOOR", "true", "AIAS_LOG_LEVEL", "loud")
+	env := with(valid(), "AIAS_ENCRYPTION_KEYS", makefileKey, "AIAS_OPERATOR_TOKEN", "short", "AIAS_LOG_LEVEL", "loud")
 	_, err := config.Load(getenv(env), config.RoleDev)
 	if err == nil {
-		t.Fatal("Load(published key, short token, bench floor) error = nil, want three refusals")
+		t.Fatal("Load(published key, short token, bad log level) error = nil, want three problems")
 	}
-	for _, want := range []string{"AIAS_ENCRYPTION_KEYS", "AIAS_OPERATOR_TOKEN", "AIAS_BENCH_FLOOR", "AIAS_LOG_LEVEL"} {
+	for _, want := range []string{"AIAS_ENCRYPTION_KEYS", "AIAS_OPERATOR_TOKEN", "AIAS_LOG_LEVEL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Load error = %q, want it to name %s", err, want)
 		}

@@ -22,7 +22,7 @@ var publishedKeys = map[string]string{
 	"630dcd2966c4336691125448bbb25b4ff412a49c732db2c8abc1b8581bd710dd": "tests (bytes 0 to 31: k1, test1, chaos1, old, t, other)",
 	"c591c90fef0f1746bcdbfd3504a7fbf02c63c312ffaf8b93368137278afc81b1": "tests (new: the rewrap tests' second key)",
 	"72dbb7336c76780023f83da4c355f2eeea85733b13d3477697917790c1229084": "tests (newest: the rewrap tests' third key)",
-	"2242b42400d100071c4f5236c982f5d157821d0825335858d9e3799859ad7c40": "internal/bench (bench1)",
+	"2242b42400d100071c4f5236c982f5d157821d0825335858d9e3799859ad7c40": "internal/tools/bench (bench1)",
 }
 
 // publishedIDs returns the ids of spec's keys that are published. spec has

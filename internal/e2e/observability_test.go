@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"aias/internal/config"
-	"aias/internal/loopback"
+	"aias/internal/tools/loopback"
 )
 
 // The dashboard and alert rules in deploy/ use metric names; these tests

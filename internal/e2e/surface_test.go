@@ -53,6 +53,17 @@ func TestSignupIsLimitedPerClientAddress(t *testing.T) {
 	}
 }
 
+// The benchmark floor belongs to the process 'aias bench' starts: the
+// program that serves the API has no such route, whatever its environment
+// says (AIAS_BENCH_FLOOR once turned it on).
+func TestTheIngressServesNoBenchmarkRoute(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_BENCH_FLOOR": "true"}})
+	if r := s.do("POST", "/bench/floor", "", "", map[string]string{"id": "x"}); r.Status != http.StatusNotFound {
+		t.Errorf("POST /bench/floor = %d %s, want 404: the ingress has no benchmark route", r.Status, r.Body)
+	}
+}
+
 // With AIAS_ADMIN_ACTIONS=true, a page on another site must not pause the
 // queues through the operator's cached Basic credentials.
 func TestACrossSiteFormCannotPauseTheQueues(t *testing.T) {

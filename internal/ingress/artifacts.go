@@ -12,22 +12,6 @@ import (
 	"aias/internal/postgres"
 )
 
-func (s *Server) getArtifact(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var a artifact.Artifact
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		a, err = artifact.Get(ctx, q, id)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, a)
-}
-
 // downloadArtifact streams the bytes with the stored content type and the
 // sha256 as a strong ETag (If-None-Match answers 304).
 func (s *Server) downloadArtifact(c echo.Context) error {

@@ -47,18 +47,3 @@ func (s *Server) rotateCallbackSecret(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, out)
 }
-
-// getCallbackSecret is GET /api/v1/callback-secret: whether the tenant has
-// one, since when, and whether a previous one still signs (until when).
-// Never the value.
-func (s *Server) getCallbackSecret(c echo.Context) error {
-	var out secret.CallbackSecretInfo
-	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		out, err = secret.CallbackSecretOf(ctx, q)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
-}

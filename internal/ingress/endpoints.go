@@ -68,39 +68,6 @@ func (s *Server) createEndpoint(c echo.Context) error {
 	return c.JSON(http.StatusCreated, s.issued(e, is))
 }
 
-func (s *Server) getEndpoint(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var e webhook.Endpoint
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		e, err = webhook.Get(ctx, q, id)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, e)
-}
-
-func (s *Server) listEndpoints(c echo.Context) error {
-	p, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	var es []webhook.Endpoint
-	var next string
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		es, next, err = webhook.List(ctx, q, p)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(es, next))
-}
-
 func (s *Server) patchEndpoint(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -159,42 +126,4 @@ func (s *Server) rotateEndpoint(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, s.issued(e, is))
-}
-
-func (s *Server) listRejections(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	p, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	var rs []webhook.Rejection
-	var next string
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		rs, next, err = webhook.Rejections(ctx, q, id, p)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(rs, next))
-}
-
-func (s *Server) deleteEndpoint(c echo.Context) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
-		if err := webhook.Delete(ctx, q, id); err != nil {
-			return err
-		}
-		return s.record(ctx, q, c, "endpoint.delete", objEndpoint, id.String())
-	})
-	if err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
 }

@@ -22,22 +22,24 @@ import (
 	"aias/internal/telemetry"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
+	"aias/internal/tools/bench/floor"
 )
 
 // BenchmarkIntake is one signed 4 KB delivery through the real intake
 // handler: endpoint lookup, Standard Webhooks verification, the monthly
 // quota (real-quota: a plan with one; real: an unlimited plan), the run row
 // committed, the enqueue. Postgres and Redis are the real ones, so the
-// figure includes their round trips; the floor route runs beside it.
+// figure includes their round trips; the bench's floor route runs beside
+// it, added as 'aias bench ingress' adds it.
 func BenchmarkIntake(b *testing.B) {
 	h, eps := intakeServer(b)
-	floorKey, _ := signature.KeyBytes(signature.StandardWebhooks, ingress.BenchFloorSecret)
+	floorKey, _ := signature.KeyBytes(signature.StandardWebhooks, floor.Secret)
 	pad := strings.Repeat("x", 4096)
 	for _, c := range []struct {
 		name, path string
 		key        signature.Secret
 	}{{"real", eps["business"].path, eps["business"].key}, {"real-quota", eps["pro"].path, eps["pro"].key},
-		{"floor", ingress.BenchFloorPath, floorKey}} {
+		{"floor", floor.Path, floorKey}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
@@ -80,7 +82,7 @@ func intakeServer(b *testing.B) (http.Handler, map[string]benchEndpoint) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = owner.Close() })
-	if _, err := owner.ExecContext(ctx, ingress.BenchFloorTable); err != nil {
+	if _, err := owner.ExecContext(ctx, floor.Table); err != nil {
 		b.Fatal(err)
 	}
 	opt, err := queue.RedisOpt(redistest.New(b))
@@ -95,8 +97,8 @@ func intakeServer(b *testing.B) (http.Handler, map[string]benchEndpoint) {
 		b.Fatal(err)
 	}
 	s := ingress.New(ingress.Deps{DB: pg.DB, Redis: rdb, Queue: qc, Keys: keys, Metrics: telemetry.New(), Log: zerolog.Nop()},
-		ingress.Options{PublicURL: "http://bench", MaxBodyBytes: 1 << 20, MaxBodyLimit: 1 << 20, SignupEnabled: true, BenchFloor: true,
-			EndpointCacheTTL: time.Second})
+		ingress.Options{PublicURL: "http://bench", MaxBodyBytes: 1 << 20, MaxBodyLimit: 1 << 20, SignupEnabled: true,
+			EndpointCacheTTL: time.Second, Extra: []ingress.ExtraRoute{floor.Route(pg.DB, qc)}})
 	h := s.Handler()
 	eps := map[string]benchEndpoint{}
 	for _, planName := range []string{"business", "pro"} {

@@ -43,23 +43,6 @@ func (s *Server) mintKey(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
-func (s *Server) listKeys(c echo.Context) error {
-	p, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	var ks []auth.APIKey
-	var next string
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		ks, next, err = auth.ListKeys(ctx, q, p)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(ks, next))
-}
-
 func (s *Server) revokeKey(c echo.Context) error {
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -101,18 +84,6 @@ func (s *Server) putSecret(c echo.Context) error {
 	return c.JSON(http.StatusOK, info)
 }
 
-func (s *Server) listSecrets(c echo.Context) error {
-	var out []secret.Info
-	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		out, err = secret.List(ctx, q)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(out, ""))
-}
-
 func (s *Server) deleteSecret(c echo.Context) error {
 	name := c.Param("name")
 	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
@@ -125,21 +96,4 @@ func (s *Server) deleteSecret(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
-}
-
-func (s *Server) listAudit(c echo.Context) error {
-	p, err := pageRequest(c)
-	if err != nil {
-		return err
-	}
-	var es []audit.Entry
-	var next string
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		es, next, err = audit.List(ctx, q, p)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, newList(es, next))
 }

@@ -86,39 +86,33 @@ func newRequestID() string {
 
 type principalKey struct{}
 
-// authenticate resolves the bearer key and checks the route's minimum role.
-// Routes are denied unless the route table names them.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		key := routeKey(c.Request().Method, c.Path())
-		r, ok := routeTable[key]
-		if !ok && !s.registered[key] {
-			return next(c) // no such route: Echo's own not-found or method-not-allowed answer
-		}
-		if !ok {
-			return errs.E(errs.Forbidden, "forbidden", "this route is not open to API keys")
-		}
-		bearer, found := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-		if !found {
-			return errs.E(errs.Unauthorized, "unauthorized", "missing or invalid API key")
-		}
-		p, err := auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(bearer))
-		if err != nil {
+// authenticate resolves the bearer key and checks it against the route's
+// access (its entry in the route table).
+func (s *Server) authenticate(a access) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			bearer, found := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+			if !found {
+				return errs.E(errs.Unauthorized, "unauthorized", "missing or invalid API key")
+			}
+			p, err := auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(bearer))
+			if err != nil {
+				return err
+			}
+			if !p.Role.AtLeast(a.min) {
+				return s.forbidden(c, p, a)
+			}
+			ctx := context.WithValue(c.Request().Context(), principalKey{}, p)
+			l := logging.From(ctx).With().Str("tenant_id", p.TenantID.String()).Logger()
+			c.SetRequest(c.Request().WithContext(logging.With(ctx, l)))
+			err = next(c)
+			if err == nil && c.Request().Method != http.MethodGet {
+				// A change to an endpoint, a workflow or a secret applies to
+				// the next delivery this process takes.
+				s.intakes.Forget(p.TenantID)
+			}
 			return err
 		}
-		if !p.Role.AtLeast(r.min) {
-			return s.forbidden(c, p, r)
-		}
-		ctx := context.WithValue(c.Request().Context(), principalKey{}, p)
-		l := logging.From(ctx).With().Str("tenant_id", p.TenantID.String()).Logger()
-		c.SetRequest(c.Request().WithContext(logging.With(ctx, l)))
-		err = next(c)
-		if err == nil && c.Request().Method != http.MethodGet {
-			// A change to an endpoint, a workflow or a secret applies to
-			// the next delivery this process takes.
-			s.intakes.Forget(p.TenantID)
-		}
-		return err
 	}
 }
 
@@ -156,9 +150,9 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 // forbidden refuses a key whose role is too low — with 404 when the route's
 // object does not exist for the key's tenant, so a low-privilege key of one
 // tenant cannot probe for another tenant's ids.
-func (s *Server) forbidden(c echo.Context, p auth.Principal, r rule) error {
-	if r.object != "" {
-		exists, err := s.objectExists(c.Request().Context(), p.TenantID, r.object, objectParam(c))
+func (s *Server) forbidden(c echo.Context, p auth.Principal, a access) error {
+	if a.object != "" {
+		exists, err := s.objectExists(c.Request().Context(), p.TenantID, a.object, objectParam(c))
 		if err != nil {
 			return err
 		}
@@ -166,7 +160,7 @@ func (s *Server) forbidden(c echo.Context, p auth.Principal, r rule) error {
 			return errs.NotFoundf("not found")
 		}
 	}
-	return errs.E(errs.Forbidden, "forbidden", "this key's role ("+string(p.Role)+") may not do this; needs "+string(r.min))
+	return errs.E(errs.Forbidden, "forbidden", "this key's role ("+string(p.Role)+") may not do this; needs "+string(a.min))
 }
 
 func objectParam(c echo.Context) string {

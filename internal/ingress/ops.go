@@ -37,19 +37,68 @@ type OpsOptions struct {
 	Dashboard     http.Handler // asynqmon, mounted at /admin/queues; nil: no dashboard
 }
 
+// opsRoute is one route of the ops listener. A route for the operator
+// exists only when the dashboard is configured, and only behind the
+// operator token.
+type opsRoute struct {
+	method   string // anyMethod for the dashboard, whose own API changes queues
+	path     string
+	operator bool
+	handle   func(opsServer, echo.Context) error
+}
+
+// anyMethod registers a route for every method.
+const anyMethod = ""
+
+// opsTable is every route of the ops listener.
+var opsTable = []opsRoute{
+	{http.MethodGet, "/metrics", false, opsServer.metrics},
+	{http.MethodGet, "/healthz", false, opsServer.healthz},
+	{http.MethodGet, "/readyz", false, opsServer.readyz},
+	{anyMethod, "/admin/queues", true, opsServer.dashboard},
+	{anyMethod, "/admin/queues/*", true, opsServer.dashboard},
+}
+
+// opsServer holds what the ops listener's handlers serve.
+type opsServer struct {
+	metricsHandler, dashboardHandler http.Handler
+	ready                            readiness
+}
+
+func (o opsServer) metrics(c echo.Context) error   { return serveWith(o.metricsHandler, c) }
+func (o opsServer) dashboard(c echo.Context) error { return serveWith(o.dashboardHandler, c) }
+func (o opsServer) readyz(c echo.Context) error    { return o.ready.readyz(c) }
+func (opsServer) healthz(c echo.Context) error     { return healthz(c) }
+
+// serveWith answers with a net/http handler (echo.WrapHandler's body).
+func serveWith(h http.Handler, c echo.Context) error {
+	h.ServeHTTP(c.Response(), c.Request())
+	return nil
+}
+
 // Ops is the handler of the ops listener.
 func Ops(d OpsDeps, o OpsOptions) http.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
 	e.Use(opsContext(d.Log))
-	e.GET("/metrics", echo.WrapHandler(d.Metrics.Handler()))
-	e.GET("/healthz", healthz)
-	e.GET("/readyz", readiness{db: d.DB, redis: d.Redis}.readyz)
-	if o.OperatorToken != "" && o.Dashboard != nil {
-		dash, guard := echo.WrapHandler(o.Dashboard), operatorOnly(o.OperatorToken)
-		e.Any("/admin/queues", dash, guard)
-		e.Any("/admin/queues/*", dash, guard)
+	srv := opsServer{metricsHandler: d.Metrics.Handler(), dashboardHandler: o.Dashboard, ready: readiness{db: d.DB, redis: d.Redis}}
+	dashboard := o.OperatorToken != "" && o.Dashboard != nil
+	guard := operatorOnly(o.OperatorToken)
+	for _, r := range opsTable {
+		if r.operator && !dashboard {
+			continue
+		}
+		h := func(c echo.Context) error { return r.handle(srv, c) }
+		var mw []echo.MiddlewareFunc
+		if r.operator {
+			mw = append(mw, guard)
+		}
+		if r.method == anyMethod {
+			e.Any(r.path, h, mw...)
+		} else {
+			e.Add(r.method, r.path, h, mw...)
+		}
 	}
 	return e
 }

@@ -39,7 +39,7 @@ func serve(h http.Handler, method, target string, header ...string) *httptest.Re
 
 func TestMetricsAndTheDashboardAreNotOnThePublicPort(t *testing.T) {
 	t.Parallel()
-	public := routeTableServer(t).Handler()
+	public := routeTableServer(t, Options{}).Handler()
 	ops, _ := opsHandler(t)
 	for _, path := range []string{"/metrics", "/readyz", "/admin/queues", "/admin/queues/api/queues"} {
 		if rec := serve(public, "GET", path, "Authorization", "Bearer "+opsToken); rec.Code != http.StatusNotFound {
@@ -104,4 +104,37 @@ func basicAuth(user, pass string) string {
 	req := httptest.NewRequest("GET", "/", nil)
 	req.SetBasicAuth(user, pass)
 	return strings.TrimPrefix(req.Header.Get("Authorization"), "Basic ")
+}
+
+// The ops table is the ops listener's complete list of routes; the
+// dashboard's are there only with a token and a dashboard, and never
+// without the token.
+func TestTheOpsListenerServesItsTableAndNoDashboardWithoutAToken(t *testing.T) {
+	t.Parallel()
+	deps := OpsDeps{Metrics: telemetry.New(), Log: zerolog.Nop()}
+	dash := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	for _, tt := range []struct {
+		name string
+		opt  OpsOptions
+		want map[string]int // GET path → status without a token
+	}{
+		{"with the dashboard", OpsOptions{OperatorToken: opsToken, Dashboard: dash},
+			map[string]int{"/metrics": 200, "/healthz": 200, "/admin/queues": 401, "/admin/queues/api/queues": 401, "/nowhere": 404}},
+		{"without a token", OpsOptions{Dashboard: dash},
+			map[string]int{"/metrics": 200, "/healthz": 200, "/admin/queues": 404, "/admin/queues/api/queues": 404}},
+		{"without a dashboard", OpsOptions{OperatorToken: opsToken},
+			map[string]int{"/metrics": 200, "/admin/queues": 404}},
+	} {
+		h := Ops(deps, tt.opt)
+		for path, want := range tt.want {
+			if rec := serve(h, "GET", path); rec.Code != want {
+				t.Errorf("%s: GET %s = %d, want %d", tt.name, path, rec.Code, want)
+			}
+		}
+	}
+	for _, r := range opsTable {
+		if r.operator != strings.HasPrefix(r.path, "/admin/") {
+			t.Errorf("ops route %s: operator = %v; the dashboard's routes and only they need the token", r.path, r.operator)
+		}
+	}
 }

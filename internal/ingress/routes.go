@@ -3,19 +3,54 @@ package ingress
 import (
 	"net/http"
 	"sort"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"aias/internal/artifact"
+	"aias/internal/audit"
 	"aias/internal/auth"
+	"aias/internal/run"
+	"aias/internal/secret"
+	"aias/internal/webhook"
+	"aias/internal/workflow"
 )
 
-// rule is who may call a route, and which kind of object its :id (or
-// :name) names. The object kind lets a key whose role is too low still get
-// 404 for another tenant's object: a 403 would confirm that it exists.
-type rule struct {
+// route is one route of the public port: what it answers and who may call
+// it. The route table below is the only place a route is stated; New
+// registers exactly its entries, and each entry's access is checked before
+// its handler runs. Nothing reaches a handler without an entry.
+type route struct {
+	method, path string
+	access       access
+	handle       handler
+}
+
+// handler answers a request to a route of the table.
+type handler func(s *Server, c echo.Context) error
+
+// access is who may call a route: anyone (public), or an API key of at
+// least a role. object is the kind of object the route's :id (or :name)
+// names: a key whose role is too low still gets 404 for another tenant's
+// object, because a 403 would confirm that it exists.
+type access struct {
+	public bool
 	min    auth.Role
 	object string // "" when the route names no object
+}
+
+// Who may call a route.
+var (
+	public = access{public: true}
+	viewer = access{min: auth.Viewer}
+	member = access{min: auth.Member}
+	admin  = access{min: auth.Admin}
+	owner  = access{min: auth.Owner}
+)
+
+// on says which kind of object the route's path parameter names.
+func (a access) on(object string) access {
+	a.object = object
+	return a
 }
 
 // Object kinds named by route parameters.
@@ -28,157 +63,107 @@ const (
 	objSecret   = "secret"
 )
 
-// routeTable is the single source of truth for who may call each /api/v1
-// route. A route missing here is refused (deny by default); a test checks
-// that every registered route has an entry and every entry a route.
-var routeTable = map[string]rule{
-	routeKey(http.MethodGet, "/api/v1/me"):    {auth.Viewer, ""},
-	routeKey(http.MethodGet, "/api/v1/usage"): {auth.Viewer, ""},
+// routeTable is every route of the public port. /metrics, /readyz and the
+// queue dashboard are on the ops listener (opsTable in ops.go), not here;
+// /healthz is on both, for load balancers that check the port they route
+// to. A test checks that the server registers these routes and no other
+// (Options.Extra aside, which the production programs leave empty).
+var routeTable = []route{
+	{http.MethodGet, "/healthz", public, static(healthz)},
+	{http.MethodPost, "/api/webhooks/:tenant_id/:token", public, (*Server).intake},
+	{http.MethodPost, "/api/v1/signup", public, (*Server).signup},
+	{http.MethodGet, "/api/v1/plans", public, (*Server).plans},
+	{http.MethodPost, "/api/stripe/webhook", public, (*Server).stripeWebhook},
+	{http.MethodGet, "/api/openapi.json", public, static(serveOpenAPIJSON)},
+	{http.MethodGet, "/api/openapi.yaml", public, static(serveOpenAPIYAML)},
 
-	routeKey(http.MethodPost, "/api/v1/workflows"):             {auth.Member, ""},
-	routeKey(http.MethodGet, "/api/v1/workflows"):              {auth.Viewer, ""},
-	routeKey(http.MethodGet, "/api/v1/workflows/:id"):          {auth.Viewer, objWorkflow},
-	routeKey(http.MethodPut, "/api/v1/workflows/:id"):          {auth.Member, objWorkflow},
-	routeKey(http.MethodDelete, "/api/v1/workflows/:id"):       {auth.Member, objWorkflow},
-	routeKey(http.MethodGet, "/api/v1/workflows/:id/versions"): {auth.Viewer, objWorkflow},
-	routeKey(http.MethodPost, "/api/v1/workflows/:id/runs"):    {auth.Member, objWorkflow},
+	{http.MethodGet, "/api/v1/me", viewer, (*Server).me},
+	{http.MethodGet, "/api/v1/usage", viewer, (*Server).usage},
 
-	routeKey(http.MethodPost, "/api/v1/webhook-endpoints"):               {auth.Admin, ""},
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints"):                {auth.Viewer, ""},
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id"):            {auth.Viewer, objEndpoint},
-	routeKey(http.MethodPatch, "/api/v1/webhook-endpoints/:id"):          {auth.Admin, objEndpoint},
-	routeKey(http.MethodDelete, "/api/v1/webhook-endpoints/:id"):         {auth.Admin, objEndpoint},
-	routeKey(http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate"):    {auth.Admin, objEndpoint},
-	routeKey(http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections"): {auth.Admin, objEndpoint},
+	{http.MethodPost, "/api/v1/workflows", member, (*Server).createWorkflow},
+	{http.MethodGet, "/api/v1/workflows", viewer, listPage(workflow.List)},
+	{http.MethodGet, "/api/v1/workflows/:id", viewer.on(objWorkflow), getOne(workflow.Get)},
+	{http.MethodPut, "/api/v1/workflows/:id", member.on(objWorkflow), (*Server).updateWorkflow},
+	{http.MethodDelete, "/api/v1/workflows/:id", member.on(objWorkflow), deleteOne(workflow.Delete, "workflow.delete", objWorkflow)},
+	{http.MethodGet, "/api/v1/workflows/:id/versions", viewer.on(objWorkflow), listOf(workflow.Versions)},
+	{http.MethodPost, "/api/v1/workflows/:id/runs", member.on(objWorkflow), (*Server).triggerWorkflow},
 
-	routeKey(http.MethodGet, "/api/v1/runs"):               {auth.Viewer, ""},
-	routeKey(http.MethodGet, "/api/v1/runs/:id"):           {auth.Viewer, objRun},
-	routeKey(http.MethodGet, "/api/v1/runs/:id/steps"):     {auth.Viewer, objRun},
-	routeKey(http.MethodGet, "/api/v1/runs/:id/artifacts"): {auth.Viewer, objRun},
-	routeKey(http.MethodPost, "/api/v1/runs/:id/replay"):   {auth.Member, objRun},
-	routeKey(http.MethodPost, "/api/v1/runs/:id/redrive"):  {auth.Member, objRun},
-	routeKey(http.MethodPost, "/api/v1/runs/:id/cancel"):   {auth.Member, objRun},
-	routeKey(http.MethodPost, "/api/v1/runs/replay"):       {auth.Member, ""},
-	routeKey(http.MethodPost, "/api/v1/runs/redrive"):      {auth.Member, ""},
+	{http.MethodPost, "/api/v1/webhook-endpoints", admin, (*Server).createEndpoint},
+	{http.MethodGet, "/api/v1/webhook-endpoints", viewer, listPage(webhook.List)},
+	{http.MethodGet, "/api/v1/webhook-endpoints/:id", viewer.on(objEndpoint), getOne(webhook.Get)},
+	{http.MethodPatch, "/api/v1/webhook-endpoints/:id", admin.on(objEndpoint), (*Server).patchEndpoint},
+	{http.MethodDelete, "/api/v1/webhook-endpoints/:id", admin.on(objEndpoint), deleteOne(webhook.Delete, "endpoint.delete", objEndpoint)},
+	{http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate", admin.on(objEndpoint), (*Server).rotateEndpoint},
+	{http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections", admin.on(objEndpoint), listPageOf(webhook.Rejections)},
 
-	routeKey(http.MethodGet, "/api/v1/artifacts/:id"):          {auth.Viewer, objArtifact},
-	routeKey(http.MethodGet, "/api/v1/artifacts/:id/download"): {auth.Viewer, objArtifact},
+	{http.MethodGet, "/api/v1/runs", viewer, (*Server).listRuns},
+	{http.MethodGet, "/api/v1/runs/:id", viewer.on(objRun), getOne(runWithBody)},
+	{http.MethodGet, "/api/v1/runs/:id/steps", viewer.on(objRun), listOf(ofRun(run.Steps))},
+	{http.MethodGet, "/api/v1/runs/:id/artifacts", viewer.on(objRun), listOf(ofRun(artifact.ListByRun))},
+	{http.MethodPost, "/api/v1/runs/:id/replay", member.on(objRun), (*Server).replayRun},
+	{http.MethodPost, "/api/v1/runs/:id/redrive", member.on(objRun), (*Server).redriveRun},
+	{http.MethodPost, "/api/v1/runs/:id/cancel", member.on(objRun), (*Server).cancelRun},
+	{http.MethodPost, "/api/v1/runs/replay", member, (*Server).bulkReplay},
+	{http.MethodPost, "/api/v1/runs/redrive", member, (*Server).bulkRedrive},
 
-	routeKey(http.MethodPost, "/api/v1/api-keys"):       {auth.Admin, ""},
-	routeKey(http.MethodGet, "/api/v1/api-keys"):        {auth.Admin, ""},
-	routeKey(http.MethodDelete, "/api/v1/api-keys/:id"): {auth.Admin, objAPIKey},
+	{http.MethodGet, "/api/v1/artifacts/:id", viewer.on(objArtifact), getOne(artifact.Get)},
+	{http.MethodGet, "/api/v1/artifacts/:id/download", viewer.on(objArtifact), (*Server).downloadArtifact},
 
-	routeKey(http.MethodPut, "/api/v1/secrets/:name"):    {auth.Admin, objSecret},
-	routeKey(http.MethodGet, "/api/v1/secrets"):          {auth.Admin, ""},
-	routeKey(http.MethodDelete, "/api/v1/secrets/:name"): {auth.Admin, objSecret},
-	routeKey(http.MethodPost, "/api/v1/callback-secret"): {auth.Admin, ""},
-	routeKey(http.MethodGet, "/api/v1/callback-secret"):  {auth.Admin, ""},
+	{http.MethodPost, "/api/v1/api-keys", admin, (*Server).mintKey},
+	{http.MethodGet, "/api/v1/api-keys", admin, listPage(auth.ListKeys)},
+	{http.MethodDelete, "/api/v1/api-keys/:id", admin.on(objAPIKey), (*Server).revokeKey},
 
-	routeKey(http.MethodGet, "/api/v1/audit"):       {auth.Admin, ""},
-	routeKey(http.MethodGet, "/api/v1/diagnostics"): {auth.Admin, ""},
+	{http.MethodPut, "/api/v1/secrets/:name", admin.on(objSecret), (*Server).putSecret},
+	{http.MethodGet, "/api/v1/secrets", admin, listAll(secret.List)},
+	{http.MethodDelete, "/api/v1/secrets/:name", admin.on(objSecret), (*Server).deleteSecret},
+	{http.MethodPost, "/api/v1/callback-secret", admin, (*Server).rotateCallbackSecret},
+	{http.MethodGet, "/api/v1/callback-secret", admin, readOne(secret.CallbackSecretOf)},
 
-	routeKey(http.MethodGet, "/api/v1/billing"):           {auth.Admin, ""},
-	routeKey(http.MethodPost, "/api/v1/billing/checkout"): {auth.Owner, ""},
-	routeKey(http.MethodPost, "/api/v1/billing/portal"):   {auth.Owner, ""},
+	{http.MethodGet, "/api/v1/audit", admin, listPage(audit.List)},
+	{http.MethodGet, "/api/v1/diagnostics", admin, (*Server).diagnostics},
+
+	{http.MethodGet, "/api/v1/billing", admin, (*Server).subscription},
+	{http.MethodPost, "/api/v1/billing/checkout", owner, (*Server).checkout},
+	{http.MethodPost, "/api/v1/billing/portal", owner, (*Server).portal},
 }
 
-func routeKey(method, path string) string { return method + " " + path }
-
-// authenticated registers routes behind the authentication middleware.
-type authenticated struct {
-	g    *echo.Group
-	auth echo.MiddlewareFunc
+// static is a handler that needs nothing of the server.
+func static(h echo.HandlerFunc) handler {
+	return func(_ *Server, c echo.Context) error { return h(c) }
 }
 
-func (a authenticated) GET(p string, h echo.HandlerFunc)    { a.g.GET(p, h, a.auth) }
-func (a authenticated) POST(p string, h echo.HandlerFunc)   { a.g.POST(p, h, a.auth) }
-func (a authenticated) PUT(p string, h echo.HandlerFunc)    { a.g.PUT(p, h, a.auth) }
-func (a authenticated) PATCH(p string, h echo.HandlerFunc)  { a.g.PATCH(p, h, a.auth) }
-func (a authenticated) DELETE(p string, h echo.HandlerFunc) { a.g.DELETE(p, h, a.auth) }
-
-// routes registers every route of the public port. Public routes first,
-// then /api/v1 behind authentication and the role table. /metrics, /readyz
-// and the queue dashboard are on the ops listener (ops.go), not here;
-// /healthz is on both, for load balancers that check the port they route to.
+// routes registers the route table, each route behind its access check,
+// then the program's extra routes. Authentication is route middleware
+// rather than group middleware, so an unknown path or method gets Echo's
+// plain 404 or 405 before any key check.
 func (s *Server) routes(e *echo.Echo) {
-	e.GET("/healthz", healthz)
-
-	e.POST("/api/webhooks/:tenant_id/:token", s.intake)
-	e.POST("/api/v1/signup", s.signup)
-	e.GET("/api/v1/plans", s.plans)
-	e.POST("/api/stripe/webhook", s.stripeWebhook)
-	e.GET("/api/openapi.json", serveOpenAPIJSON)
-	e.GET("/api/openapi.yaml", serveOpenAPIYAML)
-	if s.opt.BenchFloor {
-		e.POST(BenchFloorPath, newBenchFloor(s).handle)
+	for _, r := range routeTable {
+		h := func(c echo.Context) error { return r.handle(s, c) }
+		if r.access.public {
+			e.Add(r.method, r.path, h)
+			continue
+		}
+		e.Add(r.method, r.path, h, s.authenticate(r.access))
 	}
-
-	// Authentication is route middleware rather than group middleware, so an
-	// unknown path or method gets Echo's plain 404 or 405 before any key check.
-	v1 := authenticated{e.Group("/api/v1"), s.authenticate}
-	v1.GET("/me", s.me)
-	v1.GET("/usage", s.usage)
-
-	v1.POST("/workflows", s.createWorkflow)
-	v1.GET("/workflows", s.listWorkflows)
-	v1.GET("/workflows/:id", s.getWorkflow)
-	v1.PUT("/workflows/:id", s.updateWorkflow)
-	v1.DELETE("/workflows/:id", s.deleteWorkflow)
-	v1.GET("/workflows/:id/versions", s.listVersions)
-	v1.POST("/workflows/:id/runs", s.triggerWorkflow)
-
-	v1.POST("/webhook-endpoints", s.createEndpoint)
-	v1.GET("/webhook-endpoints", s.listEndpoints)
-	v1.GET("/webhook-endpoints/:id", s.getEndpoint)
-	v1.PATCH("/webhook-endpoints/:id", s.patchEndpoint)
-	v1.DELETE("/webhook-endpoints/:id", s.deleteEndpoint)
-	v1.POST("/webhook-endpoints/:id/rotate", s.rotateEndpoint)
-	v1.GET("/webhook-endpoints/:id/rejections", s.listRejections)
-
-	v1.GET("/runs", s.listRuns)
-	v1.GET("/runs/:id", s.getRun)
-	v1.GET("/runs/:id/steps", s.listSteps)
-	v1.GET("/runs/:id/artifacts", s.listArtifacts)
-	v1.POST("/runs/:id/replay", s.replayRun)
-	v1.POST("/runs/:id/redrive", s.redriveRun)
-	v1.POST("/runs/:id/cancel", s.cancelRun)
-	v1.POST("/runs/replay", s.bulkReplay)
-	v1.POST("/runs/redrive", s.bulkRedrive)
-
-	v1.GET("/artifacts/:id", s.getArtifact)
-	v1.GET("/artifacts/:id/download", s.downloadArtifact)
-
-	v1.POST("/api-keys", s.mintKey)
-	v1.GET("/api-keys", s.listKeys)
-	v1.DELETE("/api-keys/:id", s.revokeKey)
-
-	v1.PUT("/secrets/:name", s.putSecret)
-	v1.GET("/secrets", s.listSecrets)
-	v1.DELETE("/secrets/:name", s.deleteSecret)
-	v1.POST("/callback-secret", s.rotateCallbackSecret)
-	v1.GET("/callback-secret", s.getCallbackSecret)
-
-	v1.GET("/audit", s.listAudit)
-	v1.GET("/diagnostics", s.diagnostics)
-
-	v1.GET("/billing", s.subscription)
-	v1.POST("/billing/checkout", s.checkout)
-	v1.POST("/billing/portal", s.portal)
+	for _, x := range s.opt.Extra {
+		e.Add(x.Method, x.Path, func(c echo.Context) error { return x.Handle(c.Response(), c.Request()) })
+	}
 }
 
 // RouteRule is one entry of the route table, for tests and documentation.
 type RouteRule struct {
 	Method, Path string
-	MinRole      auth.Role
-	Object       string // the kind of object the path's :id or :name names, or ""
+	Public       bool      // served without a key
+	MinRole      auth.Role // the least role of a key; "" for a public route
+	Object       string    // the kind of object the path's :id or :name names, or ""
 }
 
-// RouteRules lists the route table, sorted by path then method.
+// RouteRules lists the route table — every route of the public port —
+// sorted by path then method.
 func RouteRules() []RouteRule {
 	out := make([]RouteRule, 0, len(routeTable))
-	for k, r := range routeTable {
-		method, path, _ := strings.Cut(k, " ")
-		out = append(out, RouteRule{Method: method, Path: path, MinRole: r.min, Object: r.object})
+	for _, r := range routeTable {
+		out = append(out, RouteRule{Method: r.method, Path: r.path, Public: r.access.public, MinRole: r.access.min, Object: r.access.object})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {

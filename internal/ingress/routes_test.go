@@ -1,20 +1,24 @@
 package ingress
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
 
+	"aias/internal/errs"
 	"aias/internal/telemetry"
 )
 
 // routeTableServer builds a Server without Postgres or Redis: New must not
 // touch its dependencies while registering routes.
-func routeTableServer(t *testing.T) *Server {
+func routeTableServer(t *testing.T, o Options) *Server {
 	t.Helper()
 	var s *Server
 	func() {
@@ -23,127 +27,201 @@ func routeTableServer(t *testing.T) *Server {
 				t.Fatalf("New(nil db, nil redis, nil queue, ...) panicked: %v", v)
 			}
 		}()
-		s = New(Deps{Metrics: telemetry.New(), Log: zerolog.Nop()}, Options{})
+		s = New(Deps{Metrics: telemetry.New(), Log: zerolog.Nop()}, o)
 	}()
 	return s
 }
 
-// apiRouteKeys returns routeKey of every registered /api/v1 route that the
-// authenticate middleware guards, sorted. Echo's own route-not-found
-// catch-alls are not routes a client can be granted.
-func apiRouteKeys(s *Server) []string {
+func routeKey(method, path string) string { return method + " " + path }
+
+// registeredKeys are "METHOD /path" of every route s answers, sorted.
+// Echo's own route-not-found catch-alls are not routes of ours.
+func registeredKeys(s *Server) []string {
 	var keys []string
 	for _, r := range s.Routes() {
-		if r.Method == echo.RouteNotFound {
-			continue
+		if r.Method != echo.RouteNotFound {
+			keys = append(keys, routeKey(r.Method, r.Path))
 		}
-		if !strings.HasPrefix(r.Path, "/api/v1/") || public[routeKey(r.Method, r.Path)] {
-			continue
-		}
-		keys = append(keys, routeKey(r.Method, r.Path))
 	}
 	sort.Strings(keys)
 	return keys
 }
 
-func TestEveryAPIRouteHasAMinimumRole(t *testing.T) {
-	t.Parallel()
-	s := routeTableServer(t)
-	keys := apiRouteKeys(s)
-	if len(keys) == 0 {
-		t.Fatalf("no /api/v1 routes registered; want the management API")
+func tableKeys() []string {
+	var keys []string
+	for _, r := range routeTable {
+		keys = append(keys, routeKey(r.method, r.path))
 	}
-	for _, k := range keys {
-		if _, ok := routeTable[k]; !ok {
-			t.Errorf("route %q is registered but has no minRole entry (it would answer 403 to every key)", k)
+	sort.Strings(keys)
+	return keys
+}
+
+// The table is the complete list of the public port's routes: the server
+// registers its entries and nothing else.
+func TestTheServerRegistersExactlyTheRouteTable(t *testing.T) {
+	t.Parallel()
+	got := registeredKeys(routeTableServer(t, Options{}))
+	if len(got) < 40 {
+		t.Fatalf("%d routes registered; want the whole API", len(got))
+	}
+	if diff := cmp.Diff(tableKeys(), got); diff != "" {
+		t.Errorf("registered routes differ from the route table (-table +registered):\n%s", diff)
+	}
+}
+
+func TestRouteTableEntriesAreUnique(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, k := range tableKeys() {
+		if seen[k] {
+			t.Errorf("route %s is in the table twice (Echo keeps the last handler)", k)
+		}
+		seen[k] = true
+	}
+}
+
+// A route is public, or it names the least role of a key; a guarded route
+// whose path names an object says which kind (and only then), so a key
+// below the role gets 404 for another tenant's object.
+func TestEveryRouteIsPublicOrNamesAValidRole(t *testing.T) {
+	t.Parallel()
+	for _, r := range routeTable {
+		k := routeKey(r.method, r.path)
+		if r.access.public {
+			if r.access.min != "" || r.access.object != "" {
+				t.Errorf("%s is public but names a role %q or an object %q", k, r.access.min, r.access.object)
+			}
+			continue
+		}
+		if !r.access.min.Valid() {
+			t.Errorf("%s: role %q, want a valid role", k, r.access.min)
+		}
+		if hasParam := strings.Contains(r.path, "/:"); hasParam != (r.access.object != "") {
+			t.Errorf("%s: object %q; a route naming an object must say its kind (and only then)", k, r.access.object)
+		}
+		if r.access.object != "" && existsQuery[r.access.object] == "" {
+			t.Errorf("%s: object %q has no existence query", k, r.access.object)
+		}
+		if !strings.HasPrefix(r.path, "/api/v1/") {
+			t.Errorf("%s takes a key but is outside /api/v1/", k)
 		}
 	}
 }
 
-func TestEveryMinimumRoleNamesARegisteredRoute(t *testing.T) {
+func TestRouteTablePathsAreCleanEchoPatterns(t *testing.T) {
 	t.Parallel()
-	s := routeTableServer(t)
-	registered := map[string]bool{}
-	for _, k := range apiRouteKeys(s) {
-		registered[k] = true
-	}
-	for k := range routeTable {
-		if !registered[k] {
-			t.Errorf("routeTable[%q] names no registered route (stale or misspelled entry)", k)
-		}
-	}
-}
-
-func TestMinimumRolesAreValid(t *testing.T) {
-	t.Parallel()
-	for k, r := range routeTable {
-		if !r.min.Valid() {
-			t.Errorf("routeTable[%q].min = %q, want a valid role", k, r.min)
-		}
-		hasParam := strings.Contains(k, "/:")
-		if hasParam != (r.object != "") {
-			t.Errorf("routeTable[%q].object = %q; a route naming an object must say its kind (and only then)", k, r.object)
-		}
-		if r.object != "" && existsQuery[r.object] == "" {
-			t.Errorf("routeTable[%q].object = %q has no existence query", k, r.object)
-		}
-	}
-}
-
-func TestSignupIsPublic(t *testing.T) {
-	t.Parallel()
-	s := routeTableServer(t)
-	key := routeKey(http.MethodPost, "/api/v1/signup")
-	if _, ok := routeTable[key]; ok {
-		t.Errorf("routeTable[%q] exists, want signup outside the authenticated API", key)
-	}
-	found := false
-	for _, r := range s.Routes() {
-		if routeKey(r.Method, r.Path) == key {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("route %q is not registered", key)
-	}
-}
-
-func TestRouteKeyFormat(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		method, path, want string
-	}{
-		{http.MethodGet, "/api/v1/me", "GET /api/v1/me"},
-		{http.MethodDelete, "/api/v1/workflows/:id", "DELETE /api/v1/workflows/:id"},
-	}
-	for _, tt := range tests {
-		if got := routeKey(tt.method, tt.path); got != tt.want {
-			t.Errorf("routeKey(%q, %q) = %q, want %q", tt.method, tt.path, got, tt.want)
-		}
-	}
 	methods := map[string]bool{
 		http.MethodGet: true, http.MethodPost: true, http.MethodPut: true,
 		http.MethodPatch: true, http.MethodDelete: true,
 	}
-	for k := range routeTable {
-		method, path, ok := strings.Cut(k, " ")
-		switch {
-		case !ok:
-			t.Errorf("minRole key %q has no space between method and path", k)
-		case !methods[method]:
-			t.Errorf("minRole key %q: method %q is not an upper-case HTTP method", k, method)
-		case !strings.HasPrefix(path, "/api/v1/"):
-			t.Errorf("minRole key %q: path %q is outside /api/v1/", k, path)
-		case strings.ContainsAny(path, " \t?#") || strings.HasSuffix(path, "/") || strings.Contains(path, "//"):
-			t.Errorf("minRole key %q: path %q is not a clean Echo route pattern", k, path)
-		case routeKey(method, path) != k:
-			t.Errorf("routeKey(%q, %q) = %q, want the key %q it was split from", method, path, routeKey(method, path), k)
+	for _, r := range routeTable {
+		switch p := r.path; {
+		case !methods[r.method]:
+			t.Errorf("%s %s: method %q is not an upper-case HTTP method", r.method, p, r.method)
+		case !strings.HasPrefix(p, "/"), strings.ContainsAny(p, " \t?#*"), strings.HasSuffix(p, "/"), strings.Contains(p, "//"):
+			t.Errorf("%s %s: not a clean Echo route pattern", r.method, p)
 		}
 	}
 }
 
-// public routes are served without a key, on purpose.
-var public = map[string]bool{
-	routeKey(http.MethodPost, "/api/v1/signup"): true,
-	routeKey(http.MethodGet, "/api/v1/plans"):   true,
+// Deny by default: every guarded route answers 401 to a request without a
+// key — the check ran before the handler, which would need Postgres.
+func TestEveryGuardedRouteRefusesARequestWithoutAKey(t *testing.T) {
+	t.Parallel()
+	h := routeTableServer(t, Options{}).Handler()
+	for _, r := range RouteRules() {
+		if r.Public {
+			continue
+		}
+		path := strings.NewReplacer(":id", "00000000-0000-0000-0000-000000000001", ":name", "X").Replace(r.Path)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(r.Method, path, nil))
+		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"code":"unauthorized"`) {
+			t.Errorf("%s %s without a key = %d %s, want 401 unauthorized", r.Method, path, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestSignupPlansAndTheIntakeArePublic(t *testing.T) {
+	t.Parallel()
+	public := map[string]bool{}
+	for _, r := range RouteRules() {
+		if r.Public {
+			public[routeKey(r.Method, r.Path)] = true
+		}
+	}
+	for _, k := range []string{"POST /api/v1/signup", "GET /api/v1/plans", "POST /api/webhooks/:tenant_id/:token",
+		"POST /api/stripe/webhook", "GET /healthz", "GET /api/openapi.json", "GET /api/openapi.yaml"} {
+		if !public[k] {
+			t.Errorf("%s is not a public route of the table", k)
+		}
+	}
+}
+
+func TestRouteRulesListTheWholeTableSorted(t *testing.T) {
+	t.Parallel()
+	rules := RouteRules()
+	if len(rules) != len(routeTable) {
+		t.Fatalf("RouteRules() has %d entries, want the table's %d", len(rules), len(routeTable))
+	}
+	var keys []string
+	for i, r := range rules {
+		keys = append(keys, routeKey(r.Method, r.Path))
+		if i > 0 && (rules[i-1].Path > r.Path || rules[i-1].Path == r.Path && rules[i-1].Method > r.Method) {
+			t.Errorf("RouteRules()[%d] = %s %s is out of order", i, r.Method, r.Path)
+		}
+	}
+	sort.Strings(keys)
+	if diff := cmp.Diff(tableKeys(), keys); diff != "" {
+		t.Errorf("RouteRules() differs from the table (-table +rules):\n%s", diff)
+	}
+}
+
+// An extra route is served beside the table, without a key, behind the
+// same middleware (the request id shows it), and an error it returns is
+// answered as problem+json like any route's.
+func TestExtraRoutesAreServedBehindTheSameMiddleware(t *testing.T) {
+	t.Parallel()
+	extra := func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Query().Get("fail") != "" {
+			return errs.E(errs.Unauthorized, "invalid_signature", "the request could not be verified")
+		}
+		w.WriteHeader(http.StatusAccepted)
+		_, err := fmt.Fprint(w, "extra")
+		return err
+	}
+	s := routeTableServer(t, Options{Extra: []ExtraRoute{{Method: http.MethodPost, Path: "/tool/x", Handle: extra}}})
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/tool/x", nil))
+	if rec.Code != http.StatusAccepted || rec.Body.String() != "extra" || rec.Header().Get(echo.HeaderXRequestID) == "" {
+		t.Errorf("POST /tool/x = %d %q (X-Request-ID %q), want 202 \"extra\" with a request id",
+			rec.Code, rec.Body, rec.Header().Get(echo.HeaderXRequestID))
+	}
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/tool/x?fail=1", nil))
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get(echo.HeaderContentType) != "application/problem+json" ||
+		!strings.Contains(rec.Body.String(), `"code":"invalid_signature"`) {
+		t.Errorf("POST /tool/x?fail=1 = %d %s %s, want 401 problem+json invalid_signature", rec.Code, rec.Header().Get(echo.HeaderContentType), rec.Body)
+	}
+	want := append(tableKeys(), "POST /tool/x")
+	sort.Strings(want)
+	if diff := cmp.Diff(want, registeredKeys(s)); diff != "" {
+		t.Errorf("registered routes (-want +got):\n%s", diff)
+	}
+}
+
+// A tool's route may neither shadow nor extend the API.
+func TestExtraRoutesCannotShadowOrExtendTheAPI(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/api/v1/me", "/api/v1/new", "/api/webhooks/:tenant_id/:token", "/healthz"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("New with an extra route on %s did not refuse it", path)
+				}
+			}()
+			New(Deps{Metrics: telemetry.New(), Log: zerolog.Nop()},
+				Options{Extra: []ExtraRoute{{Method: http.MethodGet, Path: path, Handle: func(http.ResponseWriter, *http.Request) error { return nil }}}})
+		}()
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"aias/internal/artifact"
 	"aias/internal/errs"
 	"aias/internal/logging"
 	"aias/internal/postgres"
@@ -65,20 +64,13 @@ func bodyJSON(b []byte, contentType string) any {
 	return string(b)
 }
 
-func (s *Server) getRun(c echo.Context) error {
-	id, err := pathID(c, "id")
+// runWithBody reads a run as a single-run read shows it: with its trigger.
+func runWithBody(ctx context.Context, q postgres.Querier, id uuid.UUID) (runJSON, error) {
+	r, err := run.Get(ctx, q, id)
 	if err != nil {
-		return err
+		return runJSON{}, err
 	}
-	var r run.Run
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		r, err = run.Get(ctx, q, id)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, toRunJSON(r, true))
+	return toRunJSON(r, true), nil
 }
 
 // listRuns is GET /api/v1/runs?status=&workflow_id=&endpoint_id=&expand=steps.
@@ -143,29 +135,15 @@ func runFilter(c echo.Context) (run.Filter, error) {
 	return f, nil
 }
 
-func (s *Server) listSteps(c echo.Context) error { return listOfRun(s, c, run.Steps) }
-
-func (s *Server) listArtifacts(c echo.Context) error { return listOfRun(s, c, artifact.ListByRun) }
-
-// listOfRun answers with what list finds of the run in the path: 404 when
-// the tenant has no such run, rather than an empty list.
-func listOfRun[T any](s *Server, c echo.Context, list func(context.Context, postgres.Querier, uuid.UUID) ([]T, error)) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	var items []T
-	err = s.inTenant(c, func(ctx context.Context, q postgres.Querier) error {
+// ofRun is list after a check that the run exists: 404 when the tenant has
+// no such run, rather than an empty list.
+func ofRun[T any](list func(context.Context, postgres.Querier, uuid.UUID) ([]T, error)) func(context.Context, postgres.Querier, uuid.UUID) ([]T, error) {
+	return func(ctx context.Context, q postgres.Querier, id uuid.UUID) ([]T, error) {
 		if _, err := run.Get(ctx, q, id); err != nil {
-			return err
+			return nil, err
 		}
-		items, err = list(ctx, q, id)
-		return err
-	})
-	if err != nil {
-		return err
+		return list(ctx, q, id)
 	}
-	return c.JSON(http.StatusOK, newList(items, ""))
 }
 
 type controlRequest struct {

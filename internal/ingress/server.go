@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,10 +42,24 @@ type Options struct {
 	TrustedProxies    []*net.IPNet
 	IPLimit           ratelimit.Limit
 	EndpointLimit     ratelimit.Limit
-	BenchFloor        bool // serve BenchFloorPath (aias bench only)
 	// EndpointCacheTTL is how long the intake keeps a resolved endpoint;
 	// zero looks every delivery's endpoint up.
 	EndpointCacheTTL time.Duration
+	// Extra are routes a tool adds to the public port beside the route
+	// table: 'aias bench ingress' adds the floor the bench measures the
+	// intake against (internal/tools/bench/floor). The production programs
+	// add none.
+	Extra []ExtraRoute
+}
+
+// ExtraRoute is a route outside the route table (Options.Extra), served
+// without a key behind the same middleware as every route — request id,
+// logger, metrics, recover, deadline, tracing — and answering an error the
+// way every route does (problem.go). New refuses one under /api or on a
+// path of the table, so a tool can neither shadow nor extend the API.
+type ExtraRoute struct {
+	Method, Path string
+	Handle       func(w http.ResponseWriter, r *http.Request) error
 }
 
 // Deps are the ingress's collaborators.
@@ -78,12 +93,16 @@ type Server struct {
 	log     zerolog.Logger
 	opt     Options
 	echo    *echo.Echo
-
-	registered map[string]bool // method+path of every route with a handler of ours
 }
 
-// New builds the server and its routes.
+// New builds the server and its routes. It panics on an extra route that
+// would shadow or extend the API, a mistake of the program that asks for it.
 func New(d Deps, o Options) *Server {
+	for _, x := range o.Extra {
+		if err := checkExtra(x); err != nil {
+			panic(err)
+		}
+	}
 	if d.Plans == nil {
 		d.Plans = plan.Default()
 	}
@@ -103,17 +122,27 @@ func New(d Deps, o Options) *Server {
 	}
 	s.routes(e)
 	s.echo = e
-	s.registered = map[string]bool{}
-	for _, r := range e.Routes() {
-		s.registered[routeKey(r.Method, r.Path)] = true
-	}
 	return s
+}
+
+// checkExtra refuses an extra route under /api or on a path of the route
+// table.
+func checkExtra(x ExtraRoute) error {
+	if strings.HasPrefix(x.Path, "/api") {
+		return fmt.Errorf("ingress: extra route %s %s: /api belongs to the route table", x.Method, x.Path)
+	}
+	for _, r := range routeTable {
+		if r.path == x.Path {
+			return fmt.Errorf("ingress: extra route %s %s shadows a route of the table", x.Method, x.Path)
+		}
+	}
+	return nil
 }
 
 // Handler exposes the router (tests drive it with httptest).
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Routes lists every registered route (for the route-table test).
+// Routes lists every registered route (for the route-table tests).
 func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
 
 // Serve accepts connections on ln until ctx is done, then stops accepting

@@ -76,10 +76,8 @@ func (s *Server) me(c echo.Context) error {
 
 // usage is GET /api/v1/usage: this period's usage against the plan's limits.
 func (s *Server) usage(c echo.Context) error {
-	var u entitlement.Usage
-	err := s.inTenant(c, func(ctx context.Context, q postgres.Querier) (err error) {
-		u, err = s.ent.UsageOf(ctx, q, principal(c).TenantID, time.Now())
-		return err
+	u, err := read(s, c, func(ctx context.Context, q postgres.Querier) (entitlement.Usage, error) {
+		return s.ent.UsageOf(ctx, q, principal(c).TenantID, time.Now())
 	})
 	if err != nil {
 		return err

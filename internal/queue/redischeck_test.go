@@ -10,9 +10,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"aias/internal/loopback"
 	"aias/internal/queue"
 	"aias/internal/testutil/redistest"
+	"aias/internal/tools/loopback"
 )
 
 // The checks run against private redis-server processes, never the shared

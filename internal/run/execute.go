@@ -141,11 +141,10 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	if err != nil {
 		return e.fail(ctx, r, def, &stepFailure{step: workflow.Step{Name: "secrets"}, err: err}, a)
 	}
-	deps.MaxForeachItems = p.Limits.ForeachItems
 	deps.CallbackSigner = e.callbackSigner(ctx, r, def)
 	runCtx, cancel := e.runDeadline(ctx, r, def)
 	defer cancel()
-	w := &walker{e: e, r: r, def: def, deps: deps, done: done, base: ctx, limit: limit}
+	w := &walker{e: e, r: r, def: def, deps: deps, done: done, base: ctx, limit: limit, maxItems: p.Limits.ForeachItems}
 	err = w.walk(runCtx, def.Steps, env)
 	var (
 		failure *stepFailure

@@ -149,11 +149,12 @@ func TestARetryAfterARecordedConditionStopRunsNothingMore(t *testing.T) {
 	id := b.newRun(t, fmt.Sprintf(`
 name: stop
 steps:
-  - { name: gate, type: condition, with: { if: "trigger.body.total > 100" } }
+  - { name: gate, type: condition, with: { if: "trigger.body.total < 100" } }
   - { name: notify, type: http, with: { url: "%s/notify" } }
 `, b.srv.URL))
-	// The condition's stop was committed, then the worker died before finishing the run.
-	b.exec(t, `UPDATE runs SET status = 'running', attempt = 1 WHERE id = $1`, id)
+	// The condition's stop was committed (the expression holds now: only
+	// the record stops the run), then the worker died before finishing it.
+	b.died(t, id)
 	b.exec(t, `INSERT INTO run_steps (tenant_id, run_id, position, name, type, status, attempt, output)
 	           VALUES ($1, $2, 0, 'gate', 'condition', 'succeeded', 1, '{"passed": false}')`, b.tenant, id)
 

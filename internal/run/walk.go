@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"time"
 
 	"aias/internal/logging"
-	"aias/internal/postgres"
 	"aias/internal/step"
 	"aias/internal/telemetry"
 	"aias/internal/workflow"
@@ -21,9 +19,9 @@ import (
 // number is the step record's position. A step with a succeeded record at
 // its position is not run again: its recorded output is reused, including
 // the branch a switch chose, the items a foreach iterates and the time a
-// delay waits for. Given the same definition, trigger and records, the walk
-// takes the same path, which is what lets a retry resume after the last
-// committed step.
+// delay waits for (flow.go: the control nodes). Given the same definition,
+// trigger and records, the walk takes the same path, which is what lets a
+// retry resume after the last committed step.
 
 // errStopped ends the walk: a condition stopped the run (successfully).
 var errStopped = errors.New("stopped by a condition")
@@ -47,7 +45,9 @@ type walker struct {
 	done  map[int]StepRecord // succeeded records by position
 	base  context.Context    // the delivery's: its end is an interruption, not a failure
 	limit int                // the tenant's concurrency, to refresh its slot
-	pos   int                // the next position
+	// maxItems is the plan's bound on a foreach list (0: plan.DefaultForeachItems).
+	maxItems int
+	pos      int // the next position
 	// skipped are the steps a stop left unrun, recorded as skipped.
 	skipped []workflow.Step
 }
@@ -65,93 +65,21 @@ func (w *walker) walk(ctx context.Context, steps []workflow.Step, env step.Env) 
 	return nil
 }
 
-// step runs (or replays from its record) one step, and the steps inside it.
+// step runs (or replays from its record) one step, and the steps inside it:
+// a control node continues the walk from its output (flow.go), a step's
+// output is visible to the steps after it.
 func (w *walker) step(ctx context.Context, s workflow.Step, env step.Env) error {
 	pos := w.pos
 	w.pos++
-	outputs := env["steps"].(map[string]any)
 	out, fresh, err := w.outputOf(ctx, pos, s, env)
 	if err != nil {
 		return err
 	}
-	switch s.Type {
-	case "condition":
-		outputs[s.Name] = map[string]any{"output": out}
-		if m, ok := out.(map[string]any); ok && m["passed"] == false {
-			return errStopped
-		}
-	case "delay":
-		outputs[s.Name] = map[string]any{"output": out}
-		until, ok := step.UntilOf(out)
-		switch {
-		case !ok || !w.e.now().Before(until):
-		case fresh: // its commit parked the run already
-			return &DelayError{Until: until}
-		default: // an early delivery: park the run again
-			return w.park(ctx, until)
-		}
-	case "switch":
-		outputs[s.Name] = map[string]any{"output": out}
-		k, _ := step.CaseOf(out)
-		branch := s.Default
-		if k >= 0 && k < len(s.Cases) {
-			branch = s.Cases[k].Steps
-		}
-		return w.walk(ctx, branch, env)
-	case "foreach":
-		items, _ := step.ItemsOf(out)
-		results := make([]any, len(items))
-		for i, item := range items {
-			iter := maps.Clone(env)
-			inner := maps.Clone(outputs)
-			iter["steps"], iter["item"], iter["index"] = inner, item, i
-			iter[iterationKey] = fmt.Sprintf("%s[%d]", iterationOf(env), i)
-			if err := w.walk(ctx, s.Steps, iter); err != nil {
-				return err
-			}
-			results[i] = bodyOutputs(inner, outputs)
-		}
-		outputs[s.Name] = map[string]any{"output": map[string]any{"items": items, "results": results}}
-	default:
-		outputs[s.Name] = map[string]any{"output": out}
+	if n, ok := nodes[s.Kind()]; ok {
+		return n.next(ctx, w, s, out, fresh, env)
 	}
+	record(env, s, out)
 	return nil
-}
-
-// iterationKey holds, in a foreach body's environment, the iteration path
-// ("[2]", "[2][0]" when nested) that makes a body step's instance name
-// unique. Expressions cannot name it (it is not a declared variable).
-const iterationKey = "$iteration"
-
-func iterationOf(env step.Env) string {
-	s, _ := env[iterationKey].(string)
-	return s
-}
-
-// bodyOutputs is one foreach iteration's outputs by body step name.
-func bodyOutputs(inner, outer map[string]any) map[string]any {
-	res := map[string]any{}
-	for name, v := range inner {
-		if _, ok := outer[name]; ok {
-			continue
-		}
-		if m, ok := v.(map[string]any); ok {
-			res[name] = m["output"]
-		}
-	}
-	return res
-}
-
-// park puts the run to sleep until a recorded delay's time (a delivery that
-// came early: a sweep, a redrive).
-func (w *walker) park(ctx context.Context, until time.Time) error {
-	ctx, cancel := detached(ctx)
-	defer cancel()
-	err := w.e.DB.InTenantTx(ctx, w.r.TenantID, func(q postgres.Querier) error { return delayRun(ctx, q, w.r, until) })
-	if err != nil {
-		return err
-	}
-	return &DelayError{Until: until}
 }
 
 // outputOf returns the step's recorded output, or runs the step and
@@ -176,10 +104,10 @@ func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env ste
 	if err != nil {
 		return nil, true, err
 	}
-	switch s.Type {
-	case "switch", "foreach", "delay":
-		// They read their own output back: give it the shape a recorded
-		// output has (JSON numbers as float64), from the committed bytes.
+	if _, ok := nodes[s.Kind()]; ok {
+		// A control node reads its own output back: give it the shape a
+		// recorded output has (JSON numbers as float64), from the
+		// committed bytes.
 		return decodeJSON(committed), true, nil
 	}
 	return res.Output, true, nil
@@ -259,13 +187,13 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	return res, out, nil
 }
 
-// attempt runs the step type under the step's timeout and the run's
-// watch: a canceled run cancels the step's context. The step's expressions
-// share one budget (step.WithBudget). A panic in a step is a retryable
-// failure of that step, not of the worker.
+// attempt runs the step (its type, or its control node) under the step's
+// timeout and the run's watch: a canceled run cancels the step's context.
+// The step's expressions share one budget (step.WithBudget). A panic in a
+// step is a retryable failure of that step, not of the worker.
 func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (res step.Result, err error) {
 	ctx = step.WithBudget(ctx)
-	typ, ok := step.Lookup(s.Type)
+	run, ok := w.runner(s)
 	if !ok {
 		return res, step.Permanent(fmt.Errorf("unknown step type %q", s.Type))
 	}
@@ -284,16 +212,7 @@ func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (re
 			res, err = step.Result{}, fmt.Errorf("step panicked: %v", v)
 		}
 	}()
-	switch s.Type {
-	case "switch":
-		whens := make([]string, len(s.Cases))
-		for i, c := range s.Cases {
-			whens[i] = c.When
-		}
-		k, err := step.Choose(ctx, whens, env)
-		return step.Result{Output: map[string]any{"case": k}}, err
-	}
-	res, err = typ.Run(ctx, w.deps, s.With, env)
+	res, err = run(ctx, env)
 	if err == nil || ctx.Err() == nil {
 		return res, err
 	}

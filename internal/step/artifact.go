@@ -30,16 +30,16 @@ const MaxArtifactNameBytes = 255
 
 const defaultArtifactType = "application/json"
 
-var artifactSchema = schema{
-	{name: "name", kind: templateField, required: true},
-	{name: "content_type", kind: stringField},
-	{name: "content", kind: valueField, required: true},
+var artifactSchema = Schema{
+	{Name: "name", Kind: TemplateField, Required: true},
+	{Name: "content_type", Kind: StringField},
+	{Name: "content", Kind: ValueField, Required: true},
 }
 
 func (artifact) Name() string { return "artifact" }
 
 func (artifact) Validate(with map[string]any, path string) []errs.FieldError {
-	problems := artifactSchema.validate(with, path)
+	problems := artifactSchema.Validate(with, path)
 	// A name without {{ }} is fixed, so its rules can be checked now rather
 	// than on every run.
 	if name, ok := with["name"].(string); ok && name != "" && !IsTemplate(name) {
@@ -52,11 +52,11 @@ func (artifact) Validate(with map[string]any, path string) []errs.FieldError {
 			problems = append(problems, fieldErr(fieldPath(path, "content_type"), "is not a valid media type"))
 		}
 	}
-	return preferSecretProblems(problems)
+	return PreferSecretProblems(problems)
 }
 
 func (artifact) Sources(with map[string]any, path string) []Source {
-	return artifactSchema.sources(with, path)
+	return artifactSchema.Sources(with, path)
 }
 
 func (artifact) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {

@@ -55,20 +55,20 @@ const (
 	HeaderWebhookSignature = "webhook-signature"
 )
 
-var callbackSchema = schema{
-	{name: "url", kind: templateField, required: true},
-	{name: "body", kind: valueField},
-	{name: "headers", kind: templateMapField},
+var callbackSchema = Schema{
+	{Name: "url", Kind: TemplateField, Required: true},
+	{Name: "body", Kind: ValueField},
+	{Name: "headers", Kind: TemplateMapField},
 }
 
 func (callback) Name() string { return "callback" }
 
 func (callback) Sources(with map[string]any, path string) []Source {
-	return callbackSchema.sources(with, path)
+	return callbackSchema.Sources(with, path)
 }
 
 func (callback) Validate(with map[string]any, path string) []errs.FieldError {
-	problems := callbackSchema.validate(with, path)
+	problems := callbackSchema.Validate(with, path)
 	if u, ok := with["url"].(string); ok && u != "" {
 		if err := CheckURLTemplate(u); err != nil {
 			problems = append(problems, fieldErr(fieldPath(path, "url"), "%v", err))
@@ -83,7 +83,7 @@ func (callback) Validate(with map[string]any, path string) []errs.FieldError {
 			}
 		}
 	}
-	return preferSecretProblems(problems)
+	return PreferSecretProblems(problems)
 }
 
 // CheckURLTemplate accepts an absolute http or https URL, or a template

@@ -52,23 +52,23 @@ var httpMethods = []string{
 	http.MethodPatch, http.MethodDelete, http.MethodHead,
 }
 
-var httpSchema = schema{
-	{name: "method", kind: stringField},
-	{name: "url", kind: templateField, required: true, secrets: true},
-	{name: "headers", kind: templateMapField, secrets: true},
-	{name: "body", kind: valueField, secrets: true},
-	{name: "timeout", kind: stringField},
-	{name: "expect", kind: listField},
+var httpSchema = Schema{
+	{Name: "method", Kind: StringField},
+	{Name: "url", Kind: TemplateField, Required: true, Secrets: true},
+	{Name: "headers", Kind: TemplateMapField, Secrets: true},
+	{Name: "body", Kind: ValueField, Secrets: true},
+	{Name: "timeout", Kind: StringField},
+	{Name: "expect", Kind: ListField},
 }
 
 func (httpStep) Name() string { return "http" }
 
 func (httpStep) Sources(with map[string]any, path string) []Source {
-	return httpSchema.sources(with, path)
+	return httpSchema.Sources(with, path)
 }
 
 func (httpStep) Validate(with map[string]any, path string) []errs.FieldError {
-	problems := httpSchema.validate(with, path)
+	problems := httpSchema.Validate(with, path)
 	if m, ok := with["method"].(string); ok && m != "" && !slices.Contains(httpMethods, strings.ToUpper(m)) {
 		problems = append(problems, fieldErr(fieldPath(path, "method"), "must be one of %s", strings.Join(httpMethods, ", ")))
 	}
@@ -88,7 +88,7 @@ func (httpStep) Validate(with map[string]any, path string) []errs.FieldError {
 	if list, ok := with["expect"].([]any); ok {
 		problems = append(problems, validateExpect(list, fieldPath(path, "expect"))...)
 	}
-	return preferSecretProblems(problems)
+	return PreferSecretProblems(problems)
 }
 
 func validateHeaders(h map[string]any, path string) []errs.FieldError {
@@ -282,7 +282,7 @@ func renderHeaders(ctx context.Context, with map[string]any, env Env, who string
 // the package documentation). A definition saved before that rule fails
 // here rather than running.
 func checkSecretUse(with map[string]any) error {
-	for _, src := range httpSchema.sources(with, "with") {
+	for _, src := range httpSchema.Sources(with, "with") {
 		if !src.AllowSecrets {
 			continue
 		}

@@ -19,24 +19,24 @@ type logStep struct{}
 
 var logLevels = []string{"debug", "info", "warn", "error"}
 
-var logSchema = schema{
-	{name: "message", kind: templateField, required: true},
-	{name: "level", kind: stringField},
-	{name: "fields", kind: valueMapField},
+var logSchema = Schema{
+	{Name: "message", Kind: TemplateField, Required: true},
+	{Name: "level", Kind: StringField},
+	{Name: "fields", Kind: ValueMapField},
 }
 
 func (logStep) Name() string { return "log" }
 
 func (logStep) Validate(with map[string]any, path string) []errs.FieldError {
-	problems := logSchema.validate(with, path)
+	problems := logSchema.Validate(with, path)
 	if v, ok := with["level"].(string); ok && !slices.Contains(logLevels, v) {
 		problems = append(problems, fieldErr(fieldPath(path, "level"), "must be one of %s", strings.Join(logLevels, ", ")))
 	}
-	return preferSecretProblems(problems)
+	return PreferSecretProblems(problems)
 }
 
 func (logStep) Sources(with map[string]any, path string) []Source {
-	return logSchema.sources(with, path)
+	return logSchema.Sources(with, path)
 }
 
 func (logStep) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
@@ -51,7 +51,7 @@ func (logStep) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (R
 		if err != nil {
 			return Result{}, err
 		}
-		if err := checkEncodable(fields, "fields", MaxOutputBytes); err != nil {
+		if err := CheckEncodable(fields, "fields", MaxOutputBytes); err != nil {
 			return Result{}, err
 		}
 		line.Fields = fields.(map[string]any)

@@ -6,15 +6,13 @@ import (
 )
 
 // builtins is fixed at start-up and only read afterwards, so it needs no lock.
+// It holds the types that do work; control flow (condition, delay, switch,
+// foreach) is the engine's (workflow.ControlKinds).
 var builtins = register(
 	transform{},
-	condition{},
 	logStep{},
 	artifact{},
 	httpStep{},
-	delay{},
-	switchStep{},
-	foreach{},
 	callback{},
 )
 

@@ -8,48 +8,50 @@ import (
 	"aias/internal/errs"
 )
 
-// fieldKind says how a value in a with block is interpreted.
-type fieldKind int
+// FieldKind says how a value in a with block is interpreted.
+type FieldKind int
 
 const (
-	exprField        fieldKind = iota // a string expression
-	templateField                     // a string with optional {{ }} parts
-	valueField                        // an expression, or a map or list of them (see EvalValue)
-	templateMapField                  // a map of names to templates
-	valueMapField                     // a map of names to values as in valueField
-	stringField                       // a plain string
-	listField                         // a list; the step type checks its elements
+	ExprField        FieldKind = iota // a string expression
+	TemplateField                     // a string with optional {{ }} parts
+	ValueField                        // an expression, or a map or list of them (see EvalValue)
+	TemplateMapField                  // a map of names to templates
+	ValueMapField                     // a map of names to values as in ValueField
+	StringField                       // a plain string
+	ListField                         // a list; the step type checks its elements
 )
 
-// field describes one key of a with block.
-type field struct {
-	name     string
-	kind     fieldKind
-	required bool
-	// secrets marks an expression field that may read secrets; see the
+// Field describes one key of a with block.
+type Field struct {
+	Name     string
+	Kind     FieldKind
+	Required bool
+	// Secrets marks an expression field that may read secrets; see the
 	// package documentation.
-	secrets bool
+	Secrets bool
 }
 
-// schema describes a step type's with block. It performs the checks every
-// type needs — unknown keys, required keys, shapes, compiling expressions —
-// so each type only adds the rules peculiar to it.
-type schema []field
+// Schema describes a with block: a step type's, or a control node's (whose
+// rules package workflow states with it). It performs the checks every
+// with block needs — unknown keys, required keys, shapes, compiling
+// expressions, secrets placement — so each type only adds the rules
+// peculiar to it.
+type Schema []Field
 
-// validate reports every generic problem in with.
-func (s schema) validate(with map[string]any, path string) []errs.FieldError {
+// Validate reports every generic problem in with, which lives at path.
+func (s Schema) Validate(with map[string]any, path string) []errs.FieldError {
 	var problems []errs.FieldError
 	for _, k := range slices.Sorted(maps.Keys(with)) {
-		if !slices.ContainsFunc(s, func(f field) bool { return f.name == k }) {
+		if !slices.ContainsFunc(s, func(f Field) bool { return f.Name == k }) {
 			problems = append(problems, fieldErr(fieldPath(path, k), "unknown field"))
 		}
 	}
 	for _, f := range s {
-		v, ok := with[f.name]
-		p := fieldPath(path, f.name)
+		v, ok := with[f.Name]
+		p := fieldPath(path, f.Name)
 		switch {
 		case !ok || v == nil:
-			if f.required {
+			if f.Required {
 				problems = append(problems, fieldErr(p, "is required"))
 			}
 		default:
@@ -57,27 +59,27 @@ func (s schema) validate(with map[string]any, path string) []errs.FieldError {
 		}
 	}
 	for _, f := range s {
-		if v, ok := with[f.name]; ok && (f.kind == stringField || f.kind == listField) {
-			problems = append(problems, literalSecrets(v, fieldPath(path, f.name))...)
+		if v, ok := with[f.Name]; ok && (f.Kind == StringField || f.Kind == ListField) {
+			problems = append(problems, literalSecrets(v, fieldPath(path, f.Name))...)
 		}
 	}
-	return append(problems, checkSources(s.sources(with, path))...)
+	return append(problems, checkSources(s.Sources(with, path))...)
 }
 
 // checkShape reports a value whose JSON type does not fit the field.
-func (f field) checkShape(v any, path string) []errs.FieldError {
-	switch f.kind {
-	case exprField, templateField, stringField:
+func (f Field) checkShape(v any, path string) []errs.FieldError {
+	switch f.Kind {
+	case ExprField, TemplateField, StringField:
 		if s, ok := v.(string); !ok || s == "" {
 			return []errs.FieldError{fieldErr(path, "must be a non-empty string")}
 		}
-	case templateMapField:
+	case TemplateMapField:
 		return checkStringMap(v, path)
-	case valueMapField:
+	case ValueMapField:
 		if _, ok := v.(map[string]any); !ok {
 			return []errs.FieldError{fieldErr(path, "must be an object")}
 		}
-	case listField:
+	case ListField:
 		if _, ok := v.([]any); !ok {
 			return []errs.FieldError{fieldErr(path, "must be a list")}
 		}
@@ -99,40 +101,40 @@ func checkStringMap(v any, path string) []errs.FieldError {
 	return problems
 }
 
-// sources lists the expressions and templates in with that have the right
-// shape; badly shaped values are reported by validate instead.
-func (s schema) sources(with map[string]any, path string) []Source {
+// Sources lists the expressions and templates in with that have the right
+// shape; badly shaped values are reported by Validate instead.
+func (s Schema) Sources(with map[string]any, path string) []Source {
 	var srcs []Source
 	for _, f := range s {
-		v, ok := with[f.name]
+		v, ok := with[f.Name]
 		if !ok || v == nil {
 			continue
 		}
-		for _, src := range f.sources(v, fieldPath(path, f.name)) {
-			src.AllowSecrets = f.secrets
+		for _, src := range f.sources(v, fieldPath(path, f.Name)) {
+			src.AllowSecrets = f.Secrets
 			srcs = append(srcs, src)
 		}
 	}
 	return srcs
 }
 
-func (f field) sources(v any, path string) []Source {
-	switch f.kind {
-	case exprField:
+func (f Field) sources(v any, path string) []Source {
+	switch f.Kind {
+	case ExprField:
 		if s, ok := v.(string); ok && s != "" {
 			return []Source{{Path: path, Text: s}}
 		}
-	case templateField:
+	case TemplateField:
 		if s, ok := v.(string); ok && s != "" {
 			return []Source{{Path: path, Text: s, Template: true}}
 		}
-	case valueField:
+	case ValueField:
 		return valueSources(v, path)
-	case valueMapField:
+	case ValueMapField:
 		if m, ok := v.(map[string]any); ok {
 			return valueSources(m, path)
 		}
-	case templateMapField:
+	case TemplateMapField:
 		return templateMapSources(v, path)
 	}
 	return nil

@@ -162,9 +162,9 @@ func literalSecrets(v any, path string) []errs.FieldError {
 	return problems
 }
 
-// preferSecretProblems drops the other problems reported at a path that
+// PreferSecretProblems drops the other problems reported at a path that
 // breaks the secrets placement rule, which is the one the author must fix.
-func preferSecretProblems(problems []errs.FieldError) []errs.FieldError {
+func PreferSecretProblems(problems []errs.FieldError) []errs.FieldError {
 	misplaced := map[string]bool{}
 	for _, p := range problems {
 		if p.Message == msgSecretsPlacement {

@@ -179,10 +179,10 @@ func (s *sizer) reflected(rv reflect.Value, depth int) error {
 	return s.add(int64(len(b)))
 }
 
-// checkEncodable fails permanently when v cannot be stored as JSON, which
+// CheckEncodable fails permanently when v cannot be stored as JSON, which
 // expressions can produce (1/0 is +Inf), or when its JSON would pass limit
 // (MaxOutputBytes: v is, or is part of, what the step stores).
-func checkEncodable(v any, what string, limit int64) error {
+func CheckEncodable(v any, what string, limit int64) error {
 	n, err := encodedSize(v, limit, false)
 	if errors.Is(err, errTooLarge) {
 		return Permanent(fmt.Errorf("%s takes more than %s, the most a step may store (at least %d bytes as JSON); keep large data in an artifact",

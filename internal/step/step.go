@@ -1,11 +1,16 @@
-// Package step holds the built-in workflow step types and the expression and
-// template language their `with` blocks are written in.
+// Package step holds the workflow step types that do work (transform, log,
+// artifact, http, callback) and the expression and template language every
+// `with` block is written in.
 //
 // Every step type implements the small Type interface and lives in a file of
 // its own, so adding a type means adding one file and one registry entry.
 // Definitions are checked with Validate when a workflow is saved; Run is called
 // by the worker for each attempt. Errors returned by Run are retryable unless
 // wrapped with Permanent.
+//
+// Control flow (condition, delay, switch, foreach) is not a step type: the
+// engine decides it (package run), and package workflow checks its with
+// blocks with this package's Schema and expressions.
 //
 // # Secrets
 //
@@ -93,7 +98,8 @@ type Result struct {
 	Output    any
 	Logs      []LogLine
 	Artifacts []Artifact
-	// Until, when set, is when the run continues (a delay step).
+	// Until, when set, is when the run continues. The engine's delay node
+	// sets it; a step type leaves it zero.
 	Until time.Time
 }
 
@@ -106,8 +112,6 @@ type Deps struct {
 	// http step applies it to its output, logs and errors itself; nil masks
 	// nothing.
 	Redactor *Redactor
-	// MaxForeachItems is the plan's bound on a foreach list (0: DefaultMaxItems).
-	MaxForeachItems int
 	// CallbackSigner signs callback steps with the tenant's callback secret;
 	// nil fails them permanently (the tenant has none).
 	CallbackSigner CallbackSigner

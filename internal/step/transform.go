@@ -14,18 +14,18 @@ import (
 // output is an expression, or a map or list of them nested to any depth.
 type transform struct{}
 
-var transformSchema = schema{
-	{name: "output", kind: valueField, required: true},
+var transformSchema = Schema{
+	{Name: "output", Kind: ValueField, Required: true},
 }
 
 func (transform) Name() string { return "transform" }
 
 func (transform) Validate(with map[string]any, path string) []errs.FieldError {
-	return preferSecretProblems(transformSchema.validate(with, path))
+	return PreferSecretProblems(transformSchema.Validate(with, path))
 }
 
 func (transform) Sources(with map[string]any, path string) []Source {
-	return transformSchema.sources(with, path)
+	return transformSchema.Sources(with, path)
 }
 
 func (transform) Run(ctx context.Context, _ Deps, with map[string]any, env Env) (Result, error) {
@@ -34,7 +34,7 @@ func (transform) Run(ctx context.Context, _ Deps, with map[string]any, env Env) 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := checkEncodable(out, "output", MaxOutputBytes); err != nil {
+	if err := CheckEncodable(out, "output", MaxOutputBytes); err != nil {
 		return Result{}, err
 	}
 	return Result{Output: out}, nil

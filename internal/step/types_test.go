@@ -31,8 +31,6 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		{"transform", map[string]any{}, []string{"w.output"}},
 		{"transform", map[string]any{"output": map[string]any{"total": "1 +", "ok": 5.0}, "extra": 1.0},
 			[]string{"w.extra", "w.output.total"}},
-		{"condition", map[string]any{"if": "run.attempt > 1", "on_false": "fail"}, []string{}},
-		{"condition", map[string]any{"if": 3.0, "on_false": "maybe"}, []string{"w.if", "w.on_false"}},
 		{"log", map[string]any{"message": "hi {{ run.id }}", "level": "warn", "fields": map[string]any{"a": "run.id"}}, []string{}},
 		{"log", map[string]any{"level": "loud", "fields": map[string]any{"a": "(("}}, []string{"w.message", "w.level", "w.fields.a"}},
 		{"log", map[string]any{"message": "{{ run.id", "fields": "run.id"}, []string{"w.fields", "w.message"}},
@@ -104,49 +102,6 @@ func TestTransformFailuresArePermanent(t *testing.T) {
 			_, err := mustLookup(t, "transform").Run(context.Background(), Deps{}, map[string]any{"output": output}, testEnv())
 			mustPermanent(t, err)
 		})
-	}
-}
-
-func TestConditionPassesStopsOrFails(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name     string
-		with     map[string]any
-		want     Result
-		wantFail bool
-	}{
-		{"true passes", map[string]any{"if": "steps.normalize.output.total > 100"},
-			Result{Output: map[string]any{"passed": true}}, false},
-		{"false stops by default", map[string]any{"if": "steps.normalize.output.total > 1000"},
-			Result{Output: map[string]any{"passed": false}}, false},
-		{"false stops when asked", map[string]any{"if": "false", "on_false": "stop"},
-			Result{Output: map[string]any{"passed": false}}, false},
-		{"false fails when asked", map[string]any{"if": "false", "on_false": "fail"}, Result{}, true},
-		{"non-boolean fails", map[string]any{"if": "trigger.body.order.id"}, Result{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			res, err := mustLookup(t, "condition").Run(context.Background(), Deps{}, tt.with, testEnv())
-			if tt.wantFail {
-				mustPermanent(t, err)
-				return
-			}
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			if diff := cmp.Diff(tt.want, res); diff != "" {
-				t.Fatalf("result mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestConditionFailureNamesTheExpression(t *testing.T) {
-	t.Parallel()
-	_, err := mustLookup(t, "condition").Run(context.Background(), Deps{}, map[string]any{"if": "run.attempt > 5", "on_false": "fail"}, testEnv())
-	if err == nil || err.Error() != "condition run.attempt > 5 is false" {
-		t.Fatalf("error = %v, want %q", err, "condition run.attempt > 5 is false")
 	}
 }
 

@@ -16,11 +16,11 @@ import (
 func (d Definition) SecretNames() []string {
 	var names []string
 	for _, n := range d.Walk() {
-		t, ok := step.Lookup(n.Step.Type)
+		rules, ok := rulesOf(n.Step)
 		if !ok {
 			continue
 		}
-		for _, src := range t.Sources(n.Step.With, n.Path+".with") {
+		for _, src := range rules.Sources(n.Step.With, n.Path+".with") {
 			if !src.AllowSecrets {
 				continue
 			}

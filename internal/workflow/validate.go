@@ -130,77 +130,28 @@ func validateStep(n Node, byName map[string]Node, l Limits) []errs.FieldError {
 		return problems
 	}
 
-	t, ok := step.Lookup(s.Type)
+	rules, ok := rulesOf(s)
 	switch {
 	case s.Type == "":
 		add("type", "is required")
 		return problems
 	case !ok:
-		add("type", "unknown step type %q (known: %s)", s.Type, strings.Join(step.Names(), ", "))
+		add("type", "unknown step type %q (known: %s)", s.Type, strings.Join(typeNames(), ", "))
 		return problems
-	case s.Type == "foreach" && l.NoForeach:
-		add("type", "foreach steps are not included in the %s plan", planName(l))
 	}
+	problems = append(problems, foreachAllowed(s, path, l)...)
 	problems = append(problems, callbackAllowed(s, path, l)...)
 	problems = append(problems, checkBranches(s, path)...)
-	problems = append(problems, t.Validate(s.With, path+".with")...)
-	srcs := t.Sources(s.With, path+".with")
-	for j, c := range s.Cases {
-		src := step.Source{Path: fmt.Sprintf("%s.cases[%d].when", path, j), Text: c.When}
-		if c.When == "" {
-			problems = append(problems, errs.FieldError{Path: src.Path, Message: "is required"})
-			continue
-		}
-		if err := src.Compile(); err != nil {
-			problems = append(problems, errs.FieldError{Path: src.Path, Message: err.Error()})
-			continue
-		}
-		srcs = append(srcs, src)
-	}
+	problems = append(problems, rules.Validate(s.With, path+".with")...)
+	whens, whenProblems := whenSources(s, path)
+	problems = append(problems, whenProblems...)
+	srcs := append(rules.Sources(s.With, path+".with"), whens...)
 	for _, p := range checkSecrets(srcs) {
 		if !slices.Contains(problems, p) {
 			problems = append(problems, p)
 		}
 	}
 	return append(problems, checkRefs(n, srcs, byName)...)
-}
-
-// checkBranches checks that only switch steps have cases and default, and
-// only foreach steps have a body.
-func checkBranches(s Step, path string) []errs.FieldError {
-	var problems []errs.FieldError
-	add := func(field, msg string) {
-		problems = append(problems, errs.FieldError{Path: path + "." + field, Message: msg})
-	}
-	switch s.Type {
-	case "switch":
-		if len(s.Cases) == 0 {
-			add("cases", "a switch needs at least one case")
-		}
-		if len(s.Steps) > 0 {
-			add("steps", "a switch has cases and default, not steps")
-		}
-		for j, c := range s.Cases {
-			if len(c.Steps) == 0 {
-				add(fmt.Sprintf("cases[%d].steps", j), "must have at least one step")
-			}
-		}
-	case "foreach":
-		if len(s.Steps) == 0 {
-			add("steps", "a foreach needs at least one step in its body")
-		}
-		if len(s.Cases) > 0 || len(s.Default) > 0 {
-			add("cases", "only a switch has cases and default")
-		}
-	default:
-		if len(s.Cases) > 0 || len(s.Default) > 0 {
-			add("cases", "only a switch has cases and default")
-		}
-		if len(s.Steps) > 0 {
-			add("steps", "only a foreach has a body of steps")
-		}
-	}
-	return problems
 }
 
 // checkRefs reports every expression of step n that reads the output of a

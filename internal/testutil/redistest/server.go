@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"aias/internal/loopback"
+	"aias/internal/tools/loopback"
 
 	"github.com/redis/go-redis/v9"
 )

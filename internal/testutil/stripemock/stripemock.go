@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"aias/internal/loopback"
+	"aias/internal/tools/loopback"
 )
 
 // Version is the stripe-mock installed when none is found.

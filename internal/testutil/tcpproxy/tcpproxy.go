@@ -1,13 +1,13 @@
-// Package tcpproxy starts an internal/tcpproxy forwarder for a test.
+// Package tcpproxy starts an internal/tools/tcpproxy forwarder for a test.
 package tcpproxy
 
 import (
 	"testing"
 
-	"aias/internal/tcpproxy"
+	"aias/internal/tools/tcpproxy"
 )
 
-// Proxy forwards a local address to an upstream one (see internal/tcpproxy).
+// Proxy forwards a local address to an upstream one (see internal/tools/tcpproxy).
 type Proxy = tcpproxy.Proxy
 
 // New starts a proxy to upstream on a free loopback port; it stops at cleanup.

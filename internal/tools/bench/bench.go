@@ -15,15 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"aias/internal/ingress"
-	"aias/internal/loopback"
+	"aias/internal/tools/bench/floor"
+	"aias/internal/tools/loopback"
 )
 
 // Options configure one bench run. The zero value of a field takes its default.
 type Options struct {
 	AdminURL   string        // Postgres superuser URL (a database is created and dropped)
 	RedisURL   string        // Redis base URL (a free logical database is claimed)
-	BinDir     string        // where aias, aias-ingress and aias-worker are
+	BinDir     string        // where aias and aias-worker are
 	JSONPath   string        // where the JSON report goes
 	Block      time.Duration // one block of interleaved load
 	Pairs      int           // floor/real pairs per ingress phase
@@ -177,8 +177,10 @@ func (b *bench) startIngress(ctx context.Context) error {
 		return err
 	}
 	env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
-	env["AIAS_HTTP_ADDR"], env["AIAS_PUBLIC_URL"], env["AIAS_BENCH_FLOOR"] = addr, "http://"+addr, "true"
-	if b.ingress, err = start("ingress", b.bin("aias-ingress"), nil, env, b.dir, false); err != nil {
+	env["AIAS_HTTP_ADDR"], env["AIAS_PUBLIC_URL"] = addr, "http://"+addr
+	// The ingress role as aias-ingress runs it, plus the floor route: the
+	// floor and the real intake share one process and one HTTP stack.
+	if b.ingress, err = start("ingress", b.bin("aias"), []string{"bench", "ingress"}, env, b.dir, false); err != nil {
 		return err
 	}
 	b.base = "http://" + addr
@@ -250,7 +252,7 @@ func (b *bench) finish() {
 }
 
 // floorURL is the floor route of the running ingress.
-func (b *bench) floorURL() string { return b.base + ingress.BenchFloorPath }
+func (b *bench) floorURL() string { return b.base + floor.Path }
 
 // waitFor polls cond every 100 ms until it holds or d passes.
 func waitFor(ctx context.Context, d time.Duration, cond func() (bool, error)) error {

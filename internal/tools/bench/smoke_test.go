@@ -19,7 +19,7 @@ import (
 // `make bench`); this only proves the bench still runs end to end.
 func TestBenchSmokeRunsEveryPhaseAndBalancesItsLedger(t *testing.T) {
 	dir := t.TempDir()
-	for bin, pkg := range map[string]string{"aias": "aias/cmd/aias", "aias-ingress": "aias/cmd/ingress", "aias-worker": "aias/cmd/worker"} {
+	for bin, pkg := range map[string]string{"aias": "aias/cmd/aias", "aias-worker": "aias/cmd/worker"} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, bin), pkg).CombinedOutput()
 		if err != nil {
 			t.Fatalf("build %s: %v\n%s", bin, err, out)

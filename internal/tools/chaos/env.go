@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"aias/internal/postgres"
-	"aias/internal/tcpproxy"
+	"aias/internal/tools/tcpproxy"
 )
 
 // Options configure one suite run.

@@ -15,8 +15,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"aias/internal/ingress"
 	"aias/internal/postgres"
+	"aias/internal/tools/bench/floor"
 )
 
 // appRole is the login role the programs use: in aias_app, nothing more,
@@ -72,7 +72,7 @@ func setupDB(ctx context.Context, adminURL string) (*env, error) {
 	if err != nil {
 		return e, fmt.Errorf("create role: %w", err)
 	}
-	if _, err := e.owner.ExecContext(ctx, ingress.BenchFloorTable); err != nil {
+	if _, err := e.owner.ExecContext(ctx, floor.Table); err != nil {
 		return e, fmt.Errorf("create the floor table: %w", err)
 	}
 	if e.app, err = postgres.Open(ctx, e.appURL, 16); err != nil {

@@ -1,7 +1,7 @@
 // Package tcpproxy is a TCP forwarder that can be cut and restored, to
 // simulate a database or a queue going away under a running system: the
-// end-to-end tests and the fault suite (internal/chaos) put it between the
-// programs and Postgres. Cutting it refuses new connections and drops open
+// end-to-end tests and the fault suite (internal/tools/chaos) put it
+// between the programs and Postgres. Cutting it refuses new connections and drops open
 // ones, which is what a client sees when the server stops — without
 // stopping a server others share.
 package tcpproxy

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"aias/internal/chaos"
+	"aias/internal/tools/chaos"
 )
 
 // binDir holds the programs built once for this test binary.

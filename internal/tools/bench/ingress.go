@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"aias/internal/ingress"
 	"aias/internal/postgres"
+	"aias/internal/tools/bench/floor"
 )
 
 // block turns a tally into a Block with its CPU.
@@ -37,12 +37,12 @@ func (b *bench) record(ctx context.Context, phase, route string, t tally) error 
 }
 
 // senders for both routes, with delivery ids unique to the phase.
-func (b *bench) senders(phase string) (floor, real *sender, err error) {
-	if floor, err = newSender(b.floorURL(), ingress.BenchFloorSecret, phase+"-floor", b.o.PadBytes); err != nil {
+func (b *bench) senders(phase string) (fl, real *sender, err error) {
+	if fl, err = newSender(b.floorURL(), floor.Secret, phase+"-floor", b.o.PadBytes); err != nil {
 		return nil, nil, err
 	}
 	real, err = newSender(b.t.URL, b.t.Secret, phase+"-real", b.o.PadBytes)
-	return floor, real, err
+	return fl, real, err
 }
 
 // ingressMax: closed loop, floor and real interleaved, ratio of medians of pairs.

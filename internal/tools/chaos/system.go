@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"aias/internal/loopback"
+	"aias/internal/tools/loopback"
 
 	"github.com/redis/go-redis/v9"
 )
