@@ -174,7 +174,7 @@ func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := logging.New(out, logging.Options{Level: cfg.LogLevel, Pretty: cfg.LogFormat == "pretty"})
+	log := logging.New(out, cfg.Parsed.Log)
 	if _, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL); err != nil {
 		return err
 	}

@@ -5,11 +5,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
@@ -45,6 +43,10 @@ type App struct {
 	Metrics  *telemetry.Metrics
 	Keys     *keyring.Keyring // nil for roles that hold no secrets
 	Plans    *plan.Catalog
+	// Admitter is what tenants' plans allow and the one admission path of
+	// new runs: the ingress's intake, manual runs and replays, the cron
+	// ticker's runs, the held release and the worker's artifact bytes.
+	Admitter *entitlement.Admitter
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -61,22 +63,15 @@ type App struct {
 
 // New connects to Postgres and prepares the Redis clients. Redis is not
 // required to be up: the intake keeps accepting (runs are swept later).
+// cfg comes from config.Load, whose Parsed values (the plan catalogue, the
+// keys, the egress policy) are used as they are, not parsed again.
 func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, error) {
+	if cfg.Parsed.Plans == nil {
+		return nil, errors.New("configuration not parsed: build it with config.Load")
+	}
 	opt, err := queue.RedisOpt(cfg.RedisURL)
 	if err != nil {
 		return nil, err
-	}
-	plans := plan.Default()
-	if cfg.PlansFile != "" {
-		if plans, err = plan.LoadFile(cfg.PlansFile); err != nil {
-			return nil, fmt.Errorf("AIAS_PLANS_FILE: %w", err)
-		}
-	}
-	var keys *keyring.Keyring
-	if cfg.EncryptionKeys != "" {
-		if keys, err = keyring.Parse(cfg.EncryptionKeys); err != nil {
-			return nil, fmt.Errorf("AIAS_ENCRYPTION_KEYS: %w", err)
-		}
 	}
 	db, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
@@ -87,26 +82,17 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("redis client of unexpected type")
 	}
-	allow, err := safehttp.ParseAllow(cfg.EgressAllow)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW: %w", err)
-	}
-	ports, err := safehttp.ParsePorts(cfg.EgressAllowPorts)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("AIAS_EGRESS_ALLOW_PORTS: %w", err)
-	}
 	metrics := telemetry.New()
 	q := queue.NewClient(opt)
 	q.Metrics = metrics
 	return &App{
 		Cfg: cfg, Log: log, DB: db, Redis: rdb, RedisOpt: opt,
 		Queue:      q,
-		Keys:       keys,
-		Plans:      plans,
+		Keys:       cfg.Parsed.Keys,
+		Plans:      cfg.Parsed.Plans,
+		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, rdb),
 		Metrics:    metrics,
-		HTTPClient: safehttp.NewClient(safehttp.Policy{Allow: allow, AllowPorts: ports, Total: cfg.HTTPStepTimeout}),
+		HTTPClient: safehttp.NewClient(cfg.Parsed.Egress),
 	}, nil
 }
 
@@ -125,18 +111,18 @@ func (a *App) Ingress() *ingress.Server {
 	log := a.Log.With().Str("service", "ingress").Logger()
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
-		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Plans: a.Plans, Metrics: a.Metrics, Log: log,
+		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Admitter: a.Admitter, Metrics: a.Metrics, Log: log,
 		Tracer:  a.Tracer,
 		Billing: a.Billing(),
 		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
-		SignupLimit:       ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour},
+		SignupLimit:       c.Parsed.SignupLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
-		TrustedProxies:   cidrs(c.TrustedProxies),
-		IPLimit:          ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst),
-		EndpointLimit:    ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst),
+		TrustedProxies:   c.Parsed.TrustedProxies,
+		IPLimit:          c.Parsed.IPLimit,
+		EndpointLimit:    c.Parsed.EndpointLimit,
 		Extra:            a.ExtraRoutes,
 		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
@@ -160,17 +146,6 @@ func (a *App) dashboard() http.Handler {
 	return asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: a.RedisOpt, ReadOnly: !a.Cfg.AdminActions})
 }
 
-// cidrs parses CIDRs that config.Validate has already checked.
-func cidrs(ss []string) []*net.IPNet {
-	var out []*net.IPNet
-	for _, s := range ss {
-		if _, n, err := net.ParseCIDR(strings.TrimSpace(s)); err == nil {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // Billing is the Stripe side of plans.
 func (a *App) Billing() *billing.Service {
 	c := a.Cfg
@@ -187,8 +162,8 @@ func (a *App) Backoff() run.Backoff { return run.Backoff{Base: a.Cfg.RetryBase, 
 // Worker builds the run executor and the asynq server around it.
 func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
-		Plans: &entitlement.Checker{Plans: a.Plans}, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
-		ArtifactBytes: &entitlement.ArtifactBytes{Redis: a.Redis},
+		Plans: &a.Admitter.Plans, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
+		ArtifactBytes: a.Admitter.Artifacts,
 		Heartbeat:     a.Cfg.RunHeartbeat}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
@@ -201,9 +176,8 @@ func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
-			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
-		Billing: a.Billing(),
+		Admitter: a.Admitter,
+		Billing:  a.Billing(),
 	})
 }
 
@@ -213,7 +187,6 @@ func (a *App) Cron() *scheduler.Cron {
 	return scheduler.NewCron(a.DB, a.Queue, scheduler.CronOptions{
 		LeaseTTL: a.Cfg.SchedulerLeaseTTL, MissedAfter: a.Cfg.ScheduleMissedAfter,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: a.Plans}, Quota: &entitlement.Quota{Redis: a.Redis},
-			Artifacts: &entitlement.ArtifactBytes{Redis: a.Redis}},
+		Admitter: a.Admitter,
 	})
 }

@@ -33,7 +33,7 @@ func Run(ctx context.Context, name string, role config.Role, getenv func(string)
 	if err != nil {
 		return err
 	}
-	log := logging.New(stdout, logging.Options{Level: cfg.LogLevel, Pretty: cfg.LogFormat == "pretty"})
+	log := logging.New(stdout, cfg.Parsed.Log)
 	a, err := New(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("start: %w", err)

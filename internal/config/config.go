@@ -3,6 +3,9 @@
 // Configuration is environment-only: one struct, parsed with caarlos0/env,
 // then validated for the role the program plays. A missing or malformed value
 // stops the program with one message that names every problem at once.
+// What validation has to parse to check (the plans file, the keys, the
+// egress allow-list, CIDRs) it keeps, parsed, in Config.Parsed: the
+// programs are built from that, so nothing is parsed, or read, twice.
 package config
 
 import (
@@ -19,8 +22,10 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"aias/internal/keyring"
+	"aias/internal/logging"
 	"aias/internal/plan"
 	"aias/internal/queue"
+	"aias/internal/ratelimit"
 	"aias/internal/safehttp"
 	"aias/internal/telemetry"
 )
@@ -99,6 +104,30 @@ type Config struct {
 
 	SchedulerLeaseTTL   time.Duration `env:"AIAS_SCHEDULER_LEASE_TTL" envDefault:"15s" help:"lifetime of the cron leader lease; the leader renews it every third of this, and a replica takes over this long after the leader died"`
 	ScheduleMissedAfter time.Duration `env:"AIAS_SCHEDULE_MISSED_AFTER" envDefault:"1m" help:"a cron tick not started within this of its time (no scheduler was leading) is missed and follows the workflow's catch_up policy; must exceed AIAS_SCHEDULER_LEASE_TTL"`
+
+	// Parsed is what Load made of the settings above that are more than a
+	// string or a number. It has no variable of its own.
+	Parsed Parsed `env:"-"`
+}
+
+// Parsed holds the settings Load parsed while validating them, so that
+// nothing parses them again: internal/app builds the programs from these,
+// and the plans file is read once, at start. Only what the role needs is
+// parsed; the rest stays zero (a worker has no trusted proxies, an ingress
+// no egress allow-list).
+type Parsed struct {
+	Plans *plan.Catalog    // AIAS_PLANS_FILE, or the built-in catalogue; never nil
+	Keys  *keyring.Keyring // AIAS_ENCRYPTION_KEYS (ingress, worker)
+	// Egress is the http steps' guard (worker): AIAS_EGRESS_ALLOW,
+	// AIAS_EGRESS_ALLOW_PORTS and AIAS_HTTP_STEP_MAX_TIMEOUT.
+	Egress safehttp.Policy
+	Log    logging.Options // AIAS_LOG_LEVEL and AIAS_LOG_FORMAT
+
+	// The ingress's client addresses and intake limits.
+	TrustedProxies []*net.IPNet    // AIAS_TRUSTED_PROXIES
+	IPLimit        ratelimit.Limit // AIAS_RATE_LIMIT_IP_*
+	EndpointLimit  ratelimit.Limit // AIAS_RATE_LIMIT_ENDPOINT_*
+	SignupLimit    ratelimit.Limit // AIAS_SIGNUP_RATE_PER_HOUR
 }
 
 // MetricsOff as AIAS_METRICS_ADDR turns the ops listener off.
@@ -114,7 +143,9 @@ func Load(getenv func(string) string, r Role) (Config, error) {
 	if c.MetricsAddr == MetricsOff { // an empty value would mean the default
 		c.MetricsAddr = ""
 	}
-	if err := errors.Join(parseErr, c.Validate(r)); err != nil {
+	parsed, err := c.Validate(r)
+	c.Parsed = parsed
+	if err := errors.Join(parseErr, err); err != nil {
 		return c, fmt.Errorf("configuration:\n%w", err)
 	}
 	return c, nil
@@ -150,10 +181,14 @@ func parseProblems(err error) error {
 // Dev reports whether the program runs in development mode.
 func (c Config) Dev() bool { return c.Env == "dev" }
 
-// Validate reports every problem with c for role r at once.
-func (c Config) Validate(r Role) error {
+// Validate reports every problem with c for role r at once. What it had to
+// parse to check it (the plans file, the keys, the allow-lists) it returns,
+// parsed, as far as r needs it.
+func (c Config) Validate(r Role) (Parsed, error) {
 	var problems []error
-	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+	var add problem = func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
+	p := Parsed{Plans: plan.Default(), Log: logging.Options{Level: c.LogLevel, Pretty: c.LogFormat == "pretty"},
+		Egress: safehttp.Policy{Total: c.HTTPStepTimeout}}
 	if c.Env != "dev" && c.Env != "production" {
 		add("AIAS_ENV must be dev or production, got %q", c.Env)
 	}
@@ -187,55 +222,11 @@ func (c Config) Validate(r Role) error {
 		add("AIAS_OTEL_EXPORTER must be one of %s, got %q", strings.Join(telemetry.Exporters, ", "), c.OTelExporter)
 	}
 	if r.Serves(RoleIngress) {
-		if err := checkURL(c.PublicURL, "http", "https"); err != nil {
-			add("AIAS_PUBLIC_URL: %v", err)
-		}
-		if c.MaxBodyLimit < 1024 || c.MaxBodyLimit > 100<<20 {
-			add("AIAS_MAX_BODY_LIMIT must be between 1024 and %d, got %d", 100<<20, c.MaxBodyLimit)
-		}
-		if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > c.MaxBodyLimit {
-			add("AIAS_MAX_BODY_BYTES must be between 1024 and AIAS_MAX_BODY_LIMIT (%d), got %d", c.MaxBodyLimit, c.MaxBodyBytes)
-		}
-		for _, cidr := range c.TrustedProxies {
-			if _, _, err := net.ParseCIDR(strings.TrimSpace(cidr)); err != nil {
-				add("AIAS_TRUSTED_PROXIES: %q is not a CIDR", cidr)
-			}
-		}
-		if c.RateIPPerSecond < 0 || c.RateIPBurst < 0 || c.RateEndpointPerSecond < 0 || c.RateEndpointBurst < 0 {
-			add("AIAS_RATE_LIMIT_* must be >= 0")
-		}
-		if c.SignupRatePerHour < 0 {
-			add("AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got %d", c.SignupRatePerHour)
-		}
-		if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
-			add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
-		}
+		c.checkIngress(add, &p)
 	}
-	if c.PlansFile != "" {
-		if _, err := plan.LoadFile(c.PlansFile); err != nil {
-			add("AIAS_PLANS_FILE: %v", err)
-		}
-	}
-	if r&(RoleIngress|RoleWorker) != 0 {
-		if c.EncryptionKeys == "" {
-			add("AIAS_ENCRYPTION_KEYS is required (generate one with 'aias keys generate')")
-		} else if _, err := keyring.Parse(c.EncryptionKeys); err != nil {
-			add("AIAS_ENCRYPTION_KEYS: %v", err)
-		}
-	}
+	c.parsePlansAndKeys(r, add, &p)
 	if r.Serves(RoleWorker) {
-		if _, err := safehttp.ParseAllow(c.EgressAllow); err != nil {
-			add("AIAS_EGRESS_ALLOW: %v", err)
-		}
-		if _, err := safehttp.ParsePorts(c.EgressAllowPorts); err != nil {
-			add("AIAS_EGRESS_ALLOW_PORTS: %v", err)
-		}
-		if c.WorkerConcurrency < 1 {
-			add("AIAS_WORKER_CONCURRENCY must be >= 1, got %d", c.WorkerConcurrency)
-		}
-		if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
-			add("AIAS_RETRY_BASE must be > 0 and <= AIAS_RETRY_MAX, got %s and %s", c.RetryBase, c.RetryMax)
-		}
+		c.checkWorker(add, &p)
 	}
 	if r.Serves(RoleScheduler) && (c.SweepInterval <= 0 || c.SweepQueuedGrace <= 0 || c.SweepRunningStale <= 0) {
 		add("AIAS_SWEEP_INTERVAL, AIAS_SWEEP_QUEUED_GRACE and AIAS_SWEEP_RUNNING_STALE must be > 0")
@@ -245,9 +236,87 @@ func (c Config) Validate(r Role) error {
 			c.SchedulerLeaseTTL, c.ScheduleMissedAfter)
 	}
 	if c.Env == "production" {
-		problems = append(problems, c.productionProblems(r)...)
+		problems = append(problems, c.productionProblems(r, p.Keys)...)
 	}
-	return errors.Join(problems...)
+	return p, errors.Join(problems...)
+}
+
+// problem adds one problem to Validate's list.
+type problem func(format string, args ...any)
+
+// checkIngress checks what the ingress alone needs, parsing its client
+// addresses and intake limits into p.
+func (c Config) checkIngress(add problem, p *Parsed) {
+	if err := checkURL(c.PublicURL, "http", "https"); err != nil {
+		add("AIAS_PUBLIC_URL: %v", err)
+	}
+	if c.MaxBodyLimit < 1024 || c.MaxBodyLimit > 100<<20 {
+		add("AIAS_MAX_BODY_LIMIT must be between 1024 and %d, got %d", 100<<20, c.MaxBodyLimit)
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > c.MaxBodyLimit {
+		add("AIAS_MAX_BODY_BYTES must be between 1024 and AIAS_MAX_BODY_LIMIT (%d), got %d", c.MaxBodyLimit, c.MaxBodyBytes)
+	}
+	for _, cidr := range c.TrustedProxies {
+		_, n, err := net.ParseCIDR(strings.TrimSpace(cidr))
+		if err != nil {
+			add("AIAS_TRUSTED_PROXIES: %q is not a CIDR", cidr)
+			continue
+		}
+		p.TrustedProxies = append(p.TrustedProxies, n)
+	}
+	if c.RateIPPerSecond < 0 || c.RateIPBurst < 0 || c.RateEndpointPerSecond < 0 || c.RateEndpointBurst < 0 {
+		add("AIAS_RATE_LIMIT_* must be >= 0")
+	}
+	if c.SignupRatePerHour < 0 {
+		add("AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got %d", c.SignupRatePerHour)
+	}
+	p.IPLimit = ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst)
+	p.EndpointLimit = ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst)
+	p.SignupLimit = ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour}
+	if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
+		add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
+	}
+}
+
+// parsePlansAndKeys reads the plan catalogue (every role: billing and the
+// CLI's checks need it too) and the keys (the roles that seal or open
+// secrets) into p.
+func (c Config) parsePlansAndKeys(r Role, add problem, p *Parsed) {
+	if c.PlansFile != "" {
+		plans, err := plan.LoadFile(c.PlansFile)
+		if err != nil {
+			add("AIAS_PLANS_FILE: %v", err)
+		} else {
+			p.Plans = plans
+		}
+	}
+	if r&(RoleIngress|RoleWorker) == 0 {
+		return
+	}
+	var err error
+	if c.EncryptionKeys == "" {
+		add("AIAS_ENCRYPTION_KEYS is required (generate one with 'aias keys generate')")
+	} else if p.Keys, err = keyring.Parse(c.EncryptionKeys); err != nil {
+		add("AIAS_ENCRYPTION_KEYS: %v", err)
+	}
+}
+
+// checkWorker checks what the worker alone needs, parsing the egress
+// guard of its http steps into p.
+func (c Config) checkWorker(add problem, p *Parsed) {
+	var err error
+	if p.Egress.Allow, err = safehttp.ParseAllow(c.EgressAllow); err != nil {
+		add("AIAS_EGRESS_ALLOW: %v", err)
+	}
+	if p.Egress.AllowPorts, err = safehttp.ParsePorts(c.EgressAllowPorts); err != nil {
+		add("AIAS_EGRESS_ALLOW_PORTS: %v", err)
+	}
+	if c.WorkerConcurrency < 1 {
+		add("AIAS_WORKER_CONCURRENCY must be >= 1, got %d", c.WorkerConcurrency)
+	}
+	if c.RetryBase <= 0 || c.RetryMax < c.RetryBase {
+		add("AIAS_RETRY_BASE must be > 0 and <= AIAS_RETRY_MAX, got %s and %s", c.RetryBase, c.RetryMax)
+	}
 }
 
 // MinOperatorToken is the shortest operator token production accepts: the
@@ -256,15 +325,14 @@ const MinOperatorToken = 32
 
 // productionProblems are the settings that are fine on a laptop and unsafe
 // on a server: keys anyone with the source holds and a guessable operator
-// token.
-func (c Config) productionProblems(r Role) []error {
+// token. keys is the parsed AIAS_ENCRYPTION_KEYS (nil: unset, malformed or
+// not needed by the role).
+func (c Config) productionProblems(r Role, keys *keyring.Keyring) []error {
 	var problems []error
 	add := func(format string, args ...any) { problems = append(problems, fmt.Errorf("  "+format, args...)) }
-	if r&(RoleIngress|RoleWorker) != 0 && c.EncryptionKeys != "" {
-		if _, err := keyring.Parse(c.EncryptionKeys); err == nil {
-			for _, id := range publishedIDs(c.EncryptionKeys) {
-				add("AIAS_ENCRYPTION_KEYS: key %q is published in the AIAS repository, so it protects nothing: generate one with 'aias keys generate', put it first, run 'aias secrets rewrap', then remove %q (AIAS_ENV=production refuses published keys)", id, id)
-			}
+	if keys != nil {
+		for _, id := range publishedIDs(c.EncryptionKeys) {
+			add("AIAS_ENCRYPTION_KEYS: key %q is published in the AIAS repository, so it protects nothing: generate one with 'aias keys generate', put it first, run 'aias secrets rewrap', then remove %q (AIAS_ENV=production refuses published keys)", id, id)
 		}
 	}
 	if r.Serves(RoleIngress) {
@@ -316,6 +384,9 @@ func fields() []Field {
 	out := make([]Field, 0, t.NumField())
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if f.Tag.Get("env") == "-" { // Parsed: no variable
+			continue
+		}
 		out = append(out, Field{Name: f.Tag.Get("env"), Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help")})
 	}
 	return out

@@ -19,8 +19,18 @@ type Slots struct {
 	Prefix string        // default "aias:slots:"
 }
 
-// acquire: drop expired leases, keep or take a slot for the run if one is free.
-// KEYS[1] the tenant's set; ARGV: now (ms), lease expiry (ms), limit, run id.
+// acquire drops expired leases, then refreshes the run's slot or takes a
+// free one. It answers 1 (the run holds a slot) or 0 (the tenant is at its
+// limit).
+//
+//	KEYS[1]  the tenant's sorted set: run id → lease expiry (ms)
+//	ARGV[1]  now (Unix ms): leases scored at or before it have expired
+//	ARGV[2]  the run's new lease expiry (Unix ms), its score
+//	ARGV[3]  the tenant's limit of runs executing at once
+//	ARGV[4]  the run id, the member
+//	ARGV[5]  the set's time to live (ms), twice the lease, renewed when a
+//	         run takes a slot (not when one refreshes its own): the key of
+//	         a tenant whose runs stopped goes away after their leases ended
 var acquire = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[4]) then

@@ -41,8 +41,12 @@ func (c periodCounter) add(ctx context.Context, tenantID uuid.UUID, start time.T
 	return total, undo, nil
 }
 
-// incrIfExists adds to a counter that exists and answers false for one
-// that does not: the common case in one round trip.
+// incrIfExists adds to a counter that exists and answers false (nil) for
+// one that does not, which the caller rebuilds first: the common case in
+// one round trip.
+//
+//	KEYS[1]  the tenant's counter of the period
+//	ARGV[1]  what to add (a run, or an artifact step's bytes)
 var incrIfExists = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.call('INCRBY', KEYS[1], ARGV[1])

@@ -3,7 +3,12 @@
 //
 // Counted limits (workflows, endpoints) are checked inside the creating
 // transaction under a per-tenant advisory lock, so concurrent creations
-// serialize on the check and cannot overshoot the limit.
+// serialize on the check and cannot overshoot the limit (Checker). Every
+// new run, however it starts, is admitted by the Admitter (admit.go),
+// where the monthly quota's rule is stated; its count is a Redis counter
+// with Postgres as the record (quota.go, counter.go), as are the artifact
+// bytes per month (artifacts.go). Slots bound the runs of a tenant
+// executing at once (concurrency.go).
 package entitlement
 
 import (
@@ -37,7 +42,7 @@ type Checker struct{ Plans *plan.Catalog }
 
 // PlanOf reads the tenant's plan. A plan name the catalogue no longer has
 // falls back to the default plan rather than to no limits at all.
-func (c Checker) PlanOf(ctx context.Context, q postgres.Querier, tenantID uuid.UUID) (plan.Plan, error) {
+func (c Checker) PlanOf(ctx context.Context, q postgres.Getter, tenantID uuid.UUID) (plan.Plan, error) {
 	var name string
 	if err := q.GetContext(ctx, &name, `SELECT plan FROM tenants WHERE id = $1`, tenantID); err != nil {
 		return plan.Plan{}, fmt.Errorf("read plan of tenant %s: %w", tenantID, postgres.Classify(err))

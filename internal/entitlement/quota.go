@@ -13,7 +13,8 @@ import (
 	"aias/internal/postgres"
 )
 
-// Quota admits runs against the monthly run quota.
+// Quota counts the runs admitted against the monthly run quota; Admitter
+// applies it (the rule is stated there).
 //
 // The counter lives in Redis (one INCR per run, no Postgres row lock that
 // would serialize a tenant's intake); Postgres is the record: each admitted
@@ -28,10 +29,11 @@ type Quota struct {
 	Prefix string // default "aias:quota:"
 }
 
-// Admission is the quota's answer for one new run.
+// Admission is the answer for one new run.
 type Admission struct {
-	Held bool   // over quota: store the run as held
-	undo func() // gives the admission back (duplicate delivery, failed insert)
+	Held   bool      // over quota: the run is stored as held
+	Repeat uuid.UUID // not Nil: the run repeats this earlier one; nothing was stored or counted
+	undo   func()    // gives the admission back (duplicate delivery, failed insert)
 }
 
 // Undo returns an admission that did not become a run.
@@ -47,12 +49,11 @@ func PeriodStart(now time.Time) time.Time {
 	return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
 }
 
-// Admit decides whether a new run of the tenant counts (queued), waits
-// (held, within the plan's buffer) or is refused (429 quota_exhausted with
-// Retry-After at the period's end). q reads as the tenant (its
-// transaction, or DB.Scoped); it is read only to rebuild the counter, to
-// count held runs, or when Redis is away.
-func (qu *Quota) Admit(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, p plan.Plan, now time.Time) (Admission, error) {
+// admit counts a new run of the tenant (queued), or, over the quota, holds
+// it within the plan's buffer or refuses it (see Admitter). q reads as the
+// tenant (its transaction, or DB.Scoped); it is read only to rebuild the
+// counter, to count held runs, or when Redis is away.
+func (qu *Quota) admit(ctx context.Context, q postgres.Getter, tenantID uuid.UUID, p plan.Plan, now time.Time) (Admission, error) {
 	limit := p.Limits.RunsPerMonth
 	if limit == plan.Unlimited {
 		return Admission{}, nil
@@ -126,7 +127,7 @@ func CountedSince(ctx context.Context, q postgres.Getter, start time.Time) (int6
 }
 
 // Room is how many held runs the tenant's quota can take now.
-func Room(ctx context.Context, q postgres.Querier, p plan.Plan, now time.Time) (int64, error) {
+func Room(ctx context.Context, q postgres.Getter, p plan.Plan, now time.Time) (int64, error) {
 	if p.Limits.RunsPerMonth == plan.Unlimited {
 		return 1 << 30, nil
 	}

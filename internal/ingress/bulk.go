@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -9,9 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
-	"aias/internal/entitlement"
 	"aias/internal/logging"
-	"aias/internal/postgres"
 	"aias/internal/run"
 )
 
@@ -62,7 +59,7 @@ func (s *Server) bulkReplay(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	res, err := run.ReplayMatching(ctx, s.db, s.queue, tenantID, f, logging.RequestID(ctx), s.admitter(tenantID))
+	res, err := run.ReplayMatching(ctx, s.db, s.queue, tenantID, f, logging.RequestID(ctx), s.admit)
 	return s.bulkAnswer(c, "run.bulk_replay", f, res, err)
 }
 
@@ -75,17 +72,6 @@ func (s *Server) bulkRedrive(c echo.Context) error {
 	}
 	res, err := run.RedriveMatching(c.Request().Context(), s.db, s.queues, principal(c).TenantID, f)
 	return s.bulkAnswer(c, "run.bulk_redrive", f, res, err)
-}
-
-// admitter admits each new run of a tenant against its plan's monthly quota.
-func (s *Server) admitter(tenantID uuid.UUID) func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
-	return func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error) {
-		p, err := s.ent.PlanOf(ctx, q, tenantID)
-		if err != nil {
-			return entitlement.Admission{}, err
-		}
-		return s.quota.Admit(ctx, q, tenantID, p, time.Now())
-	}
 }
 
 // bulkAnswer audits a bulk call that changed anything, even one cut short

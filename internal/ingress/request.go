@@ -108,8 +108,8 @@ func pageRequest(c echo.Context) (page.Request, error) {
 	limit := 0
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil {
-			return page.Request{}, errs.Validation("invalid page request", errs.FieldError{Path: "limit", Message: "must be a number"})
+		if err != nil || n == 0 { // 0 would mean "the default" to page.Parse; a client that sends it means none
+			return page.Request{}, errs.Validation("invalid page request", errs.FieldError{Path: "limit", Message: "must be between 1 and 200"})
 		}
 		limit = n
 	}

@@ -77,3 +77,20 @@ func heapAlloc() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.TotalAlloc
 }
+
+// A page size is 1 to 200, or absent (the default): a client that asks for
+// 0 or for something that is not a number gets 400, not the default.
+func TestAPageSizeOutsideItsRangeIsRefused(t *testing.T) {
+	t.Parallel()
+	for query, ok := range map[string]bool{"": true, "?limit=1": true, "?limit=200": true,
+		"?limit=0": false, "?limit=201": false, "?limit=-1": false, "?limit=ten": false} {
+		req := httptest.NewRequest(http.MethodGet, "/"+query, nil)
+		_, err := pageRequest(echo.New().NewContext(req, httptest.NewRecorder()))
+		if (err == nil) != ok {
+			t.Errorf("limit in %q: err = %v, want accepted = %v", query, err, ok)
+		}
+		if err != nil && !errs.Is(err, errs.Invalid) {
+			t.Errorf("limit in %q: err = %v, want a validation error", query, err)
+		}
+	}
+}

@@ -116,7 +116,7 @@ func runFilter(c echo.Context) (run.Filter, error) {
 	var fields []errs.FieldError
 	if st := run.Status(c.QueryParam("status")); st != "" {
 		if !st.Valid() {
-			fields = append(fields, errs.FieldError{Path: "status", Message: "must be queued, running, succeeded, failed, dead or canceled"})
+			fields = append(fields, errs.FieldError{Path: "status", Message: "must be held, queued, delayed, running, succeeded, failed, dead or canceled"})
 		}
 		f.Status = st
 	}
@@ -179,8 +179,7 @@ func (s *Server) replayRun(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	admit := s.admitter(tenantID)
-	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), admit)
+	newID, status, err := run.Replay(ctx, s.db, s.queue, tenantID, id, current, logging.RequestID(ctx), s.admit)
 	if err != nil {
 		return err
 	}

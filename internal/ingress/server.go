@@ -64,17 +64,19 @@ type ExtraRoute struct {
 
 // Deps are the ingress's collaborators.
 type Deps struct {
-	DB      *postgres.DB
-	Redis   redis.UniversalClient // readiness only
-	Queue   run.Enqueuer
-	Revive  run.Reviver // re-drives runs whose task was archived
-	Keys    webhook.Sealer
-	Plans   *plan.Catalog
-	Billing *billing.Service
-	Limiter Limiter
-	Metrics *telemetry.Metrics
-	Log     zerolog.Logger
-	Tracer  trace.TracerProvider // nil: tracing off (tracing.go)
+	DB     *postgres.DB
+	Redis  redis.UniversalClient // readiness only
+	Queue  run.Enqueuer
+	Revive run.Reviver // re-drives runs whose task was archived
+	Keys   webhook.Sealer
+	// Admitter is what tenants' plans allow, and the admission of every
+	// new run; nil: the built-in plans, counted in Redis (tests).
+	Admitter *entitlement.Admitter
+	Billing  *billing.Service
+	Limiter  Limiter
+	Metrics  *telemetry.Metrics
+	Log      zerolog.Logger
+	Tracer   trace.TracerProvider // nil: tracing off (tracing.go)
 }
 
 // Server is the ingress HTTP server.
@@ -85,7 +87,7 @@ type Server struct {
 	queues  run.Reviver
 	keys    webhook.Sealer
 	ent     entitlement.Checker
-	quota   *entitlement.Quota
+	admit   *entitlement.Admitter
 	billing *billing.Service
 	limiter Limiter
 	intakes *webhook.Intake
@@ -103,13 +105,11 @@ func New(d Deps, o Options) *Server {
 			panic(err)
 		}
 	}
-	if d.Plans == nil {
-		d.Plans = plan.Default()
+	if d.Admitter == nil {
+		d.Admitter = entitlement.NewAdmitter(plan.Default(), d.Redis)
 	}
-	ent := entitlement.Checker{Plans: d.Plans}
-	quota := &entitlement.Quota{Redis: d.Redis}
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: ent, quota: quota, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
-		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Plans: ent, Quota: quota,
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Admitter: d.Admitter,
 			CacheTTL: o.EndpointCacheTTL}}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -129,9 +129,8 @@ func (s *Server) triggerWorkflow(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	tenantID := principal(c).TenantID
-	admit := s.admitter(tenantID)
 	runID, status, err := run.StartManual(ctx, s.db, s.queue, run.Manual{TenantID: tenantID,
-		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx), Admit: admit})
+		WorkflowID: id, Body: body, RequestID: logging.RequestID(ctx), Admitter: s.admit})
 	if err != nil {
 		return err
 	}

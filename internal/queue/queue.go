@@ -1,8 +1,14 @@
-// Package queue defines AIAS's asynq tasks and the client that enqueues them.
+// Package queue is AIAS's side of Redis as a work queue: the asynq task
+// types and their payloads, the client that enqueues them (and tells the
+// sweep whether a run's task exists), REDIS_URL parsed into a server,
+// Sentinel or Cluster connection, and the check of the Redis server's
+// settings and reachability that readiness and start-up use (redischeck.go).
 //
-// One task type matters: run:execute, whose TaskID is the run id. asynq keeps
-// task ids unique while a task exists in any state, so enqueueing a run twice
-// (intake and sweep racing, two schedulers) creates one task.
+// Two task types carry work, each with a task id derived from its run, so
+// enqueueing one twice (intake and sweep racing, two schedulers) creates one
+// task: asynq keeps task ids unique while a task exists in any state.
+// run:execute (TaskID = the run id) executes a run; run:notify (notify.go)
+// delivers a finished run's on_finish notification.
 package queue
 
 import (

@@ -347,13 +347,13 @@ func reviver(ctx context.Context, queue Reviver, tenantID uuid.UUID) func(ids []
 // replayed stands and More is set; if nothing was, the quota's error is
 // returned. On any other error, the result counts the runs replayed before it.
 func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID uuid.UUID, f BulkFilter, requestID string,
-	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) (BulkResult, error) {
+	admitter Admitter) (BulkResult, error) {
 	var res BulkResult
 	after, until, err := f.start(ctx, db, tenantID)
 	if err != nil {
 		return res, fmt.Errorf("bulk replay: %w", err)
 	}
-	r := newReplayer(tenantID, f.Current, requestID, admit)
+	r := newReplayer(tenantID, f.Current, requestID, admitter)
 	r.enqueue = enqueuer(ctx, queue, tenantID)
 	for res.Count < f.Limit {
 		n := min(bulkBatch, f.Limit-res.Count)
@@ -397,15 +397,14 @@ type replayer struct {
 	tenantID  uuid.UUID
 	current   bool
 	requestID string
-	admit     func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)
+	admitter  Admitter
 	versions  map[uuid.UUID]int // workflow → current version
 	defs      map[pinned]pinnedDef
 	enqueue   func(id uuid.UUID, maxAttempts int) // bulk batches only
 }
 
-func newReplayer(tenantID uuid.UUID, current bool, requestID string,
-	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) *replayer {
-	return &replayer{tenantID: tenantID, current: current, requestID: requestID, admit: admit,
+func newReplayer(tenantID uuid.UUID, current bool, requestID string, admitter Admitter) *replayer {
+	return &replayer{tenantID: tenantID, current: current, requestID: requestID, admitter: admitter,
 		versions: map[uuid.UUID]int{}, defs: map[pinned]pinnedDef{}}
 }
 
@@ -488,18 +487,16 @@ func (r *replayer) one(ctx context.Context, q postgres.Querier, id uuid.UUID) (u
 	if err != nil {
 		return uuid.Nil, 0, adm, err
 	}
-	if r.admit != nil {
-		if adm, err = r.admit(ctx, q); err != nil {
-			return uuid.Nil, 0, adm, err
-		}
-	}
-	newID, _, err := Insert(ctx, q, New{TenantID: r.tenantID, WorkflowID: orig.WorkflowID, WorkflowVersion: version,
-		EndpointID: orig.EndpointID, TriggerKind: TriggerReplay, MaxAttempts: def.maxAttempts, RequestID: r.requestID,
-		Body: orig.Body, ContentType: orig.ContentType, Headers: orig.Headers, Query: orig.Query,
-		ReceivedAt: orig.ReceivedAt, Held: adm.Held, KeyExpr: def.keyExpr})
+	var newID uuid.UUID
+	adm, err = admit(ctx, r.admitter, q, r.tenantID, func(held bool) (bool, error) {
+		newID, _, err = Insert(ctx, q, New{TenantID: r.tenantID, WorkflowID: orig.WorkflowID, WorkflowVersion: version,
+			EndpointID: orig.EndpointID, TriggerKind: TriggerReplay, MaxAttempts: def.maxAttempts, RequestID: r.requestID,
+			Body: orig.Body, ContentType: orig.ContentType, Headers: orig.Headers, Query: orig.Query,
+			ReceivedAt: orig.ReceivedAt, Held: held, KeyExpr: def.keyExpr})
+		return false, err // a new id: never a repeat
+	})
 	if err != nil {
-		adm.Undo()
-		return uuid.Nil, 0, entitlement.Admission{}, err
+		return uuid.Nil, 0, adm, err
 	}
 	return newID, def.maxAttempts, adm, nil
 }

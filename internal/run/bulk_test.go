@@ -13,8 +13,10 @@ import (
 	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/page"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/run"
+	"aias/internal/testutil/redistest"
 )
 
 func intp(n int) *int { return &n }
@@ -186,18 +188,19 @@ func TestBulkReplayHoldsOverQuotaAndStopsWhenTheBufferIsFull(t *testing.T) {
 	_, b := setup(t)
 	ctx := context.Background()
 	seed := b.newRun(t, "name: w\nsteps:\n  - { name: t, type: transform, with: { output: '1' } }\n")
-	b.manyRuns(t, seed, 10, run.Succeeded)
-	admitted := 0
-	admit := func(context.Context, postgres.Querier) (entitlement.Admission, error) {
-		admitted++
-		switch {
-		case admitted <= 4:
-			return entitlement.Admission{}, nil
-		case admitted <= 6:
-			return entitlement.Admission{Held: true}, nil
-		}
-		return entitlement.Admission{}, errs.E(errs.RateLimited, "quota_exhausted", "used up")
+	b.manyRuns(t, seed, 10, run.Succeeded) // copies, never counted against the quota
+	// The seed is counted: 4 runs more fit the quota, and 2 more the buffer.
+	plans, err := plan.Load([]byte(`
+default: five
+plans:
+  - name: five
+    limits: {workflows: 5, webhook_endpoints: 5, runs_per_month: 5, steps_per_workflow: 10, max_payload_bytes: 65536,
+             artifact_bytes_per_month: 1048576, retention_days: 1, concurrency: 2, held_runs: 2}
+`))
+	if err != nil {
+		t.Fatal(err)
 	}
+	admit := entitlement.NewAdmitter(plans, redistest.Client(t, redistest.New(t)))
 	f, err := run.ParseBulk(run.BulkReplay, run.BulkRequest{Status: []string{"succeeded"}})
 	if err != nil {
 		t.Fatal(err)

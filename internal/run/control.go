@@ -16,8 +16,8 @@ import (
 // query, content type), on the pinned version or the workflow's current one,
 // linked to the original, counted against the quota like any new run.
 func Replay(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID, id uuid.UUID, current bool, requestID string,
-	admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)) (uuid.UUID, Status, error) {
-	r := newReplayer(tenantID, current, requestID, admit)
+	admitter Admitter) (uuid.UUID, Status, error) {
+	r := newReplayer(tenantID, current, requestID, admitter)
 	var newID uuid.UUID
 	var maxAttempts int
 	var adm entitlement.Admission

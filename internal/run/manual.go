@@ -20,8 +20,9 @@ type Manual struct {
 	WorkflowID uuid.UUID
 	Body       json.RawMessage // becomes trigger.body
 	RequestID  string
-	// Admit consults the monthly quota in the run's transaction (nil: none).
-	Admit func(ctx context.Context, q postgres.Querier) (entitlement.Admission, error)
+	// Admitter admits the run against the tenant's plan, in the run's
+	// transaction (nil: every run is admitted).
+	Admitter Admitter
 }
 
 // StartManual stores a manual run of the workflow's current version and
@@ -47,14 +48,12 @@ func StartManual(ctx context.Context, db *postgres.DB, queue Enqueuer, m Manual)
 		if len(body) == 0 {
 			body = []byte("{}")
 		}
-		if m.Admit != nil {
-			if adm, err = m.Admit(ctx, q); err != nil {
-				return err
-			}
-		}
-		id, _, err = Insert(ctx, q, New{TenantID: m.TenantID, WorkflowID: w.ID, WorkflowVersion: w.Version,
-			TriggerKind: TriggerManual, MaxAttempts: maxAttempts, RequestID: m.RequestID, Body: body,
-			ContentType: "application/json", ReceivedAt: time.Now(), Held: adm.Held, KeyExpr: def.ConcurrencyKey})
+		adm, err = admit(ctx, m.Admitter, q, m.TenantID, func(held bool) (bool, error) {
+			id, _, err = Insert(ctx, q, New{TenantID: m.TenantID, WorkflowID: w.ID, WorkflowVersion: w.Version,
+				TriggerKind: TriggerManual, MaxAttempts: maxAttempts, RequestID: m.RequestID, Body: body,
+				ContentType: "application/json", ReceivedAt: time.Now(), Held: held, KeyExpr: def.ConcurrencyKey})
+			return false, err // a new id: never a repeat
+		})
 		return err
 	})
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"aias/internal/entitlement"
 	"aias/internal/logging"
+	"aias/internal/postgres"
 )
 
 // Enqueuer puts a run on the work queue. Implementations must be idempotent
@@ -24,4 +26,20 @@ func Enqueue(ctx context.Context, q Enqueuer, tenantID, runID uuid.UUID, maxAtte
 		return false
 	}
 	return true
+}
+
+// Admitter admits each new run against its tenant's plan before it is
+// stored: entitlement.Admitter, the one admission path of every trigger.
+type Admitter interface {
+	Admit(ctx context.Context, q postgres.Getter, r entitlement.Request, insert entitlement.Insert) (entitlement.Admission, error)
+}
+
+// admit stores a new run of the tenant with insert, admitted by a (nil:
+// admitted, never held).
+func admit(ctx context.Context, a Admitter, q postgres.Querier, tenantID uuid.UUID, insert entitlement.Insert) (entitlement.Admission, error) {
+	if a == nil {
+		_, err := insert(false)
+		return entitlement.Admission{}, err
+	}
+	return a.Admit(ctx, q, entitlement.Request{TenantID: tenantID}, insert)
 }

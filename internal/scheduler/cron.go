@@ -35,8 +35,8 @@ type CronOptions struct {
 	Holder      string           // this replica in the lease table (default NewHolderID())
 	Now         func() time.Time // the clock ticks are read on (default time.Now; tests pass a fake one)
 	Log         zerolog.Logger
-	Metrics     *telemetry.Metrics // optional
-	Quotas      *Quotas            // optional: each run is admitted against the monthly quota
+	Metrics     *telemetry.Metrics    // optional
+	Admitter    *entitlement.Admitter // optional: each run is admitted against the tenant's plan
 }
 
 // Cron starts the runs of cron-scheduled workflows. Every scheduler replica
@@ -323,31 +323,25 @@ SELECT w.id, w.tenant_id, w.current_version, w.enabled, w.schedule_next_at,
 // start inserts the run of one tick, admitted against the monthly quota.
 func (c *Cron) start(ctx context.Context, q postgres.Querier, w scheduledWorkflow, def workflow.Definition,
 	cr *workflow.Cron, t tickRun, h *handled) error {
-	var adm entitlement.Admission
-	if c.opt.Quotas != nil {
-		p, err := c.opt.Quotas.Plans.PlanOf(ctx, q, w.TenantID)
-		if err != nil {
-			return err
-		}
-		adm, err = c.opt.Quotas.Quota.Admit(ctx, q, w.TenantID, p, time.Now())
-		if errs.KindOf(err) == errs.RateLimited {
-			h.res.Refused++
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-	id, dup, err := run.Insert(ctx, q, run.New{ID: TickRunID(w.ID, t.at), TenantID: w.TenantID, WorkflowID: w.ID,
-		WorkflowVersion: w.Version, TriggerKind: run.TriggerSchedule, MaxAttempts: h.max,
-		Body: tickBody(def.Schedule.Cron, cr, t), ContentType: "application/json",
-		ReceivedAt: time.Now(), Held: adm.Held, KeyExpr: def.ConcurrencyKey})
-	if err != nil || dup {
-		adm.Undo()
-		if dup {
-			h.res.Duplicate++
-		}
+	var id uuid.UUID
+	var dup bool
+	adm, err := c.opt.Admitter.Admit(ctx, q, entitlement.Request{TenantID: w.TenantID}, func(held bool) (bool, error) {
+		var err error
+		id, dup, err = run.Insert(ctx, q, run.New{ID: TickRunID(w.ID, t.at), TenantID: w.TenantID, WorkflowID: w.ID,
+			WorkflowVersion: w.Version, TriggerKind: run.TriggerSchedule, MaxAttempts: h.max,
+			Body: tickBody(def.Schedule.Cron, cr, t), ContentType: "application/json",
+			ReceivedAt: time.Now(), Held: held, KeyExpr: def.ConcurrencyKey})
+		return dup, err
+	})
+	switch {
+	case errs.KindOf(err) == errs.RateLimited:
+		h.res.Refused++
+		return nil
+	case err != nil:
 		return err
+	case dup:
+		h.res.Duplicate++ // the tick's run is there already: a second leader, or a retry
+		return nil
 	}
 	h.adms = append(h.adms, adm)
 	if adm.Held {

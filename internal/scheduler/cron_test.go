@@ -46,7 +46,7 @@ type cronBundle struct {
 	db     *pgtest.DB
 	queue  *queue.Client
 	insp   *asynq.Inspector
-	quotas *scheduler.Quotas
+	admit  *entitlement.Admitter
 	clock  *clock
 	tenant uuid.UUID
 	wf     workflow.Workflow
@@ -81,7 +81,7 @@ func setupCron(t *testing.T, s workflow.Schedule, plans *plan.Catalog) cronBundl
 		t.Fatal(err)
 	}
 	b := cronBundle{db: db, queue: q, insp: insp, clock: &clock{t: time.Now()}, tenant: ten.TenantID,
-		quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: plans}, Quota: &entitlement.Quota{Redis: rdb}}}
+		admit: entitlement.NewAdmitter(plans, rdb)}
 	b.inTx(t, func(tx postgres.Querier) (err error) {
 		if b.wf, err = workflow.Create(ctx, tx, ten.TenantID, def); err != nil {
 			return err
@@ -106,7 +106,7 @@ func (b cronBundle) cron(t *testing.T, holder string, o scheduler.CronOptions) (
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pool.Close() })
-	o.Holder, o.Now, o.Log, o.Quotas = holder, b.clock.Now, logging.Nop(), b.quotas
+	o.Holder, o.Now, o.Log, o.Admitter = holder, b.clock.Now, logging.Nop(), b.admit
 	if o.Interval == 0 {
 		o.Interval = 10 * time.Millisecond
 	}

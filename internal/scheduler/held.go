@@ -7,22 +7,14 @@ import (
 
 	"github.com/google/uuid"
 
-	"aias/internal/entitlement"
 	"aias/internal/postgres"
 	"aias/internal/run"
 )
 
-// Quotas is what releasing held runs needs of the entitlement rules.
-type Quotas struct {
-	Plans     entitlement.Checker
-	Quota     *entitlement.Quota
-	Artifacts *entitlement.ArtifactBytes // nil: no artifact byte counters to reconcile
-}
-
 // ReleaseHeld starts held runs, oldest first, as far as each tenant's quota
 // now allows: after an upgrade, or when a new period begins.
 func (s *Scheduler) ReleaseHeld(ctx context.Context, now time.Time) (int, error) {
-	if s.quotas == nil {
+	if s.admit == nil {
 		return 0, nil
 	}
 	var tenants []struct {
@@ -49,7 +41,7 @@ func (s *Scheduler) ReleaseHeld(ctx context.Context, now time.Time) (int, error)
 func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planName string, now time.Time) (int, error) {
 	var rs []run.Released
 	err := s.db.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
-		room, err := entitlement.Room(ctx, q, s.quotas.Plans.Resolve(planName), now)
+		room, err := s.admit.Room(ctx, q, planName, now)
 		if err != nil || room == 0 {
 			return err
 		}
@@ -59,9 +51,9 @@ func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planN
 	if err != nil || len(rs) == 0 {
 		return 0, err
 	}
-	s.quotas.Quota.Forget(ctx, tenantID, now) // rebuilt from Postgres, which now counts them
+	s.admit.Released(ctx, tenantID, now)
 	for _, r := range rs {
-		if err := s.enq.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
+		if err := s.queue.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
 			s.opt.Log.Warn().Err(err).Msg("enqueue of a released run failed; the sweep will enqueue it")
 		}
 	}

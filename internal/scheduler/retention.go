@@ -19,7 +19,7 @@ const retentionBatch = 500
 // artifacts go with them) and rejection-log rows older than its plan's
 // retention_days, a batch at a time. Unfinished runs are never deleted.
 func (s *Scheduler) ApplyRetention(ctx context.Context, now time.Time) (int, error) {
-	if s.quotas == nil {
+	if s.admit == nil {
 		return 0, nil
 	}
 	var tenants []struct {
@@ -31,7 +31,7 @@ func (s *Scheduler) ApplyRetention(ctx context.Context, now time.Time) (int, err
 	}
 	total := 0
 	for _, t := range tenants {
-		days := s.quotas.Plans.Resolve(t.Plan).Limits.RetentionDays
+		days := s.admit.Plans.Resolve(t.Plan).Limits.RetentionDays
 		if days < 1 {
 			continue
 		}

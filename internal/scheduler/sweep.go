@@ -1,5 +1,10 @@
-// Package scheduler runs AIAS's periodic duties: today the re-enqueue sweep,
-// which makes "Redis lost it" a delay instead of a loss.
+// Package scheduler runs AIAS's periodic duties, on every replica: the
+// re-enqueue sweep, which makes "Redis lost it" a delay instead of a loss;
+// the sweep of pending on_finish notifications (notify.go); the release of
+// held runs as the quota allows (held.go); the end of billing grace; the
+// plans' retention (retention.go); and the reconciliation of the usage
+// counters in Redis with Postgres (usage.go). Cron-scheduled workflows are
+// started by the one replica holding the "cron" lease (cron.go, lease.go).
 //
 // The sweep asks Postgres (the record) for runs that should be in the queue
 // and may not be — queued past their grace period or past a due retry, or
@@ -18,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"aias/internal/entitlement"
 	"aias/internal/postgres"
 	"aias/internal/queue"
 	"aias/internal/run"
@@ -38,9 +44,9 @@ type Options struct {
 	RunningStale time.Duration // a running run idle this long is handed back
 	BatchSize    int
 	Log          zerolog.Logger
-	Metrics      *telemetry.Metrics // optional
-	Quotas       *Quotas            // optional: release held runs when quota allows
-	Billing      GraceExpirer       // optional: drop tenants whose payment grace ended
+	Metrics      *telemetry.Metrics    // optional
+	Admitter     *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
+	Billing      GraceExpirer          // optional: drop tenants whose payment grace ended
 }
 
 // GraceExpirer ends the plans of tenants whose payment grace has passed.
@@ -50,12 +56,11 @@ type GraceExpirer interface {
 
 // Scheduler runs the sweep on a timer.
 type Scheduler struct {
-	db     *postgres.DB
-	queue  Queue
-	enq    Queue
-	quotas *Quotas
-	opt    Options
-	after  cursor // where the next sweep continues
+	db    *postgres.DB
+	queue Queue
+	admit *entitlement.Admitter
+	opt   Options
+	after cursor // where the next sweep continues
 }
 
 type cursor struct {
@@ -68,7 +73,7 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
-	return &Scheduler{db: db, queue: q, enq: q, quotas: o.Quotas, opt: o}
+	return &Scheduler{db: db, queue: q, admit: o.Admitter, opt: o}
 }
 
 // retentionEvery spaces retention passes: deleting is cheap to postpone.

@@ -65,7 +65,7 @@ func setupBatch(t *testing.T, batch int) (*scheduler.Scheduler, bundle) {
 	}
 	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute,
 		BatchSize: batch, Log: logging.Nop(),
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: &entitlement.Quota{}}})
+		Admitter: &entitlement.Admitter{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: &entitlement.Quota{}}})
 	return sch, bundle{db: db, queue: q, insp: insp, tenant: s.TenantID, wf: wf}
 }
 

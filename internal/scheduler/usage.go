@@ -14,13 +14,13 @@ import (
 // against what Postgres holds and drops those that drifted; the next use by
 // such a tenant rebuilds its counter from the record.
 func (s *Scheduler) ReconcileUsage(ctx context.Context, now time.Time) (int, error) {
-	if s.quotas == nil || s.quotas.Quota == nil || s.quotas.Quota.Redis == nil {
+	if s.admit == nil || s.admit.Quota == nil || s.admit.Quota.Redis == nil {
 		return 0, nil
 	}
-	n, err := s.quotas.Quota.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.CountedSince))
-	if err == nil && s.quotas.Artifacts != nil {
+	n, err := s.admit.Quota.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.CountedSince))
+	if err == nil && s.admit.Artifacts != nil {
 		var m int
-		m, err = s.quotas.Artifacts.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.StoredSince))
+		m, err = s.admit.Artifacts.Reconcile(ctx, now, s.tenantCount(ctx, entitlement.StoredSince))
 		n += m
 	}
 	if n > 0 {

@@ -25,7 +25,7 @@ func TestReconcileDropsOnlyCountersThatDrifted(t *testing.T) {
 	rdb := redistest.Client(t, redistest.New(t))
 	quota := &entitlement.Quota{Redis: rdb, Prefix: "test:quota:"}
 	sch := scheduler.New(b.db.DB, b.queue, scheduler.Options{Interval: time.Hour, Log: logging.Nop(),
-		Quotas: &scheduler.Quotas{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: quota}})
+		Admitter: &entitlement.Admitter{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: quota}})
 	ctx := context.Background()
 	now := time.Now()
 	key := "test:quota:" + b.tenant.String() + ":" + now.UTC().Format("200601")

@@ -1,6 +1,11 @@
-// Package telemetry holds AIAS's Prometheus metrics. Every program exposes
-// them at /metrics; names are stable (dashboards and alerts in deploy/ use
-// them, and a test proves each one they use is exported).
+// Package telemetry holds what AIAS tells operators about itself, apart
+// from logs: the Prometheus metrics every program exposes at /metrics
+// (metrics.go; the pools of Postgres and Redis and the reachability of
+// dependencies in pools.go), and OpenTelemetry tracing — the tracer
+// provider AIAS_OTEL_EXPORTER selects, the W3C trace context carried in
+// task headers, and the span helpers of the intake, the worker and its
+// steps (tracing.go). Metric names are stable: dashboards and alerts in
+// deploy/ use them, and a test proves each one they use is exported.
 package telemetry
 
 import (

@@ -19,7 +19,6 @@ import (
 	"aias/internal/entitlement"
 	"aias/internal/errs"
 	"aias/internal/logging"
-	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/run"
 	"aias/internal/signature"
@@ -35,19 +34,15 @@ type Intake struct {
 	Queue          run.Enqueuer
 	Keys           Sealer
 	DefaultMaxBody int64
-	Plans          PlanResolver       // nil: no plan caps (tests of this package)
-	Quota          *entitlement.Quota // nil: no monthly quota
-	Now            func() time.Time
+	// Admitter caps each endpoint's body by the plan and admits each new
+	// run against the quota; nil: neither (tests of this package).
+	Admitter *entitlement.Admitter
+	Now      func() time.Time
 	// CacheTTL is how long a resolved endpoint is kept (targets.go); zero
 	// looks every delivery's endpoint up.
 	CacheTTL time.Duration
 
 	targets targetCache
-}
-
-// PlanResolver maps a tenant's stored plan name to its plan.
-type PlanResolver interface {
-	Resolve(name string) plan.Plan
 }
 
 // Delivery is one webhook request as received.
@@ -126,8 +121,8 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if t.EndpointBody != nil {
 		t.MaxBodyBytes = *t.EndpointBody
 	}
-	if in.Plans != nil { // the plan caps every endpoint, whatever it was set to under another plan
-		t.MaxBodyBytes = min(t.MaxBodyBytes, in.Plans.Resolve(t.PlanName).Limits.MaxPayloadBytes)
+	if in.Admitter != nil { // the plan caps every endpoint, whatever it was set to under another plan
+		t.MaxBodyBytes = min(t.MaxBodyBytes, in.Admitter.Plans.Resolve(t.PlanName).Limits.MaxPayloadBytes)
 	}
 	in.targets.put(k, t, now, in.CacheTTL)
 	return t, nil
@@ -206,34 +201,33 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, v signature.
 		Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
 		KeyExpr: t.KeyExpr, ReplayWindow: v.ReplayWindow,
 	}
-	var out Accepted
-	var adm entitlement.Admission
-	var err error
-	if in.quotaApplies(t) {
-		if adm, out, err = in.admit(ctx, t, n); err != nil || out.Duplicate {
-			return in.answer(ctx, t, out, adm, err)
-		}
-		n.Held = adm.Held
-	}
 	// The run row, in one round trip; its insert answers a repeat.
-	out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
-	return in.answer(ctx, t, out, adm, err)
+	var out Accepted
+	insert := func(held bool) (bool, error) {
+		n.Held = held
+		var err error
+		out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
+		return out.Duplicate, err
+	}
+	scoped := in.DB.Scoped(t.TenantID)
+	adm, err := in.Admitter.Admit(ctx, scoped, entitlement.Request{TenantID: t.TenantID, Plan: t.PlanName,
+		Repeat: func(ctx context.Context) (uuid.UUID, bool, error) { return findRepeat(ctx, scoped, t, n) }}, insert)
+	if err != nil {
+		return Accepted{}, err
+	}
+	if adm.Repeat != uuid.Nil {
+		out = Accepted{RunID: adm.Repeat, Duplicate: true}
+	}
+	return in.answer(ctx, t, out, adm.Held)
 }
 
-// answer settles a delivery: an admission that did not become a run is
-// given back, a repeat is answered with the first run, and a new queued run
-// is enqueued.
-func (in *Intake) answer(ctx context.Context, t Target, out Accepted, adm entitlement.Admission, err error) (Accepted, error) {
-	if err != nil || out.Duplicate {
-		adm.Undo()
-	}
-	if err != nil {
-		return out, err
-	}
+// answer settles a delivery: a repeat is answered with the first run, and
+// a new queued run is enqueued.
+func (in *Intake) answer(ctx context.Context, t Target, out Accepted, held bool) (Accepted, error) {
 	if out.Duplicate {
 		return in.duplicate(ctx, t, out.RunID)
 	}
-	if adm.Held {
+	if held {
 		out.Status = run.Held
 		return out, nil
 	}
@@ -243,32 +237,15 @@ func (in *Intake) answer(ctx context.Context, t Target, out Accepted, adm entitl
 	return out, nil
 }
 
-// quotaApplies reports whether the tenant's plan limits runs per month.
-func (in *Intake) quotaApplies(t Target) bool {
-	return in.Quota != nil && in.Plans != nil && in.Plans.Resolve(t.PlanName).Limits.RunsPerMonth != plan.Unlimited
-}
-
-// admit consults the monthly quota for a new run: its counter is in Redis,
-// and Postgres is read (each read scoped to the tenant on its own) only to
-// rebuild it, to count held runs, or when Redis is away. A repeated
-// delivery is never refused for a full quota: unless the run is admitted
-// plainly, the earlier delivery is looked for first (dup.Duplicate), by its
-// id and within its replay window by its body, and the admission given
-// back.
-func (in *Intake) admit(ctx context.Context, t Target, n run.New) (adm entitlement.Admission, dup Accepted, err error) {
-	scoped := in.DB.Scoped(t.TenantID)
-	adm, err = in.Quota.Admit(ctx, scoped, t.TenantID, in.Plans.Resolve(t.PlanName), in.now())
-	if err == nil && !adm.Held {
-		return adm, dup, nil
+// findRepeat finds the run an earlier delivery of n created: by its id, or
+// within its replay window by its body. The admitter asks only when the
+// quota would not admit n plainly: a repeat is answered, never held or
+// refused. q reads as the tenant, each read on its own.
+func findRepeat(ctx context.Context, q postgres.Getter, t Target, n run.New) (uuid.UUID, bool, error) {
+	if id, found, err := findDelivery(ctx, q, t.EndpointID, n.DeliveryID); err != nil || found {
+		return id, found, err
 	}
-	var ferr error
-	if dup.RunID, dup.Duplicate, ferr = findDelivery(ctx, scoped, t.EndpointID, n.DeliveryID); ferr != nil || dup.Duplicate {
-		return adm, dup, ferr
-	}
-	if dup.RunID, dup.Duplicate, ferr = findReplay(ctx, scoped, t.TenantID, t.EndpointID, n); ferr != nil || dup.Duplicate {
-		return adm, dup, ferr
-	}
-	return adm, dup, err
+	return findReplay(ctx, q, t.TenantID, t.EndpointID, n)
 }
 
 // findDelivery finds the run an earlier delivery with the same id created.
