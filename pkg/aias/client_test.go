@@ -311,7 +311,7 @@ func TestAPublicOperationSendsNoKeyAndTheIntakeHidesItsURLInErrors(t *testing.T)
 		t.Errorf("DeliverWebhook = %v, want not_found without the URL's token", err)
 	}
 	if got := auth.Load().(string); !strings.HasPrefix(got, "|shop/2 aias-go/") {
-		t.Errorf("Authorization|User-Agent = %q, want no key and the application's agent first", got)
+		t.Errorf("Authorization|User-Agent = %q, want no key and the application's name first", got)
 	}
 }
 

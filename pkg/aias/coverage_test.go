@@ -23,7 +23,7 @@ import (
 //
 //   - every operation of the document has a method, and calling that method
 //     sends a request the document routes to that very operation;
-//   - every method of Client is an operation's, or a helper named below;
+//   - every method of Client is an operation's, or a convenience named below;
 //   - every schema has a Go type with exactly its JSON fields;
 //   - the problem codes and the enums are the document's.
 
@@ -147,8 +147,8 @@ var operations = map[string]func(context.Context, *Client) error{
 	"createPortalSession": func(ctx context.Context, c *Client) error { _, err := c.CreatePortalSession(ctx); return err },
 }
 
-// helpers are the methods of Client that are no operation of their own.
-var helpers = []string{
+// conveniences are the methods of Client that are no operation of their own.
+var conveniences = []string{
 	"BaseURL", "ApplyWorkflow", "FindWorkflow", "ReplayAll", "RedriveAll",
 	"ListWorkflowsPage", "ListEndpointsPage", "ListEndpointRejectionsPage", "ListRunsPage", "ListAPIKeysPage", "ListAuditEntriesPage",
 }
@@ -191,8 +191,8 @@ func TestEveryOperationOfTheDocumentHasAMethodAndEveryMethodAnOperation(t *testi
 	ct := reflect.TypeFor[*Client]()
 	for i := range ct.NumMethod() {
 		name := ct.Method(i).Name
-		if !slices.Contains(helpers, name) && !hasOperation(name) {
-			t.Errorf("Client.%s is neither an operation's method nor a listed helper", name)
+		if !slices.Contains(conveniences, name) && !hasOperation(name) {
+			t.Errorf("Client.%s is neither an operation's method nor a listed convenience", name)
 		}
 	}
 }
