@@ -33,6 +33,7 @@ require (
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
 	golang.org/x/crypto v0.58.0
+	golang.org/x/term v0.48.0
 	golang.org/x/time v0.15.0
 	sigs.k8s.io/yaml v1.6.0
 )

@@ -1,5 +1,8 @@
-// Command aias is the operator CLI: migrate the schema, create tenants, and
-// run every role in one process for development (aias dev).
+// Command aias is AIAS's CLI. For tenants it works through the API
+// (pkg/aias): login, workflows, endpoints, runs, artifacts, trigger and
+// listen (docs/cli.md). For operators it works on the database and the
+// programs: migrate, tenants, keys, every role in one process for
+// development (aias dev), the benchmark and the fault suite.
 package main
 
 import (
@@ -13,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/google/uuid"
@@ -30,17 +34,27 @@ import (
 	"aias/internal/webhook"
 )
 
-const usage = `aias — operator CLI of AIAS
+const usage = `aias — the CLI of AIAS (docs/cli.md)
 
-Usage:
+Tenants (through the API, as the key aias login stored, or AIAS_API_URL and AIAS_API_KEY):
+  aias login [--url URL] [--key KEY]   check a key and store it in the user's config directory (0600)
+  aias logout | aias whoami            forget the key | show its tenant, role, plan and usage
+  aias workflows ls|get|apply|diff|validate     definitions (apply -f FILE creates or versions by name)
+  aias endpoints ls|get|create|rotate|delete    webhook endpoints
+  aias runs ls|get|tail|replay|redrive|cancel|bulk-replay|bulk-redrive
+  aias artifacts ls RUN | get ID -o FILE
+  aias trigger WORKFLOW [-d @payload.json] [--wait]   a manual run
+  aias listen --forward URL [--endpoint ID]           send each delivery on to a local server
+  Add --json for scripts. Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 auth,
+  5 invalid or conflict, 6 plan limit or quota, 7 unavailable, 8 run did not succeed, 9 diff found.
+
+Operators:
   aias migrate                         apply pending database migrations (as the schema owner)
   aias dev                             migrate, seed the demo tenant, run ingress + worker + scheduler
   aias seed [-target URL]              create or refresh the demo tenant and print curl lines for it
   aias tenant create -email E -name N  create a tenant and print its owner API key
   aias apikey create -tenant T -name N -role R   mint an API key for a tenant (operator)
   aias user reset-link -email E        print a one-time password reset link for a person (operator)
-  aias workflow validate -f FILE       check a definition without saving it
-  aias workflow apply -f FILE          create or update (by name) through AIAS_API_URL with AIAS_API_KEY
   aias keys generate                   print a new key-encryption key for AIAS_ENCRYPTION_KEYS
   aias secrets rewrap                  move every sealed secret to the primary key (as the schema owner)
   aias chaos [-only 1,5] [-doc FILE]   the fault-injection suite against ./bin (docs/reliability.md)
@@ -51,17 +65,31 @@ Usage:
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+	e := env{getenv: os.Getenv, in: os.Stdin, out: os.Stdout, errw: os.Stderr, configDir: os.UserConfigDir}
+	err := e.run(ctx, os.Args[1:])
+	stop()
+	if err != nil && err.Error() != "" {
 		fmt.Fprintf(os.Stderr, "aias: %v\n", err)
-		os.Exit(1)
 	}
+	os.Exit(exitCode(err))
 }
 
+// run is the operator commands' entry with the standard streams left out.
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	noConfig := func() (string, error) { return "", errors.New("no config directory") }
+	return env{getenv: getenv, in: strings.NewReader(""), out: out, errw: io.Discard, configDir: noConfig}.run(ctx, args)
+}
+
+func (e env) run(ctx context.Context, args []string) error {
+	getenv, out := e.getenv, e.out
+	if len(args) > 0 {
+		if cmd, ok := tenantCommands[args[0]]; ok {
+			return cmd(e, ctx, args[1:])
+		}
+	}
 	if len(args) == 0 {
 		fmt.Fprint(out, usage)
-		return errors.New("a command is required")
+		return usageErr("a command is required")
 	}
 	switch args[0] {
 	case "migrate":
@@ -72,8 +100,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return seedCmd(ctx, args[1:], getenv, out)
 	case "tenant":
 		return tenantCmd(ctx, args[1:], getenv, out)
-	case "workflow":
-		return workflowCmd(ctx, args[1:], getenv, out)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], getenv, out)
 	case "user":
@@ -82,12 +108,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		return chaosCmd(ctx, args[1:], getenv, out)
 	case "secrets":
 		if len(args) < 2 || args[1] != "rewrap" {
-			return errors.New("usage: aias secrets rewrap")
+			return usageErr("usage: aias secrets rewrap")
 		}
 		return rewrap(ctx, getenv, out)
 	case "keys":
 		if len(args) < 2 || args[1] != "generate" {
-			return errors.New("usage: aias keys generate")
+			return usageErr("usage: aias keys generate")
 		}
 		fmt.Fprintln(out, keyring.Generate())
 		return nil
@@ -97,8 +123,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprint(out, usage+config.Help())
 		return nil
 	}
-	fmt.Fprint(out, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	fmt.Fprint(e.errw, usage)
+	return usageErr("unknown command %q", args[0])
 }
 
 func migrate(ctx context.Context, getenv func(string) string, out io.Writer) error {
@@ -119,7 +145,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, o
 	email := fs.String("email", "", "owner's email")
 	name := fs.String("name", "", "tenant name")
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: aias tenant create -email E -name N")
+		return usageErr("usage: aias tenant create -email E -name N")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -285,7 +311,7 @@ func apikeyCmd(ctx context.Context, args []string, getenv func(string) string, o
 	name := fs.String("name", "", "key name")
 	role := fs.String("role", "member", "owner, admin, member or viewer")
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: aias apikey create -tenant T -name N -role R")
+		return usageErr("usage: aias apikey create -tenant T -name N -role R")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

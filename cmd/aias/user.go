@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -19,13 +18,13 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, out
 	fs := flag.NewFlagSet("user reset-link", flag.ContinueOnError)
 	email := fs.String("email", "", "the person's email")
 	if len(args) == 0 || args[0] != "reset-link" {
-		return errors.New("usage: aias user reset-link -email E")
+		return usageErr("usage: aias user reset-link -email E")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if *email == "" {
-		return errors.New("usage: aias user reset-link -email E")
+		return usageErr("usage: aias user reset-link -email E")
 	}
 	cfg, err := config.Load(getenv, config.RoleMigrate)
 	if err != nil {

@@ -1,11 +1,13 @@
 package e2e_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"aias/pkg/aias"
 	"github.com/google/uuid"
 )
 
@@ -139,11 +141,14 @@ func TestUnknownEndpointAnswersAreIndistinguishable(t *testing.T) {
 	if r := s.do("POST", url, "", "application/json", `{}`); r.Status != 202 {
 		t.Fatalf("delivery before disabling = %d %s, want 202", r.Status, r.Body)
 	}
-	var e struct {
-		Data []struct{ ID string } `json:"data"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	e, err := api.ListEndpointsPage(ctx, aias.ListOptions{})
+	if err != nil || len(e.Data) != 1 {
+		t.Fatalf("ListEndpoints = %+v, %v", e, err)
 	}
-	s.mustJSON("GET", "/api/v1/webhook-endpoints", acme.Key, nil, 200, &e)
-	s.mustJSON("PATCH", "/api/v1/webhook-endpoints/"+e.Data[0].ID, acme.Key, map[string]bool{"enabled": false}, 200, nil)
+	if ep, err := api.UpdateEndpoint(ctx, e.Data[0].ID, aias.UpdateEndpointRequest{Enabled: aias.Ptr(false)}); err != nil || ep.Enabled {
+		t.Fatalf("UpdateEndpoint(enabled false) = %+v, %v", ep, err)
+	}
 	disabled := s.do("POST", url, "", "application/json", `{}`)
 	c := disabled.String()
 	if disabled.Status != 404 || c[:strings.Index(c, `"request_id"`)] != a {
@@ -171,12 +176,9 @@ func TestChunkedOversizeBodyIsCutAt413(t *testing.T) {
 	if res.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked oversize body = %d, want 413", res.StatusCode)
 	}
-	var runs struct {
-		Data []any `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs", acme.Key, nil, 200, &runs)
-	if len(runs.Data) != 0 {
-		t.Errorf("runs after a refused body = %d, want 0", len(runs.Data))
+	runs, err := s.client(acme.Key).ListRunsPage(context.Background(), aias.RunFilter{})
+	if err != nil || len(runs.Data) != 0 {
+		t.Errorf("runs after a refused body = %d (%v), want 0", len(runs.Data), err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"aias/internal/testutil/stripemock"
+	"aias/pkg/aias"
 )
 
 const stripeSecret = "whsec_test_e2e_secret"
@@ -71,37 +73,24 @@ func TestAStripeSubscriptionUpgradesTheTenantAndReleasesHeldRuns(t *testing.T) {
 	link["metadata"] = map[string]string{}
 	body, sig := stripeEvent(t, "evt_link", "checkout.session.completed", link)
 	s.mustStripe(body, sig)
-	var b struct {
-		Subscription struct {
-			Customer       string  `json:"stripe_customer_id"`
-			SubscriptionID *string `json:"stripe_subscription_id"`
-		} `json:"subscription"`
-	}
-	s.mustJSON("GET", "/api/v1/billing", tn.Key, nil, 200, &b)
-	if b.Subscription.Customer != customer || b.Subscription.SubscriptionID != nil {
-		t.Errorf("billing after a forged checkout = %+v, want its own customer %s and no subscription", b.Subscription, customer)
+	ctx, api := context.Background(), s.client(tn.Key)
+	sub, err := api.GetSubscription(ctx)
+	if err != nil || sub == nil || sub.StripeCustomerID != customer || sub.StripeSubscriptionID != nil {
+		t.Errorf("billing after a forged checkout = %+v, %v; want its own customer %s and no subscription", sub, err, customer)
 	}
 	body, sig = stripeEvent(t, "evt_1", "checkout.session.completed", completedCheckout(tn, customer, "sub_1"))
 	s.mustStripe(body, sig)
 	body, sig = stripeEvent(t, "evt_2", "customer.subscription.updated", stripeSubscription("sub_1", customer, "active"))
 	s.mustStripe(body, sig)
-	if r := s.do("POST", "/api/stripe/webhook", "", "application/json", body, sig...); r.Status != 200 || !strings.Contains(r.String(), `"duplicate":true`) {
-		t.Errorf("the same Stripe event again = %d %s, want 200 duplicate", r.Status, r.Body)
+	if rec, err := s.client("").ReceiveStripeEvent(ctx, []byte(body), sig[1]); err != nil || !rec.Duplicate {
+		t.Errorf("the same Stripe event again = %+v, %v; want received as a duplicate", rec, err)
 	}
-	var me struct {
-		Plan string `json:"plan"`
-	}
-	s.mustJSON("GET", "/api/v1/me", tn.Key, nil, 200, &me)
-	if me.Plan != "big" {
-		t.Fatalf("plan after the subscription = %q, want big", me.Plan)
+	if got := s.planOf(tn); got != "big" {
+		t.Fatalf("plan after the subscription = %q, want big", got)
 	}
 	s.waitRun(tn.Key, held, "succeeded")
-	var portal struct {
-		URL string `json:"url"`
-	}
-	s.mustJSON("POST", "/api/v1/billing/portal", tn.Key, nil, 200, &portal)
-	if portal.URL == "" {
-		t.Error("portal returned no URL")
+	if portal, err := api.CreatePortalSession(ctx); err != nil || portal.URL == "" {
+		t.Errorf("CreatePortalSession = %+v, %v; want a URL", portal, err)
 	}
 }
 
@@ -125,23 +114,16 @@ func stripeBilling(t *testing.T) *system {
 // returns the Stripe customer AIAS created (in stripe-mock) and recorded.
 func (s *system) stripeCustomer(tn tenant) string {
 	s.t.Helper()
-	var co struct {
-		URL string `json:"url"`
+	ctx, api := context.Background(), s.client(tn.Key)
+	co, err := api.CreateCheckoutSession(ctx, aias.CheckoutRequest{Plan: "big", Email: "payer@example.com"})
+	if err != nil || co.URL == "" {
+		s.t.Errorf("CreateCheckoutSession = %+v, %v; want a URL", co, err)
 	}
-	s.mustJSON("POST", "/api/v1/billing/checkout", tn.Key, map[string]string{"plan": "big", "email": "payer@example.com"}, 200, &co)
-	if co.URL == "" {
-		s.t.Error("checkout returned no URL")
+	sub, err := api.GetSubscription(ctx)
+	if err != nil || sub == nil || sub.StripeCustomerID == "" {
+		s.t.Fatalf("GetSubscription after a checkout = %+v, %v; want the Stripe customer recorded", sub, err)
 	}
-	var b struct {
-		Subscription struct {
-			Customer string `json:"stripe_customer_id"`
-		} `json:"subscription"`
-	}
-	s.mustJSON("GET", "/api/v1/billing", tn.Key, nil, 200, &b)
-	if b.Subscription.Customer == "" {
-		s.t.Fatal("the checkout recorded no Stripe customer")
-	}
-	return b.Subscription.Customer
+	return sub.StripeCustomerID
 }
 
 // completedCheckout is the object of checkout.session.completed for a
@@ -163,10 +145,10 @@ func stripeSubscription(id, customer, status string) map[string]any {
 
 func (s *system) planOf(tn tenant) string {
 	s.t.Helper()
-	var me struct {
-		Plan string `json:"plan"`
+	me, err := s.client(tn.Key).GetMe(context.Background())
+	if err != nil {
+		s.t.Fatalf("GetMe: %v", err)
 	}
-	s.mustJSON("GET", "/api/v1/me", tn.Key, nil, 200, &me)
 	return me.Plan
 }
 
@@ -227,7 +209,7 @@ func TestStripeCancellationsFollowTheSubscriptionsLifecycle(t *testing.T) {
 
 func (s *system) mustStripe(body string, sig []string) {
 	s.t.Helper()
-	if r := s.do("POST", "/api/stripe/webhook", "", "application/json", body, sig...); r.Status != 200 {
-		s.t.Fatalf("Stripe event = %d %s, want 200", r.Status, r.Body)
+	if _, err := s.client("").ReceiveStripeEvent(context.Background(), []byte(body), sig[1]); err != nil {
+		s.t.Fatalf("ReceiveStripeEvent: %v", err)
 	}
 }

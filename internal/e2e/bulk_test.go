@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -11,61 +12,43 @@ import (
 	"testing"
 	"time"
 
+	"aias/pkg/aias"
 	"github.com/google/uuid"
 )
 
-// bulkAnswer is the answer of POST /api/v1/runs/replay and /redrive.
-type bulkAnswer struct {
-	Count      int    `json:"count"`
-	Held       *int   `json:"held"`
-	More       bool   `json:"more"`
-	NextCursor string `json:"next_cursor"`
-}
-
-// bulkRun is a run as the list shows it.
-type bulkRun struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"`
-	ReplayOf  string    `json:"replay_of"`
-	CreatedAt time.Time `json:"created_at"`
-	Trigger   struct {
-		Kind string `json:"kind"`
-	} `json:"trigger"`
-}
-
-// bulkRuns lists a tenant's runs (at most 200) matching a query such as
-// "status=dead&workflow_id=…".
-func (s *system) bulkRuns(key, query string) []bulkRun {
+// bulkRuns lists a tenant's runs (at most 200) the filter matches.
+func (s *system) bulkRuns(key string, f aias.RunFilter) []aias.Run {
 	s.t.Helper()
-	var l struct {
-		Data []bulkRun `json:"data"`
+	f.Limit = 200
+	p, err := s.client(key).ListRunsPage(context.Background(), f)
+	if err != nil {
+		s.t.Fatalf("ListRuns(%+v): %v", f, err)
 	}
-	s.mustJSON("GET", "/api/v1/runs?limit=200&"+query, key, nil, 200, &l)
-	return l.Data
+	return p.Data
 }
 
-// waitRuns polls until exactly n runs match the query.
-func (s *system) waitRuns(key, query string, n int) []bulkRun {
+// waitRuns polls until exactly n runs match the filter.
+func (s *system) waitRuns(key string, f aias.RunFilter, n int) []aias.Run {
 	s.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
-	var rs []bulkRun
+	var rs []aias.Run
 	for time.Now().Before(deadline) {
-		if rs = s.bulkRuns(key, query); len(rs) == n {
+		if rs = s.bulkRuns(key, f); len(rs) == n {
 			return rs
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("runs matching %q = %d, want %d", query, len(rs), n)
+	s.t.Fatalf("runs matching %+v = %d, want %d", f, len(rs), n)
 	return nil
 }
 
 // trigger starts a manual run of a workflow and returns its id.
 func (s *system) trigger(key, workflowID string) string {
 	s.t.Helper()
-	var out struct {
-		RunID string `json:"run_id"`
+	out, err := s.client(key).TriggerWorkflow(context.Background(), workflowID, map[string]int{"n": 1})
+	if err != nil {
+		s.t.Fatalf("TriggerWorkflow: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/workflows/"+workflowID+"/runs", key, map[string]int{"n": 1}, 202, &out)
 	return out.RunID
 }
 
@@ -118,16 +101,16 @@ func TestBulkRedriveOf100DeadRuns(t *testing.T) {
 		s.trigger(acme.Key, wf)
 	}
 	otherRun := s.trigger(acme.Key, other)
-	dead := s.waitRuns(acme.Key, "status=dead&workflow_id="+wf, 100)
+	dead := s.waitRuns(acme.Key, aias.RunFilter{Status: aias.RunDead, WorkflowID: wf}, 100)
 	s.waitRun(acme.Key, otherRun, "dead")
 	target.ok.Store(true)
 
-	var res bulkAnswer
-	s.mustJSON("POST", "/api/v1/runs/redrive", acme.Key, map[string]any{"workflow_id": wf}, 202, &res)
-	if res.Count != 100 || res.More || res.Held != nil {
-		t.Fatalf("bulk redrive = %+v, want count 100, no more, no held", res)
+	ctx, api := context.Background(), s.client(acme.Key)
+	res, err := api.RedriveRuns(ctx, aias.BulkRedriveRequest{WorkflowID: wf})
+	if err != nil || res.Count != 100 || res.More || res.Held != nil {
+		t.Fatalf("RedriveRuns = %+v, %v; want count 100, no more, no held", res, err)
 	}
-	s.waitRuns(acme.Key, "status=succeeded&workflow_id="+wf, 100)
+	s.waitRuns(acme.Key, aias.RunFilter{Status: aias.RunSucceeded, WorkflowID: wf}, 100)
 	for _, r := range dead {
 		if n := target.calls(r.ID + ":call"); n != 2 {
 			t.Errorf("calls of run %s = %d, want 2 (the failed one and one more after the re-drive)", r.ID, n)
@@ -136,14 +119,10 @@ func TestBulkRedriveOf100DeadRuns(t *testing.T) {
 	if st := s.run(acme.Key, otherRun).Status; st != "dead" {
 		t.Errorf("run of another workflow = %s, want still dead (not matched)", st)
 	}
-	var log struct {
-		Data []struct {
-			Action     string `json:"action"`
-			ObjectType string `json:"object_type"`
-			ObjectID   string `json:"object_id"`
-		} `json:"data"`
+	log, err := api.ListAuditEntriesPage(ctx, aias.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("GET", "/api/v1/audit", acme.Key, nil, 200, &log)
 	if len(log.Data) == 0 || log.Data[0].Action != "run.bulk_redrive" || log.Data[0].ObjectType != "run_filter" ||
 		!strings.Contains(log.Data[0].ObjectID, `"workflow_id":"`+wf+`"`) || !strings.Contains(log.Data[0].ObjectID, `"count":100`) {
 		t.Errorf("audit head = %+v, want run.bulk_redrive with the filter and count 100", log.Data[:min(1, len(log.Data))])
@@ -164,21 +143,21 @@ func TestBulkReplayByTimeRangeMakesLinkedRuns(t *testing.T) {
 	late := s.trigger(acme.Key, wf)
 	s.waitRun(acme.Key, late, "succeeded")
 	from, until := s.run(acme.Key, early[0]).CreatedAt, s.run(acme.Key, late).CreatedAt
-	filter := map[string]any{"status": []string{"succeeded"}, "workflow_id": wf,
-		"created_after": from.Format(time.RFC3339Nano), "created_before": until.Format(time.RFC3339Nano), "limit": 2}
+	filter := aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunSucceeded}, WorkflowID: wf,
+		CreatedAfter: &from, CreatedBefore: &until, Limit: 2}
 
-	var first, second bulkAnswer
-	s.mustJSON("POST", "/api/v1/runs/replay", acme.Key, filter, 202, &first)
-	if first.Count != 2 || first.Held == nil || *first.Held != 0 || !first.More || first.NextCursor == "" {
-		t.Fatalf("bulk replay with limit 2 of 3 = %+v, want count 2, held 0, more with a cursor", first)
+	ctx, api := context.Background(), s.client(acme.Key)
+	first, err := api.ReplayRuns(ctx, filter)
+	if err != nil || first.Count != 2 || first.Held == nil || *first.Held != 0 || !first.More || first.NextCursor == "" {
+		t.Fatalf("ReplayRuns with limit 2 of 3 = %+v, %v; want count 2, held 0, more with a cursor", first, err)
 	}
-	filter["cursor"] = first.NextCursor
-	s.mustJSON("POST", "/api/v1/runs/replay", acme.Key, filter, 202, &second)
-	if second.Count != 1 || second.More || second.NextCursor != "" {
-		t.Fatalf("bulk replay continued at the cursor = %+v, want count 1, no more", second)
+	filter.Cursor = first.NextCursor
+	second, err := api.ReplayRuns(ctx, filter)
+	if err != nil || second.Count != 1 || second.More || second.NextCursor != "" {
+		t.Fatalf("ReplayRuns continued at the cursor = %+v, %v; want count 1, no more", second, err)
 	}
 
-	replays := s.waitRuns(acme.Key, "status=succeeded&workflow_id="+wf, 4+3)
+	replays := s.waitRuns(acme.Key, aias.RunFilter{Status: aias.RunSucceeded, WorkflowID: wf}, 4+3)
 	var linked []string
 	for _, r := range replays {
 		if r.ReplayOf != "" {
@@ -201,22 +180,27 @@ func TestBulkFiltersThatMatchNothingCountZero(t *testing.T) {
 	acme := s.signup("acme")
 	wf := s.createWorkflow(acme.Key, echoWorkflow)
 	s.waitRun(acme.Key, s.trigger(acme.Key, wf), "succeeded")
-	for _, c := range []struct {
-		path string
-		body any
-	}{
-		{"/api/v1/runs/redrive", nil}, // every failed or dead run: there is none
-		{"/api/v1/runs/redrive", map[string]any{"workflow_id": wf, "status": []string{"dead"}}},
-		{"/api/v1/runs/replay", map[string]any{"status": []string{"canceled", "failed"}}},
-		{"/api/v1/runs/replay", map[string]any{"status": []string{"succeeded"}, "created_after": time.Now().Add(time.Hour).Format(time.RFC3339)}},
+	ctx, api := context.Background(), s.client(acme.Key)
+	later := time.Now().Add(time.Hour)
+	for name, call := range map[string]func() (aias.BulkResult, error){
+		"redrive of every failed or dead run (there is none)": func() (aias.BulkResult, error) {
+			return api.RedriveRuns(ctx, aias.BulkRedriveRequest{})
+		},
+		"redrive of the workflow's dead runs": func() (aias.BulkResult, error) {
+			return api.RedriveRuns(ctx, aias.BulkRedriveRequest{WorkflowID: wf, Status: []aias.RunStatus{aias.RunDead}})
+		},
+		"replay of canceled and failed runs": func() (aias.BulkResult, error) {
+			return api.ReplayRuns(ctx, aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunCanceled, aias.RunFailed}})
+		},
+		"replay of runs created in an hour": func() (aias.BulkResult, error) {
+			return api.ReplayRuns(ctx, aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunSucceeded}, CreatedAfter: &later})
+		},
 	} {
-		var res bulkAnswer
-		s.mustJSON("POST", c.path, acme.Key, c.body, 202, &res)
-		if res.Count != 0 || res.More {
-			t.Errorf("POST %s %v = %+v, want count 0, no more", c.path, c.body, res)
+		if res, err := call(); err != nil || res.Count != 0 || res.More {
+			t.Errorf("%s = %+v, %v; want count 0, no more", name, res, err)
 		}
 	}
-	if rs := s.bulkRuns(acme.Key, "workflow_id="+wf); len(rs) != 1 {
+	if rs := s.bulkRuns(acme.Key, aias.RunFilter{WorkflowID: wf}); len(rs) != 1 {
 		t.Errorf("runs after bulk calls matching nothing = %d, want the one", len(rs))
 	}
 }
@@ -274,7 +258,7 @@ func TestBulkWithAnotherTenantsWorkflowIsNotFound(t *testing.T) {
 			}
 		}
 	}
-	if rs := s.bulkRuns(other.Key, "workflow_id="+theirs); len(rs) != 1 || (rs[0].Status != "dead" && rs[0].Status != "failed") {
+	if rs := s.bulkRuns(other.Key, aias.RunFilter{WorkflowID: theirs}); len(rs) != 1 || (rs[0].Status != "dead" && rs[0].Status != "failed") {
 		t.Errorf("the other tenant's runs = %+v, want its one run untouched", rs)
 	}
 }

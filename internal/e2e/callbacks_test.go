@@ -2,7 +2,7 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"aias/internal/postgres"
-	"aias/internal/signature"
+	"aias/pkg/aias"
 )
 
 // callbackReceiver is a tenant's endpoint for callbacks: it records every
@@ -78,33 +78,20 @@ func (cr *callbackReceiver) waitFor(t *testing.T, path string, n int) []callback
 	return nil
 }
 
-// verifies reports whether a Standard Webhooks receiver holding only
-// display would accept the request.
-func (r callbackRequest) verifies(t *testing.T, display string) error {
-	t.Helper()
-	key, err := signature.KeyBytes(signature.StandardWebhooks, display)
-	if err != nil {
-		t.Fatalf("KeyBytes: %v", err)
-	}
-	_, err = signature.Verify(signature.Settings{Scheme: signature.StandardWebhooks}, []signature.Secret{key},
-		signature.Request{Header: r.Header, Body: r.Body}, time.Now())
-	return err
-}
-
-type callbackSecret struct {
-	Configured        bool       `json:"configured"`
-	Secret            string     `json:"secret"`
-	CreatedAt         *time.Time `json:"created_at"`
-	PreviousInGrace   bool       `json:"previous_in_grace"`
-	PreviousExpiresAt *time.Time `json:"previous_expires_at"`
+// verifies reports whether a receiver holding only secret accepts the
+// request, checking it the way tenants do: with pkg/aias's VerifyCallback.
+func (r callbackRequest) verifies(secret string) error {
+	return aias.VerifyCallback(secret, r.Header, r.Body)
 }
 
 func (s *system) rotateCallbackSecret(key string) string {
 	s.t.Helper()
-	var out callbackSecret
-	s.mustJSON("POST", "/api/v1/callback-secret", key, nil, 201, &out)
+	out, err := s.client(key).RotateCallbackSecret(context.Background(), aias.RotateCallbackSecretRequest{})
+	if err != nil {
+		s.t.Fatalf("RotateCallbackSecret: %v", err)
+	}
 	if !strings.HasPrefix(out.Secret, "whsec_") || !out.Configured {
-		s.t.Fatalf("POST /api/v1/callback-secret = %+v, want a whsec_ secret", out)
+		s.t.Fatalf("RotateCallbackSecret = %+v, want a whsec_ secret", out)
 	}
 	return out.Secret
 }
@@ -134,9 +121,9 @@ func TestCallbackStepsAndOnFinishAreSignedAndOnFinishIsRetried(t *testing.T) {
 	acme := s.signup("acme")
 	rcv := newCallbackReceiver(t, map[string][]int{"/finish": {http.StatusInternalServerError}})
 
-	var before callbackSecret
-	s.mustJSON("GET", "/api/v1/callback-secret", acme.Key, nil, 200, &before)
-	if before.Configured {
+	api := s.client(acme.Key)
+	before, err := api.GetCallbackSecret(context.Background())
+	if err != nil || before.Configured {
 		t.Fatalf("GET before any secret = %+v, want configured false", before)
 	}
 	whsec := s.rotateCallbackSecret(acme.Key)
@@ -158,8 +145,11 @@ steps:
 	}
 
 	step := rcv.waitFor(t, "/step", 1)[0]
-	if err := step.verifies(t, whsec); err != nil {
-		t.Errorf("callback step: Verify = %v, want the receiver to accept it", err)
+	if err := step.verifies(whsec); err != nil {
+		t.Errorf("callback step: VerifyCallback = %v, want the receiver to accept it", err)
+	}
+	if err := step.verifies("whsec_" + strings.Repeat("A", 43) + "="); !errors.Is(err, aias.ErrCallbackSignature) {
+		t.Errorf("callback step checked with another secret: VerifyCallback = %v, want ErrCallbackSignature", err)
 	}
 	if string(step.Body) != `{"total":42}` || step.Header.Get("webhook-id") != id+":tell" {
 		t.Errorf("callback step sent %s with webhook-id %q, want {\"total\":42} and %s:tell", step.Body, step.Header.Get("webhook-id"), id)
@@ -167,21 +157,15 @@ steps:
 
 	finish := rcv.waitFor(t, "/finish", 2)
 	for i, r := range finish {
-		if err := r.verifies(t, whsec); err != nil {
+		if err := r.verifies(whsec); err != nil {
 			t.Errorf("on_finish attempt %d: Verify = %v, want the receiver to accept it", i+1, err)
 		}
 		if got := r.Header.Get("webhook-id"); got != "run_"+id+":finish" {
 			t.Errorf("on_finish attempt %d: webhook-id %q, want run_%s:finish on every attempt", i+1, got, id)
 		}
 	}
-	var body struct {
-		RunID           string     `json:"run_id"`
-		WorkflowVersion int        `json:"workflow_version"`
-		Status          string     `json:"status"`
-		Attempt         int        `json:"attempt"`
-		FinishedAt      *time.Time `json:"finished_at"`
-	}
-	if err := json.Unmarshal(finish[1].Body, &body); err != nil || body.RunID != id || body.Status != "succeeded" ||
+	body, err := aias.CallbackVerifier{Secrets: []string{whsec}}.ParseRunFinished(finish[1].Header, finish[1].Body)
+	if err != nil || body.RunID != id || body.Status != aias.RunSucceeded ||
 		body.WorkflowVersion != 1 || body.Attempt != 1 || body.FinishedAt == nil {
 		t.Errorf("on_finish body %s (%v), want the run's outcome", finish[1].Body, err)
 	}
@@ -192,19 +176,15 @@ steps:
 	if st, n := s.noticeState(acme, id); st != "delivered" || n != 2 {
 		t.Errorf("notification state %q after %d attempts, want delivered after 2", st, n)
 	}
-	var log struct {
-		Data []struct {
-			Action     string `json:"action"`
-			ObjectType string `json:"object_type"`
-		} `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/audit", acme.Key, nil, 200, &log)
 	found := false
-	for _, e := range log.Data {
+	for e, err := range api.ListAuditEntries(context.Background(), aias.ListOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		found = found || (e.Action == "callback_secret.rotate" && e.ObjectType == "callback_secret")
 	}
 	if !found {
-		t.Errorf("audit log %+v, want a callback_secret.rotate entry", log.Data)
+		t.Error("audit log has no callback_secret.rotate entry")
 	}
 }
 
@@ -217,22 +197,21 @@ func TestARotatedCallbackSecretKeepsSigningDuringItsGrace(t *testing.T) {
 	old := s.rotateCallbackSecret(acme.Key)
 	current := s.rotateCallbackSecret(acme.Key)
 
-	var info callbackSecret
-	s.mustJSON("GET", "/api/v1/callback-secret", acme.Key, nil, 200, &info)
-	if !info.Configured || !info.PreviousInGrace || info.PreviousExpiresAt == nil ||
+	info, err := s.client(acme.Key).GetCallbackSecret(context.Background())
+	if err != nil || !info.Configured || !info.PreviousInGrace || info.PreviousExpiresAt == nil ||
 		time.Until(*info.PreviousExpiresAt) < 23*time.Hour || time.Until(*info.PreviousExpiresAt) > 25*time.Hour {
 		t.Errorf("GET after a rotation = %+v, want the previous secret in grace for about 24h", info)
 	}
-	var theirs callbackSecret
-	s.mustJSON("GET", "/api/v1/callback-secret", other.Key, nil, 200, &theirs)
-	if theirs.Configured {
+	theirs, err := s.client(other.Key).GetCallbackSecret(context.Background())
+	if err != nil || theirs.Configured {
 		t.Errorf("another tenant's GET = %+v, want configured false", theirs)
 	}
-	member := s.mintKey(acme, "member")
-	for _, method := range []string{"GET", "POST"} {
-		if res := s.do(method, "/api/v1/callback-secret", member, "", nil); res.Status != http.StatusForbidden {
-			t.Errorf("%s /api/v1/callback-secret as a member = %d, want 403", method, res.Status)
-		}
+	member := s.client(s.mintKey(acme, "member"))
+	if _, err := member.GetCallbackSecret(context.Background()); aias.CodeOf(err) != aias.CodeForbidden {
+		t.Errorf("GetCallbackSecret as a member = %v, want forbidden", err)
+	}
+	if _, err := member.RotateCallbackSecret(context.Background(), aias.RotateCallbackSecretRequest{}); aias.CodeOf(err) != aias.CodeForbidden {
+		t.Errorf("RotateCallbackSecret as a member = %v, want forbidden", err)
 	}
 
 	id := s.manualRun(acme.Key, s.createWorkflow(acme.Key, fmt.Sprintf(`
@@ -245,7 +224,7 @@ steps: [ { name: tell, type: callback, with: { url: "%s/step" } } ]
 		t.Errorf("webhook-signature has %d signatures, want 2 during the grace", n)
 	}
 	for name, display := range map[string]string{"previous": old, "current": current} {
-		if err := r.verifies(t, display); err != nil {
+		if err := r.verifies(display); err != nil {
 			t.Errorf("a receiver holding only the %s secret: Verify = %v, want accepted", name, err)
 		}
 	}
@@ -296,9 +275,11 @@ steps: [ { name: slow, type: http, with: { url: "%s", timeout: 30s } } ]
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run never started its step")
 	}
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, nil, 200, nil)
+	if _, err := s.client(acme.Key).CancelRun(context.Background(), id); err != nil {
+		t.Fatalf("CancelRun: %v", err)
+	}
 	r := rcv.waitFor(t, "/finish/canceled", 1)[0]
-	if err := r.verifies(t, whsec); err != nil {
+	if err := r.verifies(whsec); err != nil {
 		t.Errorf("Verify = %v, want the canceled notification signed", err)
 	}
 	if !strings.Contains(string(r.Body), `"status":"canceled"`) {
@@ -309,9 +290,9 @@ steps: [ { name: slow, type: http, with: { url: "%s", timeout: 30s } } ]
 // manualRun starts a run of a workflow through the API and returns its id.
 func (s *system) manualRun(key, workflowID string) string {
 	s.t.Helper()
-	var out struct {
-		RunID string `json:"run_id"`
+	out, err := s.client(key).TriggerWorkflow(context.Background(), workflowID, map[string]any{})
+	if err != nil {
+		s.t.Fatalf("TriggerWorkflow: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/workflows/"+workflowID+"/runs", key, map[string]any{}, 202, &out)
 	return out.RunID
 }

@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"aias/pkg/aias"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +22,10 @@ func TestRedriveResumesADeadRunAndReplayMakesALinkedNewOne(t *testing.T) {
 	if r := s.waitRun(acme.Key, id, "dead", "failed", "succeeded"); r.Status != "dead" {
 		t.Fatalf("run = %s, want dead after its only attempt", r.Status)
 	}
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, nil, 202, nil)
+	ctx, api := context.Background(), s.client(acme.Key)
+	if _, err := api.RedriveRun(ctx, id, aias.RunControlRequest{}); err != nil {
+		t.Fatalf("RedriveRun: %v", err)
+	}
 	if r := s.waitRun(acme.Key, id, "succeeded", "dead", "failed"); r.Status != "succeeded" {
 		t.Fatalf("re-driven run = %s (%v), want succeeded", r.Status, r.Error)
 	}
@@ -28,32 +33,22 @@ func TestRedriveResumesADeadRunAndReplayMakesALinkedNewOne(t *testing.T) {
 		t.Errorf("calls side-effect %d, flaky %d, after %d; want 1, 2, 1 (resumed after the last succeeded step)",
 			target.count("/side-effect"), target.count("/flaky"), target.count("/after"))
 	}
-	var replay struct {
-		RunID string `json:"run_id"`
+	replay, err := api.ReplayRun(ctx, id, aias.RunControlRequest{Version: aias.VersionCurrent})
+	if err != nil || replay.RunID == "" || replay.RunID == id {
+		t.Fatalf("ReplayRun = %+v, %v; want a new run", replay, err)
 	}
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/replay", acme.Key, map[string]string{"version": "current"}, 202, &replay)
-	if replay.RunID == "" || replay.RunID == id {
-		t.Fatalf("replay = %+v, want a new run", replay)
-	}
-	s.waitRun(acme.Key, replay.RunID, "succeeded")
-	var r struct {
-		ReplayOf string `json:"replay_of"`
-		Trigger  struct {
-			Kind string `json:"kind"`
-		} `json:"trigger"`
-	}
-	s.mustJSON("GET", "/api/v1/runs/"+replay.RunID, acme.Key, nil, 200, &r)
+	r := s.waitRun(acme.Key, replay.RunID, "succeeded")
 	if r.ReplayOf != id || r.Trigger.Kind != "replay" {
 		t.Errorf("replayed run = %+v, want kind replay linked to %s", r, id)
 	}
 	if target.count("/side-effect") != 2 {
 		t.Errorf("side effect after a replay = %d, want 2 (a replay runs everything again)", target.count("/side-effect"))
 	}
-	if res := s.do("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, "", nil); res.Status != 409 {
-		t.Errorf("re-driving a succeeded run = %d, want 409", res.Status)
+	if _, err := api.RedriveRun(ctx, id, aias.RunControlRequest{}); aias.StatusOf(err) != 409 || aias.CodeOf(err) != aias.CodeNotRedrivable {
+		t.Errorf("re-driving a succeeded run = %v, want 409 not_redrivable", err)
 	}
-	if res := s.do("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, "", nil); res.Status != 409 || !strings.Contains(res.String(), "already_finished") {
-		t.Errorf("canceling a finished run = %d %s, want 409 already_finished", res.Status, res.Body)
+	if _, err := api.CancelRun(ctx, id); aias.StatusOf(err) != 409 || aias.CodeOf(err) != aias.CodeAlreadyFinished {
+		t.Errorf("canceling a finished run = %v, want 409 already_finished", err)
 	}
 }
 
@@ -84,10 +79,9 @@ steps:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the run never started its first step")
 	}
-	var c struct {
-		Status string `json:"status"`
+	if c, err := s.client(acme.Key).CancelRun(context.Background(), id); err != nil || c.Status != aias.RunCanceled {
+		t.Errorf("CancelRun = %+v, %v; want canceled", c, err)
 	}
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, nil, 200, &c)
 	close(release)
 	// The run would call /next right after /slow returns; give it ample time.
 	deadline := time.Now().Add(2 * time.Second)
@@ -148,34 +142,22 @@ func TestDiagnosticsShowFailuresRejectionsAndUsage(t *testing.T) {
 	_, id := s.post(url, `{}`)
 	s.waitRun(acme.Key, id, "dead")
 	_, gh, _ := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
-	var e struct {
-		URL string `json:"url"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	e, err := api.RotateEndpoint(ctx, gh, aias.RotateEndpointRequest{Grace: aias.Ptr(aias.Duration(0)), Token: true})
+	if err != nil {
+		t.Fatalf("RotateEndpoint: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints/"+gh+"/rotate", acme.Key, map[string]any{"grace": "0s", "token": true}, 200, &e)
 	if r := s.do("POST", e.URL, "", "application/json", `{}`); r.Status != 401 {
 		t.Fatalf("unsigned delivery = %d, want 401", r.Status)
 	}
-	var d struct {
-		Runs struct {
-			Dead int `json:"dead"`
-		} `json:"runs"`
-		RecentFailures []struct {
-			Error string `json:"error"`
-			Count int    `json:"count"`
-		} `json:"recent_failures"`
-		Rejections []struct {
-			Reason string `json:"reason"`
-			Count  int    `json:"count"`
-		} `json:"rejections"`
-		Usage struct {
-			Runs int `json:"runs_this_period"`
-		} `json:"usage"`
+	d, err := api.GetDiagnostics(ctx)
+	if err != nil {
+		t.Fatalf("GetDiagnostics: %v", err)
 	}
-	s.mustJSON("GET", "/api/v1/diagnostics", acme.Key, nil, 200, &d)
 	if d.Runs.Dead != 1 || len(d.RecentFailures) != 1 || !strings.Contains(d.RecentFailures[0].Error, "flaky") {
 		t.Errorf("diagnostics runs/failures = %+v %+v, want one dead run failing at flaky", d.Runs, d.RecentFailures)
 	}
-	if len(d.Rejections) != 1 || d.Rejections[0].Reason != "missing_header" || d.Usage.Runs != 1 {
+	if len(d.Rejections) != 1 || d.Rejections[0].Reason != "missing_header" || d.Usage.RunsThisPeriod != 1 {
 		t.Errorf("diagnostics rejections/usage = %+v %+v, want one missing_header and one run", d.Rejections, d.Usage)
 	}
 }
@@ -203,18 +185,18 @@ steps:
 	if r := s.waitRun(acme.Key, id, "dead", "failed", "succeeded"); r.Status != "dead" {
 		t.Fatalf("run = %s, want dead after its only attempt", r.Status)
 	}
-	if r := s.do("PUT", "/api/v1/workflows/"+wf, acme.Key, "application/yaml", version("new_receipt")); r.Status != 200 {
-		t.Fatalf("update workflow = %d %s", r.Status, r.Body)
+	ctx, api := context.Background(), s.client(acme.Key)
+	if _, err := api.UpdateWorkflow(ctx, wf, aias.YAML([]byte(version("new_receipt")))); err != nil {
+		t.Fatalf("UpdateWorkflow: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/redrive", acme.Key, map[string]string{"version": "current"}, 202, nil)
+	if _, err := api.RedriveRun(ctx, id, aias.RunControlRequest{Version: aias.VersionCurrent}); err != nil {
+		t.Fatalf("RedriveRun: %v", err)
+	}
 	if r := s.waitRun(acme.Key, id, "succeeded", "dead", "failed"); r.Status != "succeeded" {
 		t.Fatalf("run re-driven on the current version = %s (%v), want succeeded", r.Status, r.Error)
 	}
-	var arts struct {
-		Data []struct{ Name string } `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs/"+id+"/artifacts", acme.Key, nil, 200, &arts)
-	if len(arts.Data) != 1 || arts.Data[0].Name != "new_receipt.txt" {
-		t.Errorf("artifacts = %+v, want only new_receipt.txt (the old version's forgotten)", arts.Data)
+	arts, err := api.ListRunArtifacts(ctx, id)
+	if err != nil || len(arts) != 1 || arts[0].Name != "new_receipt.txt" {
+		t.Errorf("artifacts = %+v (%v), want only new_receipt.txt (the old version's forgotten)", arts, err)
 	}
 }

@@ -1,12 +1,15 @@
 package e2e_test
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"aias/docs"
+	"aias/pkg/aias"
 )
 
 // These tests exercise what the rest of the suite does not, so that every
@@ -17,11 +20,12 @@ func TestRunningServerServesItsOpenAPIDocumentWithoutAKey(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
 
-	r := s.do("GET", "/api/openapi.json", "", "", nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("GET /api/openapi.json = %d %s, want 200", r.Status, r.Body)
+	ctx, public := context.Background(), s.client("")
+	js, err := public.GetOpenAPIDocument(ctx)
+	if err != nil {
+		t.Fatalf("GetOpenAPIDocument: %v", err)
 	}
-	served, err := openapi3.NewLoader().LoadFromData(r.Body)
+	served, err := openapi3.NewLoader().LoadFromData(js)
 	if err != nil {
 		t.Fatalf("load the served document: %v", err)
 	}
@@ -33,9 +37,12 @@ func TestRunningServerServesItsOpenAPIDocumentWithoutAKey(t *testing.T) {
 		t.Errorf("served document %q has %d paths, want AIAS with docs/openapi.yaml's %d", served.Info.Title, served.Paths.Len(), embedded.Paths.Len())
 	}
 
-	r = s.do("GET", "/api/openapi.yaml", "", "", nil)
-	if r.Status != http.StatusOK || string(r.Body) != string(docs.OpenAPI) {
-		t.Errorf("GET /api/openapi.yaml = %d (%d bytes), want 200 with docs/openapi.yaml byte for byte", r.Status, len(r.Body))
+	yml, err := public.GetOpenAPIDocumentYAML(ctx)
+	if err != nil || string(yml) != string(docs.OpenAPI) {
+		t.Errorf("GetOpenAPIDocumentYAML = %d bytes, %v; want docs/openapi.yaml byte for byte", len(yml), err)
+	}
+	if h, err := public.GetHealth(ctx); err != nil || h.Status != "ok" {
+		t.Errorf("GetHealth = %+v, %v; want ok", h, err)
 	}
 }
 
@@ -44,22 +51,35 @@ func TestDeletedWorkflowEndpointAndSecretAreGone(t *testing.T) {
 	s := start(t, options{})
 	acme := s.signup("acme")
 	wf := s.createWorkflow(acme.Key, orderWorkflow)
-	var ep struct {
-		ID string `json:"id"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	ep, err := api.CreateEndpoint(ctx, aias.CreateEndpointRequest{WorkflowID: wf, Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints", acme.Key, map[string]any{"workflow_id": wf, "name": "shop"}, 201, &ep)
-	s.mustJSON("PUT", "/api/v1/secrets/SHOP_TOKEN", acme.Key, map[string]string{"value": "s3cret-value"}, 200, nil)
-
+	if _, err := api.PutSecret(ctx, "SHOP_TOKEN", "s3cret-value"); err != nil {
+		t.Fatal(err)
+	}
+	// The raw calls check that 204 has no body; the client's, what it makes of the answers.
 	for _, path := range []string{"/api/v1/webhook-endpoints/" + ep.ID, "/api/v1/workflows/" + wf, "/api/v1/secrets/SHOP_TOKEN"} {
 		if r := s.do("DELETE", path, acme.Key, "", nil); r.Status != http.StatusNoContent || len(r.Body) != 0 {
 			t.Errorf("DELETE %s = %d %q, want 204 without a body", path, r.Status, r.Body)
 		}
-		if r := s.do("DELETE", path, acme.Key, "", nil); r.Status != http.StatusNotFound {
-			t.Errorf("DELETE %s again = %d %s, want 404", path, r.Status, r.Body)
+	}
+	for name, del := range map[string]func() error{
+		"DeleteEndpoint": func() error { return api.DeleteEndpoint(ctx, ep.ID) },
+		"DeleteWorkflow": func() error { return api.DeleteWorkflow(ctx, wf) },
+		"DeleteSecret":   func() error { return api.DeleteSecret(ctx, "SHOP_TOKEN") },
+	} {
+		if err := del(); aias.CodeOf(err) != aias.CodeNotFound {
+			t.Errorf("%s again = %v, want not_found", name, err)
 		}
 	}
-	s.mustJSON("GET", "/api/v1/workflows/"+wf, acme.Key, nil, 404, nil)
-	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+ep.ID, acme.Key, nil, 404, nil)
+	if _, err := api.GetWorkflow(ctx, wf); aias.CodeOf(err) != aias.CodeNotFound {
+		t.Errorf("GetWorkflow after its deletion = %v, want not_found", err)
+	}
+	if _, err := api.GetEndpoint(ctx, ep.ID); aias.CodeOf(err) != aias.CodeNotFound {
+		t.Errorf("GetEndpoint after its deletion = %v, want not_found", err)
+	}
 }
 
 func TestArtifactMetadataAndAConditionalDownload(t *testing.T) {
@@ -73,32 +93,33 @@ func TestArtifactMetadataAndAConditionalDownload(t *testing.T) {
 	}
 	s.waitRun(acme.Key, runID, "succeeded")
 
-	type artifact struct {
-		ID     string `json:"id"`
-		RunID  string `json:"run_id"`
-		Name   string `json:"name"`
-		SHA256 string `json:"sha256"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	list, err := api.ListRunArtifacts(ctx, runID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListRunArtifacts = %+v, %v; want one", list, err)
 	}
-	var list struct {
-		Data []artifact `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/artifacts", acme.Key, nil, 200, &list)
-	if len(list.Data) != 1 {
-		t.Fatalf("artifacts = %+v, want one", list.Data)
-	}
-	var got artifact
-	s.mustJSON("GET", "/api/v1/artifacts/"+list.Data[0].ID, acme.Key, nil, 200, &got)
-	if got != list.Data[0] || got.RunID != runID {
-		t.Errorf("GET artifact = %+v, want the run's %+v", got, list.Data[0])
+	got, err := api.GetArtifact(ctx, list[0].ID)
+	if err != nil || got != list[0] || got.RunID != runID {
+		t.Errorf("GetArtifact = %+v, %v; want the run's %+v", got, err, list[0])
 	}
 
 	etag := `"` + got.SHA256 + `"`
-	r := s.do("GET", "/api/v1/artifacts/"+got.ID+"/download", acme.Key, "", nil, "If-None-Match", etag)
-	if r.Status != http.StatusNotModified || len(r.Body) != 0 || r.Header.Get("ETag") != etag {
-		t.Errorf("download with If-None-Match: its ETag = %d %q (ETag %s), want 304 without a body", r.Status, r.Body, r.Header.Get("ETag"))
+	d, err := api.DownloadArtifact(ctx, got.ID, aias.DownloadOptions{IfNoneMatch: etag})
+	if err != nil {
+		t.Fatal(err)
 	}
-	r = s.do("GET", "/api/v1/artifacts/"+got.ID+"/download", acme.Key, "", nil, "If-None-Match", `"stale"`)
-	if r.Status != http.StatusOK || len(r.Body) == 0 {
-		t.Errorf("download with a stale If-None-Match = %d (%d bytes), want 200 with the bytes", r.Status, len(r.Body))
+	b, err := io.ReadAll(d)
+	_ = d.Close()
+	if err != nil || !d.NotModified || len(b) != 0 || d.ETag != etag {
+		t.Errorf("download with If-None-Match: its ETag = not modified %v, %d bytes, ETag %s, %v; want not modified without a body", d.NotModified, len(b), d.ETag, err)
+	}
+	d, err = api.DownloadArtifact(ctx, got.ID, aias.DownloadOptions{IfNoneMatch: `"stale"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = io.ReadAll(d)
+	_ = d.Close()
+	if err != nil || d.NotModified || int64(len(b)) != got.SizeBytes {
+		t.Errorf("download with a stale If-None-Match = %d bytes, %v; want the %d bytes", len(b), err, got.SizeBytes)
 	}
 }

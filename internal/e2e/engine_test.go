@@ -2,7 +2,6 @@ package e2e_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"aias/internal/config"
 	"aias/internal/postgres"
 	"aias/internal/testutil/redistest"
+	"aias/pkg/aias"
 )
 
 // recorder is a local target that counts calls per path and can hold one
@@ -174,7 +174,9 @@ steps:
 	_, id := s.post(url, `{}`)
 	waitFor(t, target.entered, "the slow step to start")
 	canceled := time.Now()
-	s.mustJSON("POST", "/api/v1/runs/"+id+"/cancel", acme.Key, nil, 200, nil)
+	if _, err := s.client(acme.Key).CancelRun(context.Background(), id); err != nil {
+		t.Fatalf("CancelRun: %v", err)
+	}
 	waitFor(t, target.aborted, "the slow step's request to be canceled")
 	t.Logf("in-flight step canceled %s after the cancel", time.Since(canceled).Round(time.Millisecond))
 	time.Sleep(500 * time.Millisecond)
@@ -229,22 +231,18 @@ steps:
 	if b := target.bodies["/line/1"]; len(b) != 1 || !strings.Contains(b[0], `"total":7`) {
 		t.Errorf("second line's body = %v", b)
 	}
-	var steps struct {
-		Data []struct {
-			Name   string          `json:"name"`
-			Status string          `json:"status"`
-			Output json.RawMessage `json:"output"`
-		} `json:"data"`
+	steps, err := s.client(acme.Key).ListRunSteps(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("GET", "/api/v1/runs/"+id+"/steps", acme.Key, nil, 200, &steps)
 	var names []string
-	for _, st := range steps.Data {
+	for _, st := range steps {
 		names = append(names, st.Name)
 	}
 	if got := strings.Join(names, ","); got != "kind,order,lines,price,post,price,post,total" {
 		t.Errorf("step records = %s", got)
 	}
-	if last := steps.Data[len(steps.Data)-1]; string(last.Output) != "17" {
+	if last := steps[len(steps)-1]; string(last.Output) != "17" {
 		t.Errorf("total = %s, want 17", last.Output)
 	}
 
@@ -376,7 +374,9 @@ steps:
 
 	// One redrive runs the spent step exactly once more: a poison step is
 	// not hammered with a whole new budget by every redrive.
-	s.mustJSON("POST", "/api/v1/runs/"+flakyRun+"/redrive", acme.Key, nil, 202, nil)
+	if _, err := s.client(acme.Key).RedriveRun(context.Background(), flakyRun, aias.RunControlRequest{}); err != nil {
+		t.Fatalf("RedriveRun: %v", err)
+	}
 	for deadline := time.Now().Add(30 * time.Second); count("/poison") < 4 && time.Now().Before(deadline); {
 		time.Sleep(20 * time.Millisecond)
 	}

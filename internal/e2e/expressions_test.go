@@ -1,6 +1,8 @@
 package e2e_test
 
 import (
+	"aias/pkg/aias"
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -138,10 +140,10 @@ steps:
 // manualRunWith starts a run through the API with body as trigger.body.
 func (s *system) manualRunWith(key, workflowID, body string) string {
 	s.t.Helper()
-	var out struct {
-		RunID string `json:"run_id"`
+	out, err := s.client(key).TriggerWorkflow(context.Background(), workflowID, json.RawMessage(body))
+	if err != nil {
+		s.t.Fatalf("TriggerWorkflow: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/workflows/"+workflowID+"/runs", key, json.RawMessage(body), 202, &out)
 	return out.RunID
 }
 
@@ -179,19 +181,18 @@ func TestOnlyAdminsMaySaveAWorkflowThatReadsSecrets(t *testing.T) {
 	theirs := s.createWorkflow(other.Key, secretWorkflow)
 	s.mustRefuse(member, "PUT", "/api/v1/workflows/"+theirs, exfiltrate, 404, "not_found", "", "")
 
-	var versions struct {
-		Data []json.RawMessage `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/workflows/"+wf+"/versions", admin, nil, 200, &versions)
-	if len(versions.Data) != 1 {
-		t.Fatalf("the workflow has %d versions, want 1: the member's update stored nothing", len(versions.Data))
+	ctx := context.Background()
+	versions, err := s.client(admin).ListWorkflowVersions(ctx, wf)
+	if err != nil || len(versions) != 1 {
+		t.Fatalf("the workflow has %d versions (%v), want 1: the member's update stored nothing", len(versions), err)
 	}
 	without := strings.Replace(secretWorkflow, `headers: { Authorization: "Bearer {{ secrets.ORDERS_TOKEN }}" }`, `body: trigger.body`, 1)
-	if r := s.do("PUT", "/api/v1/workflows/"+wf, member, "application/yaml", without); r.Status != 200 {
-		t.Errorf("member update removing the secret = %d %s, want 200", r.Status, r.Body)
+	asMember := s.client(member)
+	if _, err := asMember.UpdateWorkflow(ctx, wf, aias.YAML([]byte(without))); err != nil {
+		t.Errorf("member update removing the secret = %v, want saved", err)
 	}
-	if r := s.do("POST", "/api/v1/workflows", member, "application/yaml", strings.Replace(without, "name: notify", "name: plain", 1)); r.Status != 201 {
-		t.Errorf("member save without secrets = %d %s, want 201", r.Status, r.Body)
+	if _, err := asMember.CreateWorkflow(ctx, aias.YAML([]byte(strings.Replace(without, "name: notify", "name: plain", 1)))); err != nil {
+		t.Errorf("member save without secrets = %v, want saved", err)
 	}
 }
 

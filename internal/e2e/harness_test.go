@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
+	"aias/pkg/aias"
 )
 
 // testKeys seals secrets in tests (a test value, never a real key).
@@ -160,14 +162,12 @@ func (s *system) signup(name string) tenant {
 
 func (s *system) signupOn(name, planName string) tenant {
 	s.t.Helper()
-	var out struct {
-		TenantID string `json:"tenant_id"`
-		UserID   string `json:"user_id"`
-		APIKey   string `json:"api_key"`
+	out, err := s.client("").SignUp(context.Background(), aias.SignupRequest{Email: name + "@example.com", TenantName: name})
+	if err != nil {
+		s.t.Fatalf("SignUp: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/signup", "", map[string]string{"email": name + "@example.com", "tenant_name": name}, 201, &out)
 	if out.TenantID == "" || out.UserID == "" || !strings.HasPrefix(out.APIKey, "aias_") {
-		s.t.Fatalf("signup = %+v, want tenant_id, user_id and an aias_ key", out)
+		s.t.Fatalf("SignUp = %+v, want tenant_id, user_id and an aias_ key", out)
 	}
 	if planName != "free" {
 		s.setPlan(out.TenantID, planName)
@@ -273,57 +273,38 @@ func (s *system) mustJSON(method, path, key string, body any, want int, out any)
 	return r
 }
 
-// createWorkflow posts a YAML definition and returns its id.
+// createWorkflow saves a YAML definition and returns its id.
 func (s *system) createWorkflow(key, yaml string) string {
 	s.t.Helper()
-	r := s.do("POST", "/api/v1/workflows", key, "application/yaml", yaml)
-	if r.Status != 201 {
-		s.t.Fatalf("create workflow = %d %s", r.Status, r.Body)
+	w, err := s.client(key).CreateWorkflow(context.Background(), aias.YAML([]byte(yaml)))
+	if err != nil {
+		s.t.Fatalf("CreateWorkflow: %v", err)
 	}
-	var w struct {
-		ID      string `json:"id"`
-		Version int    `json:"version"`
-	}
-	r.json(s.t, &w)
 	return w.ID
 }
 
 // createEndpoint makes a token endpoint for a workflow and returns its intake URL.
 func (s *system) createEndpoint(key, workflowID string) string {
 	s.t.Helper()
-	var e struct {
-		ID    string `json:"id"`
-		URL   string `json:"url"`
-		Token string `json:"token"`
+	e, err := s.client(key).CreateEndpoint(context.Background(), aias.CreateEndpointRequest{
+		WorkflowID: workflowID, Name: "ep", Verification: &aias.VerificationInput{Scheme: aias.SchemeToken}})
+	if err != nil {
+		s.t.Fatalf("CreateEndpoint: %v", err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints", key, map[string]any{
-		"workflow_id": workflowID, "name": "ep", "verification": map[string]string{"scheme": "token"},
-	}, 201, &e)
 	if !strings.HasPrefix(e.URL, s.base+"/api/webhooks/") || !strings.HasSuffix(e.URL, "/"+e.Token) {
 		s.t.Fatalf("endpoint url = %q, want %s/api/webhooks/{tenant}/{token}", e.URL, s.base)
 	}
 	return e.URL
 }
 
-// runView is GET /api/v1/runs/{id}.
-type runView struct {
-	ID              string          `json:"id"`
-	Status          string          `json:"status"`
-	Attempt         int             `json:"attempt"`
-	WorkflowID      string          `json:"workflow_id"`
-	WorkflowVersion int             `json:"workflow_version"`
-	Trigger         json.RawMessage `json:"trigger"`
-	Error           *string         `json:"error"`
-	CreatedAt       time.Time       `json:"created_at"`
-	StartedAt       *time.Time      `json:"started_at"`
-	FinishedAt      *time.Time      `json:"finished_at"`
-}
-
-func (s *system) run(key, id string) runView {
+// run reads a run through the API.
+func (s *system) run(key, id string) aias.Run {
 	s.t.Helper()
-	var v runView
-	s.mustJSON("GET", "/api/v1/runs/"+id, key, nil, 200, &v)
-	return v
+	r, err := s.client(key).GetRun(context.Background(), id)
+	if err != nil {
+		s.t.Fatalf("GetRun %s: %v", id, err)
+	}
+	return r
 }
 
 // status reads a run's status straight from Postgres (the ingress may be stopped).
@@ -340,16 +321,14 @@ func (s *system) status(tn tenant, id string) string {
 }
 
 // waitRun polls a run until it reaches one of the statuses (or fails the test).
-func (s *system) waitRun(key, id string, statuses ...string) runView {
+func (s *system) waitRun(key, id string, statuses ...aias.RunStatus) aias.Run {
 	s.t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
-	var v runView
+	var v aias.Run
 	for time.Now().Before(deadline) {
 		v = s.run(key, id)
-		for _, st := range statuses {
-			if v.Status == st {
-				return v
-			}
+		if slices.Contains(statuses, v.Status) {
+			return v
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
@@ -380,3 +359,18 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 func redistestServer(t *testing.T) *redistest.Server { return redistest.StartServer(t) }
 
 func ioCopy(w io.Writer, res *http.Response) (int64, error) { return io.Copy(w, res.Body) }
+
+// client is the Go client (pkg/aias) acting with key ("" for the public
+// routes), through a transport that holds every exchange to
+// docs/openapi.yaml as do does. It does not retry: a test sees every
+// answer AIAS gives.
+func (s *system) client(key string, opts ...aias.Option) *aias.Client {
+	s.t.Helper()
+	opts = append([]aias.Option{aias.WithAPIKey(key), aias.WithRetry(aias.NoRetry), aias.WithTimeout(60 * time.Second),
+		aias.WithHTTPClient(&http.Client{Transport: conformingTransport{s: s, next: http.DefaultTransport}})}, opts...)
+	c, err := aias.New(s.base, opts...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}

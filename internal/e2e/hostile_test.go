@@ -13,6 +13,7 @@ import (
 
 	"aias/internal/postgres"
 	"aias/internal/signature"
+	"aias/pkg/aias"
 )
 
 // Malformed or unusual bodies with a valid signature are accepted, stored
@@ -143,15 +144,12 @@ func TestReplaysInsideTheWindowAreDuplicatesAndOutsideAreRefused(t *testing.T) {
 			t.Errorf("delivery signed %s from now = %d, want 401", at, r.Status)
 		}
 	}
-	var log struct {
-		Data []struct{ Reason string } `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+id+"/rejections", acme.Key, nil, 200, &log)
-	if len(log.Data) != 2 || log.Data[0].Reason != "stale_timestamp" || log.Data[1].Reason != "stale_timestamp" {
+	log, err := s.client(acme.Key).ListEndpointRejectionsPage(context.Background(), id, aias.ListOptions{})
+	if err != nil || len(log.Data) != 2 || log.Data[0].Reason != "stale_timestamp" || log.Data[1].Reason != "stale_timestamp" {
 		t.Errorf("rejections = %+v, want two stale_timestamp", log.Data)
 	}
 	var runs int
-	err := s.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
+	err = s.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
 		return q.GetContext(context.Background(), &runs, `SELECT count(*) FROM runs`)
 	})
 	if err != nil || runs != 1 {

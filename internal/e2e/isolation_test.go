@@ -12,6 +12,7 @@ import (
 
 	"aias/internal/ingress"
 	"aias/internal/testutil/pgtest"
+	"aias/pkg/aias"
 )
 
 // world is two tenants with one object of every kind each.
@@ -25,10 +26,10 @@ type world struct {
 
 func (s *system) mintKey(owner tenant, role string) string {
 	s.t.Helper()
-	var k struct {
-		Key string `json:"key"`
+	k, err := s.client(owner.Key).CreateAPIKey(context.Background(), aias.CreateAPIKeyRequest{Name: role + " key", Role: aias.Role(role)})
+	if err != nil {
+		s.t.Fatalf("CreateAPIKey(%s): %v", role, err)
 	}
-	s.mustJSON("POST", "/api/v1/api-keys", owner.Key, map[string]string{"name": role + " key", "role": role}, 201, &k)
 	return k.Key
 }
 
@@ -38,23 +39,27 @@ func (s *system) populate(tn tenant, marker string) (map[string]string, []string
 	s.t.Helper()
 	wfYAML := strings.Replace(orderWorkflow, "name: order-received", "name: wf-"+marker, 1)
 	wf := s.createWorkflow(tn.Key, wfYAML)
-	var ep struct {
-		ID  string `json:"id"`
-		URL string `json:"url"`
+	ctx, api := context.Background(), s.client(tn.Key)
+	ep, err := api.CreateEndpoint(ctx, aias.CreateEndpointRequest{WorkflowID: wf, Name: "ep-" + marker})
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints", tn.Key, map[string]any{"workflow_id": wf, "name": "ep-" + marker}, 201, &ep)
 	_, runID := s.post(ep.URL, fmt.Sprintf(`{"order":{"id":"order-%s","total":500}}`, marker))
 	s.waitRun(tn.Key, runID, "succeeded")
-	var arts struct{ Data []struct{ ID string } }
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/artifacts", tn.Key, nil, 200, &arts)
-	var k struct {
-		ID string `json:"id"`
+	arts, err := api.ListRunArtifacts(ctx, runID)
+	if err != nil || len(arts) == 0 {
+		s.t.Fatalf("ListRunArtifacts = %v, %v; want the run's artifact", arts, err)
 	}
-	s.mustJSON("POST", "/api/v1/api-keys", tn.Key, map[string]string{"name": "key-" + marker, "role": "member"}, 201, &k)
+	k, err := api.CreateAPIKey(ctx, aias.CreateAPIKeyRequest{Name: "key-" + marker, Role: aias.RoleMember})
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	secretName := "SECRET_" + strings.ToUpper(marker)
-	s.mustJSON("PUT", "/api/v1/secrets/"+secretName, tn.Key, map[string]string{"value": "value-of-" + marker + "-secret"}, 200, nil)
-	objects := map[string]string{"workflow": wf, "endpoint": ep.ID, "run": runID, "artifact": arts.Data[0].ID, "api_key": k.ID, "secret": secretName}
-	markers := []string{tn.ID, wf, ep.ID, runID, arts.Data[0].ID, k.ID, "wf-" + marker, "ep-" + marker, "order-" + marker, "key-" + marker, secretName}
+	if _, err := api.PutSecret(ctx, secretName, "value-of-"+marker+"-secret"); err != nil {
+		s.t.Fatal(err)
+	}
+	objects := map[string]string{"workflow": wf, "endpoint": ep.ID, "run": runID, "artifact": arts[0].ID, "api_key": k.ID, "secret": secretName}
+	markers := []string{tn.ID, wf, ep.ID, runID, arts[0].ID, k.ID, "wf-" + marker, "ep-" + marker, "order-" + marker, "key-" + marker, secretName}
 	return objects, markers
 }
 
@@ -150,16 +155,13 @@ func (w *world) checkNoKeyReachesTheOtherTenantsObjects(t *testing.T) {
 		t.Errorf("covered %d route×role pairs, want every object route", covered)
 	}
 	// B's objects are untouched.
-	w.s.mustJSON("PUT", "/api/v1/secrets/SECRET_BRAVO", w.a.Key, map[string]string{"value": "a-value-for-the-same-name"}, 200, nil)
-	var secrets struct {
-		Data []struct {
-			Name  string `json:"name"`
-			Last4 string `json:"last4"`
-		} `json:"data"`
+	ctx := context.Background()
+	if _, err := w.s.client(w.a.Key).PutSecret(ctx, "SECRET_BRAVO", "a-value-for-the-same-name"); err != nil {
+		t.Fatal(err)
 	}
-	w.s.mustJSON("GET", "/api/v1/secrets", w.b.Key, nil, 200, &secrets)
-	if len(secrets.Data) != 1 || secrets.Data[0].Last4 != "cret" {
-		t.Errorf("B's secrets = %+v, want its one secret, untouched by A's secret of the same name", secrets.Data)
+	secrets, err := w.s.client(w.b.Key).ListSecrets(ctx)
+	if err != nil || len(secrets) != 1 || secrets[0].Last4 != "cret" {
+		t.Errorf("B's secrets = %+v (%v), want its one secret, untouched by A's secret of the same name", secrets, err)
 	}
 }
 
@@ -212,37 +214,31 @@ func TestRolesBelowARoutesMinimumGet403(t *testing.T) {
 func TestAnAdminCannotMintAnOwnerKey(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, options{})
-	r := w.s.do("POST", "/api/v1/api-keys", w.aKeys["admin"], "", map[string]string{"name": "x", "role": "owner"})
-	if r.Status != 403 || !strings.Contains(r.String(), "role_too_high") {
-		t.Errorf("admin minting an owner key = %d %s, want 403 role_too_high", r.Status, r.Body)
+	ctx, admin := context.Background(), w.s.client(w.aKeys["admin"])
+	_, err := admin.CreateAPIKey(ctx, aias.CreateAPIKeyRequest{Name: "x", Role: aias.RoleOwner})
+	if aias.StatusOf(err) != 403 || aias.CodeOf(err) != aias.CodeRoleTooHigh {
+		t.Errorf("admin minting an owner key = %v, want 403 role_too_high", err)
 	}
-	var keys struct {
-		Data []struct {
-			ID         string  `json:"id"`
-			Name       string  `json:"name"`
-			LastUsedAt *string `json:"last_used_at"`
-		} `json:"data"`
-	}
-	w.s.mustJSON("GET", "/api/v1/api-keys", w.a.Key, nil, 200, &keys)
 	var viewerID string
-	for _, k := range keys.Data {
+	for k, err := range w.s.client(w.a.Key).ListAPIKeys(ctx, aias.ListOptions{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
 		if k.Name == "viewer key" {
 			viewerID = k.ID
 		}
 	}
-	w.s.mustJSON("DELETE", "/api/v1/api-keys/"+viewerID, w.aKeys["admin"], nil, 204, nil)
-	if r := w.s.do("GET", "/api/v1/me", w.aKeys["viewer"], "", nil); r.Status != 401 {
-		t.Errorf("revoked key = %d, want 401", r.Status)
+	if err := admin.RevokeAPIKey(ctx, viewerID); err != nil {
+		t.Fatalf("RevokeAPIKey: %v", err)
 	}
-	var log struct {
-		Data []struct {
-			Action     string `json:"action"`
-			ObjectID   string `json:"object_id"`
-			ActorKeyID string `json:"actor_key_id"`
-		} `json:"data"`
+	if _, err := w.s.client(w.aKeys["viewer"]).GetMe(ctx); aias.StatusOf(err) != 401 || aias.CodeOf(err) != aias.CodeUnauthorized {
+		t.Errorf("revoked key = %v, want 401 unauthorized", err)
 	}
-	w.s.mustJSON("GET", "/api/v1/audit", w.a.Key, nil, 200, &log)
-	if len(log.Data) == 0 || log.Data[0].Action != "api_key.revoke" || log.Data[0].ObjectID != viewerID || log.Data[0].ActorKeyID == "" {
+	log, err := w.s.client(w.a.Key).ListAuditEntriesPage(ctx, aias.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Data) == 0 || log.Data[0].Action != "api_key.revoke" || log.Data[0].ObjectID != viewerID || log.Data[0].ActorKeyID == nil {
 		t.Errorf("audit head = %+v, want api_key.revoke of %s by a key", log.Data[:min(1, len(log.Data))], viewerID)
 	}
 }
@@ -340,10 +336,12 @@ func TestTheLastOwnerKeyCannotBeRevoked(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
 	tn := s.signup("solo")
-	var keys struct{ Data []struct{ ID string } }
-	s.mustJSON("GET", "/api/v1/api-keys", tn.Key, nil, 200, &keys)
-	r := s.do("DELETE", "/api/v1/api-keys/"+keys.Data[0].ID, tn.Key, "", nil)
-	if r.Status != 409 || !strings.Contains(r.String(), "last_owner_key") {
-		t.Errorf("revoking the only owner key = %d %s, want 409 last_owner_key", r.Status, r.Body)
+	ctx, api := context.Background(), s.client(tn.Key)
+	keys, err := api.ListAPIKeysPage(ctx, aias.ListOptions{})
+	if err != nil || len(keys.Data) != 1 {
+		t.Fatalf("ListAPIKeys = %+v, %v; want the owner key", keys, err)
+	}
+	if err := api.RevokeAPIKey(ctx, keys.Data[0].ID); aias.StatusOf(err) != 409 || aias.CodeOf(err) != aias.CodeLastOwnerKey {
+		t.Errorf("revoking the only owner key = %v, want 409 last_owner_key", err)
 	}
 }

@@ -140,6 +140,41 @@ func checkResponse(in *openapi3filter.RequestValidationInput, res response) erro
 	return nil
 }
 
+// conformingTransport checks each exchange of a client against the
+// document, as do does: the request as sent and the answer, read whole
+// and handed on to the client unchanged.
+type conformingTransport struct {
+	s    *system
+	next http.RoundTripper
+}
+
+func (ct conformingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	sent := req.Header.Clone()
+	res, err := ct.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(b))
+	ct.s.conforms(exchange{method: req.Method, url: req.URL.String(), header: sent, body: body,
+		res: response{Status: res.StatusCode, Header: res.Header, Body: b}})
+	return res, nil
+}
+
 // request rebuilds the request as sent (its body was consumed sending it).
 func (x exchange) request() (*http.Request, error) {
 	req, err := http.NewRequest(x.method, x.url, bytes.NewReader(x.body))

@@ -1,10 +1,12 @@
 package e2e_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"aias/pkg/aias"
 	"github.com/hibiken/asynq"
 )
 
@@ -46,13 +49,10 @@ func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
 	s := start(t, options{})
 	acme := s.signup("acme")
 
-	var me struct {
-		TenantID string `json:"tenant_id"`
-		Role     string `json:"role"`
-	}
-	s.mustJSON("GET", "/api/v1/me", acme.Key, nil, 200, &me)
-	if me.TenantID != acme.ID || me.Role != "owner" {
-		t.Fatalf("GET /me = %+v, want tenant %s as owner", me, acme.ID)
+	ctx, api := context.Background(), s.client(acme.Key)
+	me, err := api.GetMe(ctx)
+	if err != nil || me.TenantID != acme.ID || me.Role != aias.RoleOwner {
+		t.Fatalf("GetMe = %+v, %v; want tenant %s as owner", me, err, acme.ID)
 	}
 
 	wf := s.createWorkflow(acme.Key, orderWorkflow)
@@ -64,10 +64,10 @@ func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	deadline := time.Now().Add(30 * time.Second)
-	var r runView
-	for !r.terminal() && time.Now().Before(deadline) {
+	var r aias.Run
+	for !r.Status.Final() && time.Now().Before(deadline) {
 		r = s.run(acme.Key, runID)
-		seen[r.Status] = true
+		seen[string(r.Status)] = true
 		time.Sleep(5 * time.Millisecond) // poll, leaving the cores to the system under test
 	}
 	if r.Status != "succeeded" || r.Attempt != 1 || r.WorkflowID != wf || r.WorkflowVersion != 1 {
@@ -80,55 +80,44 @@ func TestUserPathFromSignupToArtifactDownload(t *testing.T) {
 		t.Errorf("statuses observed %v include a failure", seen)
 	}
 
-	var steps struct {
-		Data []struct {
-			Name, Type, Status string
-			Attempt            int
-			Output             json.RawMessage
-			Logs               []map[string]any
-			DurationMS         *int64 `json:"duration_ms"`
-		} `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
-	if len(steps.Data) != 4 {
-		t.Fatalf("steps = %d, want 4", len(steps.Data))
+	steps, err := api.ListRunSteps(ctx, runID)
+	if err != nil || len(steps) != 4 {
+		t.Fatalf("ListRunSteps = %d steps, %v; want 4", len(steps), err)
 	}
 	for i, want := range []string{"normalize", "big_only", "note", "receipt"} {
-		st := steps.Data[i]
-		if st.Name != want || st.Status != "succeeded" || st.Attempt != 1 || st.DurationMS == nil {
-			t.Errorf("step %d = %+v, want %s succeeded on attempt 1 with a duration", i, st, want)
+		st := steps[i]
+		if st.Name != want || st.Status != "succeeded" || st.Attempt != 1 || st.FinishedAt == nil {
+			t.Errorf("step %d = %+v, want %s succeeded on attempt 1", i, st, want)
 		}
 	}
 	wantOut := `{"id":"A-1","source":"shop","total":120}`
-	if got := canonical(t, steps.Data[0].Output); got != wantOut {
+	if got := canonical(t, steps[0].Output); got != wantOut {
 		t.Errorf("normalize output = %s, want %s", got, wantOut)
 	}
-	if len(steps.Data[2].Logs) != 1 || steps.Data[2].Logs[0]["message"] != "order A-1" {
-		t.Errorf("note logs = %v, want one line 'order A-1'", steps.Data[2].Logs)
+	if len(steps[2].Logs) != 1 || steps[2].Logs[0].Message != "order A-1" {
+		t.Errorf("note logs = %v, want one line 'order A-1'", steps[2].Logs)
 	}
 
-	var arts struct {
-		Data []struct {
-			ID, Name, SHA256 string
-			ContentType      string `json:"content_type"`
-			SizeBytes        int    `json:"size_bytes"`
-		} `json:"data"`
+	arts, err := api.ListRunArtifacts(ctx, runID)
+	if err != nil || len(arts) != 1 {
+		t.Fatalf("ListRunArtifacts = %d artifacts, %v; want 1", len(arts), err)
 	}
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/artifacts", acme.Key, nil, 200, &arts)
-	if len(arts.Data) != 1 {
-		t.Fatalf("artifacts = %d, want 1", len(arts.Data))
-	}
-	a := arts.Data[0]
+	a := arts[0]
 	sum := sha256.Sum256([]byte(wantOut))
-	if a.Name != "receipt-A-1.json" || a.ContentType != "application/json" || a.SizeBytes != len(wantOut) || a.SHA256 != hex.EncodeToString(sum[:]) {
+	if a.Name != "receipt-A-1.json" || a.ContentType != "application/json" || a.SizeBytes != int64(len(wantOut)) || a.SHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("artifact = %+v, want receipt-A-1.json, application/json, %d bytes, sha256 of the content", a, len(wantOut))
 	}
-	dl := s.do("GET", "/api/v1/artifacts/"+a.ID+"/download", acme.Key, "", nil)
-	if dl.Status != 200 || string(dl.Body) != wantOut || dl.Header.Get("Content-Type") != "application/json" {
-		t.Errorf("download = %d %q (%s), want 200 %q application/json", dl.Status, dl.Body, dl.Header.Get("Content-Type"), wantOut)
+	dl, err := api.DownloadArtifact(ctx, a.ID, aias.DownloadOptions{})
+	if err != nil {
+		t.Fatalf("DownloadArtifact: %v", err)
 	}
-	if etag := dl.Header.Get("ETag"); etag != `"`+a.SHA256+`"` {
-		t.Errorf("download ETag = %s, want the sha256", etag)
+	defer func() { _ = dl.Close() }()
+	body, err := io.ReadAll(dl)
+	if err != nil || string(body) != wantOut || dl.ContentType != "application/json" || dl.Filename != a.Name {
+		t.Errorf("download = %q (%s, %q), %v; want %q application/json named %s", body, dl.ContentType, dl.Filename, err, wantOut, a.Name)
+	}
+	if dl.ETag != `"`+a.SHA256+`"` {
+		t.Errorf("download ETag = %s, want the sha256", dl.ETag)
 	}
 }
 
@@ -143,14 +132,6 @@ func canonical(t *testing.T, b []byte) string {
 	return string(out)
 }
 
-func (r runView) terminal() bool {
-	switch r.Status {
-	case "succeeded", "failed", "dead", "canceled":
-		return true
-	}
-	return false
-}
-
 func TestConditionFalseSucceedsAndSkipsTheRest(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
@@ -158,12 +139,15 @@ func TestConditionFalseSucceedsAndSkipsTheRest(t *testing.T) {
 	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
 	_, runID := s.post(url, `{"order":{"id":"small","total":1}}`)
 	s.waitRun(acme.Key, runID, "succeeded")
-	var steps struct {
-		Data []struct{ Name, Status string } `json:"data"`
+	steps, err := s.client(acme.Key).ListRunSteps(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
-	got := fmt.Sprint(steps.Data)
-	if want := "[{normalize succeeded} {big_only succeeded} {note skipped} {receipt skipped}]"; got != want {
+	var got []string
+	for _, st := range steps {
+		got = append(got, fmt.Sprintf("{%s %s}", st.Name, st.Status))
+	}
+	if want := "{normalize succeeded} {big_only succeeded} {note skipped} {receipt skipped}"; strings.Join(got, " ") != want {
 		t.Errorf("steps = %s, want %s", got, want)
 	}
 }
@@ -173,33 +157,23 @@ func TestWorkflowUpdateMakesANewVersionAndRunsPinIt(t *testing.T) {
 	s := start(t, options{})
 	acme := s.signup("acme")
 	wf := s.createWorkflow(acme.Key, orderWorkflow)
-	var w struct {
-		Version    int
-		Definition map[string]any
+	ctx, api := context.Background(), s.client(acme.Key)
+	w, err := api.GetWorkflow(ctx, wf)
+	if err != nil || w.Version != 1 || w.Definition.Name != "order-received" || len(w.Definition.Steps) != 4 {
+		t.Fatalf("GetWorkflow = %+v, %v; want version 1 with its definition", w, err)
 	}
-	s.mustJSON("GET", "/api/v1/workflows/"+wf, acme.Key, nil, 200, &w)
-	if w.Version != 1 || w.Definition["name"] != "order-received" {
-		t.Fatalf("GET workflow = %+v, want version 1 with its definition", w)
-	}
-	r := s.do("PUT", "/api/v1/workflows/"+wf, acme.Key, "application/yaml", strings.Replace(orderWorkflow, "* 2", "* 3", 1))
-	if r.Status != 200 {
-		t.Fatalf("PUT workflow = %d %s", r.Status, r.Body)
-	}
-	r.json(t, &w)
-	if w.Version != 2 {
-		t.Errorf("version after PUT = %d, want 2", w.Version)
+	w, err = api.UpdateWorkflow(ctx, wf, aias.YAML([]byte(strings.Replace(orderWorkflow, "* 2", "* 3", 1))))
+	if err != nil || w.Version != 2 {
+		t.Errorf("UpdateWorkflow = version %d, %v; want 2", w.Version, err)
 	}
 	url := s.createEndpoint(acme.Key, wf)
 	_, runID := s.post(url, `{"order":{"id":"x","total":50}}`)
 	if v := s.waitRun(acme.Key, runID, "succeeded"); v.WorkflowVersion != 2 {
 		t.Errorf("run pinned version %d, want 2", v.WorkflowVersion)
 	}
-	var versions struct {
-		Data []struct{ Version int } `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/workflows/"+wf+"/versions", acme.Key, nil, 200, &versions)
-	if len(versions.Data) != 2 || versions.Data[0].Version != 2 {
-		t.Errorf("versions = %+v, want [2 1]", versions.Data)
+	versions, err := api.ListWorkflowVersions(ctx, wf)
+	if err != nil || len(versions) != 2 || versions[0].Version != 2 || versions[1].Version != 1 {
+		t.Errorf("ListWorkflowVersions = %+v, %v; want 2 then 1", versions, err)
 	}
 }
 
@@ -272,15 +246,15 @@ func TestRetryResumesAfterTheLastSucceededStep(t *testing.T) {
 			t.Errorf("calls to %s = %d, want %d", path, got, want)
 		}
 	}
-	var steps struct {
-		Data []struct {
-			Name    string
-			Attempt int
-			Status  string
-		} `json:"data"`
+	steps, err := s.client(acme.Key).ListRunSteps(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("GET", "/api/v1/runs/"+runID+"/steps", acme.Key, nil, 200, &steps)
-	if got := fmt.Sprint(steps.Data); got != "[{side_effect 1 succeeded} {flaky 3 succeeded} {after 3 succeeded}]" {
+	var got []string
+	for _, st := range steps {
+		got = append(got, fmt.Sprintf("{%s %d %s}", st.Name, st.Attempt, st.Status))
+	}
+	if got := strings.Join(got, " "); got != "{side_effect 1 succeeded} {flaky 3 succeeded} {after 3 succeeded}" {
 		t.Errorf("steps = %s, want side_effect done on attempt 1 and the rest on 3", got)
 	}
 	target.mu.Lock()
@@ -327,12 +301,9 @@ func TestExhaustedRunIsDeadAndArchivedInTheQueue(t *testing.T) {
 	if info.State != asynq.TaskStateArchived || info.LastErr == "" {
 		t.Errorf("task state = %v (last error %q), want archived with an error", info.State, info.LastErr)
 	}
-	var dead struct {
-		Data []struct{ ID string } `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs?status=dead", acme.Key, nil, 200, &dead)
-	if len(dead.Data) != 1 || dead.Data[0].ID != runID {
-		t.Errorf("GET /runs?status=dead = %+v, want just %s", dead.Data, runID)
+	dead, err := s.client(acme.Key).ListRunsPage(context.Background(), aias.RunFilter{Status: aias.RunDead})
+	if err != nil || len(dead.Data) != 1 || dead.Data[0].ID != runID {
+		t.Errorf("ListRuns(dead) = %+v, %v; want just %s", dead.Data, err, runID)
 	}
 }
 
@@ -389,12 +360,9 @@ func TestSameDeliveryPostedConcurrentlyMakesOneRun(t *testing.T) {
 	if distinct != 1 {
 		t.Errorf("distinct run ids = %d, want 1", distinct)
 	}
-	var runs struct {
-		Data []struct{ ID string } `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/runs", acme.Key, nil, 200, &runs)
-	if len(runs.Data) != 1 {
-		t.Errorf("runs stored = %d, want 1", len(runs.Data))
+	runs, err := s.client(acme.Key).ListRunsPage(context.Background(), aias.RunFilter{})
+	if err != nil || len(runs.Data) != 1 {
+		t.Errorf("runs stored = %d (%v), want 1", len(runs.Data), err)
 	}
 	// webhook-id (Standard Webhooks) is a delivery id too.
 	st1, id1 := s.post(url, `{}`, "webhook-id", "msg_1")
@@ -411,16 +379,23 @@ func TestListsPageWithACursor(t *testing.T) {
 	for i := range 3 {
 		s.createWorkflow(acme.Key, strings.Replace(orderWorkflow, "order-received", fmt.Sprint("wf-", i), 1))
 	}
-	var first, second struct {
-		Data       []struct{ Name string } `json:"data"`
-		NextCursor string                  `json:"next_cursor"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	first, err := api.ListWorkflowsPage(ctx, aias.ListOptions{Limit: 2})
+	if err != nil || len(first.Data) != 2 || first.NextCursor == "" {
+		t.Fatalf("first page = %+v, %v; want 2 workflows and a cursor", first, err)
 	}
-	s.mustJSON("GET", "/api/v1/workflows?limit=2", acme.Key, nil, 200, &first)
-	if len(first.Data) != 2 || first.NextCursor == "" {
-		t.Fatalf("first page = %+v, want 2 workflows and a cursor", first)
+	second, err := api.ListWorkflowsPage(ctx, aias.ListOptions{Limit: 2, Cursor: first.NextCursor})
+	if err != nil || len(second.Data) != 1 || second.NextCursor != "" || second.Data[0].Name != "wf-0" {
+		t.Errorf("second page = %+v, %v; want the oldest workflow and no cursor", second, err)
 	}
-	s.mustJSON("GET", "/api/v1/workflows?limit=2&cursor="+first.NextCursor, acme.Key, nil, 200, &second)
-	if len(second.Data) != 1 || second.NextCursor != "" || second.Data[0].Name != "wf-0" {
-		t.Errorf("second page = %+v, want the oldest workflow and no cursor", second)
+	var names []string
+	for w, err := range api.ListWorkflows(ctx, aias.ListOptions{Limit: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, w.Name)
+	}
+	if strings.Join(names, ",") != "wf-2,wf-1,wf-0" {
+		t.Errorf("ListWorkflows over pages of 2 = %v, want wf-2, wf-1, wf-0", names)
 	}
 }

@@ -1,6 +1,7 @@
 package e2e_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,30 +11,21 @@ import (
 	"time"
 
 	"aias/internal/signature"
+	"aias/pkg/aias"
 )
 
 func TestPlansArePublicAndMeShowsTheTenantsLimits(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
-	var plans struct {
-		Data []struct {
-			Name   string         `json:"name"`
-			Limits map[string]any `json:"limits"`
-		} `json:"data"`
-	}
-	s.mustJSON("GET", "/api/v1/plans", "", nil, 200, &plans)
-	if len(plans.Data) != 3 || plans.Data[0].Name != "free" || plans.Data[0].Limits["workflows"] == nil {
-		t.Fatalf("GET /plans = %+v, want free, pro and business with their limits", plans.Data)
+	ctx := context.Background()
+	plans, err := s.client("").ListPlans(ctx)
+	if err != nil || len(plans) != 3 || plans[0].Name != "free" || plans[0].Limits.Workflows != 3 {
+		t.Fatalf("ListPlans = %+v, %v; want free, pro and business with their limits", plans, err)
 	}
 	free := s.signupOn("freeloader", "free")
-	var me struct {
-		Plan   string         `json:"plan"`
-		Limits map[string]any `json:"limits"`
-		Usage  map[string]any `json:"usage"`
-	}
-	s.mustJSON("GET", "/api/v1/me", free.Key, nil, 200, &me)
-	if me.Plan != "free" || me.Limits["workflows"] != float64(3) || me.Usage["resets_at"] == nil {
-		t.Errorf("GET /me = %+v, want the free plan, its limits and usage with a reset time", me)
+	me, err := s.client(free.Key).GetMe(ctx)
+	if err != nil || me.Plan != "free" || me.Limits.Workflows != 3 || me.Usage.ResetsAt.IsZero() {
+		t.Errorf("GetMe = %+v, %v; want the free plan, its limits and usage with a reset time", me, err)
 	}
 }
 
@@ -77,15 +69,16 @@ func TestTheFreePlanVerifiesEverySchemeAndThePlanDecidesPayloadSize(t *testing.T
 	s := start(t, options{})
 	free := s.signupOn("free", "free")
 	wf := s.createWorkflow(free.Key, echoWorkflow)
+	ctx, api := context.Background(), s.client(free.Key)
 	for _, scheme := range signature.Schemes() {
-		var e struct{ ID string }
-		r := s.do("POST", "/api/v1/webhook-endpoints", free.Key, "", map[string]any{"workflow_id": wf, "name": scheme, "verification": schemeSettings(scheme)})
-		if r.Status != 201 {
-			t.Errorf("%s scheme on the free plan = %d %s, want 201", scheme, r.Status, r.Body)
+		e, err := api.CreateEndpoint(ctx, aias.CreateEndpointRequest{WorkflowID: wf, Name: scheme, Verification: schemeSettings(scheme)})
+		if err != nil {
+			t.Errorf("%s scheme on the free plan = %v, want created", scheme, err)
 			continue
 		}
-		r.json(t, &e)
-		s.mustJSON("DELETE", "/api/v1/webhook-endpoints/"+e.ID, free.Key, nil, 204, nil) // the plan allows 2 endpoints
+		if err := api.DeleteEndpoint(ctx, e.ID); err != nil { // the plan allows 2 endpoints
+			t.Fatal(err)
+		}
 	}
 	url := s.createEndpoint(free.Key, wf)
 	big := `{"pad":"` + strings.Repeat("x", 300<<10) + `"}` // over the free plan's 256 KiB
@@ -128,11 +121,12 @@ func TestStepsPerWorkflowFollowThePlan(t *testing.T) {
 }
 
 // schemeSettings is the smallest valid verification block of a scheme.
-func schemeSettings(scheme string) map[string]string {
+func schemeSettings(scheme string) *aias.VerificationInput {
+	v := &aias.VerificationInput{Scheme: aias.VerificationScheme(scheme)}
 	if scheme == "hmac" {
-		return map[string]string{"scheme": scheme, "header": "X-Sig"}
+		v.Header = "X-Sig"
 	}
-	return map[string]string{"scheme": scheme}
+	return v
 }
 
 // An operator's plan file may still narrow the schemes a plan verifies.
@@ -146,10 +140,11 @@ func TestAPlanFileCanRestrictTheSchemes(t *testing.T) {
 	s := start(t, options{env: map[string]string{"AIAS_PLANS_FILE": file}})
 	tn := s.signupOn("narrow", "tiny")
 	wf := s.createWorkflow(tn.Key, echoWorkflow)
-	for scheme, want := range map[string]int{"github": 201, "shopify": 402, "standard-webhooks": 402, "token": 201} {
-		r := s.do("POST", "/api/v1/webhook-endpoints", tn.Key, "", map[string]any{"workflow_id": wf, "name": scheme, "verification": schemeSettings(scheme)})
-		if r.Status != want || (want == 402 && !strings.Contains(r.String(), `"code":"plan_limit"`)) {
-			t.Errorf("%s scheme on a plan listing only github = %d %s, want %d", scheme, r.Status, r.Body, want)
+	api := s.client(tn.Key)
+	for scheme, want := range map[string]aias.Code{"github": "", "shopify": aias.CodePlanLimit, "standard-webhooks": aias.CodePlanLimit, "token": ""} {
+		_, err := api.CreateEndpoint(context.Background(), aias.CreateEndpointRequest{WorkflowID: wf, Name: scheme, Verification: schemeSettings(scheme)})
+		if aias.CodeOf(err) != want || (err == nil) != (want == "") {
+			t.Errorf("%s scheme on a plan listing only github = %v, want %q", scheme, err, want)
 		}
 	}
 }

@@ -88,12 +88,9 @@ func TestOverQuotaDeliveriesAreHeldThenRefusedThenRunAfterAnUpgrade(t *testing.T
 	for _, id := range held {
 		s.waitRun(tn.Key, id, "succeeded")
 	}
-	var usage struct {
-		Runs int `json:"runs_this_period"`
-	}
-	s.mustJSON("GET", "/api/v1/usage", tn.Key, nil, 200, &usage)
-	if usage.Runs != 5 {
-		t.Errorf("runs this period after the release = %d, want 5", usage.Runs)
+	usage, err := s.client(tn.Key).GetUsage(context.Background())
+	if err != nil || usage.RunsThisPeriod != 5 {
+		t.Errorf("runs this period after the release = %d (%v), want 5", usage.RunsThisPeriod, err)
 	}
 }
 
@@ -160,10 +157,9 @@ steps:
 	if r.Status != "failed" || r.Error == nil || !strings.Contains(*r.Error, "artifact bytes") {
 		t.Errorf("an artifact past the plan's monthly bytes = %s (%v), want failed naming the limit", r.Status, r.Error)
 	}
-	var arts struct{ Data []any }
-	s.mustJSON("GET", "/api/v1/runs/"+second+"/artifacts", tn.Key, nil, 200, &arts)
-	if len(arts.Data) != 0 {
-		t.Errorf("artifacts stored past the limit = %d, want 0", len(arts.Data))
+	arts, err := s.client(tn.Key).ListRunArtifacts(context.Background(), second)
+	if err != nil || len(arts) != 0 {
+		t.Errorf("artifacts stored past the limit = %d (%v), want 0", len(arts), err)
 	}
 }
 

@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,20 +20,22 @@ import (
 
 	"aias/internal/postgres"
 	"aias/internal/signature"
+	"aias/pkg/aias"
 )
 
 // signedEndpoint creates an endpoint with a verification block and returns
 // its URL, id and the signing secret shown once.
+// The block is written as JSON, as a sender's documentation gives it.
 func (s *system) signedEndpoint(key, workflowID string, verification map[string]any) (url, id, secret string) {
 	s.t.Helper()
-	var e struct {
-		ID            string `json:"id"`
-		URL           string `json:"url"`
-		SigningSecret string `json:"signing_secret"`
+	var v aias.VerificationInput
+	if b, err := json.Marshal(verification); err != nil || json.Unmarshal(b, &v) != nil {
+		s.t.Fatalf("verification %v is no VerificationInput", verification)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints", key, map[string]any{
-		"workflow_id": workflowID, "name": "signed", "verification": verification,
-	}, 201, &e)
+	e, err := s.client(key).CreateEndpoint(context.Background(), aias.CreateEndpointRequest{WorkflowID: workflowID, Name: "signed", Verification: &v})
+	if err != nil {
+		s.t.Fatalf("CreateEndpoint: %v", err)
+	}
 	return e.URL, e.ID, e.SigningSecret
 }
 
@@ -114,10 +117,10 @@ func TestEverySchemeAcceptsItsSignatureAndRefusesAForgery(t *testing.T) {
 			if unsigned.Status != 401 || problemBody(unsigned) != problemBody(r) {
 				t.Errorf("unsigned delivery = %d %s; want the very same 401 as a forgery", unsigned.Status, unsigned.Body)
 			}
-			var log struct {
-				Data []struct{ Reason, Detail string } `json:"data"`
+			log, err := s.client(acme.Key).ListEndpointRejectionsPage(context.Background(), id, aias.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			s.mustJSON("GET", "/api/v1/webhook-endpoints/"+id+"/rejections", acme.Key, nil, 200, &log)
 			reasons := fmt.Sprint(log.Data)
 			if len(log.Data) != 2 || !strings.Contains(reasons, "bad_signature") || !strings.Contains(reasons, "missing_header") {
 				t.Errorf("rejections = %s, want bad_signature and missing_header", reasons)
@@ -148,10 +151,9 @@ func TestSlackURLVerificationIsAnsweredWithoutARun(t *testing.T) {
 	if r.Status != 200 || !strings.Contains(r.String(), "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P") {
 		t.Fatalf("url_verification = %d %s, want 200 with the challenge", r.Status, r.Body)
 	}
-	var runs struct{ Data []any }
-	s.mustJSON("GET", "/api/v1/runs", acme.Key, nil, 200, &runs)
-	if len(runs.Data) != 0 {
-		t.Errorf("runs after the handshake = %d, want 0", len(runs.Data))
+	runs, err := s.client(acme.Key).ListRunsPage(context.Background(), aias.RunFilter{})
+	if err != nil || len(runs.Data) != 0 {
+		t.Errorf("runs after the handshake = %d (%v), want 0", len(runs.Data), err)
 	}
 }
 
@@ -166,12 +168,9 @@ func TestRotationKeepsTheOldSecretForItsGraceThenDropsIt(t *testing.T) {
 		st, _ := s.post(url, body, signed(t, settings, secret, delivery, time.Now(), body)...)
 		return st
 	}
-	var rotated struct {
-		SigningSecret  string `json:"signing_secret"`
-		SigningSecrets []any  `json:"signing_secrets"`
-	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints/"+id+"/rotate", acme.Key, map[string]any{"grace": "1h"}, 200, &rotated)
-	if rotated.SigningSecret == "" || rotated.SigningSecret == old || len(rotated.SigningSecrets) != 2 {
+	ctx, api := context.Background(), s.client(acme.Key)
+	rotated, err := api.RotateEndpoint(ctx, id, aias.RotateEndpointRequest{Grace: aias.Ptr(aias.Duration(time.Hour))})
+	if err != nil || rotated.SigningSecret == "" || rotated.SigningSecret == old || len(rotated.SigningSecrets) != 2 {
 		t.Fatalf("rotate = %+v, want a new secret and two live ones", rotated)
 	}
 	if st := post(old, "d1"); st != 202 {
@@ -181,7 +180,10 @@ func TestRotationKeepsTheOldSecretForItsGraceThenDropsIt(t *testing.T) {
 		t.Errorf("new secret = %d, want 202", st)
 	}
 	newer := rotated.SigningSecret
-	s.mustJSON("POST", "/api/v1/webhook-endpoints/"+id+"/rotate", acme.Key, map[string]any{"grace": "0s"}, 200, &rotated)
+	rotated, err = api.RotateEndpoint(ctx, id, aias.RotateEndpointRequest{Grace: aias.Ptr(aias.Duration(0))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if st := post(newer, "d3"); st != 401 {
 		t.Errorf("secret rotated out with grace 0 = %d, want 401", st)
 	}
@@ -198,14 +200,13 @@ func TestTokenRotationKeepsTheOldURLForItsGrace(t *testing.T) {
 	s := start(t, options{})
 	acme := s.signup("acme")
 	oldURL := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow))
-	var e struct{ Data []struct{ ID string } }
-	s.mustJSON("GET", "/api/v1/webhook-endpoints", acme.Key, nil, 200, &e)
-	var rotated struct {
-		URL   string `json:"url"`
-		Token string `json:"token"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	e, err := api.ListEndpointsPage(ctx, aias.ListOptions{})
+	if err != nil || len(e.Data) != 1 {
+		t.Fatalf("ListEndpoints = %+v, %v; want the endpoint", e, err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints/"+e.Data[0].ID+"/rotate", acme.Key, map[string]any{"grace": "1h"}, 200, &rotated)
-	if rotated.URL == "" || rotated.URL == oldURL {
+	rotated, err := api.RotateEndpoint(ctx, e.Data[0].ID, aias.RotateEndpointRequest{Grace: aias.Ptr(aias.Duration(time.Hour))})
+	if err != nil || rotated.URL == "" || rotated.URL == oldURL {
 		t.Fatalf("rotate = %+v, want a new URL", rotated)
 	}
 	for _, u := range []string{oldURL, rotated.URL} {
@@ -266,16 +267,17 @@ func TestBodiesOfEveryKindAreStoredByteForByte(t *testing.T) {
 		}
 		r.json(t, &acc)
 		s.waitRun(acme.Key, acc.RunID, "succeeded")
-		var steps struct {
-			Data []struct {
-				Output struct {
-					Body any    `json:"body"`
-					Raw  string `json:"raw"`
-				} `json:"output"`
-			} `json:"data"`
+		steps, err := s.client(acme.Key).ListRunSteps(context.Background(), acc.RunID)
+		if err != nil || len(steps) == 0 {
+			t.Fatalf("ListRunSteps = %v, %v", steps, err)
 		}
-		s.mustJSON("GET", "/api/v1/runs/"+acc.RunID+"/steps", acme.Key, nil, 200, &steps)
-		out := steps.Data[0].Output
+		var out struct {
+			Body any    `json:"body"`
+			Raw  string `json:"raw"`
+		}
+		if err := json.Unmarshal(steps[0].Output, &out); err != nil {
+			t.Fatal(err)
+		}
 		if out.Raw != c.body || canonicalValue(t, out.Body) != c.wantBody {
 			t.Errorf("%s: trigger.raw %q, trigger.body %s; want %q and %s", c.contentType, out.Raw, canonicalValue(t, out.Body), c.body, c.wantBody)
 		}
@@ -295,13 +297,11 @@ func TestEndpointBodyLimitRefusesDeclaredAndChunkedBodies(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})
 	acme := s.signup("acme")
-	var e struct {
-		ID  string `json:"id"`
-		URL string `json:"url"`
+	ctx, api := context.Background(), s.client(acme.Key)
+	e, err := api.CreateEndpoint(ctx, aias.CreateEndpointRequest{WorkflowID: s.createWorkflow(acme.Key, echoWorkflow), Name: "small", MaxBodyBytes: aias.Ptr[int64](2048)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	s.mustJSON("POST", "/api/v1/webhook-endpoints", acme.Key, map[string]any{
-		"workflow_id": s.createWorkflow(acme.Key, echoWorkflow), "name": "small", "max_body_bytes": 2048,
-	}, 201, &e)
 	big := strings.Repeat("x", 4096)
 	if r := s.do("POST", e.URL, "", "text/plain", big); r.Status != 413 {
 		t.Errorf("declared 4096 bytes over a 2048 limit = %d, want 413", r.Status)
@@ -320,9 +320,8 @@ func TestEndpointBodyLimitRefusesDeclaredAndChunkedBodies(t *testing.T) {
 	if r := s.do("POST", e.URL, "", "text/plain", strings.Repeat("y", 2000)); r.Status != 202 {
 		t.Errorf("2000 bytes under the limit = %d, want 202", r.Status)
 	}
-	var log struct{ Data []struct{ Reason string } }
-	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+e.ID+"/rejections", acme.Key, nil, 200, &log)
-	if len(log.Data) != 2 || log.Data[0].Reason != "body_too_large" {
+	log, err := api.ListEndpointRejectionsPage(ctx, e.ID, aias.ListOptions{})
+	if err != nil || len(log.Data) != 2 || log.Data[0].Reason != "body_too_large" {
 		t.Errorf("rejections = %+v, want two body_too_large", log.Data)
 	}
 }
@@ -424,21 +423,19 @@ func TestConcurrentRotationsLeaveOneCurrentSecret(t *testing.T) {
 	s := start(t, options{})
 	acme := s.signup("acme")
 	_, id, _ := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "github"})
+	ctx, api := context.Background(), s.client(acme.Key)
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.do("POST", "/api/v1/webhook-endpoints/"+id+"/rotate", acme.Key, "", map[string]any{"grace": "0s"})
+			_, _ = api.RotateEndpoint(ctx, id, aias.RotateEndpointRequest{Grace: aias.Ptr(aias.Duration(0))})
 		}()
 	}
 	wg.Wait()
-	var e struct {
-		SigningSecrets []any `json:"signing_secrets"`
-	}
-	s.mustJSON("GET", "/api/v1/webhook-endpoints/"+id, acme.Key, nil, 200, &e)
-	if len(e.SigningSecrets) != 1 {
-		t.Errorf("live secrets after 4 concurrent rotations with grace 0 = %d, want 1", len(e.SigningSecrets))
+	e, err := api.GetEndpoint(ctx, id)
+	if err != nil || len(e.SigningSecrets) != 1 {
+		t.Errorf("live secrets after 4 concurrent rotations with grace 0 = %d (%v), want 1", len(e.SigningSecrets), err)
 	}
 }
 
@@ -448,10 +445,11 @@ func TestARunKeepsNoSignatureHeaderAndATolerancePatchKeepsTheSecret(t *testing.T
 	acme := s.signup("acme")
 	settings := signature.Settings{Scheme: "standard-webhooks"}
 	url, id, secret := s.signedEndpoint(acme.Key, s.createWorkflow(acme.Key, echoWorkflow), map[string]any{"scheme": "standard-webhooks"})
-	var patched struct {
-		SigningSecret string `json:"signing_secret"`
+	patched, err := s.client(acme.Key).UpdateEndpoint(context.Background(), id, aias.UpdateEndpointRequest{
+		Verification: &aias.VerificationInput{Scheme: aias.SchemeStandardWebhooks, Tolerance: aias.Duration(2 * time.Minute)}})
+	if err != nil || patched.Verification.Tolerance != "2m0s" {
+		t.Fatalf("UpdateEndpoint = %+v, %v; want the tolerance 2m0s", patched.Verification, err)
 	}
-	s.mustJSON("PATCH", "/api/v1/webhook-endpoints/"+id, acme.Key, map[string]any{"verification": map[string]any{"scheme": "standard-webhooks", "tolerance": "2m"}}, 200, &patched)
 	if patched.SigningSecret != "" {
 		t.Error("changing only the tolerance issued a new secret")
 	}
@@ -460,8 +458,8 @@ func TestARunKeepsNoSignatureHeaderAndATolerancePatchKeepsTheSecret(t *testing.T
 		t.Fatal("the original secret stopped verifying after a tolerance change")
 	}
 	r := s.run(acme.Key, runID)
-	if strings.Contains(strings.ToLower(string(r.Trigger)), "webhook-signature") {
-		t.Errorf("the run kept the signature header: %s", r.Trigger)
+	if trig, _ := json.Marshal(r.Trigger); strings.Contains(strings.ToLower(string(trig)), "webhook-signature") {
+		t.Errorf("the run kept the signature header: %s", trig)
 	}
 }
 
