@@ -112,9 +112,10 @@ func (a *App) Ingress() *ingress.Server {
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
 		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Admitter: a.Admitter, Metrics: a.Metrics, Log: log,
-		Tracer:  a.Tracer,
-		Billing: a.Billing(),
-		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+		Tracer:     a.Tracer,
+		Billing:    a.Billing(),
+		Limiter:    ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+		HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,

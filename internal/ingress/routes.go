@@ -81,11 +81,14 @@ var routeTable = []route{
 	{http.MethodGet, "/api/v1/usage", viewer, (*Server).usage},
 
 	{http.MethodPost, "/api/v1/workflows", member, (*Server).createWorkflow},
+	{http.MethodPost, "/api/v1/workflows/validate", member, (*Server).validateWorkflow},
+	{http.MethodPost, "/api/v1/workflows/test", member, (*Server).testWorkflow},
 	{http.MethodGet, "/api/v1/workflows", viewer, listPage(workflow.List)},
 	{http.MethodGet, "/api/v1/workflows/:id", viewer.on(objWorkflow), getOne(workflow.Get)},
 	{http.MethodPut, "/api/v1/workflows/:id", member.on(objWorkflow), (*Server).updateWorkflow},
 	{http.MethodDelete, "/api/v1/workflows/:id", member.on(objWorkflow), deleteOne(workflow.Delete, "workflow.delete", objWorkflow)},
 	{http.MethodGet, "/api/v1/workflows/:id/versions", viewer.on(objWorkflow), listOf(workflow.Versions)},
+	{http.MethodGet, "/api/v1/workflows/:id/diff", viewer.on(objWorkflow), (*Server).diffWorkflow},
 	{http.MethodPost, "/api/v1/workflows/:id/runs", member.on(objWorkflow), (*Server).triggerWorkflow},
 
 	{http.MethodPost, "/api/v1/webhook-endpoints", admin, (*Server).createEndpoint},
@@ -95,6 +98,7 @@ var routeTable = []route{
 	{http.MethodDelete, "/api/v1/webhook-endpoints/:id", admin.on(objEndpoint), deleteOne(webhook.Delete, "endpoint.delete", objEndpoint)},
 	{http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate", admin.on(objEndpoint), (*Server).rotateEndpoint},
 	{http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections", admin.on(objEndpoint), listPageOf(webhook.Rejections)},
+	{http.MethodPost, "/api/v1/webhook-endpoints/:id/test", admin.on(objEndpoint), (*Server).testDelivery},
 
 	{http.MethodGet, "/api/v1/runs", viewer, (*Server).listRuns},
 	{http.MethodGet, "/api/v1/runs/:id", viewer.on(objRun), getOne(runWithBody)},

@@ -25,6 +25,7 @@ import (
 	"aias/internal/postgres"
 	"aias/internal/ratelimit"
 	"aias/internal/run"
+	"aias/internal/step"
 	"aias/internal/telemetry"
 	"aias/internal/webhook"
 )
@@ -77,6 +78,9 @@ type Deps struct {
 	Metrics  *telemetry.Metrics
 	Log      zerolog.Logger
 	Tracer   trace.TracerProvider // nil: tracing off (tracing.go)
+	// HTTPClient is the egress-guarded client the steps of a workflow's
+	// test run use (POST /api/v1/workflows/test); nil fails such steps.
+	HTTPClient *http.Client
 }
 
 // Server is the ingress HTTP server.
@@ -91,6 +95,7 @@ type Server struct {
 	billing *billing.Service
 	limiter Limiter
 	intakes *webhook.Intake
+	trials  *run.Executor // test runs of definitions (workbench.go)
 	metrics *telemetry.Metrics
 	log     zerolog.Logger
 	opt     Options
@@ -111,6 +116,7 @@ func New(d Deps, o Options) *Server {
 	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Admitter: d.Admitter,
 			CacheTTL: o.EndpointCacheTTL}}
+	s.trials = &run.Executor{DB: d.DB, Deps: step.Deps{HTTPClient: d.HTTPClient}, Keys: d.Keys, Plans: &d.Admitter.Plans}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
