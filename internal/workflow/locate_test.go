@@ -123,3 +123,34 @@ func TestSegments(t *testing.T) {
 		t.Errorf("segments(\"\") = %v", s)
 	}
 }
+
+func TestSideEffectsListsNestedHTTPAndCallbackStepsAtTheirLines(t *testing.T) {
+	t.Parallel()
+	body := []byte(`name: fx
+steps:
+  - name: first
+    type: log
+    with: {message: hi}
+  - name: each
+    type: foreach
+    with: {items: "[1]"}
+    steps:
+      - name: call
+        type: http
+        with: {url: "https://example.com/x"}
+  - name: done
+    type: callback
+    with: {url: "https://example.com/done"}
+`)
+	d, err := Decode(body, "application/yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := LocateEffects(body, d.SideEffects())
+	if len(got) != 2 || got[0].Path != "steps[1].steps[0]" || got[0].Line != 10 || got[1].Name != "done" || got[1].Line != 13 {
+		t.Errorf("SideEffects = %+v, want call (steps[1].steps[0], line 10) and done (line 13)", got)
+	}
+	if e := (Definition{Steps: []Step{logStep("a")}}).SideEffects(); len(e) != 0 {
+		t.Errorf("SideEffects of a log step = %+v, want none", e)
+	}
+}
