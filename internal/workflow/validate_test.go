@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strings"
@@ -184,6 +185,16 @@ func FuzzDecodeValidate(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			if errs.CodeOf(err) != "validation_failed" {
 				t.Fatalf("Validate returned %v, want validation_failed", err)
+			}
+			// Placing the problems in the body neither panics nor
+			// changes them, and every line is in the body.
+			located, _ := errs.As(Locate(body, err))
+			lines := bytes.Count(body, []byte("\n")) + 1
+			for i, fe := range located.Fields {
+				orig := err.(*errs.Error).Fields[i]
+				if fe.Path != orig.Path || fe.Message != orig.Message || fe.Line < 0 || fe.Line > lines {
+					t.Fatalf("Locate changed %+v into %+v (body of %d lines)", orig, fe, lines)
+				}
 			}
 			return
 		}
