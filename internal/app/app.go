@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
 
+	"aias/internal/account"
 	"aias/internal/billing"
 	"aias/internal/config"
 	"aias/internal/entitlement"
@@ -112,12 +113,14 @@ func (a *App) Ingress() *ingress.Server {
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
 		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Admitter: a.Admitter, Metrics: a.Metrics, Log: log,
-		Tracer:  a.Tracer,
-		Billing: a.Billing(),
-		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+		Tracer:   a.Tracer,
+		Billing:  a.Billing(),
+		Accounts: a.Accounts(log),
+		Limiter:  ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
+		SecureCookies:     !c.Dev(),
 		SignupLimit:       c.Parsed.SignupLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		TrustedProxies:   c.Parsed.TrustedProxies,
@@ -125,6 +128,18 @@ func (a *App) Ingress() *ingress.Server {
 		EndpointLimit:    c.Parsed.EndpointLimit,
 		Extra:            a.ExtraRoutes,
 		EndpointCacheTTL: c.EndpointCacheTTL,
+	})
+}
+
+// Accounts is the people of the console: sign-ins, invitations, resets
+// and members (docs/accounts.md), with sign-in attempts limited through
+// Redis (waiting up to account.RedisTimeout before deciding in-process).
+func (a *App) Accounts(log zerolog.Logger) *account.Service {
+	rl := ratelimit.New(a.Redis, ratelimit.Options{Log: log, Timeout: account.RedisTimeout})
+	return account.New(a.DB, account.Options{
+		PublicURL: a.Cfg.PublicURL,
+		Limiter:   account.NewLimiter(rl, ratelimit.Limit{}, ratelimit.Limit{}),
+		Log:       log,
 	})
 }
 
