@@ -136,11 +136,18 @@ func (a *App) Ingress() *ingress.Server {
 // Redis (waiting up to account.RedisTimeout before deciding in-process).
 func (a *App) Accounts(log zerolog.Logger) *account.Service {
 	rl := ratelimit.New(a.Redis, ratelimit.Options{Log: log, Timeout: account.RedisTimeout})
-	return account.New(a.DB, account.Options{
+	opts := account.Options{
 		PublicURL: a.Cfg.PublicURL,
 		Limiter:   account.NewLimiter(rl, ratelimit.Limit{}, ratelimit.Limit{}),
 		Log:       log,
-	})
+	}
+	if a.Cfg.SMTPHost != "" {
+		// Validated by config.Load: AIAS_SMTP_* make a relay.
+		if m, err := account.NewSMTP(a.Cfg.SMTP()); err == nil {
+			opts.Mailer = m
+		}
+	}
+	return account.New(a.DB, opts)
 }
 
 // Ops is the handler of the ops listener (AIAS_METRICS_ADDR). The process
