@@ -64,6 +64,14 @@ type NavItem struct {
 var Nav = []NavItem{
 	{Key: "overview", Label: "Overview", Path: "/", Min: auth.Viewer},
 	{Key: "runs", Label: "Runs", Path: "/runs", Min: auth.Viewer},
+	{Key: "workflows", Label: "Workflows", Path: "/workflows", Min: auth.Viewer},
+	{Key: "endpoints", Label: "Endpoints", Path: "/endpoints", Min: auth.Viewer},
+	{Key: "secrets", Label: "Secrets", Path: "/secrets", Min: auth.Admin},
+	{Key: "api-keys", Label: "API keys", Path: "/api-keys", Min: auth.Admin},
+	{Key: "members", Label: "Members", Path: "/members", Min: auth.Viewer},
+	{Key: "audit", Label: "Audit log", Path: "/audit", Min: auth.Admin},
+	{Key: "billing", Label: "Plan", Path: "/billing", Min: auth.Admin},
+	{Key: "diagnostics", Label: "Diagnostics", Path: "/diagnostics", Min: auth.Admin},
 }
 
 // NavFor is the navigation a role sees.

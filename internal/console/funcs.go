@@ -20,6 +20,7 @@ var funcs = template.FuncMap{
 	"deref":  deref,
 	"field":  field,
 	"json":   jsonText,
+	"limit":  limitText,
 }
 
 // when is a time as the console shows it: UTC, to the second.
@@ -124,4 +125,19 @@ func jsonText(v any) string {
 		return "null"
 	}
 	return string(b)
+}
+
+// limitText is a plan limit as a page shows it: -1 (plan.Unlimited) is
+// "unlimited".
+func limitText(v any) string {
+	switch n := v.(type) {
+	case int:
+		return limitText(int64(n))
+	case int64:
+		if n < 0 {
+			return "unlimited"
+		}
+		return fmt.Sprint(n)
+	}
+	return fmt.Sprint(v)
 }

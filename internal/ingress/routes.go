@@ -54,6 +54,8 @@ var (
 var (
 	publicPage = access{public: true, page: true}
 	viewerPage = access{min: auth.Viewer, page: true}
+	memberPage = access{min: auth.Member, page: true}
+	adminPage  = access{min: auth.Admin, page: true}
 )
 
 // on says which kind of object the route's path parameter names.
@@ -168,6 +170,17 @@ var routeTable = []route{
 	{http.MethodGet, "/", viewerPage, (*Server).overviewPage},
 	{http.MethodGet, "/runs", viewerPage, (*Server).runsPage},
 	{http.MethodGet, "/runs/:id", viewerPage.on(objRun), (*Server).runPage},
+	{http.MethodGet, "/workflows", viewerPage, (*Server).workflowsPage},
+	{http.MethodGet, "/workflows/new", memberPage, (*Server).newWorkflowPage},
+	{http.MethodGet, "/workflows/:id", viewerPage.on(objWorkflow), (*Server).workflowPage},
+	{http.MethodGet, "/endpoints", viewerPage, (*Server).endpointsPage},
+	{http.MethodGet, "/endpoints/:id", viewerPage.on(objEndpoint), (*Server).endpointPage},
+	{http.MethodGet, "/secrets", adminPage, (*Server).secretsPage},
+	{http.MethodGet, "/api-keys", adminPage, (*Server).keysPage},
+	{http.MethodGet, "/members", viewerPage, (*Server).membersPage},
+	{http.MethodGet, "/audit", adminPage, (*Server).auditPage},
+	{http.MethodGet, "/billing", adminPage, (*Server).billingPage},
+	{http.MethodGet, "/diagnostics", adminPage, (*Server).diagnosticsPage},
 }
 
 // static is a handler that needs nothing of the server.
