@@ -172,6 +172,19 @@ func TestConsoleEndToEnd(t *testing.T) {
 		t.Errorf("the replay's page does not link its original run")
 	}
 
+	// Bulk replay of a filter: the count is on the button and in the
+	// confirmation before anything starts; the answer says what it did.
+	b.visit("/runs?status=succeeded&workflow_id=" + wf.ID)
+	if btn := b.text(`form[data-api="/api/v1/runs/replay"] button`); btn != "Replay 2 runs" {
+		t.Errorf("bulk replay button = %q, want the count of matching runs first (Replay 2 runs)", btn)
+	}
+	b.do("bulk replay", clickOn(`form[data-api="/api/v1/runs/replay"] button`))
+	b.waitFor("the bulk answer", `document.querySelector("#bulk-result") && document.querySelector("#bulk-result").textContent === "2"`)
+	if d := b.Dialogs(); !strings.HasPrefix(d[len(d)-1], "confirm: Replay 2 runs") {
+		t.Errorf("last dialog = %q, want the count confirmed before the bulk replay", d[len(d)-1])
+	}
+	b.screenshot("runs-bulk")
+
 	// The overview counts them.
 	b.visit("/")
 	if n := b.count("svg.chart rect.bar-succeeded"); n == 0 {
