@@ -97,7 +97,7 @@ func PerMinute(now time.Time, window time.Duration, counts []Count) Chart {
 			}
 			h := float64(n) * scale
 			y -= h
-			ch.Bars = append(ch.Bars, Bar{X: left + float64(i)*colW, Y: y, W: max(colW, 1), H: h, Class: "bar-" + st,
+			ch.Bars = append(ch.Bars, Bar{X: left + float64(i)*colW, Y: y, W: max(colW, 3), H: h, Class: "bar-" + st,
 				Title: fmt.Sprintf("%s: %d %s", start.Add(time.Duration(i)*time.Minute).UTC().Format("15:04"), n, st)})
 		}
 	}
