@@ -182,7 +182,7 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	v.fill(map[string]string{"password": "violet-anchor-93-meadow"}, `main form button[type="submit"]`)
 	v.waitPath("/")
 	v.visit(wfPath)
-	if n := v.count("[data-save], form[data-test], a[href='/workflows/new']"); n != 0 {
+	if n := v.count("[data-save], [data-check], form[data-test], a[href='/workflows/new']"); n != 0 {
 		t.Errorf("the viewer's workflow page has %d write controls, want none", n)
 	}
 	var readonly bool

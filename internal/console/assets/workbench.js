@@ -236,7 +236,8 @@
       });
     }
 
-    root.querySelector("[data-check]").addEventListener("click", check);
+    var checkButton = root.querySelector("[data-check]");
+    if (checkButton) { checkButton.addEventListener("click", check); }
 
     var save = root.querySelector("[data-save]");
     if (save) {
