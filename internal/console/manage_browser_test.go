@@ -136,6 +136,7 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 		t.Errorf("shown once: %+v, want the intake URL and the signing secret", once)
 	}
 	b.screenshot("endpoint-created")
+	var html string
 	b.visit("/endpoints")
 	if strings.Contains(b.text("main"), once.Secret) {
 		t.Error("the endpoints page shows the signing secret again")
@@ -149,6 +150,30 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	}
 	b.screenshot("endpoint-test-delivery")
 
+	// Rotate with a grace period: the new secret shown once; then disable.
+	b.eval(`(() => { document.querySelector("#f-grace").value = "1h"; return true; })()`, nil)
+	b.do("rotate", clickOn(`form[data-once-api$="/rotate"] button[type="submit"]`))
+	b.waitFor("the new secret", `document.querySelector("#once-signing_secret") !== null`)
+	var rotated string
+	b.eval(`document.querySelector("#once-signing_secret").value`, &rotated)
+	if rotated == "" || rotated == once.Secret {
+		t.Errorf("rotated secret = %q, want a new one", rotated)
+	}
+	b.do("disable", clickOn(`form[data-method="PATCH"] button[type="submit"]`))
+	b.waitFor("the endpoint disabled", `document.querySelector("form[data-method=PATCH] button") && document.querySelector("form[data-method=PATCH] button").textContent === "Enable"`)
+	if n := strings.Count(b.text("main dl"), "since"); n != 2 {
+		t.Errorf("live signing secrets after a rotation with grace = %d, want 2 (%q)", n, b.text("main dl"))
+	}
+
+	// A secret: set, listed by name, its value never drawn.
+	b.visit("/secrets")
+	b.fill(map[string]string{"name": "SHOP_TOKEN", "value": "tok-very-secret-value"}, `form[data-once-api] button[type="submit"]`)
+	b.waitFor("the secret listed", `document.body.textContent.includes("SHOP_TOKEN")`)
+	b.eval(`document.documentElement.outerHTML`, &html)
+	if strings.Contains(html, "tok-very-secret-value") || !strings.Contains(html, "…alue") {
+		t.Error("the secrets page shows the value (or not its last four characters)")
+	}
+
 	// An API key: shown once, in the answer only.
 	b.visit("/api-keys")
 	b.fill(map[string]string{"name": "deploy"}, `form[data-once-api="/api/v1/api-keys"] button[type="submit"]`)
@@ -160,7 +185,6 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	}
 	b.screenshot("api-key-once")
 	b.visit("/api-keys")
-	var html string
 	b.eval(`document.documentElement.outerHTML`, &html)
 	if strings.Contains(html, key) || !strings.Contains(html, "deploy") {
 		t.Error("the API keys page, reloaded, shows the key again (or not its name)")
@@ -198,6 +222,12 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	if r := v.api("POST", "/api/v1/workflows/test", map[string]any{"definition": badDefinition}, true); r.Status != http.StatusForbidden {
 		t.Errorf("the viewer's forged test = %d %s, want 403", r.Status, r.Body)
 	}
+	// The admin makes the viewer a member on the members page.
+	b.visit("/members")
+	b.eval(`(() => { const s = Array.from(document.querySelectorAll("main select[name=role]")).find(x => x.id !== "f-invite-role" && x.closest("tr").textContent.includes("viewer@example.com"));
+  s.value = "member"; return true; })()`, nil)
+	b.do("change the role", clickOn(`main tr:nth-child(2) form[data-method="PATCH"] button[type="submit"]`))
+	b.waitFor("the new role", `Array.from(document.querySelectorAll("main tbody tr")).some(r => r.textContent.includes("viewer@example.com") && r.children[1].textContent === "member")`)
 	b.noAlerts()
 	v.noAlerts()
 }
