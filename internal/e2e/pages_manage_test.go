@@ -140,3 +140,39 @@ func TestManagementPagesShowWhatTheRoleMayDo(t *testing.T) {
 		t.Errorf("another tenant's GET /workflows/%s = %d, want 404", wf, status)
 	}
 }
+
+// The plan page offers Stripe's Checkout and portal to the owner only;
+// an admin sees the plan and its usage, and a forged checkout is refused.
+func TestBillingPageOffersCheckoutToTheOwnerOnly(t *testing.T) {
+	t.Parallel()
+	s := stripeBilling(t)
+	owner := s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
+		"email": "pay@example.com", "password": strongPassword, "tenant_name": "Payer"}))
+	status, body := owner.page("/billing")
+	if status != 200 || !strings.Contains(body, `data-once-api="/api/v1/billing/checkout"`) || !strings.Contains(body, `value="big"`) {
+		t.Fatalf("owner GET /billing = %d, want a checkout form for the big plan:\n%.2000s", status, body)
+	}
+	if strings.Contains(body, "/api/v1/billing/portal") {
+		t.Error("the portal is offered before any subscription")
+	}
+	// What the checkout form sends, as the page's script sends it.
+	r := owner.do("POST", "/api/v1/billing/checkout", map[string]string{"plan": "big"})
+	if r.Status != 200 || !strings.Contains(r.String(), `"url":"http`) {
+		t.Fatalf("checkout = %d %s, want a Stripe URL", r.Status, r.Body)
+	}
+	if _, body = owner.page("/billing"); !strings.Contains(body, "/api/v1/billing/portal") {
+		t.Error("with a Stripe customer, the owner is not offered the portal")
+	}
+
+	var inv struct {
+		Link string `json:"link"`
+	}
+	owner.do("POST", "/api/v1/invites", map[string]string{"email": "adm@example.com", "role": "admin"}).json(t, &inv)
+	token := inv.Link[strings.Index(inv.Link, "token=")+len("token="):]
+	admin := s.signedIn(s.do("POST", "/api/v1/invites/accept", "", "", map[string]string{"token": token, "password": "violet-anchor-93-meadow"}))
+	status, body = admin.page("/billing")
+	if status != 200 || !strings.Contains(body, "Current plan") || strings.Contains(body, "/api/v1/billing/checkout") || strings.Contains(body, "/api/v1/billing/portal") {
+		t.Errorf("admin GET /billing = %d, want the plan without checkout or portal", status)
+	}
+	wantProblem(t, "an admin's forged checkout", admin.do("POST", "/api/v1/billing/checkout", map[string]string{"plan": "big"}), 403, "forbidden")
+}
