@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -186,9 +187,5 @@ func TestSendTestDeliveryGoesThroughTheIntake(t *testing.T) {
 }
 
 func asError(err error, target **aias.Error) bool {
-	e, ok := err.(*aias.Error)
-	if ok {
-		*target = e
-	}
-	return ok
+	return errors.As(err, target)
 }

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"errors"
 	"testing"
 
 	"aias/internal/errs"
@@ -94,7 +95,7 @@ func TestDecodePlacesUnknownFieldsAndSyntaxErrors(t *testing.T) {
 func TestLocateLeavesOtherErrorsAlone(t *testing.T) {
 	t.Parallel()
 	other := errs.E(errs.Conflict, "name_taken", "taken")
-	if got := Locate([]byte("name: x"), other); got != other {
+	if got := Locate([]byte("name: x"), other); !errors.Is(got, other) {
 		t.Errorf("Locate(conflict) = %v, want it unchanged", got)
 	}
 	if got := Locate([]byte("name: x"), nil); got != nil {

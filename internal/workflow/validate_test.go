@@ -188,12 +188,12 @@ func FuzzDecodeValidate(f *testing.F) {
 			}
 			// Placing the problems in the body neither panics nor
 			// changes them, and every line is in the body.
+			orig, _ := errs.As(err)
 			located, _ := errs.As(Locate(body, err))
 			lines := bytes.Count(body, []byte("\n")) + 1
 			for i, fe := range located.Fields {
-				orig := err.(*errs.Error).Fields[i]
-				if fe.Path != orig.Path || fe.Message != orig.Message || fe.Line < 0 || fe.Line > lines {
-					t.Fatalf("Locate changed %+v into %+v (body of %d lines)", orig, fe, lines)
+				if o := orig.Fields[i]; fe.Path != o.Path || fe.Message != o.Message || fe.Line < 0 || fe.Line > lines {
+					t.Fatalf("Locate changed %+v into %+v (body of %d lines)", o, fe, lines)
 				}
 			}
 			return
