@@ -314,7 +314,7 @@ func TestAHugeRunListIsPaged(t *testing.T) {
 			b.screenshot("runs-paged")
 		}
 		b.do("next page", clickOn(`a[rel="next"]`))
-		b.waitFor("the next page", fmt.Sprintf(`location.search.includes("cursor=") && document.querySelectorAll("#runs-live tbody tr").length > 0 && !%q.includes(document.querySelector("#runs-live tbody tr a").getAttribute("href"))`, strings.Join(keysOf(seen), " ")))
+		b.waitFor("the next page", fmt.Sprintf(`document.readyState === "complete" && location.search.includes("cursor=") && document.querySelectorAll("#runs-live tbody tr").length > 0 && !%q.includes(document.querySelector("#runs-live tbody tr a").getAttribute("href"))`, strings.Join(keysOf(seen), " ")))
 	}
 	if len(seen) != total || pages != (total+199)/200 {
 		t.Errorf("paged through %d runs in %d pages, want %d in %d", len(seen), pages, total, (total+199)/200)

@@ -249,6 +249,7 @@ func (b *tab) location() string {
 func (b *tab) visit(path string) {
 	b.t.Helper()
 	b.do("visit "+path, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("main")))
+	b.waitFor("the page to load", `document.readyState === "complete"`)
 }
 
 // fill types values into the labelled inputs named by name, then submits
