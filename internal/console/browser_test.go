@@ -328,3 +328,75 @@ func keysOf(m map[string]bool) []string {
 	}
 	return out
 }
+
+// A person's sign-ins: two browsers signed in, one ends the other from the
+// account page, then logs out everywhere. A password reset link from the
+// operator sets a new password through the reset page.
+func TestSignInsEndAndPasswordsReset(t *testing.T) {
+	s := startConsole(t)
+	const email, password = "two@example.com", "harbor-lights-27-quince"
+	a := newBrowser(t, s, 1280)
+	a.signUp(email, password, "Two Co")
+	other := newBrowser(t, s, 1280)
+	other.logIn(email, password)
+	other.waitPath("/")
+
+	a.visit("/account")
+	if n := a.count("main tbody tr"); n != 2 {
+		t.Fatalf("account page lists %d sign-ins, want 2", n)
+	}
+	a.screenshot("account")
+	a.do("end the other sign-in", clickOn(`main tbody form[data-api^="/api/v1/sessions/"] button`))
+	a.waitFor("one sign-in left", `document.readyState === "complete" && document.querySelectorAll("main tbody tr").length === 1`)
+	other.visit("/runs")
+	other.waitPath("/login?next=%2Fruns")
+
+	a.do("log out everywhere", clickOn(`form[data-api="/api/v1/session/logout-everywhere"] button`))
+	a.waitPath("/login")
+	a.visit("/")
+	a.waitPath("/login")
+
+	link := s.resetLink(email)
+	a.visit(strings.TrimPrefix(link, s.base))
+	if got := a.text("main p strong"); got != email {
+		t.Errorf("reset page is for %q, want %s", got, email)
+	}
+	a.fill(map[string]string{"password": "copper-kettle-58-summit"}, `main form button[type="submit"]`)
+	a.waitPath("/login?reset=1")
+	a.logIn(email, "copper-kettle-58-summit")
+	a.waitPath("/")
+	a.visit(strings.TrimPrefix(link, s.base)) // a link works once
+	if h := a.text("main h1"); !strings.Contains(h, "Not Found") {
+		t.Errorf("a used reset link shows %q, want Not Found", h)
+	}
+	a.noAlerts()
+	other.noAlerts()
+}
+
+// Every page and asset carries the security headers, signed in or out,
+// and an unknown run is a 404 drawn as a page.
+func TestPagesCarryTheSecurityHeaders(t *testing.T) {
+	s := startConsole(t)
+	status, body := s.post(s.base+"/api/v1/accounts", `{"email":"hdr@example.com","password":"harbor-lights-27-quince","tenant_name":"Hdr"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("signup = %d %s", status, body)
+	}
+	jar := s.lastCookie
+	for _, path := range []string{"/login", "/signup", "/reset", "/", "/runs", "/account", "/assets/console.css", "/assets/console.js", "/runs/00000000-0000-4000-8000-000000000001"} {
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		req.Header.Set("Cookie", jar)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		h := res.Header
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") || h.Get("Referrer-Policy") == "" {
+			t.Errorf("GET %s = %d with headers %v, want CSP, X-Frame-Options DENY, nosniff and Referrer-Policy", path, res.StatusCode, h)
+		}
+		if strings.HasPrefix(path, "/runs/") && res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404 drawn as a page", path, res.StatusCode)
+		}
+	}
+}

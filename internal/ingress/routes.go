@@ -164,6 +164,7 @@ var routeTable = []route{
 	{http.MethodGet, "/", viewerPage, (*Server).overviewPage},
 	{http.MethodGet, "/runs", viewerPage, (*Server).runsPage},
 	{http.MethodGet, "/runs/:id", viewerPage.on(objRun), (*Server).runPage},
+	{http.MethodGet, "/account", viewerPage, (*Server).accountPage},
 }
 
 // static is a handler that needs nothing of the server.
