@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -399,4 +400,61 @@ func TestPagesCarryTheSecurityHeaders(t *testing.T) {
 			t.Errorf("GET %s = %d, want 404 drawn as a page", path, res.StatusCode)
 		}
 	}
+}
+
+// A run that fails: its page shows the error and the failed attempts (a
+// dashed outline on the timeline); once the target recovers, Redrive (after
+// a confirmation) resumes it to success. A waiting run is canceled from its
+// page. An image artifact is previewed, and its script does not run.
+func TestAFailedRunIsRedrivenAndAWaitingOneCanceled(t *testing.T) {
+	var healthy atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(target.Close)
+	s := startConsole(t)
+	b := newBrowser(t, s, 1280)
+	b.signUp("ops@example.com", "harbor-lights-27-quince", "Ops Co")
+	const badge = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="green"/><script>alert("svg")</script></svg>`
+	wf := created[struct{ ID string }](b, b.api("POST", "/api/v1/workflows", map[string]any{
+		"name": "flaky", "max_attempts": 1, "steps": []any{
+			map[string]any{"name": "badge", "type": "artifact", "with": map[string]any{"name": "badge.svg", "content_type": "image/svg+xml", "content": "'" + badge + "'"}},
+			map[string]any{"name": "call", "type": "http", "retry": map[string]any{"max_attempts": 2, "backoff": "1s", "max_backoff": "1s", "jitter": false},
+				"with": map[string]any{"url": target.URL + "/x"}},
+		}}, true), 201)
+	run := created[struct {
+		RunID string `json:"run_id"`
+	}](b, b.api("POST", "/api/v1/workflows/"+wf.ID+"/runs", map[string]any{}, true), 202)
+	b.visit("/runs/" + run.RunID)
+	b.waitFor("the run to fail (the page reloads while it moves)", `document.readyState === "complete" && document.querySelector("main > p .s-failed, main > p .s-dead") !== null`)
+	if n := b.count("svg.chart rect.bar-retry"); n != 1 {
+		t.Errorf("timeline shows %d retried steps, want 1 (the http step)", n)
+	}
+	if e := b.text("main > p.problem"); !strings.Contains(e, "503") {
+		t.Errorf("run error = %q, want the 503", e)
+	}
+	b.waitFor("the badge preview to load", `(() => { const i = document.querySelector("img.preview"); return i && i.complete && i.naturalWidth === 40; })()`)
+	b.screenshot("run-failed")
+
+	healthy.Store(true)
+	b.do("redrive", clickOn(`form[data-api$="/redrive"] button`))
+	b.waitFor("the redriven run to succeed", `document.readyState === "complete" && document.querySelector("main > p .s-succeeded") !== null`)
+	if d := b.Dialogs(); len(d) == 0 || !strings.HasPrefix(d[len(d)-1], "confirm: Redrive this run") {
+		t.Errorf("dialogs = %q, want a confirmation before the redrive", d)
+	}
+
+	// A run waiting in a delay step is canceled from its page.
+	slow := created[struct{ ID string }](b, b.api("POST", "/api/v1/workflows", map[string]any{
+		"name": "slow", "steps": []any{map[string]any{"name": "wait", "type": "delay", "with": map[string]any{"for": "1h"}}}}, true), 201)
+	waiting := created[struct {
+		RunID string `json:"run_id"`
+	}](b, b.api("POST", "/api/v1/workflows/"+slow.ID+"/runs", map[string]any{}, true), 202)
+	b.visit("/runs/" + waiting.RunID)
+	b.do("cancel", clickOn(`form[data-api$="/cancel"] button`))
+	b.waitFor("the run to be canceled", `document.readyState === "complete" && document.querySelector("main > p .s-canceled") !== null`)
+	b.noAlerts()
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"aias/internal/console"
 )
@@ -78,5 +79,58 @@ func TestThePolicyAllowsNoInlineScript(t *testing.T) {
 	}
 	if strings.Contains(console.CSP, "unsafe") {
 		t.Errorf("CSP %q allows something unsafe", console.CSP)
+	}
+}
+
+func TestPerMinuteStacksStatusesInTheirMinute(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 12, 30, 40, 0, time.UTC)
+	minute := now.Truncate(time.Minute)
+	ch := console.PerMinute(now, 24*time.Hour, []console.Count{
+		{Minute: minute, Status: "succeeded", N: 3},
+		{Minute: minute, Status: "failed", N: 1},
+		{Minute: minute.Add(-time.Hour), Status: "succeeded", N: 2},
+		{Minute: minute.Add(-25 * time.Hour), Status: "succeeded", N: 9}, // outside the window
+	})
+	if ch.Empty || len(ch.Bars) != 3 {
+		t.Fatalf("bars = %+v, want 3 (two stacked in the last minute, one an hour earlier)", ch.Bars)
+	}
+	last := ch.Bars[len(ch.Bars)-1]
+	if last.Class != "bar-failed" || ch.Bars[1].Class != "bar-succeeded" || last.Y+last.H != ch.Bars[1].Y {
+		t.Errorf("the last minute's bars %+v, %+v: want failed stacked on succeeded", ch.Bars[1], last)
+	}
+	if ch.Bars[0].X >= ch.Bars[1].X || ch.Bars[1].X+ch.Bars[1].W > ch.Width+0.01 {
+		t.Errorf("bars out of order or outside the chart: %+v", ch.Bars)
+	}
+	if !strings.Contains(ch.Summary, "6 runs") || !strings.Contains(ch.Summary, "at most 4") {
+		t.Errorf("summary = %q, want 6 runs, at most 4 in one minute", ch.Summary)
+	}
+}
+
+func TestTimelineShowsFailedAttemptsAndStepsThatNeverRan(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) *time.Time { v := start.Add(time.Duration(ms) * time.Millisecond); return &v }
+	ch := console.Timeline(start, []console.Span{
+		{Name: "a", Status: "succeeded", Start: at(0), End: at(100)},
+		{Name: "b", Status: "failed", Start: at(2000), End: at(2500), Retries: 2},
+		{Name: "c", Status: "pending"},
+	})
+	var classes []string
+	for _, b := range ch.Bars {
+		classes = append(classes, b.Class)
+	}
+	if strings.Join(classes, ",") != "bar-succeeded,bar-retry,bar-failed" {
+		t.Errorf("bars = %v, want a's bar, then b's retry outline and bar, none for c", classes)
+	}
+	if ch.Bars[0].X >= ch.Bars[2].X || ch.Bars[2].W <= ch.Bars[0].W {
+		t.Errorf("b starts after a and lasts longer: %+v", ch.Bars)
+	}
+	texts := ""
+	for _, l := range ch.Labels {
+		texts += l.Text + "|"
+	}
+	if !strings.Contains(texts, "2 failed attempts") || !strings.Contains(texts, "c|pending") {
+		t.Errorf("labels = %s, want the failed attempts and c pending", texts)
 	}
 }
