@@ -76,7 +76,7 @@ type Config struct {
 	PublicURL             string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
 	MaxBodyBytes          int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"webhook body limit of endpoints that set none, in bytes"`
 	MaxBodyLimit          int64         `env:"AIAS_MAX_BODY_LIMIT" envDefault:"26214400" help:"the largest body limit an endpoint may set, in bytes"`
-	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether POST /api/v1/signup is open to anyone (aias dev opens it); closed: tenants are made with 'aias tenant create'"`
+	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether signup is open to anyone: POST /api/v1/signup (a tenant and an API key) and the console's /signup (a person with a password) (aias dev opens it); closed: tenants are made with 'aias tenant create', people join by invitation"`
 	SignupRatePerHour     int           `env:"AIAS_SIGNUP_RATE_PER_HOUR" envDefault:"5" help:"signups per hour from one client IP (an IPv6 /64) while signup is open; 0: no limit"`
 	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
 	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -314,7 +315,7 @@ func TestAHugeRunListIsPaged(t *testing.T) {
 			b.screenshot("runs-paged")
 		}
 		b.do("next page", clickOn(`a[rel="next"]`))
-		b.waitFor("the next page", fmt.Sprintf(`location.search.includes("cursor=") && document.querySelectorAll("#runs-live tbody tr").length > 0 && !%q.includes(document.querySelector("#runs-live tbody tr a").getAttribute("href"))`, strings.Join(keysOf(seen), " ")))
+		b.waitFor("the next page", fmt.Sprintf(`document.readyState === "complete" && location.search.includes("cursor=") && document.querySelectorAll("#runs-live tbody tr").length > 0 && !%q.includes(document.querySelector("#runs-live tbody tr a").getAttribute("href"))`, strings.Join(keysOf(seen), " ")))
 	}
 	if len(seen) != total || pages != (total+199)/200 {
 		t.Errorf("paged through %d runs in %d pages, want %d in %d", len(seen), pages, total, (total+199)/200)
@@ -327,4 +328,133 @@ func keysOf(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A person's sign-ins: two browsers signed in, one ends the other from the
+// account page, then logs out everywhere. A password reset link from the
+// operator sets a new password through the reset page.
+func TestSignInsEndAndPasswordsReset(t *testing.T) {
+	s := startConsole(t)
+	const email, password = "two@example.com", "harbor-lights-27-quince"
+	a := newBrowser(t, s, 1280)
+	a.signUp(email, password, "Two Co")
+	other := newBrowser(t, s, 1280)
+	other.logIn(email, password)
+	other.waitPath("/")
+
+	a.visit("/account")
+	if n := a.count("main tbody tr"); n != 2 {
+		t.Fatalf("account page lists %d sign-ins, want 2", n)
+	}
+	a.screenshot("account")
+	a.do("end the other sign-in", clickOn(`main tbody form[data-api^="/api/v1/sessions/"] button`))
+	a.waitFor("one sign-in left", `document.readyState === "complete" && document.querySelectorAll("main tbody tr").length === 1`)
+	other.visit("/runs")
+	other.waitPath("/login?next=%2Fruns")
+
+	a.do("log out everywhere", clickOn(`form[data-api="/api/v1/session/logout-everywhere"] button`))
+	a.waitPath("/login")
+	a.visit("/")
+	a.waitPath("/login")
+
+	link := s.resetLink(email)
+	a.visit(strings.TrimPrefix(link, s.base))
+	if got := a.text("main p strong"); got != email {
+		t.Errorf("reset page is for %q, want %s", got, email)
+	}
+	a.fill(map[string]string{"password": "copper-kettle-58-summit"}, `main form button[type="submit"]`)
+	a.waitPath("/login?reset=1")
+	a.logIn(email, "copper-kettle-58-summit")
+	a.waitPath("/")
+	a.visit(strings.TrimPrefix(link, s.base)) // a link works once
+	if h := a.text("main h1"); !strings.Contains(h, "Not Found") {
+		t.Errorf("a used reset link shows %q, want Not Found", h)
+	}
+	a.noAlerts()
+	other.noAlerts()
+}
+
+// Every page and asset carries the security headers, signed in or out,
+// and an unknown run is a 404 drawn as a page.
+func TestPagesCarryTheSecurityHeaders(t *testing.T) {
+	s := startConsole(t)
+	status, body := s.post(s.base+"/api/v1/accounts", `{"email":"hdr@example.com","password":"harbor-lights-27-quince","tenant_name":"Hdr"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("signup = %d %s", status, body)
+	}
+	jar := s.lastCookie
+	for _, path := range []string{"/login", "/signup", "/reset", "/", "/runs", "/account", "/assets/console.css", "/assets/console.js", "/runs/00000000-0000-4000-8000-000000000001"} {
+		req, _ := http.NewRequest(http.MethodGet, s.base+path, nil)
+		req.Header.Set("Cookie", jar)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		h := res.Header
+		if h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") || h.Get("Referrer-Policy") == "" {
+			t.Errorf("GET %s = %d with headers %v, want CSP, X-Frame-Options DENY, nosniff and Referrer-Policy", path, res.StatusCode, h)
+		}
+		if strings.HasPrefix(path, "/runs/") && res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404 drawn as a page", path, res.StatusCode)
+		}
+	}
+}
+
+// A run that fails: its page shows the error and the failed attempts (a
+// dashed outline on the timeline); once the target recovers, Redrive (after
+// a confirmation) resumes it to success. A waiting run is canceled from its
+// page. An image artifact is previewed, and its script does not run.
+func TestAFailedRunIsRedrivenAndAWaitingOneCanceled(t *testing.T) {
+	var healthy atomic.Bool
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !healthy.Load() {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(target.Close)
+	s := startConsole(t)
+	b := newBrowser(t, s, 1280)
+	b.signUp("ops@example.com", "harbor-lights-27-quince", "Ops Co")
+	const badge = `<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="green"/><script>alert("svg")</script></svg>`
+	wf := created[struct{ ID string }](b, b.api("POST", "/api/v1/workflows", map[string]any{
+		"name": "flaky", "max_attempts": 1, "steps": []any{
+			map[string]any{"name": "badge", "type": "artifact", "with": map[string]any{"name": "badge.svg", "content_type": "image/svg+xml", "content": "'" + badge + "'"}},
+			map[string]any{"name": "call", "type": "http", "retry": map[string]any{"max_attempts": 2, "backoff": "1s", "max_backoff": "1s", "jitter": false},
+				"with": map[string]any{"url": target.URL + "/x"}},
+		}}, true), 201)
+	run := created[struct {
+		RunID string `json:"run_id"`
+	}](b, b.api("POST", "/api/v1/workflows/"+wf.ID+"/runs", map[string]any{}, true), 202)
+	b.visit("/runs/" + run.RunID)
+	b.waitFor("the run to fail (the page reloads while it moves)", `document.readyState === "complete" && document.querySelector("main > p .s-failed, main > p .s-dead") !== null`)
+	if n := b.count("svg.chart rect.bar-retry"); n != 1 {
+		t.Errorf("timeline shows %d retried steps, want 1 (the http step)", n)
+	}
+	if e := b.text("main > p.problem"); !strings.Contains(e, "503") {
+		t.Errorf("run error = %q, want the 503", e)
+	}
+	b.waitFor("the badge preview to load", `(() => { const i = document.querySelector("img.preview"); return i && i.complete && i.naturalWidth === 40; })()`)
+	b.screenshot("run-failed")
+
+	healthy.Store(true)
+	b.do("redrive", clickOn(`form[data-api$="/redrive"] button`))
+	b.waitFor("the redriven run to succeed", `document.readyState === "complete" && document.querySelector("main > p .s-succeeded") !== null`)
+	if d := b.Dialogs(); len(d) == 0 || !strings.HasPrefix(d[len(d)-1], "confirm: Redrive this run") {
+		t.Errorf("dialogs = %q, want a confirmation before the redrive", d)
+	}
+
+	// A run waiting in a delay step is canceled from its page.
+	slow := created[struct{ ID string }](b, b.api("POST", "/api/v1/workflows", map[string]any{
+		"name": "slow", "steps": []any{map[string]any{"name": "wait", "type": "delay", "with": map[string]any{"for": "1h"}}}}, true), 201)
+	waiting := created[struct {
+		RunID string `json:"run_id"`
+	}](b, b.api("POST", "/api/v1/workflows/"+slow.ID+"/runs", map[string]any{}, true), 202)
+	b.visit("/runs/" + waiting.RunID)
+	b.do("cancel", clickOn(`form[data-api$="/cancel"] button`))
+	b.waitFor("the run to be canceled", `document.readyState === "complete" && document.querySelector("main > p .s-canceled") !== null`)
+	b.noAlerts()
 }

@@ -97,7 +97,9 @@ func PerMinute(now time.Time, window time.Duration, counts []Count) Chart {
 			}
 			h := float64(n) * scale
 			y -= h
-			ch.Bars = append(ch.Bars, Bar{X: left + float64(i)*colW, Y: y, W: max(colW, 3), H: h, Class: "bar-" + st,
+			w := max(colW, 3) // a minute is under a pixel wide: keep a bar visible
+			x := min(left+float64(i)*colW, width-w)
+			ch.Bars = append(ch.Bars, Bar{X: x, Y: y, W: w, H: h, Class: "bar-" + st,
 				Title: fmt.Sprintf("%s: %d %s", start.Add(time.Duration(i)*time.Minute).UTC().Format("15:04"), n, st)})
 		}
 	}
@@ -132,7 +134,7 @@ type Span struct {
 // from the run's start to its last step's end. A step with failed attempts
 // has a dashed outline and says how many; a step that never ran has no bar.
 func Timeline(runStart time.Time, spans []Span) Chart {
-	const width, row, left, right = 960.0, 26.0, 170.0, 120.0
+	const width, row, left, right = 960.0, 26.0, 170.0, 240.0
 	end := runStart
 	for _, s := range spans {
 		if s.End != nil && s.End.After(end) {
@@ -165,13 +167,19 @@ func Timeline(runStart time.Time, spans []Span) Chart {
 		w := max(float64(stop.Sub(*s.Start))*scale, 2)
 		text := fmt.Sprintf("%s · %s", s.Status, dur(stop.Sub(*s.Start)))
 		if s.Retries > 0 {
-			text += fmt.Sprintf(" · %d retries", s.Retries)
+			text += fmt.Sprintf(" · %d failed attempts", s.Retries)
 			ch.Bars = append(ch.Bars, Bar{X: x - 2, Y: y + 2, W: w + 4, H: row - 4, Class: "bar-retry",
-				Title: fmt.Sprintf("%s failed %d times before this attempt", s.Name, s.Retries)})
+				Title: fmt.Sprintf("%s: %d failed attempts; the bar is the last attempt", s.Name, s.Retries)})
 		}
 		ch.Bars = append(ch.Bars, Bar{X: x, Y: y + 5, W: w, H: row - 10, Class: "bar-" + s.Status,
 			Title: fmt.Sprintf("%s: %s", s.Name, text)})
-		ch.Labels = append(ch.Labels, Label{X: min(x+w+6, width-right+4), Y: y + 17, Text: text, Anchor: "start"})
+		// The label goes after the bar, or before it when the bar ends
+		// near the right edge.
+		if x+w+6 <= width-right {
+			ch.Labels = append(ch.Labels, Label{X: x + w + 6, Y: y + 17, Text: text, Anchor: "start"})
+		} else {
+			ch.Labels = append(ch.Labels, Label{X: x - 6, Y: y + 17, Text: text, Anchor: "end"})
+		}
 	}
 	ch.Labels = append(ch.Labels, Label{X: left, Y: ch.Height - 4, Text: "0", Anchor: "start"},
 		Label{X: width - right, Y: ch.Height - 4, Text: dur(total), Anchor: "end"})

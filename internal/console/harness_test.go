@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"aias/internal/account"
 	"aias/internal/app"
 	"aias/internal/config"
 	"aias/internal/logging"
@@ -43,6 +44,9 @@ type aias struct {
 	t    *testing.T
 	base string
 	db   *pgtest.DB
+	// lastCookie is the aias_session cookie ("aias_session=…") the last
+	// post was answered with, if any.
+	lastCookie string
 }
 
 // startConsole runs every role of AIAS on a fresh database and Redis DB,
@@ -109,6 +113,22 @@ func (s *aias) owner(query string, args ...any) {
 	}
 }
 
+// resetLink makes a one-time password reset link as an operator does
+// (aias user reset-link).
+func (s *aias) resetLink(email string) string {
+	s.t.Helper()
+	db, err := postgres.Open(context.Background(), s.db.AppURL, 1)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	link, err := account.New(db, account.Options{PublicURL: s.base}).CreateResetLink(context.Background(), email)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return link
+}
+
 // post sends a webhook (or any JSON) from outside the browser.
 func (s *aias) post(url, body string, header ...string) (int, []byte) {
 	s.t.Helper()
@@ -125,6 +145,11 @@ func (s *aias) post(url, body string, header ...string) (int, []byte) {
 		s.t.Fatal(err)
 	}
 	defer func() { _ = res.Body.Close() }()
+	for _, c := range res.Cookies() {
+		if c.Name == "aias_session" {
+			s.lastCookie = c.Name + "=" + c.Value
+		}
+	}
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(res.Body)
 	return res.StatusCode, buf.Bytes()
@@ -249,6 +274,7 @@ func (b *tab) location() string {
 func (b *tab) visit(path string) {
 	b.t.Helper()
 	b.do("visit "+path, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("main")))
+	b.waitFor("the page to load", `document.readyState === "complete"`)
 }
 
 // fill types values into the labelled inputs named by name, then submits

@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -222,6 +223,19 @@ func TestSignInsRefuseWhatTheyShould(t *testing.T) {
 	wantProblem(t, "common password", s.do("POST", "/api/v1/accounts", "", "", map[string]string{
 		"email": "dee@example.com", "password": "password1234", "tenant_name": "Dee"}), 400, "validation_failed")
 	wantProblem(t, "reset without SMTP", s.do("POST", "/api/v1/password-resets", "", "", map[string]string{"email": "bo@example.com"}), 503, "mail_not_configured")
+
+	// Guessing one account's password is cut off after ten tries, before
+	// any password work, with Retry-After.
+	s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
+		"email": "rl@example.com", "password": strongPassword, "tenant_name": "Rl"}))
+	var last response
+	for i := 0; i < 11; i++ {
+		last = s.do("POST", "/api/v1/session", "", "", map[string]string{"email": "rl@example.com", "password": fmt.Sprintf("guess-number-%02d-x", i)})
+	}
+	wantProblem(t, "the 11th guess", last, 429, "rate_limited")
+	if last.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After: %v", last.Header)
+	}
 
 	key := s.signup("keyed").Key
 	wantProblem(t, "logout with an API key", s.do("DELETE", "/api/v1/session", key, "", nil), 400, "session_required")

@@ -167,3 +167,17 @@ func (s *Server) resetPage(c echo.Context) error {
 	}
 	return s.page(c, "reset.html", "Reset your password", "", data)
 }
+
+// accountPage is the signed-in person's own page: their sign-ins here,
+// ending one, and logging out everywhere. An API key has no sign-ins.
+func (s *Server) accountPage(c echo.Context) error {
+	data := map[string]any{"Email": "", "Role": principal(c).Role, "Sessions": []account.Session{}}
+	if in, ok := signIn(c); ok {
+		sessions, err := s.accounts.ListSessions(c.Request().Context(), in.principal)
+		if err != nil {
+			return err
+		}
+		data["Email"], data["Sessions"] = in.principal.Email, sessions
+	}
+	return s.page(c, "account.html", "Your account", "", data)
+}

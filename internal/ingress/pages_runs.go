@@ -448,7 +448,8 @@ func artifactViews(ctx context.Context, q postgres.Querier, arts []artifact.Arti
 		v := artifactView{Artifact: a}
 		ct := strings.ToLower(a.ContentType)
 		switch {
-		case strings.HasPrefix(ct, "image/png"), strings.HasPrefix(ct, "image/jpeg"), strings.HasPrefix(ct, "image/gif"), strings.HasPrefix(ct, "image/webp"):
+		case strings.HasPrefix(ct, "image/png"), strings.HasPrefix(ct, "image/jpeg"), strings.HasPrefix(ct, "image/gif"), strings.HasPrefix(ct, "image/webp"),
+			strings.HasPrefix(ct, "image/svg+xml"): // an <img> never runs an SVG's scripts
 			v.Kind = "image"
 		case strings.HasPrefix(ct, "text/"), strings.Contains(ct, "json"), strings.Contains(ct, "xml"), strings.Contains(ct, "yaml"):
 			v.Kind = "text"

@@ -181,6 +181,7 @@ var routeTable = []route{
 	{http.MethodGet, "/audit", adminPage, (*Server).auditPage},
 	{http.MethodGet, "/billing", adminPage, (*Server).billingPage},
 	{http.MethodGet, "/diagnostics", adminPage, (*Server).diagnosticsPage},
+	{http.MethodGet, "/account", viewerPage, (*Server).accountPage},
 }
 
 // static is a handler that needs nothing of the server.

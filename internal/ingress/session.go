@@ -113,14 +113,14 @@ func (s *Server) ownOrigin(origin string, r *http.Request) bool {
 // setSessionCookie hands the browser a new sign-in: HttpOnly, SameSite=Lax,
 // Secure outside dev, ending when the sign-in does at the latest.
 func (s *Server) setSessionCookie(c echo.Context, in account.SignIn) {
-	c.SetCookie(&http.Cookie{
+	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: Secure everywhere but dev, which serves http on 127.0.0.1
 		Name: SessionCookie, Value: in.Token, Path: "/", Expires: in.Principal.ExpiresAt,
 		HttpOnly: true, Secure: s.opt.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
 }
 
 func (s *Server) clearSessionCookie(c echo.Context) {
-	c.SetCookie(&http.Cookie{
+	c.SetCookie(&http.Cookie{ //nolint:gosec // G124: as setSessionCookie
 		Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(0, 0), MaxAge: -1,
 		HttpOnly: true, Secure: s.opt.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})

@@ -143,5 +143,15 @@
   });
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-refresh]"), live);
+    var reload = document.querySelector("[data-reload]");
+    if (reload) {
+      var every = parseInt(reload.getAttribute("data-reload"), 10) || 3000;
+      var again = function () {
+        // Not while the person is typing or a dialog is open.
+        if (document.hidden || document.activeElement && document.activeElement.tagName === "INPUT") { setTimeout(again, every); return; }
+        window.location.reload();
+      };
+      setTimeout(again, every);
+    }
   });
 })();
