@@ -191,3 +191,25 @@ steps:
 		t.Errorf("trial result shows the secret: %s", b)
 	}
 }
+
+func TestTryIsBoundedByTheDefinitionsTimeout(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	release := make(chan struct{})
+	defer close(release)
+	b.calls.mu.Lock()
+	b.calls.block["/slow"] = release
+	b.calls.mu.Unlock()
+	d := trialDef(t, `
+name: slow
+timeout: 1s
+steps:
+  - name: wait
+    type: http
+    with: {url: "`+b.srv.URL+`/slow"}
+`)
+	res, err := e.Try(context.Background(), run.Trial{TenantID: b.tenant, Definition: d, AllowSideEffects: true})
+	if err != nil || res.Status != "failed" || !strings.Contains(res.Error, "timeout of 1s") {
+		t.Fatalf("Try of a step slower than the definition's timeout = %+v, %v; want failed, naming the 1s timeout", res, err)
+	}
+}
