@@ -32,7 +32,7 @@ services: ## start (installing if needed) the local PostgreSQL and Redis
 	@bash scripts/services.sh
 
 .PHONY: run
-run: services build ## start AIAS on the local services with a demo tenant, print curl lines and the dashboard's login
+run: services build ## start AIAS on the local services with a demo tenant, print the console's URL and demo login, curl lines and the dashboard's login
 	@bash scripts/dev-db.sh
 	@$(DEV_ENV) ./bin/aias dev
 
@@ -49,13 +49,17 @@ build: ## build the four binaries into ./bin
 	$(GO) build -o bin/aias-worker ./cmd/worker
 	$(GO) build -o bin/aias-scheduler ./cmd/scheduler
 
+.PHONY: browser
+browser: ## install (if missing) Debian's Chromium for the console's browser tests
+	@bash scripts/browser.sh
+
 .PHONY: test
-test: services ## run every test against the real PostgreSQL and Redis, then a short fuzz of untrusted-input parsers
+test: services browser ## run every test against the real PostgreSQL, Redis and Chromium, then a short fuzz of untrusted-input parsers
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$${FUZZ_SMOKE_TIME:-20000x} FUZZ_PKGS="$(FUZZ_SMOKE_PKGS)"
 
 .PHONY: test-race
-test-race: services ## the tests with the race detector
+test-race: services browser ## the tests with the race detector
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 # Every parser of untrusted input: signature headers, bodies, workflow

@@ -53,6 +53,15 @@ func TestDevPrintsTheDashboardItOpensWithAFreshToken(t *testing.T) {
 		t.Errorf("dashboard on the public port = %d, want 404", got)
 	}
 	signup := func(r *http.Request) { r.Header.Set("Content-Type", "application/json") }
+	// The console's demo login works with the password printed.
+	lm := regexp.MustCompile(`log in as (\S+) with the password (\S+) `).FindStringSubmatch(text)
+	if lm == nil || !strings.Contains(text, "http://"+httpAddr+"/\n") {
+		t.Fatalf("aias dev printed no console URL and demo login:\n%s", text)
+	}
+	login := `{"email":"` + lm[1] + `","password":"` + lm[2] + `"}`
+	if got := statusBody(t, "POST", "http://"+httpAddr+"/api/v1/session", login, signup); got != http.StatusCreated {
+		t.Errorf("console login with the printed demo password = %d, want 201", got)
+	}
 	if got := statusBody(t, "POST", "http://"+httpAddr+"/api/v1/signup", `{"email":"me@example.com","tenant_name":"acme"}`, signup); got != http.StatusCreated {
 		t.Errorf("signup under aias dev = %d, want 201", got)
 	}

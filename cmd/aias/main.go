@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -191,10 +192,47 @@ func dev(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	password, err := demoLogin(ctx, a)
+	if err != nil {
+		return fmt.Errorf("demo login: %w", err)
+	}
 	fmt.Fprintln(out, "\nAIAS is running (ingress, worker and scheduler in one process). Ctrl-C stops it.")
+	printConsole(out, cfg.PublicURL, password)
 	printDemo(out, cfg.PublicURL, demo)
 	printDashboard(out, cfg, getenv("AIAS_OPERATOR_TOKEN") != "")
 	return a.Serve(ctx, config.RoleDev, ln)
+}
+
+// demoLogin gives the demo tenant's owner (seed.DemoEmail) a fresh
+// password for the console, through the same one-time reset link an
+// operator makes (aias user reset-link), and returns it.
+func demoLogin(ctx context.Context, a *app.App) (string, error) {
+	accounts := a.Accounts(a.Log)
+	link, err := accounts.CreateResetLink(ctx, seed.DemoEmail)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return "", err
+	}
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	password := base64.RawURLEncoding.EncodeToString(b)
+	if err := accounts.ResetPassword(ctx, u.Query().Get("token"), password); err != nil {
+		return "", err
+	}
+	return password, nil
+}
+
+// printConsole says where the console is and how to log in to it.
+func printConsole(out io.Writer, base, password string) {
+	fmt.Fprintf(out, `
+Open the console and log in as %s with the password %s (new at every start):
+
+  %s/
+
+`, seed.DemoEmail, password, strings.TrimRight(base, "/"))
 }
 
 // devDefaults is getenv with what a developer's session wants unless the

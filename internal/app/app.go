@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
 
+	"aias/internal/account"
 	"aias/internal/billing"
 	"aias/internal/config"
 	"aias/internal/entitlement"
@@ -112,12 +113,15 @@ func (a *App) Ingress() *ingress.Server {
 	c := a.Cfg
 	return ingress.New(ingress.Deps{
 		DB: a.DB, Redis: a.Redis, Queue: a.Queue, Revive: a.Queue, Keys: a.Keys, Admitter: a.Admitter, Metrics: a.Metrics, Log: log,
-		Tracer:  a.Tracer,
-		Billing: a.Billing(),
-		Limiter: ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+		Tracer:     a.Tracer,
+		Billing:    a.Billing(),
+		Accounts:   a.Accounts(log),
+		Limiter:    ratelimit.New(a.Redis, ratelimit.Options{Log: log}),
+		HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer),
 	}, ingress.Options{
 		PublicURL: c.PublicURL, MaxBodyBytes: c.MaxBodyBytes, MaxBodyLimit: c.MaxBodyLimit,
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
+		SecureCookies:     !c.Dev(),
 		SignupLimit:       c.Parsed.SignupLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		TrustedProxies:   c.Parsed.TrustedProxies,
@@ -126,6 +130,25 @@ func (a *App) Ingress() *ingress.Server {
 		Extra:            a.ExtraRoutes,
 		EndpointCacheTTL: c.EndpointCacheTTL,
 	})
+}
+
+// Accounts is the people of the console: sign-ins, invitations, resets
+// and members (docs/accounts.md), with sign-in attempts limited through
+// Redis (waiting up to account.RedisTimeout before deciding in-process).
+func (a *App) Accounts(log zerolog.Logger) *account.Service {
+	rl := ratelimit.New(a.Redis, ratelimit.Options{Log: log, Timeout: account.RedisTimeout})
+	opts := account.Options{
+		PublicURL: a.Cfg.PublicURL,
+		Limiter:   account.NewLimiter(rl, ratelimit.Limit{}, ratelimit.Limit{}),
+		Log:       log,
+	}
+	if a.Cfg.SMTPHost != "" {
+		// Validated by config.Load: AIAS_SMTP_* make a relay.
+		if m, err := account.NewSMTP(a.Cfg.SMTP()); err == nil {
+			opts.Mailer = m
+		}
+	}
+	return account.New(a.DB, opts)
 }
 
 // Ops is the handler of the ops listener (AIAS_METRICS_ADDR). The process

@@ -29,9 +29,11 @@ func (r Role) Valid() bool { return rank[r] > 0 }
 // AtLeast reports whether r grants everything min grants.
 func (r Role) AtLeast(min Role) bool { return rank[r] >= rank[min] && rank[min] > 0 }
 
-// Principal is who a request acts as: one key of one tenant.
+// Principal is who a request acts as: one key of one tenant, or one
+// person signed in to the console for one tenant (UserID set, KeyID nil).
 type Principal struct {
 	KeyID    uuid.UUID
+	UserID   uuid.UUID
 	TenantID uuid.UUID
 	Role     Role
 }

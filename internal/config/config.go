@@ -21,6 +21,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"aias/internal/account"
 	"aias/internal/keyring"
 	"aias/internal/logging"
 	"aias/internal/plan"
@@ -62,6 +63,12 @@ type Config struct {
 	PlansFile      string `env:"AIAS_PLANS_FILE" help:"YAML or JSON plan catalogue (limits, features, Stripe prices); empty: the built-in free, pro and business"`
 	EncryptionKeys string `env:"AIAS_ENCRYPTION_KEYS" help:"key-encryption keys for secrets at rest: 'id:base64(32 bytes)[,id:...]', the first encrypts, all decrypt ('aias keys generate' makes one)"`
 
+	SMTPHost     string `env:"AIAS_SMTP_HOST" help:"SMTP relay that emails invitation and password reset links; empty: links are only shown (an operator makes reset links with 'aias user reset-link')"`
+	SMTPPort     int    `env:"AIAS_SMTP_PORT" envDefault:"587" help:"port of the SMTP relay: 465 speaks TLS at once, others upgrade with STARTTLS when offered"`
+	SMTPFrom     string `env:"AIAS_SMTP_FROM" help:"sender address of the emails (required with AIAS_SMTP_HOST)"`
+	SMTPUsername string `env:"AIAS_SMTP_USERNAME" help:"SMTP login, sent only over TLS or to localhost; empty: no login"`
+	SMTPPassword string `env:"AIAS_SMTP_PASSWORD" help:"SMTP password"`
+
 	OperatorToken         string        `env:"AIAS_OPERATOR_TOKEN" help:"token (HTTP Basic password or Bearer) for the asynq dashboard at /admin/queues on the ingress's ops listener, at least 32 characters in production; empty: the dashboard is off (aias dev makes one)"`
 	AdminActions          bool          `env:"AIAS_ADMIN_ACTIONS" envDefault:"false" help:"let the dashboard act on tasks (retry, delete, archive, pause); a change needs the token as a Bearer token, or Basic from the dashboard's own page; off: read-only"`
 	MetricsAddr           string        `env:"AIAS_METRICS_ADDR" envDefault:":9091" help:"listen address of the ops listener of every program: /metrics, /healthz, /readyz, and on the ingress /admin/queues; keep it off the public network; off: no ops listener"`
@@ -69,7 +76,7 @@ type Config struct {
 	PublicURL             string        `env:"AIAS_PUBLIC_URL" envDefault:"http://127.0.0.1:8080" help:"absolute base URL senders use; intake URLs are built from it"`
 	MaxBodyBytes          int64         `env:"AIAS_MAX_BODY_BYTES" envDefault:"1048576" help:"webhook body limit of endpoints that set none, in bytes"`
 	MaxBodyLimit          int64         `env:"AIAS_MAX_BODY_LIMIT" envDefault:"26214400" help:"the largest body limit an endpoint may set, in bytes"`
-	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether POST /api/v1/signup is open to anyone (aias dev opens it); closed: tenants are made with 'aias tenant create'"`
+	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether signup is open to anyone: POST /api/v1/signup (a tenant and an API key) and the console's /signup (a person with a password) (aias dev opens it); closed: tenants are made with 'aias tenant create', people join by invitation"`
 	SignupRatePerHour     int           `env:"AIAS_SIGNUP_RATE_PER_HOUR" envDefault:"5" help:"signups per hour from one client IP (an IPv6 /64) while signup is open; 0: no limit"`
 	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
 	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`
@@ -181,6 +188,11 @@ func parseProblems(err error) error {
 // Dev reports whether the program runs in development mode.
 func (c Config) Dev() bool { return c.Env == "dev" }
 
+// SMTP is the relay settings of AIAS_SMTP_* (Host empty: no email).
+func (c Config) SMTP() account.SMTPSettings {
+	return account.SMTPSettings{Host: c.SMTPHost, Port: c.SMTPPort, From: c.SMTPFrom, Username: c.SMTPUsername, Password: c.SMTPPassword}
+}
+
 // Validate reports every problem with c for role r at once. What it had to
 // parse to check it (the plans file, the keys, the allow-lists) it returns,
 // parsed, as far as r needs it.
@@ -266,6 +278,11 @@ func (c Config) checkIngress(add problem, p *Parsed) {
 	}
 	if c.RateIPPerSecond < 0 || c.RateIPBurst < 0 || c.RateEndpointPerSecond < 0 || c.RateEndpointBurst < 0 {
 		add("AIAS_RATE_LIMIT_* must be >= 0")
+	}
+	if c.SMTPHost != "" {
+		if _, err := account.NewSMTP(c.SMTP()); err != nil {
+			add("AIAS_SMTP_*: %v", err)
+		}
 	}
 	if c.SignupRatePerHour < 0 {
 		add("AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got %d", c.SignupRatePerHour)

@@ -54,6 +54,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		LogFormat:             "json",
 		OTelExporter:          "none",
 		EncryptionKeys:        testKeys,
+		SMTPPort:              587,
 		MetricsAddr:           ":9091",
 		HTTPAddr:              ":8080",
 		PublicURL:             "http://127.0.0.1:8080",

@@ -42,9 +42,14 @@ var kindNames = map[Kind]string{
 func (k Kind) String() string { return kindNames[k] }
 
 // FieldError names one offending field by its JSON path (e.g. "steps[2].with.url").
+// Line and Column, when known, place it in the document the client sent
+// (1-based; see workflow.Locate); zero when the field is not in the
+// document (a required field left out places at its parent).
 type FieldError struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
 }
 
 func (f FieldError) String() string { return f.Path + ": " + f.Message }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"aias/internal/audit"
@@ -16,6 +17,9 @@ import (
 // record writes an audit entry for the caller in the same transaction.
 func (s *Server) record(ctx context.Context, q postgres.Querier, c echo.Context, action, objectType, objectID string) error {
 	p := principal(c)
+	if p.UserID != uuid.Nil {
+		return audit.RecordUser(ctx, q, p.TenantID, p.UserID, action, objectType, objectID, logging.RequestID(ctx))
+	}
 	return audit.Record(ctx, q, p.TenantID, p.KeyID, action, objectType, objectID, logging.RequestID(ctx))
 }
 

@@ -86,16 +86,18 @@ func newRequestID() string {
 
 type principalKey struct{}
 
-// authenticate resolves the bearer key and checks it against the route's
-// access (its entry in the route table).
+// authenticate resolves who is calling — an API key (Authorization:
+// Bearer) or, without one, the console's sign-in cookie — and checks the
+// route's access (its entry in the route table) against that principal's
+// role. A sign-in's request that changes anything must carry the
+// sign-in's CSRF token (session.go). Both become the same auth.Principal,
+// so a page's fetch and a script's curl meet the same role table, the same
+// handlers, row-level security and audit log. A console page asked for
+// signed out is redirected to /login (pageErrors).
 func (s *Server) authenticate(a access) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			bearer, found := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-			if !found {
-				return errs.E(errs.Unauthorized, "unauthorized", "missing or invalid API key")
-			}
-			p, err := auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(bearer))
+			p, err := s.caller(c)
 			if err != nil {
 				return err
 			}
@@ -114,6 +116,21 @@ func (s *Server) authenticate(a access) echo.MiddlewareFunc {
 			return err
 		}
 	}
+}
+
+// caller is the principal of a request: its API key when it sends one,
+// else its sign-in (with the CSRF check for a change).
+func (s *Server) caller(c echo.Context) (auth.Principal, error) {
+	header := c.Request().Header.Get(echo.HeaderAuthorization)
+	if bearer, found := strings.CutPrefix(header, "Bearer "); found {
+		return auth.Authenticate(c.Request().Context(), s.db, strings.TrimSpace(bearer))
+	}
+	if header == "" {
+		if p, ok, err := s.sessionCaller(c); ok || err != nil {
+			return p, err
+		}
+	}
+	return auth.Principal{}, errs.E(errs.Unauthorized, "unauthorized", "missing or invalid API key")
 }
 
 func principal(c echo.Context) auth.Principal {
@@ -160,7 +177,11 @@ func (s *Server) forbidden(c echo.Context, p auth.Principal, a access) error {
 			return errs.NotFoundf("not found")
 		}
 	}
-	return errs.E(errs.Forbidden, "forbidden", "this key's role ("+string(p.Role)+") may not do this; needs "+string(a.min))
+	who := "this key's role"
+	if p.UserID != uuid.Nil {
+		who = "your role"
+	}
+	return errs.E(errs.Forbidden, "forbidden", who+" ("+string(p.Role)+") may not do this; needs "+string(a.min))
 }
 
 func objectParam(c echo.Context) string {
@@ -178,6 +199,9 @@ var existsQuery = map[string]string{ //nolint:gosec // G101: SQL naming tables, 
 	objArtifact: `SELECT EXISTS (SELECT 1 FROM artifacts WHERE id = $1::uuid AND tenant_id = $2)`,
 	objAPIKey:   `SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = $1::uuid AND tenant_id = $2)`,
 	objSecret:   `SELECT EXISTS (SELECT 1 FROM tenant_secrets WHERE name = $1 AND tenant_id = $2)`,
+	objSession:  `SELECT EXISTS (SELECT 1 FROM user_sessions WHERE id = $1::uuid AND tenant_id = $2)`,
+	objInvite:   `SELECT EXISTS (SELECT 1 FROM invites WHERE id = $1::uuid AND tenant_id = $2)`,
+	objMember:   `SELECT EXISTS (SELECT 1 FROM memberships WHERE user_id = $1::uuid AND tenant_id = $2)`,
 }
 
 func (s *Server) objectExists(ctx context.Context, tenantID uuid.UUID, kind, id string) (bool, error) {

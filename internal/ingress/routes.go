@@ -34,6 +34,7 @@ type handler func(s *Server, c echo.Context) error
 // object, because a 403 would confirm that it exists.
 type access struct {
 	public bool
+	page   bool // a console page (HTML): signed out, it redirects to /login
 	min    auth.Role
 	object string // "" when the route names no object
 }
@@ -45,6 +46,16 @@ var (
 	member = access{min: auth.Member}
 	admin  = access{min: auth.Admin}
 	owner  = access{min: auth.Owner}
+)
+
+// Who may open a console page (docs/console.md): anyone (the sign-in
+// pages and the assets), or a signed-in person of at least a role. A page
+// is never in docs/openapi.yaml.
+var (
+	publicPage = access{public: true, page: true}
+	viewerPage = access{min: auth.Viewer, page: true}
+	memberPage = access{min: auth.Member, page: true}
+	adminPage  = access{min: auth.Admin, page: true}
 )
 
 // on says which kind of object the route's path parameter names.
@@ -61,6 +72,9 @@ const (
 	objArtifact = "artifact"
 	objAPIKey   = "api_key"
 	objSecret   = "secret"
+	objSession  = "session"
+	objInvite   = "invite"
+	objMember   = "member"
 )
 
 // routeTable is every route of the public port. /metrics, /readyz and the
@@ -77,15 +91,34 @@ var routeTable = []route{
 	{http.MethodGet, "/api/openapi.json", public, static(serveOpenAPIJSON)},
 	{http.MethodGet, "/api/openapi.yaml", public, static(serveOpenAPIYAML)},
 
+	{http.MethodPost, "/api/v1/accounts", public, (*Server).signupPerson},
+	{http.MethodPost, "/api/v1/session", public, (*Server).login},
+	{http.MethodDelete, "/api/v1/session", viewer, (*Server).logout},
+	{http.MethodPost, "/api/v1/session/logout-everywhere", viewer, (*Server).logoutEverywhere},
+	{http.MethodGet, "/api/v1/sessions", viewer, (*Server).listSessions},
+	{http.MethodDelete, "/api/v1/sessions/:id", viewer.on(objSession), (*Server).revokeSession},
+	{http.MethodPost, "/api/v1/invites", admin, (*Server).invite},
+	{http.MethodGet, "/api/v1/invites", admin, (*Server).listInvites},
+	{http.MethodDelete, "/api/v1/invites/:id", admin.on(objInvite), (*Server).revokeInvite},
+	{http.MethodPost, "/api/v1/invites/accept", public, (*Server).acceptInvite},
+	{http.MethodPost, "/api/v1/password-resets", public, (*Server).requestReset},
+	{http.MethodPost, "/api/v1/password-resets/complete", public, (*Server).completeReset},
+	{http.MethodGet, "/api/v1/members", viewer, (*Server).listMembers},
+	{http.MethodPatch, "/api/v1/members/:id", admin.on(objMember), (*Server).changeRole},
+	{http.MethodDelete, "/api/v1/members/:id", viewer.on(objMember), (*Server).removeMember},
+
 	{http.MethodGet, "/api/v1/me", viewer, (*Server).me},
 	{http.MethodGet, "/api/v1/usage", viewer, (*Server).usage},
 
 	{http.MethodPost, "/api/v1/workflows", member, (*Server).createWorkflow},
+	{http.MethodPost, "/api/v1/workflows/validate", member, (*Server).validateWorkflow},
+	{http.MethodPost, "/api/v1/workflows/test", member, (*Server).testWorkflow},
 	{http.MethodGet, "/api/v1/workflows", viewer, listPage(workflow.List)},
 	{http.MethodGet, "/api/v1/workflows/:id", viewer.on(objWorkflow), getOne(workflow.Get)},
 	{http.MethodPut, "/api/v1/workflows/:id", member.on(objWorkflow), (*Server).updateWorkflow},
 	{http.MethodDelete, "/api/v1/workflows/:id", member.on(objWorkflow), deleteOne(workflow.Delete, "workflow.delete", objWorkflow)},
 	{http.MethodGet, "/api/v1/workflows/:id/versions", viewer.on(objWorkflow), listOf(workflow.Versions)},
+	{http.MethodGet, "/api/v1/workflows/:id/diff", viewer.on(objWorkflow), (*Server).diffWorkflow},
 	{http.MethodPost, "/api/v1/workflows/:id/runs", member.on(objWorkflow), (*Server).triggerWorkflow},
 
 	{http.MethodPost, "/api/v1/webhook-endpoints", admin, (*Server).createEndpoint},
@@ -95,6 +128,7 @@ var routeTable = []route{
 	{http.MethodDelete, "/api/v1/webhook-endpoints/:id", admin.on(objEndpoint), deleteOne(webhook.Delete, "endpoint.delete", objEndpoint)},
 	{http.MethodPost, "/api/v1/webhook-endpoints/:id/rotate", admin.on(objEndpoint), (*Server).rotateEndpoint},
 	{http.MethodGet, "/api/v1/webhook-endpoints/:id/rejections", admin.on(objEndpoint), listPageOf(webhook.Rejections)},
+	{http.MethodPost, "/api/v1/webhook-endpoints/:id/test", admin.on(objEndpoint), (*Server).testDelivery},
 
 	{http.MethodGet, "/api/v1/runs", viewer, (*Server).listRuns},
 	{http.MethodGet, "/api/v1/runs/:id", viewer.on(objRun), getOne(runWithBody)},
@@ -125,6 +159,29 @@ var routeTable = []route{
 	{http.MethodGet, "/api/v1/billing", admin, (*Server).subscription},
 	{http.MethodPost, "/api/v1/billing/checkout", owner, (*Server).checkout},
 	{http.MethodPost, "/api/v1/billing/portal", owner, (*Server).portal},
+
+	// The console's pages (docs/console.md). Every write they offer is a
+	// fetch of a route above, with the sign-in's CSRF token.
+	{http.MethodGet, "/assets/:name", publicPage, static(serveAsset)},
+	{http.MethodGet, "/login", publicPage, (*Server).loginPage},
+	{http.MethodGet, "/signup", publicPage, (*Server).signupPage},
+	{http.MethodGet, "/invite", publicPage, (*Server).invitePage},
+	{http.MethodGet, "/reset", publicPage, (*Server).resetPage},
+	{http.MethodGet, "/", viewerPage, (*Server).overviewPage},
+	{http.MethodGet, "/runs", viewerPage, (*Server).runsPage},
+	{http.MethodGet, "/runs/:id", viewerPage.on(objRun), (*Server).runPage},
+	{http.MethodGet, "/workflows", viewerPage, (*Server).workflowsPage},
+	{http.MethodGet, "/workflows/new", memberPage, (*Server).newWorkflowPage},
+	{http.MethodGet, "/workflows/:id", viewerPage.on(objWorkflow), (*Server).workflowPage},
+	{http.MethodGet, "/endpoints", viewerPage, (*Server).endpointsPage},
+	{http.MethodGet, "/endpoints/:id", viewerPage.on(objEndpoint), (*Server).endpointPage},
+	{http.MethodGet, "/secrets", adminPage, (*Server).secretsPage},
+	{http.MethodGet, "/api-keys", adminPage, (*Server).keysPage},
+	{http.MethodGet, "/members", viewerPage, (*Server).membersPage},
+	{http.MethodGet, "/audit", adminPage, (*Server).auditPage},
+	{http.MethodGet, "/billing", adminPage, (*Server).billingPage},
+	{http.MethodGet, "/diagnostics", adminPage, (*Server).diagnosticsPage},
+	{http.MethodGet, "/account", viewerPage, (*Server).accountPage},
 }
 
 // static is a handler that needs nothing of the server.
@@ -139,11 +196,13 @@ func static(h echo.HandlerFunc) handler {
 func (s *Server) routes(e *echo.Echo) {
 	for _, r := range routeTable {
 		h := func(c echo.Context) error { return r.handle(s, c) }
-		if r.access.public {
-			e.Add(r.method, r.path, h)
-			continue
+		if !r.access.public {
+			h = s.authenticate(r.access)(h)
 		}
-		e.Add(r.method, r.path, h, s.authenticate(r.access))
+		if r.access.page {
+			h = s.pageErrors(h) // outside authenticate: a page signed out redirects to /login
+		}
+		e.Add(r.method, r.path, h)
 	}
 	for _, x := range s.opt.Extra {
 		e.Add(x.Method, x.Path, func(c echo.Context) error { return x.Handle(c.Response(), c.Request()) })
@@ -154,6 +213,7 @@ func (s *Server) routes(e *echo.Echo) {
 type RouteRule struct {
 	Method, Path string
 	Public       bool      // served without a key
+	Page         bool      // a console page (HTML), not part of the API document
 	MinRole      auth.Role // the least role of a key; "" for a public route
 	Object       string    // the kind of object the path's :id or :name names, or ""
 }
@@ -163,7 +223,7 @@ type RouteRule struct {
 func RouteRules() []RouteRule {
 	out := make([]RouteRule, 0, len(routeTable))
 	for _, r := range routeTable {
-		out = append(out, RouteRule{Method: r.method, Path: r.path, Public: r.access.public, MinRole: r.access.min, Object: r.access.object})
+		out = append(out, RouteRule{Method: r.method, Path: r.path, Public: r.access.public, Page: r.access.page, MinRole: r.access.min, Object: r.access.object})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Path != out[j].Path {

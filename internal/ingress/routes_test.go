@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -102,8 +103,11 @@ func TestEveryRouteIsPublicOrNamesAValidRole(t *testing.T) {
 		if r.access.object != "" && existsQuery[r.access.object] == "" {
 			t.Errorf("%s: object %q has no existence query", k, r.access.object)
 		}
-		if !strings.HasPrefix(r.path, "/api/v1/") {
+		if !strings.HasPrefix(r.path, "/api/v1/") && !r.access.page {
 			t.Errorf("%s takes a key but is outside /api/v1/", k)
+		}
+		if r.access.page && strings.HasPrefix(r.path, "/api/") {
+			t.Errorf("%s is a console page under /api/", k)
 		}
 	}
 }
@@ -118,14 +122,15 @@ func TestRouteTablePathsAreCleanEchoPatterns(t *testing.T) {
 		switch p := r.path; {
 		case !methods[r.method]:
 			t.Errorf("%s %s: method %q is not an upper-case HTTP method", r.method, p, r.method)
-		case !strings.HasPrefix(p, "/"), strings.ContainsAny(p, " \t?#*"), strings.HasSuffix(p, "/"), strings.Contains(p, "//"):
+		case !strings.HasPrefix(p, "/"), strings.ContainsAny(p, " \t?#*"), strings.HasSuffix(p, "/") && p != "/", strings.Contains(p, "//"):
 			t.Errorf("%s %s: not a clean Echo route pattern", r.method, p)
 		}
 	}
 }
 
 // Deny by default: every guarded route answers 401 to a request without a
-// key — the check ran before the handler, which would need Postgres.
+// key — the check ran before the handler, which would need Postgres — and
+// every guarded console page sends the browser to /login and back.
 func TestEveryGuardedRouteRefusesARequestWithoutAKey(t *testing.T) {
 	t.Parallel()
 	h := routeTableServer(t, Options{}).Handler()
@@ -136,6 +141,12 @@ func TestEveryGuardedRouteRefusesARequestWithoutAKey(t *testing.T) {
 		path := strings.NewReplacer(":id", "00000000-0000-0000-0000-000000000001", ":name", "X").Replace(r.Path)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(r.Method, path, nil))
+		if r.Page {
+			if want := "/login?next=" + url.QueryEscape(path); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != want {
+				t.Errorf("page %s signed out = %d Location %q, want 303 to %s", path, rec.Code, rec.Header().Get("Location"), want)
+			}
+			continue
+		}
 		if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), `"code":"unauthorized"`) {
 			t.Errorf("%s %s without a key = %d %s, want 401 unauthorized", r.Method, path, rec.Code, rec.Body)
 		}

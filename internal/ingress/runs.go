@@ -129,6 +129,19 @@ func runFilter(c echo.Context) (run.Filter, error) {
 			*dst = id
 		}
 	}
+	for name, dst := range map[string]**time.Time{"created_after": &f.CreatedAfter, "created_before": &f.CreatedBefore} {
+		if v := c.QueryParam(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				fields = append(fields, errs.FieldError{Path: name, Message: "must be an RFC 3339 time (2026-01-02T15:04:05Z)"})
+				continue
+			}
+			*dst = &t
+		}
+	}
+	if f.CreatedAfter != nil && f.CreatedBefore != nil && !f.CreatedAfter.Before(*f.CreatedBefore) {
+		fields = append(fields, errs.FieldError{Path: "created_after", Message: "must be before created_before"})
+	}
 	if len(fields) > 0 {
 		return f, errs.Validation("invalid run filter", fields...)
 	}

@@ -19,22 +19,27 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace"
 
+	"aias/internal/account"
 	"aias/internal/billing"
 	"aias/internal/entitlement"
 	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/ratelimit"
 	"aias/internal/run"
+	"aias/internal/step"
 	"aias/internal/telemetry"
 	"aias/internal/webhook"
 )
 
 // Options configure the ingress.
 type Options struct {
-	PublicURL         string
-	MaxBodyBytes      int64 // default per-endpoint body limit
-	MaxBodyLimit      int64 // the largest an endpoint may set
-	SignupEnabled     bool
+	PublicURL     string
+	MaxBodyBytes  int64 // default per-endpoint body limit
+	MaxBodyLimit  int64 // the largest an endpoint may set
+	SignupEnabled bool
+	// SecureCookies marks the console's sign-in cookie Secure (everywhere
+	// but dev, which serves plain http on 127.0.0.1).
+	SecureCookies     bool
 	SignupLimit       ratelimit.Limit // per client IP (zero: none)
 	ShutdownTimeout   time.Duration
 	ReadHeaderTimeout time.Duration
@@ -73,28 +78,36 @@ type Deps struct {
 	// new run; nil: the built-in plans, counted in Redis (tests).
 	Admitter *entitlement.Admitter
 	Billing  *billing.Service
+	// Accounts are the people of the console (sign-ins, invitations,
+	// resets, members); nil: no sign-in cookie is accepted.
+	Accounts *account.Service
 	Limiter  Limiter
 	Metrics  *telemetry.Metrics
 	Log      zerolog.Logger
 	Tracer   trace.TracerProvider // nil: tracing off (tracing.go)
+	// HTTPClient is the egress-guarded client the steps of a workflow's
+	// test run use (POST /api/v1/workflows/test); nil fails such steps.
+	HTTPClient *http.Client
 }
 
 // Server is the ingress HTTP server.
 type Server struct {
-	db      *postgres.DB
-	redis   redis.UniversalClient // readiness only
-	queue   run.Enqueuer
-	queues  run.Reviver
-	keys    webhook.Sealer
-	ent     entitlement.Checker
-	admit   *entitlement.Admitter
-	billing *billing.Service
-	limiter Limiter
-	intakes *webhook.Intake
-	metrics *telemetry.Metrics
-	log     zerolog.Logger
-	opt     Options
-	echo    *echo.Echo
+	db       *postgres.DB
+	redis    redis.UniversalClient // readiness only
+	queue    run.Enqueuer
+	queues   run.Reviver
+	keys     webhook.Sealer
+	ent      entitlement.Checker
+	admit    *entitlement.Admitter
+	billing  *billing.Service
+	accounts *account.Service
+	limiter  Limiter
+	intakes  *webhook.Intake
+	trials   *run.Executor // test runs of definitions (workbench.go)
+	metrics  *telemetry.Metrics
+	log      zerolog.Logger
+	opt      Options
+	echo     *echo.Echo
 }
 
 // New builds the server and its routes. It panics on an extra route that
@@ -108,9 +121,10 @@ func New(d Deps, o Options) *Server {
 	if d.Admitter == nil {
 		d.Admitter = entitlement.NewAdmitter(plan.Default(), d.Redis)
 	}
-	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
+	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, accounts: d.Accounts, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Admitter: d.Admitter,
 			CacheTTL: o.EndpointCacheTTL}}
+	s.trials = &run.Executor{DB: d.DB, Deps: step.Deps{HTTPClient: d.HTTPClient}, Keys: d.Keys, Plans: &d.Admitter.Plans}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler

@@ -17,17 +17,18 @@ import (
 	"aias/internal/workflow"
 )
 
-// decodeDefinition reads and validates a workflow definition (JSON or YAML).
-func decodeDefinition(c echo.Context) (workflow.Definition, error) {
+// decodeDefinition reads and validates a workflow definition (JSON or YAML),
+// and returns the body as sent, to place later problems at their lines.
+func decodeDefinition(c echo.Context) (workflow.Definition, []byte, error) {
 	body, err := readBody(c, maxAPIBody)
 	if err != nil {
-		return workflow.Definition{}, err
+		return workflow.Definition{}, nil, err
 	}
 	d, err := workflow.Decode(body, c.Request().Header.Get(echo.HeaderContentType))
 	if err != nil {
-		return d, err
+		return d, body, err
 	}
-	return d, d.Validate()
+	return d, body, workflow.Locate(body, d.Validate())
 }
 
 // stepLimit is what the plan allows a definition: its step count and features.
@@ -53,7 +54,7 @@ func mayReadSecrets(c echo.Context, d workflow.Definition) error {
 }
 
 func (s *Server) createWorkflow(c echo.Context) error {
-	d, err := decodeDefinition(c)
+	d, body, err := decodeDefinition(c)
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (s *Server) createWorkflow(c echo.Context) error {
 			return err
 		}
 		if err := d.ValidateWithin(stepLimit(p)); err != nil {
-			return err
+			return workflow.Locate(body, err)
 		}
 		if w, err = workflow.Create(ctx, q, principal(c).TenantID, d); err != nil {
 			return err
@@ -85,7 +86,7 @@ func (s *Server) updateWorkflow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d, err := decodeDefinition(c)
+	d, body, err := decodeDefinition(c)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func (s *Server) updateWorkflow(c echo.Context) error {
 			return err
 		}
 		if err := d.ValidateWithin(stepLimit(p)); err != nil {
-			return err
+			return workflow.Locate(body, err)
 		}
 		if err := mayReadSecrets(c, d); err != nil {
 			if _, err := workflow.Get(ctx, q, id); err != nil {

@@ -134,6 +134,8 @@ func (delay) next(ctx context.Context, w *walker, s workflow.Step, out any, fres
 	switch {
 	case !ok || !w.e.now().Before(until):
 		return nil
+	case w.trial != nil: // a trial does not wait: it shows the time and goes on
+		return nil
 	case fresh: // its commit parked the run already
 		return &DelayError{Until: until}
 	}

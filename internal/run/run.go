@@ -134,9 +134,11 @@ func Get(ctx context.Context, q postgres.Querier, id uuid.UUID) (Run, error) {
 
 // Filter narrows a run list.
 type Filter struct {
-	Status     Status
-	WorkflowID uuid.UUID
-	EndpointID uuid.UUID
+	Status        Status
+	WorkflowID    uuid.UUID
+	EndpointID    uuid.UUID
+	CreatedAfter  *time.Time // created at or after (nil: no bound)
+	CreatedBefore *time.Time // created before (nil: no bound)
 }
 
 // List returns one page of runs, newest first.
@@ -147,12 +149,14 @@ func List(ctx context.Context, q postgres.Querier, f Filter, p page.Request) ([]
    AND ($2::uuid IS NULL OR workflow_id = $2)
    AND ($3::uuid IS NULL OR endpoint_id = $3)
    AND (NOT $4 OR (created_at, id) < ($5, $6))
+   AND ($9::timestamptz IS NULL OR created_at >= $9)
+   AND ($10::timestamptz IS NULL OR created_at < $10)
  ORDER BY created_at DESC, id DESC
  LIMIT $7`
 	var rs []Run
 	set, after, afterID := p.Args()
 	err := q.SelectContext(ctx, &rs, list, string(f.Status), nullUUID(f.WorkflowID), nullUUID(f.EndpointID),
-		set, after, afterID, p.Fetch(), postgres.Tenant(q))
+		set, after, afterID, p.Fetch(), postgres.Tenant(q), f.CreatedAfter, f.CreatedBefore)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", postgres.Classify(err))
 	}

@@ -50,6 +50,9 @@ type walker struct {
 	pos      int // the next position
 	// skipped are the steps a stop left unrun, recorded as skipped.
 	skipped []workflow.Step
+	// trial, when set, keeps what the walk does in memory instead of the
+	// run's rows: a test run of a definition that has no run (trial.go).
+	trial *trialLedger
 }
 
 // walk runs a list of steps in order.
@@ -154,7 +157,7 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 		}
 		msg := err.Error()
 		rec.Status, rec.Error = StepFailed, &msg
-		tries, werr := e.writeFailedStep(w.base, w.r, rec, w.base.Err() == nil)
+		tries, werr := w.writeFailed(rec)
 		if errors.Is(werr, errNotRunnable) {
 			return res, nil, werr
 		}
@@ -174,7 +177,7 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 			step.MaxOutputBytes>>20, n))}
 	}
 	rec.Status, rec.Output = StepSucceeded, out
-	if err := e.commitStep(w.base, w.r, rec, res.Artifacts, res.Until); err != nil {
+	if err := w.commit(rec, res.Artifacts, res.Until); err != nil {
 		if errors.Is(err, errNotRunnable) {
 			return res, nil, err
 		}
@@ -202,9 +205,7 @@ func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (re
 		ctx, cancel = context.WithTimeoutCause(ctx, d, fmt.Errorf("step timed out after %s", d))
 		defer cancel()
 	}
-	ctx, stop := w.e.watch(ctx, w.r, func(ctx context.Context) {
-		w.e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit)
-	})
+	ctx, stop := w.watch(ctx)
 	defer stop()
 	defer func() {
 		if v := recover(); v != nil {
@@ -226,4 +227,36 @@ func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (re
 		return res, err
 	}
 	return res, fmt.Errorf("%w: %w", cause, err)
+}
+
+// commit writes a succeeded step (executor.go's commitStep), or keeps it
+// in the trial's ledger.
+func (w *walker) commit(rec StepRecord, arts []step.Artifact, until time.Time) error {
+	if w.trial != nil {
+		w.trial.add(rec, arts)
+		return nil
+	}
+	return w.e.commitStep(w.base, w.r, rec, arts, until)
+}
+
+// writeFailed records a failed attempt and returns the step's failed
+// attempts; a trial keeps it and tries no step twice.
+func (w *walker) writeFailed(rec StepRecord) (int, error) {
+	if w.trial != nil {
+		w.trial.add(rec, nil)
+		return 1, nil
+	}
+	return w.e.writeFailedStep(w.base, w.r, rec, w.base.Err() == nil)
+}
+
+// watch keeps the run's heartbeat and its concurrency slot while a step
+// runs, and cancels the step when the run is canceled (watch.go). A trial
+// has no run to watch: its request's context is its only end.
+func (w *walker) watch(ctx context.Context) (context.Context, func()) {
+	if w.trial != nil {
+		return ctx, func() {}
+	}
+	return w.e.watch(ctx, w.r, func(ctx context.Context) {
+		w.e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit)
+	})
 }

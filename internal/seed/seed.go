@@ -22,6 +22,10 @@ import (
 //go:embed demo.yaml
 var demoWorkflow string
 
+// DemoEmail is the demo tenant's owner, who logs in to the console with
+// the password aias dev prints.
+const DemoEmail = "demo@example.com"
+
 // DemoTenantID is fixed so reseeding finds the same tenant.
 var DemoTenantID = uuid.MustParse("00000000-0000-4000-8000-0000000de300")
 
@@ -74,9 +78,9 @@ INSERT INTO tenants (id, name) VALUES ($1, 'demo') ON CONFLICT (id) DO NOTHING;`
 		return fmt.Errorf("tenant: %w", err)
 	}
 	var userID uuid.UUID
-	const user = `INSERT INTO users (id, email) VALUES ($1, 'demo@example.com')
+	const user = `INSERT INTO users (id, email) VALUES ($1, $2)
 	              ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email RETURNING id`
-	if err := q.GetContext(ctx, &userID, user, uuid.New()); err != nil {
+	if err := q.GetContext(ctx, &userID, user, uuid.New(), DemoEmail); err != nil {
 		return fmt.Errorf("user: %w", err)
 	}
 	const member = `INSERT INTO memberships (tenant_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`

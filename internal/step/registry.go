@@ -34,3 +34,15 @@ func Lookup(name string) (Type, bool) {
 func Names() []string {
 	return slices.Sorted(maps.Keys(builtins))
 }
+
+// sideEffects are the step types that act outside AIAS when they run, with
+// what they do: a test run of a definition (run.Executor.Try) runs them only
+// when the caller has said it may.
+var sideEffects = map[string]string{
+	"http":     "sends an HTTP request to its url",
+	"callback": "posts a signed request to its url",
+}
+
+// SideEffect says what a step of type name does outside AIAS, or "" when
+// it does nothing there (its output, logs and artifacts stay in the run).
+func SideEffect(name string) string { return sideEffects[name] }

@@ -117,6 +117,13 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if err != nil {
 		return Target{}, err
 	}
+	in.bodyLimit(&t)
+	in.targets.put(k, t, now, in.CacheTTL)
+	return t, nil
+}
+
+// bodyLimit sets the largest body the endpoint takes.
+func (in *Intake) bodyLimit(t *Target) {
 	t.MaxBodyBytes = in.DefaultMaxBody
 	if t.EndpointBody != nil {
 		t.MaxBodyBytes = *t.EndpointBody
@@ -124,8 +131,6 @@ func (in *Intake) Resolve(ctx context.Context, tenantID uuid.UUID, token string)
 	if in.Admitter != nil { // the plan caps every endpoint, whatever it was set to under another plan
 		t.MaxBodyBytes = min(t.MaxBodyBytes, in.Admitter.Plans.Resolve(t.PlanName).Limits.MaxPayloadBytes)
 	}
-	in.targets.put(k, t, now, in.CacheTTL)
-	return t, nil
 }
 
 // Forget drops the resolved endpoints kept for a tenant (uuid.Nil: for every

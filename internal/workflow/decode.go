@@ -28,7 +28,8 @@ const (
 // application/json or any +json type) or YAML (application/yaml,
 // application/x-yaml or text/yaml). Syntax errors, unknown fields and fields
 // of the wrong JSON type are reported as one validation error listing each
-// problem with its path; an unsupported content type is an
+// problem with its path (and, where the document has it, its line: see
+// Locate); an unsupported content type is an
 // unsupported_media_type error. Decode does not check the definition's
 // content; call Validate for that.
 func Decode(body []byte, contentType string) (Definition, error) {
@@ -39,17 +40,22 @@ func Decode(body []byte, contentType string) (Definition, error) {
 	data := body
 	if f == formatYAML {
 		if data, err = yaml.YAMLToJSON(body); err != nil {
+			line, col := syntaxPosition(err.Error())
 			return Definition{}, errs.Validation("workflow definition is not valid YAML",
-				errs.FieldError{Path: "", Message: err.Error()})
+				errs.FieldError{Path: "", Message: err.Error(), Line: line, Column: col})
 		}
 	}
 	var raw any
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return Definition{}, errs.Validation("workflow definition is not valid JSON",
-			errs.FieldError{Path: "", Message: jsonProblem(err)})
+		fe := errs.FieldError{Path: "", Message: jsonProblem(err)}
+		var se *json.SyntaxError
+		if f == formatJSON && errors.As(err, &se) {
+			fe.Line, fe.Column = offsetPosition(body, se.Offset)
+		}
+		return Definition{}, errs.Validation("workflow definition is not valid JSON", fe)
 	}
 	if problems := checkDocument(raw); len(problems) > 0 {
-		return Definition{}, errs.Validation("workflow definition has unknown or mistyped fields", problems...)
+		return Definition{}, Locate(body, errs.Validation("workflow definition has unknown or mistyped fields", problems...))
 	}
 	// The shape check above makes this decode infallible in practice; the
 	// strict decoder stays as a second line of defence.

@@ -1,6 +1,10 @@
 package workflow
 
-import "fmt"
+import (
+	"fmt"
+
+	"aias/internal/step"
+)
 
 // Node is one step of a definition with its place in the tree of steps that
 // switch branches and foreach bodies make.
@@ -74,4 +78,26 @@ func visibleFrom(n, r Node) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// Effect is a step that acts outside AIAS when it runs (step.SideEffect).
+type Effect struct {
+	Path string `json:"path"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Does string `json:"does"`
+	// Line is where the step is in the document it was sent as (0: unknown).
+	Line int `json:"line,omitempty"`
+}
+
+// SideEffects lists the steps of d, nested ones included, that act outside
+// AIAS when they run, in the order of Walk.
+func (d Definition) SideEffects() []Effect {
+	var out []Effect
+	for _, n := range d.Walk() {
+		if does := step.SideEffect(n.Step.Type); does != "" {
+			out = append(out, Effect{Path: n.Path, Name: n.Step.Name, Type: n.Step.Type, Does: does})
+		}
+	}
+	return out
 }

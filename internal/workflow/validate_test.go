@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strings"
@@ -184,6 +185,16 @@ func FuzzDecodeValidate(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			if errs.CodeOf(err) != "validation_failed" {
 				t.Fatalf("Validate returned %v, want validation_failed", err)
+			}
+			// Placing the problems in the body neither panics nor
+			// changes them, and every line is in the body.
+			orig, _ := errs.As(err)
+			located, _ := errs.As(Locate(body, err))
+			lines := bytes.Count(body, []byte("\n")) + 1
+			for i, fe := range located.Fields {
+				if o := orig.Fields[i]; fe.Path != o.Path || fe.Message != o.Message || fe.Line < 0 || fe.Line > lines {
+					t.Fatalf("Locate changed %+v into %+v (body of %d lines)", o, fe, lines)
+				}
 			}
 			return
 		}

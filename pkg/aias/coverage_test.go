@@ -145,6 +145,22 @@ var operations = map[string]func(context.Context, *Client) error{
 		return err
 	},
 	"createPortalSession": func(ctx context.Context, c *Client) error { _, err := c.CreatePortalSession(ctx); return err },
+	"validateWorkflow": func(ctx context.Context, c *Client) error {
+		_, err := c.ValidateWorkflow(ctx, YAML([]byte("name: a\nsteps: []\n")))
+		return err
+	},
+	"testWorkflow": func(ctx context.Context, c *Client) error {
+		_, err := c.TestWorkflow(ctx, WorkflowTestRequest{Definition: "name: a\nsteps: []\n"})
+		return err
+	},
+	"diffWorkflowVersions": func(ctx context.Context, c *Client) error {
+		_, err := c.DiffWorkflowVersions(ctx, uuid1, 1, 2)
+		return err
+	},
+	"sendTestDelivery": func(ctx context.Context, c *Client) error {
+		_, err := c.SendTestDelivery(ctx, uuid1, TestDeliveryRequest{})
+		return err
+	},
 }
 
 // conveniences are the methods of Client that are no operation of their own.
@@ -302,6 +318,10 @@ var schemas = map[string]reflect.Type{
 	"CheckoutRequest": reflect.TypeFor[CheckoutRequest](), "SessionURL": reflect.TypeFor[SessionURL](),
 	"Subscription": reflect.TypeFor[Subscription](), "SubscriptionState": reflect.TypeFor[subscriptionState](),
 	"StripeReceipt": reflect.TypeFor[StripeReceipt](), "Health": reflect.TypeFor[Health](),
+	"WorkflowValidation": reflect.TypeFor[WorkflowValidation](), "SideEffect": reflect.TypeFor[SideEffect](),
+	"WorkflowTestRequest": reflect.TypeFor[WorkflowTestRequest](), "WorkflowTestResult": reflect.TypeFor[WorkflowTestResult](),
+	"WorkflowTestStep": reflect.TypeFor[WorkflowTestStep](), "WorkflowDiff": reflect.TypeFor[WorkflowDiff](),
+	"TestDeliveryRequest": reflect.TypeFor[TestDeliveryRequest](), "TestDeliveryOutcome": reflect.TypeFor[TestDeliveryOutcome](),
 	// Words, not objects: Go string types or plain strings.
 	"ProblemCode": nil, "Role": nil, "RunStatus": nil, "Duration": nil, "AnyValue": nil, "SecretName": nil,
 	"NextCursor": nil, "VerificationScheme": nil, "RejectionReason": nil, "TriggerKind": nil, "StepStatus": nil,

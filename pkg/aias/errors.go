@@ -66,6 +66,9 @@ type FieldError struct {
 	Path string `json:"path"`
 	// Message says what is wrong with it.
 	Message string `json:"message"`
+	// Line and Column place it in a workflow definition as sent (0: unknown).
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
 }
 
 // CodeOf is the Code of err when it is (or wraps) an *Error, else "".
@@ -132,46 +135,48 @@ type Code string
 
 // The codes AIAS answers with; docs/openapi.yaml's ProblemCode lists them.
 const (
-	CodeValidationFailed     Code = "validation_failed"
-	CodeInvalidJSON          Code = "invalid_json"
-	CodeInvalid              Code = "invalid"
-	CodeBadRequest           Code = "bad_request"
-	CodeInvalidSignature     Code = "invalid_signature"
-	CodeInvalidEvent         Code = "invalid_event"
-	CodeUnauthorized         Code = "unauthorized"
-	CodeForbidden            Code = "forbidden"
-	CodeRoleTooHigh          Code = "role_too_high"
-	CodeSecretsNeedAdmin     Code = "secrets_need_admin"
-	CodeSignupDisabled       Code = "signup_disabled"
-	CodeNotFound             Code = "not_found"
-	CodeMethodNotAllowed     Code = "method_not_allowed"
-	CodePlanLimit            Code = "plan_limit"
-	CodeConflict             Code = "conflict"
-	CodeNameTaken            Code = "name_taken"
-	CodeRotationInGrace      Code = "rotation_in_grace"
-	CodeLastOwnerKey         Code = "last_owner_key"
-	CodeAlreadySubscribed    Code = "already_subscribed"
-	CodeNoSubscription       Code = "no_subscription"
-	CodeNotRedrivable        Code = "not_redrivable"
-	CodeAlreadyFinished      Code = "already_finished"
-	CodeWorkflowDisabled     Code = "workflow_disabled"
-	CodeNoSigningSecret      Code = "no_signing_secret" //nolint:gosec // a problem code, not a credential
-	CodePayloadTooLarge      Code = "payload_too_large"
-	CodeUnsupportedMediaType Code = "unsupported_media_type"
-	CodeRateLimited          Code = "rate_limited"
-	CodeQuotaExhausted       Code = "quota_exhausted"
-	CodeInternal             Code = "internal"
-	CodeStorageUnavailable   Code = "storage_unavailable"
-	CodeSecretUnavailable    Code = "secret_unavailable"
-	CodeBillingNotConfigured Code = "billing_not_configured"
-	CodeBillingUnavailable   Code = "billing_unavailable"
+	CodeValidationFailed      Code = "validation_failed"
+	CodeInvalidJSON           Code = "invalid_json"
+	CodeInvalid               Code = "invalid"
+	CodeBadRequest            Code = "bad_request"
+	CodeInvalidSignature      Code = "invalid_signature"
+	CodeInvalidEvent          Code = "invalid_event"
+	CodeUnauthorized          Code = "unauthorized"
+	CodeForbidden             Code = "forbidden"
+	CodeRoleTooHigh           Code = "role_too_high"
+	CodeSecretsNeedAdmin      Code = "secrets_need_admin"
+	CodeSideEffectsNotAllowed Code = "side_effects_not_allowed"
+	CodeSignupDisabled        Code = "signup_disabled"
+	CodeNotFound              Code = "not_found"
+	CodeMethodNotAllowed      Code = "method_not_allowed"
+	CodePlanLimit             Code = "plan_limit"
+	CodeConflict              Code = "conflict"
+	CodeNameTaken             Code = "name_taken"
+	CodeRotationInGrace       Code = "rotation_in_grace"
+	CodeEndpointDisabled      Code = "endpoint_disabled"
+	CodeLastOwnerKey          Code = "last_owner_key"
+	CodeAlreadySubscribed     Code = "already_subscribed"
+	CodeNoSubscription        Code = "no_subscription"
+	CodeNotRedrivable         Code = "not_redrivable"
+	CodeAlreadyFinished       Code = "already_finished"
+	CodeWorkflowDisabled      Code = "workflow_disabled"
+	CodeNoSigningSecret       Code = "no_signing_secret" //nolint:gosec // a problem code, not a credential
+	CodePayloadTooLarge       Code = "payload_too_large"
+	CodeUnsupportedMediaType  Code = "unsupported_media_type"
+	CodeRateLimited           Code = "rate_limited"
+	CodeQuotaExhausted        Code = "quota_exhausted"
+	CodeInternal              Code = "internal"
+	CodeStorageUnavailable    Code = "storage_unavailable"
+	CodeSecretUnavailable     Code = "secret_unavailable"
+	CodeBillingNotConfigured  Code = "billing_not_configured"
+	CodeBillingUnavailable    Code = "billing_unavailable"
 )
 
 // Codes lists every Code constant, in the document's order.
 var Codes = []Code{
 	CodeValidationFailed, CodeInvalidJSON, CodeInvalid, CodeBadRequest, CodeInvalidSignature, CodeInvalidEvent,
-	CodeUnauthorized, CodeForbidden, CodeRoleTooHigh, CodeSecretsNeedAdmin, CodeSignupDisabled, CodeNotFound,
-	CodeMethodNotAllowed, CodePlanLimit, CodeConflict, CodeNameTaken, CodeRotationInGrace, CodeLastOwnerKey,
+	CodeUnauthorized, CodeForbidden, CodeRoleTooHigh, CodeSecretsNeedAdmin, CodeSideEffectsNotAllowed, CodeSignupDisabled, CodeNotFound,
+	CodeMethodNotAllowed, CodePlanLimit, CodeConflict, CodeNameTaken, CodeRotationInGrace, CodeEndpointDisabled, CodeLastOwnerKey,
 	CodeAlreadySubscribed, CodeNoSubscription, CodeNotRedrivable, CodeAlreadyFinished, CodeWorkflowDisabled,
 	CodeNoSigningSecret, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeRateLimited, CodeQuotaExhausted,
 	CodeInternal, CodeStorageUnavailable, CodeSecretUnavailable, CodeBillingNotConfigured, CodeBillingUnavailable,

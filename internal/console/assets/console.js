@@ -1,0 +1,157 @@
+// AIAS console: the one script of every page (no inline script; the
+// Content-Security-Policy allows none). It turns forms marked data-api into
+// fetches of the same /api/v1 routes the API documents, with the sign-in's
+// CSRF token, and reloads the fragments of live views.
+(function () {
+  "use strict";
+
+  function csrf() {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  }
+
+  // formJSON is the form's named fields as a JSON object: empty optional
+  // fields are left out; data-type="int" fields are numbers; checkboxes
+  // are booleans; data-type="json" fields are parsed.
+  function formJSON(form) {
+    var out = {};
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.name === "csrf_token" || el.disabled) return;
+      var t = el.getAttribute("data-type");
+      if (el.type === "checkbox") { out[el.name] = el.checked; return; }
+      if (el.value === "" && !el.required) return;
+      if (t === "int") out[el.name] = parseInt(el.value, 10);
+      else if (t === "json") out[el.name] = JSON.parse(el.value);
+      else out[el.name] = el.value;
+    });
+    return out;
+  }
+
+  function problemBox(form) {
+    return form.querySelector("[data-problem]") || document.querySelector("main [data-problem]");
+  }
+
+  function clearErrors(form) {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-field-error]"), function (e) { e.textContent = ""; });
+    var box = problemBox(form);
+    if (box) { box.hidden = true; box.textContent = ""; }
+  }
+
+  function showProblem(form, p) {
+    var box = problemBox(form);
+    (p.errors || []).forEach(function (fe) {
+      var slot = form.querySelector('[data-field-error="' + CSS.escape(fe.path) + '"]');
+      if (slot) slot.textContent = fe.message;
+    });
+    if (box) {
+      box.textContent = (p.detail || p.title || "Request failed") + (p.code ? " (" + p.code + ")" : "");
+      box.hidden = false;
+      box.focus && box.setAttribute("tabindex", "-1");
+      box.focus();
+    }
+  }
+
+  // fill replaces {key} in s with the answer's fields (ids are URL-safe).
+  function fill(s, data) {
+    return s.replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(data && data[k] != null ? data[k] : ""); });
+  }
+
+  function submit(form, ev) {
+    ev.preventDefault();
+    var confirmText = form.getAttribute("data-confirm");
+    if (confirmText && !window.confirm(confirmText)) return;
+    clearErrors(form);
+    var method = (form.getAttribute("data-method") || "POST").toUpperCase();
+    var headers = { "Accept": "application/json" };
+    var token = csrf();
+    if (token) headers["X-CSRF-Token"] = token;
+    var body;
+    if (method !== "GET" && method !== "DELETE") {
+      try { body = JSON.stringify(formJSON(form)); }
+      catch (e) { showProblem(form, { detail: "a field is not valid JSON: " + e.message }); return; }
+      headers["Content-Type"] = "application/json";
+    }
+    var button = form.querySelector('[type="submit"]');
+    if (button) button.disabled = true;
+    fetch(form.getAttribute("data-api"), { method: method, headers: headers, body: body, credentials: "same-origin" })
+      .then(function (res) {
+        var ct = res.headers.get("Content-Type") || "";
+        var parsed = ct.indexOf("json") >= 0 ? res.json() : Promise.resolve(null);
+        return parsed.then(function (data) { return { res: res, data: data }; });
+      })
+      .then(function (r) {
+        if (button) button.disabled = false;
+        if (!r.res.ok) {
+          if (r.res.status === 401 && token) { window.location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search)); return; }
+          showProblem(form, r.data || { detail: "HTTP " + r.res.status });
+          return;
+        }
+        var show = form.getAttribute("data-show");
+        if (show) {
+          var out = document.getElementById(form.getAttribute("data-show-in"));
+          if (out) { out.textContent = (r.data && r.data[show]) || ""; out.hidden = false; out.closest("[hidden]") && (out.closest("[hidden]").hidden = false); }
+          form.reset();
+          return;
+        }
+        var then = form.getAttribute("data-then");
+        if (!then || then === "reload") { window.location.reload(); return; }
+        window.location.assign(fill(then, r.data));
+      })
+      .catch(function (e) {
+        if (button) button.disabled = false;
+        showProblem(form, { detail: "the request did not complete: " + e.message });
+      });
+  }
+
+  // A live region reloads its fragment while it says it is live (runs are
+  // moving), and only while the page is visible.
+  function live(el) {
+    var every = parseInt(el.getAttribute("data-every") || "3000", 10);
+    function tick() {
+      if (el.getAttribute("data-live") !== "true") return;
+      if (document.hidden) { setTimeout(tick, every); return; }
+      fetch(el.getAttribute("data-refresh"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (res) {
+          if (!res.ok) throw new Error("HTTP " + res.status);
+          return res.text().then(function (html) { return { res: res, html: html }; });
+        })
+        .then(function (r) {
+          el.innerHTML = r.html;
+          el.setAttribute("data-live", r.res.headers.get("X-Live") === "true" ? "true" : "false");
+          setTimeout(tick, every);
+        })
+        .catch(function () { setTimeout(tick, every * 3); });
+    }
+    setTimeout(tick, every);
+  }
+
+  function copy(btn) {
+    var src = document.getElementById(btn.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) return;
+    navigator.clipboard.writeText(src.textContent || src.value || "").then(function () {
+      btn.textContent = "Copied";
+    });
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target;
+    if (form instanceof HTMLFormElement && form.hasAttribute("data-api")) submit(form, ev);
+  });
+  document.addEventListener("click", function (ev) {
+    var btn = ev.target.closest && ev.target.closest("[data-copy]");
+    if (btn) copy(btn);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-refresh]"), live);
+    var reload = document.querySelector("[data-reload]");
+    if (reload) {
+      var every = parseInt(reload.getAttribute("data-reload"), 10) || 3000;
+      var again = function () {
+        // Not while the person is typing or a dialog is open.
+        if (document.hidden || document.activeElement && document.activeElement.tagName === "INPUT") { setTimeout(again, every); return; }
+        window.location.reload();
+      };
+      setTimeout(again, every);
+    }
+  });
+})();
