@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +34,18 @@ func (b *bench) counters(ctx context.Context) counters {
 	if b.e.owner.GetContext(ctx, &multi, `SELECT coalesce(sum(blks_hit + blks_read), 0) FROM pg_stat_slru WHERE name LIKE 'Multi%'`) == nil {
 		c["pg.multixact_pages"] = multi
 	}
+	// Context switches (voluntary and not) of the workers and of the
+	// programs' Postgres backends: each is a process put to sleep or
+	// preempted, which is what a run costs more of when the same work is
+	// spread over more processes.
+	for _, pid := range b.cpu.workers() {
+		c["ctxsw.workers"] += ctxSwitches(pid)
+	}
+	var pids []int
+	_ = b.e.owner.SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user`, b.e.dbName)
+	for _, pid := range pids {
+		c["ctxsw.postgres"] += ctxSwitches(pid)
+	}
 	info, err := b.e.rdb.Info(ctx, "commandstats").Result()
 	if err == nil {
 		for _, line := range strings.Split(info, "\n") {
@@ -49,6 +63,24 @@ func (b *bench) counters(ctx context.Context) counters {
 		}
 	}
 	return c
+}
+
+// ctxSwitches is the voluntary and involuntary context switches of pid so
+// far (0 if it is gone).
+func ctxSwitches(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	var n float64
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if ok && (name == "voluntary_ctxt_switches" || name == "nonvoluntary_ctxt_switches") {
+			x, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			n += x
+		}
+	}
+	return n
 }
 
 // perRun is the count of each counter from before to now, per run

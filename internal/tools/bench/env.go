@@ -118,10 +118,20 @@ func (e *env) claimRedis(ctx context.Context, base string) error {
 				return fmt.Errorf("redis at %s: %w", base, err)
 			}
 			if ok {
-				e.redisBase, e.redisDB, e.claimKey = base, n, key
 				o := *opt
 				o.DB = n
-				e.rdb = redis.NewClient(&o)
+				rdb := redis.NewClient(&o)
+				// A database with keys in it is in use by something that did
+				// not take the lease (a development server, say): its workers
+				// would take the bench's tasks, and emptying it would lose
+				// its data. Leave it and its lease.
+				if size, err := rdb.DBSize(ctx).Result(); err != nil || size > 0 {
+					_ = rdb.Close()
+					_ = ctl.Del(ctx, key).Err()
+					continue
+				}
+				e.redisBase, e.redisDB, e.claimKey = base, n, key
+				e.rdb = rdb
 				u, _ := url.Parse(base)
 				u.Path = "/" + strconv.Itoa(n)
 				e.redisURL = u.String()
