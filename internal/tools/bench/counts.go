@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,19 +66,22 @@ func (b *bench) counters(ctx context.Context) counters {
 	return c
 }
 
-// ctxSwitches is the voluntary and involuntary context switches of pid so
-// far (0 if it is gone).
+// ctxSwitches is the voluntary and involuntary context switches of pid's
+// threads so far (0 if it is gone; a thread that ended is not counted).
 func ctxSwitches(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
+	paths, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
 	var n float64
-	for _, line := range strings.Split(string(b), "\n") {
-		name, v, ok := strings.Cut(line, ":")
-		if ok && (name == "voluntary_ctxt_switches" || name == "nonvoluntary_ctxt_switches") {
-			x, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			n += x
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			name, v, ok := strings.Cut(line, ":")
+			if ok && (name == "voluntary_ctxt_switches" || name == "nonvoluntary_ctxt_switches") {
+				x, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				n += x
+			}
 		}
 	}
 	return n

@@ -386,5 +386,8 @@ func (b *bench) ioDrain(ctx context.Context) error {
 		b.say("I/O-bound drain with %d worker(s): %.1f runs/s, %.0f CPU µs/run, cores busy %.2f", k, lvl.RunsPerSec, lvl.CPUusPerRun, lvl.CoresBusy)
 	}
 	d.Scale21, d.Scale42 = scale(d.Levels, 0, 1, false), scale(d.Levels, 1, 2, false)
+	if len(d.Levels) == 3 && d.Levels[0].CPUusPerRun > 0 {
+		d.CPURatio = Round2(d.Levels[2].CPUusPerRun / d.Levels[0].CPUusPerRun)
+	}
 	return nil
 }

@@ -149,6 +149,10 @@ type IODrain struct {
 	Levels   []DrainLevel `json:"levels"`
 	Scale21  float64      `json:"scale_2_1"`
 	Scale42  float64      `json:"scale_4_2"`
+	// CPURatio is CPU per run with 4 workers over that with 1: what
+	// spreading runs over more processes costs when the cores are not
+	// saturated.
+	CPURatio float64 `json:"cpu_ratio_4_1"`
 }
 
 // Fleet is CPU per run with the same work spread over one worker and four.
@@ -242,7 +246,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	for _, l := range r.IO.Levels {
 		fmt.Fprintf(w, "| I/O-bound drain, %d worker(s) × %d, %d ms target | runs/s | | %.1f | CPU µs/run %.0f, cores busy %.2f |\n", l.Workers, r.IO.Conc, r.IO.TargetMs, l.RunsPerSec, l.CPUusPerRun, l.CoresBusy)
 	}
-	fmt.Fprintf(w, "| I/O-bound scaling | r2/r1, r4/r2 | | %s, %s | |\n", f(r.IO.Scale21), f(r.IO.Scale42))
+	fmt.Fprintf(w, "| I/O-bound scaling | r2/r1, r4/r2 | | %s, %s | CPU per run 4/1 %s |\n", f(r.IO.Scale21), f(r.IO.Scale42), f(r.IO.CPURatio))
 	m := r.Memory
 	fmt.Fprintf(w, "| worker RSS | idle MB | %s | %s | |\n", f(m.NoopIdleMB), f(m.IdleMB))
 	fmt.Fprintf(w, "| | peak MB (4 KB, 256 KB artifacts) | %s | %s, %s | peak/no-op %s |\n", f(m.NoopPeakMB), f(m.Peak4KMB), f(m.Peak256KMB), f(m.PeakPerNoop))
