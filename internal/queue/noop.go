@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,4 +78,26 @@ func ServeNoop(ctx context.Context, opt asynq.RedisConnOpt, concurrency int) (No
 	mu.Lock()
 	defer mu.Unlock()
 	return st, nil
+}
+
+// SetPaused pauses (or resumes) every queue the workers serve: 'aias bench'
+// stores a backlog while its warmed workers wait, then lets them all start
+// on it at once. Pausing a paused queue, or resuming a running one, is not
+// an error.
+func SetPaused(opt asynq.RedisConnOpt, paused bool) error {
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	for name := range Weights {
+		var err error
+		if paused {
+			err = in.PauseQueue(name)
+		} else {
+			err = in.UnpauseQueue(name)
+		}
+		// asynq says "already paused" and "is not paused": the state wanted.
+		if err != nil && !strings.Contains(err.Error(), "already paused") && !strings.Contains(err.Error(), "not paused") {
+			return fmt.Errorf("pause queue %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/hibiken/asynq"
 
 	"aias/internal/postgres"
 	"aias/internal/queue"
@@ -210,19 +207,7 @@ func (b *bench) pauseQueues(pause bool) error {
 	if err != nil {
 		return err
 	}
-	in := asynq.NewInspector(opt)
-	defer func() { _ = in.Close() }()
-	for name := range queue.Weights {
-		if pause {
-			err = in.PauseQueue(name)
-		} else {
-			err = in.UnpauseQueue(name)
-		}
-		if err != nil && !strings.Contains(err.Error(), "already") {
-			return fmt.Errorf("pause queue %s: %w", name, err)
-		}
-	}
-	return nil
+	return queue.SetPaused(opt, pause)
 }
 
 // backends counts the Postgres backends connected to the bench's database.
