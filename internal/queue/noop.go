@@ -101,3 +101,19 @@ func SetPaused(opt asynq.RedisConnOpt, paused bool) error {
 	}
 	return nil
 }
+
+// Active is how many tasks of the workers' queues are being handled: 0
+// once every handler has returned (a run's slot is released by then).
+func Active(opt asynq.RedisConnOpt) (int, error) {
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	n := 0
+	for name := range Weights {
+		info, err := in.GetQueueInfo(name)
+		if err != nil {
+			continue // a queue nothing was enqueued to does not exist
+		}
+		n += info.Active
+	}
+	return n, nil
+}

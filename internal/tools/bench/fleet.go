@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"aias/internal/postgres"
+	"aias/internal/queue"
 )
 
 // fleetCost measures what a run costs when the same work is spread over
@@ -39,6 +40,12 @@ func (b *bench) fleetCost(ctx context.Context) error {
 			other := four
 			if len(set) == 4 {
 				other = one
+			}
+			// Stopped only once every handler returned: a worker stopped
+			// between a run's end and its slot's release would hold the
+			// tenant's slot for the lease's two minutes.
+			if err := b.waitIdle(ctx); err != nil {
+				return err
 			}
 			b.signal(other, syscall.SIGSTOP)
 			b.signal(set, syscall.SIGCONT)
@@ -114,6 +121,18 @@ func (b *bench) fleetDrain(ctx context.Context, k int, phase string) (DrainLevel
 	}
 	b.r.Ledgers = append(b.r.Ledgers, l)
 	return lvl, nil
+}
+
+// waitIdle waits up to 10 s until no task is being handled.
+func (b *bench) waitIdle(ctx context.Context) error {
+	opt, err := queue.RedisOpt(b.e.redisURL)
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, 10*time.Second, func() (bool, error) {
+		n, err := queue.Active(opt)
+		return n == 0, err
+	})
 }
 
 // signal sends sig to each of ps.
