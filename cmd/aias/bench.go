@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"aias/internal/app"
@@ -44,8 +45,15 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, ou
 	fs.IntVar(&o.Conns, "conns", 16, "closed-loop connections (the database ceiling uses half)")
 	fs.IntVar(&o.E2ERate, "e2e-rate", 200, "end-to-end rate of the latency gate, runs/s")
 	fs.IntVar(&o.DrainRuns, "drain-runs", 2000, "backlog of each drain level")
+	fs.IntVar(&o.DrainWarm, "drain-warm", 0, "runs each drain level's workers drain before the measured backlog")
+	fs.IntVar(&o.DBConns, "db-conns", 20, "AIAS_DB_MAX_CONNS of each program")
+	fs.IntVar(&o.FleetRuns, "fleet-runs", 1500, "backlog of each drain of the fleet-cost phase")
+	fs.IntVar(&o.FleetPairs, "fleet-pairs", 3, "one-worker/four-worker pairs of the fleet-cost phase")
+	fs.IntVar(&o.IOConc, "io-concurrency", 4, "AIAS_WORKER_CONCURRENCY of the I/O-bound drain's workers")
+	fs.IntVar(&o.IORuns, "io-runs", 240, "runs per worker in each level of the I/O-bound drain")
 	fs.IntVar(&o.NoopTasks, "noop-tasks", 5000, "no-op tasks of each no-op drain level")
 	fs.IntVar(&o.WorkerConc, "worker-concurrency", 10, "AIAS_WORKER_CONCURRENCY of each worker")
+	fs.StringVar(&o.Phases, "phases", "", "comma-separated phases to run ("+strings.Join(bench.PhaseNames, ", ")+"); empty: all")
 	fs.StringVar(&o.LogLevel, "log-level", "warn", "AIAS_LOG_LEVEL of the programs")
 	if err := fs.Parse(args); err != nil {
 		return err

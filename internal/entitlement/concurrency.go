@@ -71,6 +71,17 @@ func (s *Slots) Release(ctx context.Context, tenantID, runID uuid.UUID) {
 	_ = s.Redis.ZRem(context.WithoutCancel(ctx), s.key(tenantID), runID.String()).Err()
 }
 
+// RefreshDue says whether a slot taken or refreshed at last should be
+// refreshed now: once a quarter of its lease has gone. A run of many quick
+// steps refreshes its slot every half minute (by default), not at every
+// step; a long step's heartbeat refreshes it meanwhile.
+func (s *Slots) RefreshDue(last, now time.Time) bool {
+	if s == nil || s.Redis == nil {
+		return false
+	}
+	return now.Sub(last) >= s.lease()/4
+}
+
 func (s *Slots) lease() time.Duration {
 	if s.Lease > 0 {
 		return s.Lease

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,4 +78,42 @@ func ServeNoop(ctx context.Context, opt asynq.RedisConnOpt, concurrency int) (No
 	mu.Lock()
 	defer mu.Unlock()
 	return st, nil
+}
+
+// SetPaused pauses (or resumes) every queue the workers serve: 'aias bench'
+// stores a backlog while its warmed workers wait, then lets them all start
+// on it at once. Pausing a paused queue, or resuming a running one, is not
+// an error.
+func SetPaused(opt asynq.RedisConnOpt, paused bool) error {
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	for name := range Weights {
+		var err error
+		if paused {
+			err = in.PauseQueue(name)
+		} else {
+			err = in.UnpauseQueue(name)
+		}
+		// asynq says "already paused" and "is not paused": the state wanted.
+		if err != nil && !strings.Contains(err.Error(), "already paused") && !strings.Contains(err.Error(), "not paused") {
+			return fmt.Errorf("pause queue %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Active is how many tasks of the workers' queues are being handled: 0
+// once every handler has returned (a run's slot is released by then).
+func Active(opt asynq.RedisConnOpt) (int, error) {
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	n := 0
+	for name := range Weights {
+		info, err := in.GetQueueInfo(name)
+		if err != nil {
+			continue // a queue nothing was enqueued to does not exist
+		}
+		n += info.Active
+	}
+	return n, nil
 }

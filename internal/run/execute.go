@@ -110,6 +110,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	if !e.Slots.Acquire(ctx, tenantID, id, limit) {
 		return ErrBusy
 	}
+	leased := e.now()
 	defer e.Slots.Release(ctx, tenantID, id)
 	r, def, done, err := e.start(ctx, tenantID, id)
 	if errors.Is(err, errNotRunnable) {
@@ -144,7 +145,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	deps.CallbackSigner = e.callbackSigner(ctx, r, def)
 	runCtx, cancel := e.runDeadline(ctx, r, def)
 	defer cancel()
-	w := &walker{e: e, r: r, def: def, deps: deps, done: done, base: ctx, limit: limit, maxItems: p.Limits.ForeachItems}
+	w := &walker{e: e, r: r, def: def, deps: deps, done: done, base: ctx, limit: limit, leased: leased, maxItems: p.Limits.ForeachItems}
 	err = w.walk(runCtx, def.Steps, env)
 	var (
 		failure *stepFailure

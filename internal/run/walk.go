@@ -45,6 +45,8 @@ type walker struct {
 	done  map[int]StepRecord // succeeded records by position
 	base  context.Context    // the delivery's: its end is an interruption, not a failure
 	limit int                // the tenant's concurrency, to refresh its slot
+	// leased is when the run's slot was last taken or refreshed.
+	leased time.Time
 	// maxItems is the plan's bound on a foreach list (0: plan.DefaultForeachItems).
 	maxItems int
 	pos      int // the next position
@@ -123,7 +125,10 @@ func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env ste
 func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env) (step.Result, json.RawMessage, error) {
 	e := w.e
 	log := logging.From(w.base).With().Str("step", s.Name).Logger()
-	e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit) // refresh the slot's lease
+	if now := e.now(); e.Slots.RefreshDue(w.leased, now) {
+		e.Slots.Acquire(ctx, w.r.TenantID, w.r.ID, w.limit) // refresh the slot's lease
+		w.leased = now
+	}
 	env["step"] = map[string]any{"name": s.Name, "instance": s.Name + iterationOf(env)}
 	started := e.now()
 	sctx, span := telemetry.StartStep(ctx, s.Name, s.Type)

@@ -9,9 +9,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,13 +32,25 @@ type Options struct {
 	Conns      int           // closed-loop connections
 	E2ERate    int           // the end-to-end latency gate's rate
 	DrainRuns  int           // backlog per drain level
+	DrainWarm  int           // runs drained before each level's measured backlog
+	IOConc     int           // AIAS_WORKER_CONCURRENCY in the I/O-bound drain
+	FleetRuns  int           // backlog of each drain of the fleet-cost phase
+	FleetWarm  int           // runs the fleet-cost phase's five workers are warmed on
+	FleetPairs int           // one-worker/four-worker pairs of the fleet-cost phase
+	IORuns     int           // runs per worker in each I/O-bound level
 	NoopTasks  int           // no-op tasks per drain level
 	WorkerConc int           // AIAS_WORKER_CONCURRENCY of each worker
 	DBConns    int           // AIAS_DB_MAX_CONNS of each program (the default's 20)
 	PadBytes   int           // artifact size (the body carries it)
 	LogLevel   string        // of the programs
-	Progress   io.Writer
+	// Phases names the phases to run (comma-separated, of PhaseNames);
+	// empty runs them all. Gates of phases not run read "not measured".
+	Phases   string
+	Progress io.Writer
 }
+
+// PhaseNames are the bench's phases, in the order they run.
+var PhaseNames = []string{"ingress-max", "ingress-latency", "ceiling", "e2e", "drain", "fleet", "noop", "io", "memory"}
 
 func (o *Options) defaults() {
 	def := func(v *int, d int) {
@@ -50,6 +64,11 @@ func (o *Options) defaults() {
 	def(&o.DrainRuns, 2000)
 	def(&o.NoopTasks, 5000)
 	def(&o.WorkerConc, 10)
+	def(&o.IOConc, 4)
+	def(&o.IORuns, 240)
+	def(&o.FleetRuns, 1500)
+	def(&o.FleetWarm, 2000)
+	def(&o.FleetPairs, 3)
 	def(&o.DBConns, 20)
 	def(&o.PadBytes, 4096)
 	if o.Block <= 0 {
@@ -65,17 +84,20 @@ func (o *Options) defaults() {
 
 // bench is one run in progress.
 type bench struct {
-	o       Options
-	e       *env
-	r       *Report
-	began   time.Time
-	dir     string // program logs
-	ingress *proc
-	base    string
-	t       tenantSetup
-	workers []*proc
-	cpu     *cpuGroups
-	peak4k  float64
+	o        Options
+	e        *env
+	r        *Report
+	began    time.Time
+	dir      string // program logs
+	ingress  *proc
+	base     string
+	t        tenantSetup
+	workers  []*proc
+	cpu      *cpuGroups
+	peak4k   float64
+	slow     *http.Server // the I/O-bound workflow's target (iotarget.go)
+	slowURL  string
+	slowPort string
 }
 
 // Run runs every phase and returns the report (also when a phase failed,
@@ -125,18 +147,45 @@ func (b *bench) run(ctx context.Context) (err error) {
 		return err
 	}
 	phases := []struct {
-		name string
-		fn   func(context.Context) error
+		key, name string
+		fn        func(context.Context) error
 	}{
-		{"ingress max", b.ingressMax}, {"ingress latency", b.ingressLatency}, {"database ceiling", b.ceiling},
-		{"end to end", b.endToEnd}, {"drain", b.drain}, {"no-op drain", b.noopDrain}, {"memory", b.memory},
+		{"ingress-max", "ingress max", b.ingressMax}, {"ingress-latency", "ingress latency", b.ingressLatency},
+		{"ceiling", "database ceiling", b.ceiling}, {"e2e", "end to end", b.endToEnd}, {"drain", "drain", b.drain}, {"fleet", "fleet cost", b.fleetCost},
+		{"noop", "no-op drain", b.noopDrain}, {"io", "I/O-bound drain", b.ioDrain}, {"memory", "memory", b.memory},
+	}
+	want, err := selectPhases(b.o.Phases)
+	if err != nil {
+		return err
 	}
 	for _, p := range phases {
+		if !want[p.key] {
+			continue
+		}
 		if err := p.fn(ctx); err != nil {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 	}
 	return nil
+}
+
+// selectPhases parses Options.Phases: nil map entries are phases not run.
+func selectPhases(list string) (map[string]bool, error) {
+	want := map[string]bool{}
+	if strings.TrimSpace(list) == "" {
+		for _, n := range PhaseNames {
+			want[n] = true
+		}
+		return want, nil
+	}
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if !slices.Contains(PhaseNames, n) {
+			return nil, fmt.Errorf("unknown phase %q (phases: %s)", n, strings.Join(PhaseNames, ", "))
+		}
+		want[n] = true
+	}
+	return want, nil
 }
 
 func (b *bench) host(ctx context.Context) {
@@ -187,7 +236,10 @@ func (b *bench) startIngress(ctx context.Context) error {
 	if err := b.ingress.waitHTTP(ctx, b.base+"/healthz", 20*time.Second); err != nil {
 		return err
 	}
-	if b.t, err = b.e.makeTenant(ctx, b.base); err != nil {
+	if err := b.startSlowTarget(); err != nil {
+		return err
+	}
+	if b.t, err = b.e.makeTenant(ctx, b.base, b.slowURL); err != nil {
 		return fmt.Errorf("bench tenant: %w", err)
 	}
 	b.say("ingress up (pid %d), tenant %s", b.ingress.pid(), b.t.TenantID)
@@ -195,14 +247,17 @@ func (b *bench) startIngress(ctx context.Context) error {
 }
 
 // startWorkers starts n worker processes and waits until each is ready.
-func (b *bench) startWorkers(ctx context.Context, n int) error {
+func (b *bench) startWorkers(ctx context.Context, n, conc int) error {
 	for range n {
 		addr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}
 		env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
-		env["AIAS_METRICS_ADDR"], env["AIAS_WORKER_CONCURRENCY"] = addr, fmt.Sprint(b.o.WorkerConc)
+		env["AIAS_METRICS_ADDR"], env["AIAS_WORKER_CONCURRENCY"] = addr, fmt.Sprint(conc)
+		// The I/O-bound workflow's http steps reach the bench's slow
+		// target on loopback, and nothing else there.
+		env["AIAS_EGRESS_ALLOW"], env["AIAS_EGRESS_ALLOW_PORTS"] = "127.0.0.1/32", b.slowPort
 		w, err := start(fmt.Sprintf("worker-%d-%d", len(b.workers), time.Now().UnixNano()%1e6), b.bin("aias-worker"), nil, env, b.dir, false)
 		if err != nil {
 			return err
@@ -235,6 +290,9 @@ func (b *bench) stopWorkers() (peakMB float64) {
 }
 
 func (b *bench) stopAll() {
+	if b.slow != nil {
+		_ = b.slow.Close()
+	}
 	b.stopWorkers()
 	if b.ingress != nil {
 		if err := b.ingress.stop(20 * time.Second); err != nil {

@@ -186,3 +186,64 @@ func TestCPUSince(t *testing.T) {
 		t.Errorf("perEvent = %v µs, want 25000", got)
 	}
 }
+
+func TestFleetAndIOGates(t *testing.T) {
+	t.Parallel()
+	r := &Report{}
+	r.Fleet.Ratio = 1.2
+	r.IO.Scale21, r.IO.Scale42 = 1.9, 1.7
+	r.E2E.Half = E2EBlock{Rate: 300, P99Ms: 120}
+	byName := map[string]Gate{}
+	for _, g := range Gates(r) {
+		byName[g.Name] = g
+	}
+	want := map[string]bool{
+		"fleet CPU per run, 4 workers / 1":               false,
+		"I/O-bound drain 1->2 workers":                   true,
+		"I/O-bound drain 2->4 workers":                   false,
+		"e2e p99 ms at half the db ceiling (300 runs/s)": true,
+	}
+	for name, pass := range want {
+		g, ok := byName[name]
+		if !ok {
+			t.Fatalf("no gate %q", name)
+		}
+		if !g.Measured || g.Pass != pass {
+			t.Errorf("%s, want pass=%v", g, pass)
+		}
+	}
+}
+
+func TestSelectPhases(t *testing.T) {
+	t.Parallel()
+	all, err := selectPhases("")
+	if err != nil || len(all) != len(PhaseNames) {
+		t.Fatalf("empty list = %v, %v; want every phase", all, err)
+	}
+	some, err := selectPhases("drain, io")
+	if err != nil || !some["drain"] || !some["io"] || some["e2e"] {
+		t.Errorf("drain,io = %v, %v", some, err)
+	}
+	if _, err := selectPhases("drain,nope"); err == nil {
+		t.Error("an unknown phase was accepted")
+	}
+}
+
+func TestCountersPerRun(t *testing.T) {
+	t.Parallel()
+	before := counters{"pg.xact_commit": 100, "redis.calls": 10, "redis.get": 5}
+	now := counters{"pg.xact_commit": 300, "redis.calls": 60, "redis.get": 5, "redis.zadd": 40}
+	got := now.perRun(before, 20)
+	want := map[string]float64{"pg.xact_commit": 10, "redis.calls": 2.5, "redis.zadd": 2}
+	if len(got) != len(want) {
+		t.Fatalf("perRun = %v, want %v (counters that did not move left out)", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if len(now.perRun(before, 0)) != 0 {
+		t.Error("no runs: no figures")
+	}
+}

@@ -27,8 +27,10 @@ func (g *cpuGroups) snap(ctx context.Context) cpuSnap {
 	for _, p := range g.workers() {
 		s["workers"][p] = cpuMs(p)
 	}
+	// The programs' backends: the bench's own connections (the owner's,
+	// which poll for finished runs) are not AIAS's cost.
 	var pids []int
-	_ = g.pg.SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity WHERE datname = $1`, g.dbName)
+	_ = g.pg.SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename <> current_user`, g.dbName)
 	for _, p := range pids {
 		s["postgres"][p] = cpuMs(p)
 	}
@@ -51,6 +53,13 @@ func (now cpuSnap) since(before cpuSnap) CPU {
 		return Round2(sum)
 	}
 	return CPU{Ingress: d("ingress"), Workers: d("workers"), Postgres: d("postgres"), Redis: d("redis"), LoadGen: d("loadgen")}
+}
+
+// perRun is the CPU of AIAS's processes (the load generator's left out:
+// in a drain it only polls) in microseconds per run.
+func perRun(c CPU, n int) float64 {
+	c.LoadGen = 0
+	return perEvent(c, n)
 }
 
 // perEvent is CPU microseconds per event.

@@ -118,10 +118,20 @@ func (e *env) claimRedis(ctx context.Context, base string) error {
 				return fmt.Errorf("redis at %s: %w", base, err)
 			}
 			if ok {
-				e.redisBase, e.redisDB, e.claimKey = base, n, key
 				o := *opt
 				o.DB = n
-				e.rdb = redis.NewClient(&o)
+				rdb := redis.NewClient(&o)
+				// A database with keys in it is in use by something that did
+				// not take the lease (a development server, say): its workers
+				// would take the bench's tasks, and emptying it would lose
+				// its data. Leave it and its lease.
+				if size, err := rdb.DBSize(ctx).Result(); err != nil || size > 0 {
+					_ = rdb.Close()
+					_ = ctl.Del(ctx, key).Err()
+					continue
+				}
+				e.redisBase, e.redisDB, e.claimKey = base, n, key
+				e.rdb = rdb
 				u, _ := url.Parse(base)
 				u.Path = "/" + strconv.Itoa(n)
 				e.redisURL = u.String()
@@ -185,7 +195,33 @@ type tenantSetup struct {
 	EndpointID string
 	URL        string
 	Secret     string
+	// IO is the I/O-bound workflow (ioWorkflow) and its endpoint.
+	IO flow
 }
+
+// flow is a workflow version runs are stored for, with its endpoint.
+type flow struct {
+	WorkflowID string
+	Version    int
+	EndpointID string
+}
+
+// main is the bench workflow's flow.
+func (t tenantSetup) main() flow {
+	return flow{WorkflowID: t.WorkflowID, Version: t.Version, EndpointID: t.EndpointID}
+}
+
+// ioWorkflow is two http steps, each waiting on the bench's slow target
+// (ioTarget: it answers after 50 ms) at %s.
+const ioWorkflow = `name: bench-io
+steps:
+  - name: lookup
+    type: http
+    with: { url: "%[1]s/lookup/{{ trigger.body.id }}", method: GET }
+  - name: notify
+    type: http
+    with: { url: "%[1]s/notify", body: "{'id': trigger.body.id, 'status': steps.lookup.output.status}" }
+`
 
 // benchWorkflow is three steps, the last writing the trigger's pad (4 KB by
 // default) as an artifact.
@@ -204,7 +240,7 @@ steps:
 
 // makeTenant signs up through the API, lifts the tenant to the business plan
 // (its limits do not bound the bench) and creates the workflow and endpoint.
-func (e *env) makeTenant(ctx context.Context, base string) (tenantSetup, error) {
+func (e *env) makeTenant(ctx context.Context, base, ioTarget string) (tenantSetup, error) {
 	var t tenantSetup
 	var su struct {
 		TenantID string `json:"tenant_id"`
@@ -235,6 +271,15 @@ func (e *env) makeTenant(ctx context.Context, base string) (tenantSetup, error) 
 		return t, err
 	}
 	t.EndpointID, t.URL, t.Secret = ep.ID, ep.URL, ep.Secret
+	if err := call(ctx, base+"/api/v1/workflows", su.APIKey, "application/yaml", fmt.Sprintf(ioWorkflow, ioTarget), &wf); err != nil {
+		return t, err
+	}
+	t.IO.WorkflowID, t.IO.Version = wf.ID, wf.Version
+	body = fmt.Sprintf(`{"workflow_id":%q,"name":"bench-io","verification":{"scheme":"standard-webhooks"}}`, wf.ID)
+	if err := call(ctx, base+"/api/v1/webhook-endpoints", su.APIKey, "application/json", body, &ep); err != nil {
+		return t, err
+	}
+	t.IO.EndpointID = ep.ID
 	return t, nil
 }
 

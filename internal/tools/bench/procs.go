@@ -82,6 +82,11 @@ func start(name, bin string, args []string, env map[string]string, dir string, c
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = childAttr()
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for _, k := range []string{"GOMAXPROCS", "GOGC", "GODEBUG"} { // the Go runtime's knobs pass through
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

@@ -22,6 +22,8 @@ type Report struct {
 	Ceiling        Ceiling        `json:"database_ceiling"`
 	E2E            E2E            `json:"end_to_end"`
 	Drain          Drain          `json:"drain"`
+	IO             IODrain        `json:"io_drain"`
+	Fleet          Fleet          `json:"fleet_cost"`
 	Memory         Memory         `json:"memory"`
 
 	Ledgers []Ledger `json:"ledgers"`
@@ -110,8 +112,9 @@ type Ceiling struct {
 
 // E2E is webhook in, run finished, with two worker processes.
 type E2E struct {
-	Latency    E2EBlock `json:"latency"`    // at the gate's rate
-	Throughput E2EBlock `json:"throughput"` // offered above what the workers can do
+	Half       E2EBlock `json:"half_ceiling"` // at half this run's database ceiling: the latency gate
+	Latency    E2EBlock `json:"latency"`      // at the reported fixed rate (200/s)
+	Throughput E2EBlock `json:"throughput"`   // offered above what the workers can do
 	RunsPerSec float64  `json:"runs_per_s"`
 	Efficiency float64  `json:"efficiency"` // RunsPerSec / ceiling
 }
@@ -138,6 +141,38 @@ type Drain struct {
 	Noop42     float64      `json:"noop_scale_4_2"`
 }
 
+// IODrain is the I/O-bound drain: runs that wait on a slow target, drained
+// by 1, 2 and 4 workers of a fixed concurrency.
+type IODrain struct {
+	Conc     int          `json:"worker_concurrency"`
+	TargetMs int64        `json:"target_ms"` // the target's answer time, per http step
+	Levels   []DrainLevel `json:"levels"`
+	Scale21  float64      `json:"scale_2_1"`
+	Scale42  float64      `json:"scale_4_2"`
+	// CPURatio is CPU per run with 4 workers over that with 1: what
+	// spreading runs over more processes costs when the cores are not
+	// saturated.
+	CPURatio float64 `json:"cpu_ratio_4_1"`
+}
+
+// Fleet is CPU per run with the same work spread over one worker and four.
+type Fleet struct {
+	Pairs []FleetPair `json:"pairs"`
+	// Ratio is the median over the pairs of the four workers' CPU per run
+	// over the one worker's; PostgresRatio and WorkersRatio are the same of
+	// the Postgres backends' and the worker processes' CPU alone.
+	Ratio         float64 `json:"ratio_4_1"`
+	PostgresRatio float64 `json:"postgres_ratio_4_1"`
+	WorkersRatio  float64 `json:"workers_ratio_4_1"`
+}
+
+// FleetPair is one backlog drained by one worker, then one by four.
+type FleetPair struct {
+	One   DrainLevel `json:"one"`
+	Four  DrainLevel `json:"four"`
+	Ratio float64    `json:"ratio_4_1"`
+}
+
 // DrainLevel is one worker count.
 type DrainLevel struct {
 	Workers     int     `json:"workers"`
@@ -149,6 +184,13 @@ type DrainLevel struct {
 	// CoresBusy is that CPU time over that wall time: near the machine's
 	// core count, a level is bound by the machine, not by its workers.
 	CoresBusy float64 `json:"cores_busy"`
+	// Counts are Postgres's and Redis's event counts per run over the
+	// level; Waits the average number of the database's backends active in
+	// each wait event (CPU: none), sampled every 20 ms.
+	Counts map[string]float64 `json:"counts_per_run,omitempty"`
+	Waits  map[string]float64 `json:"pg_waits,omitempty"`
+	// Backends is the Postgres backends connected at the level's end.
+	Backends int `json:"pg_backends"`
 }
 
 // Memory is the workers' resident set.
@@ -187,6 +229,8 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "| | CPU µs/accepted | %.0f | %.0f | %s |\n", il.Floor.CPUusPerOK, il.Real.CPUusPerOK, f(il.CPURatio))
 	fmt.Fprintf(w, "| database ceiling (%d conns, %d tx/run) | runs/s | | %.0f | |\n", r.Ceiling.Conns, r.Ceiling.TxPerRun, r.Ceiling.RunsPerSec)
 	e := r.E2E
+	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered (half the ceiling) | runs/s, p50/p99 ms | | %.0f, %s/%s | |\n", e.Half.Rate, e.Half.RunsPerSec, f(e.Half.P50Ms), f(e.Half.P99Ms))
+	fmt.Fprintf(w, "| | CPU µs/run | | %.0f | |\n", e.Half.CPUusPerRun)
 	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered | runs/s, p50/p99 ms | | %.0f, %s/%s | |\n", e.Latency.Rate, e.Latency.RunsPerSec, f(e.Latency.P50Ms), f(e.Latency.P99Ms))
 	fmt.Fprintf(w, "| | CPU µs/run | | %.0f | |\n", e.Latency.CPUusPerRun)
 	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered | runs/s, p50/p99 ms | | %.0f, %s/%s | efficiency %s |\n", e.Throughput.Rate, e.Throughput.RunsPerSec, f(e.Throughput.P50Ms), f(e.Throughput.P99Ms), f(e.Efficiency))
@@ -195,6 +239,14 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	}
 	d := r.Drain
 	fmt.Fprintf(w, "| scaling | r2/r1, r4/r2 | %s, %s | %s, %s | drain/ceiling %s |\n", f(d.Noop21), f(d.Noop42), f(d.Scale21), f(d.Scale42), f(d.Efficiency))
+	for _, p := range r.Fleet.Pairs {
+		fmt.Fprintf(w, "| fleet cost, warm, %d runs | CPU µs/run 1 worker, 4 workers | | %.0f, %.0f | %s |\n", p.One.Runs, p.One.CPUusPerRun, p.Four.CPUusPerRun, f(p.Ratio))
+	}
+	fmt.Fprintf(w, "| fleet cost | 4/1 CPU per run (Postgres, workers) | | | %s (%s, %s) |\n", f(r.Fleet.Ratio), f(r.Fleet.PostgresRatio), f(r.Fleet.WorkersRatio))
+	for _, l := range r.IO.Levels {
+		fmt.Fprintf(w, "| I/O-bound drain, %d worker(s) × %d, %d ms target | runs/s | | %.1f | CPU µs/run %.0f, cores busy %.2f |\n", l.Workers, r.IO.Conc, r.IO.TargetMs, l.RunsPerSec, l.CPUusPerRun, l.CoresBusy)
+	}
+	fmt.Fprintf(w, "| I/O-bound scaling | r2/r1, r4/r2 | | %s, %s | CPU per run 4/1 %s |\n", f(r.IO.Scale21), f(r.IO.Scale42), f(r.IO.CPURatio))
 	m := r.Memory
 	fmt.Fprintf(w, "| worker RSS | idle MB | %s | %s | |\n", f(m.NoopIdleMB), f(m.IdleMB))
 	fmt.Fprintf(w, "| | peak MB (4 KB, 256 KB artifacts) | %s | %s, %s | peak/no-op %s |\n", f(m.NoopPeakMB), f(m.Peak4KMB), f(m.Peak256KMB), f(m.PeakPerNoop))

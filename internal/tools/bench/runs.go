@@ -66,15 +66,15 @@ func (b *bench) finished(ctx context.Context, ids []string) (map[string]time.Tim
 // backlog stores n queued runs the way the intake does (one committed row
 // each, batched in transactions of 100) and enqueues them, before any worker
 // runs: what a drain starts from.
-func (b *bench) backlog(ctx context.Context, phase string, n, padBytes int) ([]string, error) {
-	tenant, wf, ep := uuid.MustParse(b.t.TenantID), uuid.MustParse(b.t.WorkflowID), uuid.MustParse(b.t.EndpointID)
+func (b *bench) backlog(ctx context.Context, f flow, phase string, n, padBytes int) ([]string, error) {
+	tenant, wf, ep := uuid.MustParse(b.t.TenantID), uuid.MustParse(f.WorkflowID), uuid.MustParse(f.EndpointID)
 	pad := strings.Repeat("x", padBytes)
 	ids := make([]string, 0, n)
 	for start := 0; start < n; start += 100 {
 		err := b.e.app.InTenantTx(ctx, tenant, func(q postgres.Querier) error {
 			for i := start; i < min(start+100, n); i++ {
 				id := fmt.Sprintf("%s-%d", phase, i)
-				rid, _, err := run.Insert(ctx, q, run.New{TenantID: tenant, WorkflowID: wf, WorkflowVersion: b.t.Version, EndpointID: &ep,
+				rid, _, err := run.Insert(ctx, q, run.New{TenantID: tenant, WorkflowID: wf, WorkflowVersion: f.Version, EndpointID: &ep,
 					TriggerKind: run.TriggerWebhook, DeliveryID: id, MaxAttempts: 3, ContentType: "application/json",
 					Body: fmt.Appendf(nil, `{"id":%q,"total":120,"pad":%q}`, id, pad), ReceivedAt: time.Now()})
 				if err != nil {

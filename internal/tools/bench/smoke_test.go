@@ -31,6 +31,7 @@ func TestBenchSmokeRunsEveryPhaseAndBalancesItsLedger(t *testing.T) {
 	r, err := Run(ctx, Options{
 		AdminURL: pgtest.AdminURL(), RedisURL: redistest.BaseURL(), BinDir: dir,
 		Block: 300 * time.Millisecond, Pairs: 1, Conns: 4, E2ERate: 20, DrainRuns: 40, NoopTasks: 100, WorkerConc: 4, DBConns: 6,
+		FleetRuns: 20, FleetWarm: 20, FleetPairs: 1, IOConc: 2, IORuns: 6,
 		Progress: &progress,
 	})
 	if err != nil {
@@ -45,6 +46,9 @@ func TestBenchSmokeRunsEveryPhaseAndBalancesItsLedger(t *testing.T) {
 		"a database ceiling":          r.Ceiling.RunsPerSec > 0,
 		"end-to-end runs":             r.E2E.Latency.RunsPerSec > 0 && r.E2E.RunsPerSec > 0,
 		"three drain levels":          len(r.Drain.Levels) == 3,
+		"e2e at half the ceiling":     r.E2E.Half.Rate > 0 && r.E2E.Half.Completed > 0,
+		"a fleet-cost pair":           len(r.Fleet.Pairs) == 1 && r.Fleet.Pairs[0].One.Runs == 20 && r.Fleet.Pairs[0].Four.Runs == 20,
+		"three I/O-bound levels":      len(r.IO.Levels) == 3 && r.IO.Levels[2].Runs == 24,
 		"worker memory":               r.Memory.IdleMB > 0 && r.Memory.Peak256KMB > 0,
 		"a ledger row for each phase": len(r.Ledgers) >= 6,
 	}

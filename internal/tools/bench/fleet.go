@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"aias/internal/postgres"
+	"aias/internal/queue"
+)
+
+// fleetCost measures what a run costs when the same work is spread over
+// more worker processes: one worker and four (each of WorkerConc runs at
+// once) are started together and warmed on one backlog, then drain
+// backlogs of FleetRuns in turn, one set running while the other is
+// stopped (SIGSTOP: a stopped worker takes no task and spends no CPU), for
+// FleetPairs pairs. Each pair's ratio is the four workers' CPU per run over
+// the one worker's, measured minutes apart at most, so a shared machine's
+// drift mostly cancels; the median of the pairs is the figure the gate
+// judges. Start-up is left out: a fleet starts once and runs for months.
+func (b *bench) fleetCost(ctx context.Context) error {
+	f := &b.r.Fleet
+	if err := b.startWorkers(ctx, 5, b.o.WorkerConc); err != nil {
+		return err
+	}
+	defer func() { b.signal(b.workers, syscall.SIGCONT); b.stopWorkers() }()
+	one, four := b.workers[:1], b.workers[1:]
+	b.say("fleet cost: warming 1 + 4 workers on %d runs", b.o.FleetWarm)
+	ids, err := b.backlog(ctx, b.t.main(), "fleet warm-up", b.o.FleetWarm, b.o.PadBytes)
+	if err != nil {
+		return err
+	}
+	if err := b.waitRuns(ctx, ids, 120*time.Second); err != nil {
+		return err
+	}
+	for i := range b.o.FleetPairs {
+		var pair FleetPair
+		for _, set := range [][]*proc{one, four} {
+			other := four
+			if len(set) == 4 {
+				other = one
+			}
+			// Stopped only once every handler returned: a worker stopped
+			// between a run's end and its slot's release would hold the
+			// tenant's slot for the lease's two minutes.
+			if err := b.waitIdle(ctx); err != nil {
+				return err
+			}
+			b.signal(other, syscall.SIGSTOP)
+			b.signal(set, syscall.SIGCONT)
+			lvl, err := b.fleetDrain(ctx, len(set), fmt.Sprintf("fleet pair %d, %d worker(s)", i+1, len(set)))
+			if err != nil {
+				return err
+			}
+			if len(set) == 1 {
+				pair.One = lvl
+			} else {
+				pair.Four = lvl
+			}
+		}
+		if pair.One.CPUusPerRun > 0 {
+			pair.Ratio = Round2(pair.Four.CPUusPerRun / pair.One.CPUusPerRun)
+		}
+		f.Pairs = append(f.Pairs, pair)
+		b.say("fleet cost, pair %d: 1 worker %.0f, 4 workers %.0f CPU µs/run: %.2f", i+1, pair.One.CPUusPerRun, pair.Four.CPUusPerRun, pair.Ratio)
+	}
+	var ratios, pg, wk []float64
+	for _, p := range f.Pairs {
+		ratios = append(ratios, p.Ratio)
+		n1, n4 := float64(max(p.One.Runs, 1)), float64(max(p.Four.Runs, 1))
+		if p.One.CPU.Postgres > 0 && p.One.CPU.Workers > 0 {
+			pg = append(pg, (p.Four.CPU.Postgres/n4)/(p.One.CPU.Postgres/n1))
+			wk = append(wk, (p.Four.CPU.Workers/n4)/(p.One.CPU.Workers/n1))
+		}
+	}
+	f.Ratio, f.PostgresRatio, f.WorkersRatio = Round2(Median(ratios)), Round2(Median(pg)), Round2(Median(wk))
+	b.say("fleet cost: 4 workers / 1 worker CPU per run %.2f (Postgres %.2f, workers %.2f)", f.Ratio, f.PostgresRatio, f.WorkersRatio)
+	return nil
+}
+
+// fleetDrain drains FleetRuns runs with the workers that are not stopped.
+func (b *bench) fleetDrain(ctx context.Context, k int, phase string) (DrainLevel, error) {
+	lvl := DrainLevel{Workers: k}
+	if err := b.pauseQueues(true); err != nil {
+		return lvl, err
+	}
+	ids, err := b.backlog(ctx, b.t.main(), phase, b.o.FleetRuns, b.o.PadBytes)
+	if err != nil {
+		return lvl, err
+	}
+	before, counted, began := b.cpu.snap(ctx), b.counters(ctx), time.Now()
+	if err := b.pauseQueues(false); err != nil {
+		return lvl, err
+	}
+	if err := b.waitRuns(ctx, ids, 120*time.Second); err != nil {
+		return lvl, err
+	}
+	cpu := b.cpu.snap(ctx).since(before)
+	lvl.Counts = b.counters(ctx).perRun(counted, len(ids))
+	lvl.Backends = b.backends(ctx)
+	lvl.CPU = cpu
+	lvl.CoresBusy = Round2((cpu.Total() - cpu.LoadGen) / float64(max(time.Since(began).Milliseconds(), 1)))
+	var span struct {
+		N     int        `db:"n"`
+		First *time.Time `db:"first"`
+		Last  *time.Time `db:"last"`
+	}
+	if err := b.e.owner.GetContext(ctx, &span, `SELECT count(*) AS n, min(finished_at) AS first, max(finished_at) AS last
+		FROM runs WHERE id = ANY($1::uuid[]) AND status = 'succeeded'`, postgres.StringArray(ids)); err != nil {
+		return lvl, err
+	}
+	lvl.Runs = span.N
+	if span.First != nil && span.N > 1 {
+		lvl.RunsPerSec = Round2(Rate(span.N-1, span.Last.Sub(*span.First)))
+	}
+	lvl.CPUusPerRun = perRun(cpu, span.N)
+	l := Ledger{Phase: phase, Sent: len(ids), Accepted: len(ids), Stored: len(ids)}
+	if err := b.counts(ctx, ids, &l); err != nil {
+		return lvl, err
+	}
+	b.r.Ledgers = append(b.r.Ledgers, l)
+	return lvl, nil
+}
+
+// waitIdle waits up to 10 s until no task is being handled.
+func (b *bench) waitIdle(ctx context.Context) error {
+	opt, err := queue.RedisOpt(b.e.redisURL)
+	if err != nil {
+		return err
+	}
+	return waitFor(ctx, 10*time.Second, func() (bool, error) {
+		n, err := queue.Active(opt)
+		return n == 0, err
+	})
+}
+
+// signal sends sig to each of ps.
+func (b *bench) signal(ps []*proc, sig syscall.Signal) {
+	for _, p := range ps {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
