@@ -394,9 +394,10 @@ func TestASignedInClientSendsItsCookieAndItsCSRFTokenOnWrites(t *testing.T) {
 		{method: "GET", path: "/api/v1/members", auth: "Bearer aias_test"}, // the key's Client is as it was
 	}
 	mu.Lock()
-	defer mu.Unlock()
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("requests\n got %v\nwant %v", got, want)
+	sent := fmt.Sprint(got)
+	mu.Unlock()
+	if sent != fmt.Sprint(want) {
+		t.Errorf("requests\n got %v\nwant %v", sent, want)
 	}
 	_, _, err = c.SignUpPerson(context.Background(), aias.PersonSignupRequest{Email: "a@example.com", Password: "pw", TenantName: "a"})
 	if err == nil || !strings.Contains(err.Error(), "no aias_session cookie") {
