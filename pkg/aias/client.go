@@ -212,7 +212,7 @@ func (c *Client) attempt(ctx context.Context, r request) (*http.Response, error)
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
 	if !r.public && c.session != "" {
-		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.session})
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.session}) //nolint:gosec // G124: a request sends only name=value; the attributes are the server's
 		if !safeMethod(r.method) {
 			req.Header.Set(CSRFHeader, c.csrf)
 		}
