@@ -28,6 +28,9 @@ type Client struct {
 	timeout   time.Duration
 	retry     RetryPolicy
 	userAgent string
+	// session and csrf are a person's sign-in (LogIn, SignUpPerson,
+	// AcceptInvite): the aias_session cookie's value and its CSRF token.
+	session, csrf string
 }
 
 // An Option configures a Client.
@@ -208,6 +211,12 @@ func (c *Client) attempt(ctx context.Context, r request) (*http.Response, error)
 	if !r.public && c.key != "" {
 		req.Header.Set("Authorization", "Bearer "+c.key)
 	}
+	if !r.public && c.session != "" {
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: c.session}) //nolint:gosec // G124: a request sends only name=value; the attributes are the server's
+		if !safeMethod(r.method) {
+			req.Header.Set(CSRFHeader, c.csrf)
+		}
+	}
 	return c.http.Do(req)
 }
 
@@ -262,6 +271,12 @@ func idempotent(method string) bool {
 		return true
 	}
 	return false
+}
+
+// safeMethod methods change nothing, so a sign-in sends them without its
+// CSRF token.
+func safeMethod(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions
 }
 
 // retryable statuses are refusals before anything was done: AIAS answers

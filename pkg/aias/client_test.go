@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -336,5 +337,70 @@ func TestThePackageDependsOnTheStandardLibraryOnly(t *testing.T) {
 		if p != "aias/pkg/aias" {
 			t.Errorf("pkg/aias depends on %s; it may use the standard library only", p)
 		}
+	}
+}
+
+// A signed-in Client sends the cookie on every call and the CSRF token on
+// every write, never the key of the Client it came from; a sign-in whose
+// answer sets no cookie is an error, not a Client that cannot act.
+func TestASignedInClientSendsItsCookieAndItsCSRFTokenOnWrites(t *testing.T) {
+	t.Parallel()
+	type seen struct{ method, path, cookie, csrf, auth string }
+	var mu sync.Mutex
+	var got []seen
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		ck, _ := r.Cookie(aias.SessionCookie)
+		s := seen{method: r.Method, path: r.URL.Path, csrf: r.Header.Get(aias.CSRFHeader), auth: r.Header.Get("Authorization")}
+		if ck != nil {
+			s.cookie = ck.Value
+		}
+		mu.Lock()
+		got = append(got, s)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/session":
+			if r.Method == http.MethodPost {
+				http.SetCookie(w, &http.Cookie{Name: aias.SessionCookie, Value: "sess1", HttpOnly: true, Secure: true})
+				w.WriteHeader(http.StatusCreated)
+				_, _ = io.WriteString(w, `{"user_id":"u","email":"a@example.com","tenant_id":"t","role":"owner","expires_at":"2030-01-01T00:00:00Z","csrf_token":"tok1"}`)
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		case "/api/v1/accounts":
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, `{"user_id":"u","csrf_token":"tok2"}`)
+		default:
+			_, _ = io.WriteString(w, `{"data":[]}`)
+		}
+	})
+	p, in, err := c.LogIn(context.Background(), aias.LoginRequest{Email: "a@example.com", Password: "pw"})
+	if err != nil || in.CSRFToken != "tok1" || in.Role != aias.RoleOwner {
+		t.Fatalf("LogIn = %+v, %v", in, err)
+	}
+	if _, err := p.ListMembers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.LogOut(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListMembers(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{
+		{method: "POST", path: "/api/v1/session"},
+		{method: "GET", path: "/api/v1/members", cookie: "sess1"},
+		{method: "DELETE", path: "/api/v1/session", cookie: "sess1", csrf: "tok1"},
+		{method: "GET", path: "/api/v1/members", auth: "Bearer aias_test"}, // the key's Client is as it was
+	}
+	mu.Lock()
+	sent := fmt.Sprint(got)
+	mu.Unlock()
+	if sent != fmt.Sprint(want) {
+		t.Errorf("requests\n got %v\nwant %v", sent, want)
+	}
+	_, _, err = c.SignUpPerson(context.Background(), aias.PersonSignupRequest{Email: "a@example.com", Password: "pw", TenantName: "a"})
+	if err == nil || !strings.Contains(err.Error(), "no aias_session cookie") {
+		t.Errorf("a sign-in answered without a cookie: %v, want an error naming it", err)
 	}
 }

@@ -161,6 +161,40 @@ var operations = map[string]func(context.Context, *Client) error{
 		_, err := c.SendTestDelivery(ctx, uuid1, TestDeliveryRequest{})
 		return err
 	},
+	"signUpPerson": func(ctx context.Context, c *Client) error {
+		_, _, err := c.SignUpPerson(ctx, PersonSignupRequest{Email: "a@example.com", Password: "p", TenantName: "a"})
+		return err
+	},
+	"logIn": func(ctx context.Context, c *Client) error {
+		_, _, err := c.LogIn(ctx, LoginRequest{Email: "a@example.com", Password: "p"})
+		return err
+	},
+	"acceptInvite": func(ctx context.Context, c *Client) error {
+		_, _, err := c.AcceptInvite(ctx, TokenPassword{Token: "t", Password: "p"})
+		return err
+	},
+	"logOut":           func(ctx context.Context, c *Client) error { return c.LogOut(ctx) },
+	"logOutEverywhere": func(ctx context.Context, c *Client) error { _, err := c.LogOutEverywhere(ctx); return err },
+	"listSessions":     func(ctx context.Context, c *Client) error { _, err := c.ListSessions(ctx); return err },
+	"revokeSession":    func(ctx context.Context, c *Client) error { return c.RevokeSession(ctx, uuid1) },
+	"invite": func(ctx context.Context, c *Client) error {
+		_, err := c.Invite(ctx, InviteRequest{Email: "b@example.com", Role: RoleViewer})
+		return err
+	},
+	"listInvites":  func(ctx context.Context, c *Client) error { _, err := c.ListInvites(ctx); return err },
+	"revokeInvite": func(ctx context.Context, c *Client) error { return c.RevokeInvite(ctx, uuid1) },
+	"requestPasswordReset": func(ctx context.Context, c *Client) error {
+		return c.RequestPasswordReset(ctx, "a@example.com")
+	},
+	"completePasswordReset": func(ctx context.Context, c *Client) error {
+		return c.CompletePasswordReset(ctx, TokenPassword{Token: "t", Password: "p"})
+	},
+	"listMembers": func(ctx context.Context, c *Client) error { _, err := c.ListMembers(ctx); return err },
+	"changeMemberRole": func(ctx context.Context, c *Client) error {
+		_, err := c.ChangeMemberRole(ctx, uuid1, RoleMember)
+		return err
+	},
+	"removeMember": func(ctx context.Context, c *Client) error { return c.RemoveMember(ctx, uuid1) },
 }
 
 // conveniences are the methods of Client that are no operation of their own.
@@ -241,6 +275,7 @@ func TestEachMethodSendsItsOperationsRequest(t *testing.T) {
 		got = append(got, r.Clone(context.Background()))
 		mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "s"}) // what the sign-in routes answer
 		_, _ = io.WriteString(w, `{"data":[]}`)
 	}))
 	defer srv.Close()
@@ -322,6 +357,11 @@ var schemas = map[string]reflect.Type{
 	"WorkflowTestRequest": reflect.TypeFor[WorkflowTestRequest](), "WorkflowTestResult": reflect.TypeFor[WorkflowTestResult](),
 	"WorkflowTestStep": reflect.TypeFor[WorkflowTestStep](), "WorkflowDiff": reflect.TypeFor[WorkflowDiff](),
 	"TestDeliveryRequest": reflect.TypeFor[TestDeliveryRequest](), "TestDeliveryOutcome": reflect.TypeFor[TestDeliveryOutcome](),
+	"PersonSignupRequest": reflect.TypeFor[PersonSignupRequest](), "LoginRequest": reflect.TypeFor[LoginRequest](),
+	"SignedIn": reflect.TypeFor[SignedIn](), "Session": reflect.TypeFor[Session](), "SessionList": reflect.TypeFor[Page[Session]](),
+	"InviteRequest": reflect.TypeFor[InviteRequest](), "Invitation": reflect.TypeFor[Invitation](),
+	"CreatedInvitation": reflect.TypeFor[CreatedInvitation](), "InvitationList": reflect.TypeFor[Page[Invitation]](),
+	"TokenPassword": reflect.TypeFor[TokenPassword](), "Member": reflect.TypeFor[Member](), "MemberList": reflect.TypeFor[Page[Member]](),
 	// Words, not objects: Go string types or plain strings.
 	"ProblemCode": nil, "Role": nil, "RunStatus": nil, "Duration": nil, "AnyValue": nil, "SecretName": nil,
 	"NextCursor": nil, "VerificationScheme": nil, "RejectionReason": nil, "TriggerKind": nil, "StepStatus": nil,
@@ -360,6 +400,16 @@ func TestEveryObjectSchemaHasAGoTypeWithExactlyItsFields(t *testing.T) {
 	checkFields(t, "Diagnostics.recent_failures", diag["recent_failures"].Value.Items.Value, reflect.TypeFor[FailureGroup]())
 	checkFields(t, "Diagnostics.rejections", diag["rejections"].Value.Items.Value, reflect.TypeFor[RejectionCount]())
 	checkFields(t, "on_finish body", &openapi3.Schema{Properties: onFinishBody()}, reflect.TypeFor[RunFinished]())
+	// The bodies the document states inline.
+	body := func(op *openapi3.Operation) *openapi3.Schema {
+		return op.RequestBody.Value.Content["application/json"].Schema.Value
+	}
+	answer := func(op *openapi3.Operation) *openapi3.Schema {
+		return op.Responses.Status(http.StatusOK).Value.Content["application/json"].Schema.Value
+	}
+	checkFields(t, "requestPasswordReset body", body(doc.Paths.Find("/api/v1/password-resets").Post), reflect.TypeFor[passwordResetRequest]())
+	checkFields(t, "changeMemberRole body", body(doc.Paths.Find("/api/v1/members/{id}").Patch), reflect.TypeFor[memberRoleRequest]())
+	checkFields(t, "logOutEverywhere answer", answer(doc.Paths.Find("/api/v1/session/logout-everywhere").Post), reflect.TypeFor[endedSignIns]())
 }
 
 // onFinishBody is the on_finish notification's body (docs/workflows.md),

@@ -1,7 +1,10 @@
 // Package aias is a Go client for AIAS's HTTP API (docs/openapi.yaml): the
 // tenant API under /api/v1 — workflows, webhook endpoints, runs, artifacts,
 // secrets, API keys, usage, diagnostics, audit and billing — and the public
-// routes (signup, plans, the intake, health and the API document).
+// routes (signup, plans, the intake, health and the API document) — as an
+// API key, or as a person signed in (SignIn, LogIn, SignUpPerson,
+// AcceptInvite return a Client carrying the sign-in's cookie and CSRF
+// token).
 //
 // One method per operation of the document, named after its operationId
 // (createWorkflow is CreateWorkflow). Every method takes a context; paged

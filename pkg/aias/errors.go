@@ -170,6 +170,20 @@ const (
 	CodeSecretUnavailable     Code = "secret_unavailable"
 	CodeBillingNotConfigured  Code = "billing_not_configured"
 	CodeBillingUnavailable    Code = "billing_unavailable"
+	// The codes of people's sign-ins (docs/accounts.md).
+	CodeInvalidCredentials    Code = "invalid_credentials" //nolint:gosec // a problem code, not a credential
+	CodeUnauthenticated       Code = "unauthenticated"
+	CodeCSRFFailed            Code = "csrf_failed"
+	CodeCrossSite             Code = "cross_site"
+	CodeSessionRequired       Code = "session_required"
+	CodeEmailTaken            Code = "email_taken"
+	CodeAlreadyMember         Code = "already_member"
+	CodeLastOwner             Code = "last_owner"
+	CodeInviteInvalid         Code = "invite_invalid"
+	CodeResetInvalid          Code = "reset_invalid"
+	CodePasswordResetRequired Code = "password_reset_required" //nolint:gosec // a problem code, not a credential
+	CodeMailNotConfigured     Code = "mail_not_configured"
+	CodeAccountsUnavailable   Code = "accounts_unavailable"
 )
 
 // Codes lists every Code constant, in the document's order.
@@ -180,4 +194,7 @@ var Codes = []Code{
 	CodeAlreadySubscribed, CodeNoSubscription, CodeNotRedrivable, CodeAlreadyFinished, CodeWorkflowDisabled,
 	CodeNoSigningSecret, CodePayloadTooLarge, CodeUnsupportedMediaType, CodeRateLimited, CodeQuotaExhausted,
 	CodeInternal, CodeStorageUnavailable, CodeSecretUnavailable, CodeBillingNotConfigured, CodeBillingUnavailable,
+	CodeInvalidCredentials, CodeUnauthenticated, CodeCSRFFailed, CodeCrossSite, CodeSessionRequired, CodeEmailTaken,
+	CodeAlreadyMember, CodeLastOwner, CodeInviteInvalid, CodeResetInvalid, CodePasswordResetRequired,
+	CodeMailNotConfigured, CodeAccountsUnavailable,
 }

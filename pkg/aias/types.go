@@ -114,6 +114,107 @@ type Signup struct {
 	APIKey   string `json:"api_key"`
 }
 
+// --- people: sign-ins, invitations, members ----------------------------
+
+// PersonSignupRequest signs up a person with a password and the tenant
+// they own (signUpPerson).
+type PersonSignupRequest struct {
+	Email string `json:"email"`
+	// Password is at least 12 characters, not a common password.
+	Password   string `json:"password"`
+	TenantName string `json:"tenant_name"`
+}
+
+// LoginRequest signs a person in.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	// TenantID picks which of the person's tenants to act for; empty: the
+	// oldest membership.
+	TenantID string `json:"tenant_id,omitempty"`
+}
+
+// SignedIn is a new sign-in: who, in which tenant, until when, and the
+// CSRF token its state-changing requests carry.
+type SignedIn struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	TenantID  string    `json:"tenant_id"`
+	Role      Role      `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+	CSRFToken string    `json:"csrf_token"`
+}
+
+// Session is one live sign-in of the calling person.
+type Session struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	// Current marks the sign-in that asked.
+	Current bool `json:"current"`
+}
+
+// InviteRequest invites an email to the tenant with a role.
+type InviteRequest struct {
+	Email string `json:"email"`
+	Role  Role   `json:"role"`
+}
+
+// Invitation is an invitation's record; never its link.
+type Invitation struct {
+	ID         string     `json:"id"`
+	Email      string     `json:"email"`
+	Role       Role       `json:"role"`
+	InvitedBy  *string    `json:"invited_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	AcceptedAt *time.Time `json:"accepted_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// CreatedInvitation is a new invitation with its one-time link, shown
+// only now.
+type CreatedInvitation struct {
+	Invitation
+	// Link is <AIAS_PUBLIC_URL>/invite?token=…
+	Link string `json:"link"`
+	// Sent says whether it was also emailed.
+	Sent bool `json:"sent"`
+}
+
+// TokenPassword is a link's token with a password: accepting an
+// invitation, or completing a password reset.
+type TokenPassword struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// Member is a person of the tenant and their role.
+type Member struct {
+	UserID    string    `json:"user_id"`
+	Email     string    `json:"email"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// passwordResetRequest is requestPasswordReset's body.
+type passwordResetRequest struct {
+	Email string `json:"email"`
+}
+
+// memberRoleRequest is changeMemberRole's body.
+type memberRoleRequest struct {
+	Role Role `json:"role"`
+}
+
+// endedSignIns is logOutEverywhere's answer.
+type endedSignIns struct {
+	Ended int `json:"ended"`
+}
+
 // Me is the calling key: its tenant, plan, role and usage.
 type Me struct {
 	TenantID   string       `json:"tenant_id"`
