@@ -37,10 +37,11 @@ type DB struct {
 
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	c, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(connector{c}), "postgres")
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -54,9 +55,12 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 }
 
 // InTx runs fn in a transaction, committing if fn returns nil.
+// The wait for its connection is bounded as WithConnWait says.
 func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
+	bctx, end := bound(ctx)
+	defer end(nil, false) //nolint:errcheck // releases the wait's timer; the error was reported below
+	tx, err := db.BeginTxx(bctx, nil)
+	if err = end(err, true); err != nil {
 		return fmt.Errorf("begin: %w", Classify(err))
 	}
 	if err := fn(&Tx{Tx: tx, stmts: db.stmts}); err != nil {
