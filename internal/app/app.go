@@ -166,7 +166,7 @@ func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
 		Plans: &a.Admitter.Plans, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
 		ArtifactBytes: a.Admitter.Artifacts,
-		Heartbeat:     a.Cfg.RunHeartbeat}
+		Heartbeat:     a.Cfg.RunHeartbeat, ReclaimAfter: a.Cfg.ReclaimAfter}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(), Tracer: a.Tracer,
@@ -177,6 +177,7 @@ func (a *App) Worker() *worker.Worker {
 func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
+		ReclaimAfter: a.Cfg.ReclaimAfter, ReclaimInterval: a.Cfg.ReclaimInterval,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
 		Admitter: a.Admitter,
 		Billing:  a.Billing(),

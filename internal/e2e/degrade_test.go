@@ -7,11 +7,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
+	"aias/internal/config"
 	"aias/internal/postgres"
 	"aias/internal/testutil/redistest"
 	"aias/internal/testutil/tcpproxy"
@@ -185,5 +190,93 @@ func TestTricklingBodyIsCutAtTheBodyTimeout(t *testing.T) {
 	}
 	if status, _ := s.post(url, `{"order":{"id":"fast","total":5}}`); status != http.StatusAccepted {
 		t.Fatalf("a normal delivery beside it = %d, want 202", status)
+	}
+}
+
+// A worker that stops mid-run (its Postgres frozen: no heartbeat, no write,
+// while the queue still thinks it alive) loses the run within seconds: the
+// scheduler sees the heartbeat stop, gives the run a task of its own, and
+// another worker continues it. When the first worker wakes, the attempt
+// fence refuses its writes: the run succeeds once, each step recorded once,
+// every call to the target under the same idempotency key.
+func TestRunOfAStoppedWorkerContinuesOnAnother(t *testing.T) {
+	t.Parallel()
+	var (
+		mu    sync.Mutex
+		calls = map[string][]string{} // path → Idempotency-Key of each call
+	)
+	release, started := make(chan struct{}), make(chan struct{}, 1)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path] = append(calls[r.URL.Path], r.Header.Get("Idempotency-Key"))
+		first := len(calls[r.URL.Path]) == 1
+		mu.Unlock()
+		if r.URL.Path == "/slow" && first {
+			started <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(200)
+	}))
+	defer target.Close()
+	defer close(release)
+	env := map[string]string{"AIAS_RUN_HEARTBEAT": "200ms", "AIAS_RUN_RECLAIM_AFTER": "1s", "AIAS_RECLAIM_INTERVAL": "200ms",
+		"AIAS_SWEEP_RUNNING_STALE": "5m"} // the reclaim, not the stale sweep
+	front := start(t, options{env: env, role: config.RoleIngress | config.RoleScheduler})
+	proxy := tcpproxy.New(t, "127.0.0.1:5432")
+	first := start(t, options{db: front.db, redisURL: front.redisURL, env: env, role: config.RoleWorker,
+		databaseURL: func(u string) string { return strings.Replace(u, "127.0.0.1:5432", proxy.Addr(), 1) }})
+	acme := front.signup("acme")
+	url := front.createEndpoint(acme.Key, front.createWorkflow(acme.Key, fmt.Sprintf(`
+name: slow
+steps:
+  - { name: quick, type: http, with: { method: POST, url: "%[1]s/quick" } }
+  - { name: slow,  type: http, with: { method: POST, url: "%[1]s/slow", timeout: 60s } }
+  - { name: last,  type: http, with: { method: POST, url: "%[1]s/last" } }
+`, target.URL)))
+	_, id := front.post(url, `{}`)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow step never started")
+	}
+	proxy.Stall() // the first worker freezes: no heartbeat, no write
+	t.Cleanup(proxy.Resume) // before the first worker's stop, which needs its Postgres
+	second := start(t, options{db: front.db, redisURL: front.redisURL, env: env, role: config.RoleWorker})
+	_ = second
+	r := front.waitRun(acme.Key, id, "succeeded", "failed", "dead")
+	if r.Status != "succeeded" || r.Attempt != 2 {
+		t.Fatalf("run = %s on attempt %d (%v), want succeeded on attempt 2 (the second worker's)", r.Status, r.Attempt, r.Error)
+	}
+	release <- struct{}{} // the first worker's call returns …
+	proxy.Resume()        // … and it wakes: its writes must be refused
+	time.Sleep(time.Second)
+	first.stop()
+	var steps []struct {
+		Name   string `db:"name"`
+		Status string `db:"status"`
+	}
+	if err := front.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
+		return q.SelectContext(context.Background(), &steps, `SELECT name, status FROM run_steps WHERE run_id = $1 ORDER BY position`, id)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 3 {
+		t.Errorf("step records = %+v, want one per step", steps)
+	}
+	if st := front.status(acme, id); st != "succeeded" {
+		t.Errorf("run after the first worker woke = %s, want succeeded", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for path, keys := range calls {
+		for _, k := range keys {
+			if k != keys[0] {
+				t.Errorf("calls to %s carried idempotency keys %v, want one", path, keys)
+				break
+			}
+		}
+	}
+	if n := len(calls["/last"]); n != 1 {
+		t.Errorf("the step after the reclaimed one was called %d times, want 1", n)
 	}
 }
