@@ -239,7 +239,7 @@ steps:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the slow step never started")
 	}
-	proxy.Stall() // the first worker freezes: no heartbeat, no write
+	proxy.Stall()           // the first worker freezes: no heartbeat, no write
 	t.Cleanup(proxy.Resume) // before the first worker's stop, which needs its Postgres
 	second := start(t, options{db: front.db, redisURL: front.redisURL, env: env, role: config.RoleWorker})
 	_ = second
