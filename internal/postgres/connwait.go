@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -18,8 +19,8 @@ import (
 // context allows: with the pool exhausted (Postgres slow under load), a
 // request queues for its whole deadline and then fails. A context carrying
 // a connection wait (WithConnWait) bounds that wait alone: a call that has
-// not been given a connection within it fails with ErrPoolBusy, an
-// Unavailable error (503 storage_unavailable with Retry-After at the HTTP
+// not been given a connection within it fails with an Unavailable error
+// (IsPoolBusy) (503 storage_unavailable with Retry-After at the HTTP
 // edge), while a call that got one runs to the caller's own deadline.
 //
 // database/sql says nothing when it hands a connection out, so the driver
@@ -29,9 +30,12 @@ import (
 // the call's wait as over at the first of these; the timer that would
 // cancel the call then does nothing.
 
-// ErrPoolBusy is a call that got no connection within its wait.
-var ErrPoolBusy = &errs.Error{Kind: errs.Unavailable, Code: "storage_unavailable",
-	Message: "storage is busy; retry after the time in Retry-After", RetryAfter: time.Second}
+// poolBusyRetry is the Retry-After of a call that got no connection.
+const poolBusyRetry = time.Second
+
+// IsPoolBusy reports whether err is a call that got no connection within
+// its wait.
+func IsPoolBusy(err error) bool { return errors.Is(err, errConnWait) }
 
 type connWaitKey struct{}
 
@@ -54,7 +58,7 @@ type acquisitionKey struct{}
 var errConnWait = errors.New("no connection within the wait")
 
 // bound starts the wait of one call made with ctx. end reports the call's
-// error, translated to ErrPoolBusy when the wait ran out, and releases the
+// error, translated to a busy error (IsPoolBusy) when the wait ran out, and releases the
 // timer; for a call whose result outlives it (rows), pass keep = true and
 // the context stays alive until the caller's ends.
 func bound(ctx context.Context) (context.Context, func(err error, keep bool) error) {
@@ -76,8 +80,9 @@ func bound(ctx context.Context) (context.Context, func(err error, keep bool) err
 			defer cancel(nil)
 		}
 		if err != nil && errors.Is(context.Cause(cctx), errConnWait) && ctx.Err() == nil {
-			return &errs.Error{Kind: ErrPoolBusy.Kind, Code: ErrPoolBusy.Code, Message: ErrPoolBusy.Message,
-				RetryAfter: ErrPoolBusy.RetryAfter, Err: err}
+			return &errs.Error{Kind: errs.Unavailable, Code: "storage_unavailable",
+				Message: "storage is busy; retry after the time in Retry-After", RetryAfter: poolBusyRetry,
+				Err: fmt.Errorf("%w: %w", errConnWait, err)}
 		}
 		return err
 	}

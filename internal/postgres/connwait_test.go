@@ -48,7 +48,7 @@ func exhaust(t *testing.T, db *postgres.DB, n int) (release func()) {
 }
 
 // With every connection held, a call whose context bounds the wait fails
-// with ErrPoolBusy (Unavailable, storage_unavailable, a Retry-After) while
+// busy (Unavailable, storage_unavailable, a Retry-After) while
 // the connections are still held — pool reads, prepared statements and
 // transactions alike; once one is free, the same calls run.
 func TestExhaustedPoolAnswersBusyWithinTheWait(t *testing.T) {
@@ -74,7 +74,7 @@ func TestExhaustedPoolAnswersBusyWithinTheWait(t *testing.T) {
 	}
 	for name, call := range calls {
 		err := call()
-		if !errs.Is(err, errs.Unavailable) || errs.CodeOf(err) != "storage_unavailable" {
+		if !errs.Is(err, errs.Unavailable) || errs.CodeOf(err) != "storage_unavailable" || !postgres.IsPoolBusy(err) {
 			t.Errorf("%s with the pool exhausted = %v; want storage_unavailable", name, err)
 		}
 		var e *errs.Error

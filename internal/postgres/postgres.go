@@ -123,9 +123,11 @@ func (s scoped) GetContext(ctx context.Context, dest any, query string, args ...
 	return s.db.InTenantTx(ctx, s.tenant, func(q Querier) error { return q.GetContext(ctx, dest, query, args...) })
 }
 
-// Ping checks that Postgres answers.
+// Ping checks that Postgres answers, waiting for a connection as
+// WithConnWait says (IsPoolBusy when none came in time).
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.PingContext(ctx); err != nil {
+	ctx, end := bound(ctx)
+	if err := end(db.PingContext(ctx), false); err != nil {
 		return Classify(err)
 	}
 	return nil
