@@ -256,7 +256,7 @@ steps:
 		Status string `db:"status"`
 	}
 	if err := front.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
-		return q.SelectContext(context.Background(), &steps, `SELECT name, status FROM run_steps WHERE run_id = $1 ORDER BY position`, id)
+		return q.SelectContext(context.Background(), &steps, `SELECT name, status FROM run_steps WHERE run_id = $1 AND tenant_id = $2 ORDER BY position`, id, acme.ID)
 	}); err != nil {
 		t.Fatal(err)
 	}
