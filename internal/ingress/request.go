@@ -32,20 +32,25 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	defer bodyTimer(c)()
+	restore := bodyTimer(c)
 	// Sized from Content-Length, so a typical body is read into one
 	// allocation instead of a doubling series; capped, so a declared length
 	// costs no memory before its bytes arrive.
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxPresized)+bytes.MinRead))
 	_, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, limit))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// The rest of the body is not waited for: the connection closes
+		// after the answer (else the server would read on, for the request
+		// deadline, before answering).
+		c.Response().Header().Set(echo.HeaderConnection, "close")
+		return nil, errs.Wrap(err, errs.TimedOut, "body_timeout", "the request body did not arrive in time")
+	}
+	restore()
 	b := buf.Bytes()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, tooLarge(limit)
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return nil, errs.Wrap(err, errs.TimedOut, "body_timeout", "the request body did not arrive in time")
 	}
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "bad_request", "could not read the request body")
