@@ -58,13 +58,12 @@ type acquisitionKey struct{}
 var errConnWait = errors.New("no connection within the wait")
 
 // bound starts the wait of one call made with ctx. end reports the call's
-// error, translated to a busy error (IsPoolBusy) when the wait ran out, and releases the
-// timer; for a call whose result outlives it (rows), pass keep = true and
-// the context stays alive until the caller's ends.
+// error, translated to a busy error (IsPoolBusy) when the wait ran out,
+// and releases the timer; for a call whose result outlives it (rows), pass
+// keep = true and the context stays alive until the caller's ends.
 func bound(ctx context.Context) (context.Context, func(err error, keep bool) error) {
 	d, ok := ctx.Value(connWaitKey{}).(time.Duration)
 	if _, inner := ctx.Value(acquisitionKey{}).(*acquisition); !ok || inner { // no bound, or within a bounded call
-
 		return ctx, func(err error, _ bool) error { return err }
 	}
 	a := &acquisition{}
