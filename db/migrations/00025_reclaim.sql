@@ -7,6 +7,7 @@
 -- live one (aias_claim_run, db/functions).
 ALTER TABLE runs ADD COLUMN claimed_by text;
 DROP FUNCTION IF EXISTS aias_claim_run(uuid, uuid);
+DROP FUNCTION IF EXISTS aias_reclaim_candidates(interval, int); -- its body is in db/functions
 
 -- +goose Down
 DROP FUNCTION IF EXISTS aias_claim_run(uuid, uuid, text, interval);

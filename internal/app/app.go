@@ -47,6 +47,9 @@ type App struct {
 	// new runs: the ingress's intake, manual runs and replays, the cron
 	// ticker's runs, the held release and the worker's artifact bytes.
 	Admitter *entitlement.Admitter
+	// admitRedis is the Admitter's own Redis client, whose calls end at
+	// their caller's deadline (honourDeadlines).
+	admitRedis redis.UniversalClient
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -82,7 +85,8 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("redis client of unexpected type")
 	}
-	honourDeadlines(rdb)
+	admitRedis, _ := opt.MakeRedisClient().(redis.UniversalClient)
+	honourDeadlines(admitRedis)
 	metrics := telemetry.New()
 	q := queue.NewClient(opt)
 	q.Metrics = metrics
@@ -91,7 +95,8 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		Queue:      q,
 		Keys:       cfg.Parsed.Keys,
 		Plans:      cfg.Parsed.Plans,
-		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, rdb),
+		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, admitRedis),
+		admitRedis: admitRedis,
 		Metrics:    metrics,
 		HTTPClient: safehttp.NewClient(cfg.Parsed.Egress),
 	}, nil
@@ -103,6 +108,7 @@ func (a *App) Close() {
 		_ = a.inspector.Close()
 	}
 	_ = a.Queue.Close()
+	_ = a.admitRedis.Close()
 	_ = a.Redis.Close()
 	_ = a.DB.Close()
 }
@@ -198,7 +204,10 @@ func (a *App) Cron() *scheduler.Cron {
 // caller's deadline rather than at the connection's read and write timeouts
 // (seconds): the intake's quota count, which gives Redis a fifth of a
 // second before counting in Postgres, then costs a frozen Redis that fifth
-// and not the read timeout. Set before the client's first use.
+// and not the read timeout. Only the Admitter's client: a command cut at
+// its deadline is lost (the quota is then counted in Postgres, and the
+// usage sweep repairs a counter that drifted), which the rate limiters,
+// whose late answers still count, must not be. Set before the first use.
 func honourDeadlines(rdb redis.UniversalClient) {
 	switch c := rdb.(type) {
 	case *redis.Client:

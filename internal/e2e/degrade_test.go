@@ -226,7 +226,11 @@ func TestRunOfAStoppedWorkerContinuesOnAnother(t *testing.T) {
 		"AIAS_SWEEP_RUNNING_STALE": "5m"} // the reclaim, not the stale sweep
 	front := start(t, options{env: env, role: config.RoleIngress | config.RoleScheduler})
 	proxy := tcpproxy.New(t, "127.0.0.1:5432")
-	first := start(t, options{db: front.db, redisURL: front.redisURL, env: env, role: config.RoleWorker,
+	firstEnv := map[string]string{"AIAS_WORKER_CONCURRENCY": "1"} // frozen, it takes no reclaim task
+	for k, v := range env {
+		firstEnv[k] = v
+	}
+	first := start(t, options{db: front.db, redisURL: front.redisURL, env: firstEnv, role: config.RoleWorker,
 		databaseURL: func(u string) string { return strings.Replace(u, "127.0.0.1:5432", proxy.Addr(), 1) }})
 	acme := front.signup("acme")
 	url := front.createEndpoint(acme.Key, front.createWorkflow(acme.Key, fmt.Sprintf(`

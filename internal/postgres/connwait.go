@@ -48,8 +48,15 @@ func WithConnWait(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, connWaitKey{}, d)
 }
 
-// acquisition is one call's wait for a connection.
-type acquisition struct{ got atomic.Bool }
+// acquisition is one call's wait for a connection: waiting, then either
+// given a connection or out of time, whichever came first.
+type acquisition struct{ state atomic.Int32 }
+
+const (
+	waiting int32 = iota
+	given
+	expired
+)
 
 type acquisitionKey struct{}
 
@@ -69,7 +76,7 @@ func bound(ctx context.Context) (context.Context, func(err error, keep bool) err
 	a := &acquisition{}
 	cctx, cancel := context.WithCancelCause(context.WithValue(ctx, acquisitionKey{}, a))
 	t := time.AfterFunc(d, func() {
-		if !a.got.Load() {
+		if a.state.CompareAndSwap(waiting, expired) {
 			cancel(errConnWait)
 		}
 	})
@@ -78,7 +85,13 @@ func bound(ctx context.Context) (context.Context, func(err error, keep bool) err
 			t.Stop()
 			defer cancel(nil)
 		}
-		if err != nil && errors.Is(context.Cause(cctx), errConnWait) && ctx.Err() == nil {
+		// Out of time before the connection came: the call failed, or (a
+		// transaction, rows) holds a context already canceled.
+		late := a.state.Load() == expired && (err != nil || keep)
+		if late && ctx.Err() == nil {
+			if err == nil {
+				err = context.Canceled
+			}
 			return &errs.Error{Kind: errs.Unavailable, Code: "storage_unavailable",
 				Message: "storage is busy; retry after the time in Retry-After", RetryAfter: poolBusyRetry,
 				Err: fmt.Errorf("%w: %w", errConnWait, err)}
@@ -90,7 +103,7 @@ func bound(ctx context.Context) (context.Context, func(err error, keep bool) err
 // acquired marks the wait of ctx's call as over.
 func acquired(ctx context.Context) {
 	if a, ok := ctx.Value(acquisitionKey{}).(*acquisition); ok {
-		a.got.Store(true)
+		a.state.CompareAndSwap(waiting, given)
 	}
 }
 

@@ -60,7 +60,11 @@ func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) error {
 	bctx, end := bound(ctx)
 	defer end(nil, false) //nolint:errcheck // releases the wait's timer; the error was reported below
 	tx, err := db.BeginTxx(bctx, nil)
-	if err = end(err, true); err != nil {
+	if werr := end(err, true); werr != nil {
+		if err == nil { // begun, but after the wait ran out: its context is canceled
+			_ = tx.Rollback()
+		}
+		err = werr
 		return fmt.Errorf("begin: %w", Classify(err))
 	}
 	if err := fn(&Tx{Tx: tx, stmts: db.stmts}); err != nil {

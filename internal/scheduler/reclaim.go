@@ -32,7 +32,13 @@ type reclaimCandidate struct {
 	ID       uuid.UUID `db:"id"`
 	TenantID uuid.UUID `db:"tenant_id"`
 	Attempt  int       `db:"attempt"`
+	SilentMS int64     `db:"silent_ms"`
 }
+
+// reclaimAgainEvery: a run still silent this many ReclaimAfters after its
+// reclaim gets another task (the first may be stuck with a worker that
+// took it and froze), one per period.
+const reclaimAgainEvery = 4
 
 // runReclaim reclaims every ReclaimInterval until ctx is done.
 func (s *Scheduler) runReclaim(ctx context.Context) {
@@ -55,14 +61,16 @@ func (s *Scheduler) runReclaim(ctx context.Context) {
 // returns how many it gave one.
 func (s *Scheduler) Reclaim(ctx context.Context) (int, error) {
 	var cs []reclaimCandidate
-	err := s.db.SelectContext(ctx, &cs, `SELECT id, tenant_id, attempt FROM aias_reclaim_candidates($1, $2)`,
+	err := s.db.SelectContext(ctx, &cs, `SELECT id, tenant_id, attempt, silent_ms FROM aias_reclaim_candidates($1, $2)`,
 		interval(s.opt.ReclaimAfter), s.opt.BatchSize)
 	if err != nil {
 		return 0, fmt.Errorf("find runs to reclaim: %w", postgres.Classify(err))
 	}
 	n := 0
 	for _, c := range cs {
-		if err := s.queue.Reclaim(ctx, c.TenantID, c.ID, "attempt-"+strconv.Itoa(c.Attempt)); err != nil {
+		round := time.Duration(c.SilentMS) * time.Millisecond / (reclaimAgainEvery * s.opt.ReclaimAfter)
+		why := "attempt-" + strconv.Itoa(c.Attempt) + "-" + strconv.FormatInt(int64(round), 10)
+		if err := s.queue.Reclaim(ctx, c.TenantID, c.ID, why); err != nil {
 			return n, err
 		}
 		n++
