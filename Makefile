@@ -78,7 +78,7 @@ fuzz: ## run each fuzz target for FUZZTIME (default 30s); FUZZ_PKGS narrows the 
 	done
 
 .PHONY: chaos
-chaos: services build ## the fault-injection suite (about 12 minutes): one row per scenario, table into docs/reliability.md
+chaos: services build ## the fault-injection suite (about 15 minutes): one row per scenario, table into docs/reliability.md
 	./bin/aias chaos -bin bin -doc docs/reliability.md
 
 .PHONY: bench

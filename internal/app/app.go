@@ -48,6 +48,9 @@ type App struct {
 	// new runs: the ingress's intake, manual runs and replays, the cron
 	// ticker's runs, the held release and the worker's artifact bytes.
 	Admitter *entitlement.Admitter
+	// admitRedis is the Admitter's own Redis client, whose calls end at
+	// their caller's deadline (honourDeadlines).
+	admitRedis redis.UniversalClient
 
 	// HTTPClient makes the http steps' requests (tests may replace it).
 	HTTPClient *http.Client
@@ -83,6 +86,8 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("redis client of unexpected type")
 	}
+	admitRedis, _ := opt.MakeRedisClient().(redis.UniversalClient)
+	honourDeadlines(admitRedis)
 	metrics := telemetry.New()
 	q := queue.NewClient(opt)
 	q.Metrics = metrics
@@ -91,7 +96,8 @@ func New(ctx context.Context, cfg config.Config, log zerolog.Logger) (*App, erro
 		Queue:      q,
 		Keys:       cfg.Parsed.Keys,
 		Plans:      cfg.Parsed.Plans,
-		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, rdb),
+		Admitter:   entitlement.NewAdmitter(cfg.Parsed.Plans, admitRedis),
+		admitRedis: admitRedis,
 		Metrics:    metrics,
 		HTTPClient: safehttp.NewClient(cfg.Parsed.Egress),
 	}, nil
@@ -103,6 +109,7 @@ func (a *App) Close() {
 		_ = a.inspector.Close()
 	}
 	_ = a.Queue.Close()
+	_ = a.admitRedis.Close()
 	_ = a.Redis.Close()
 	_ = a.DB.Close()
 }
@@ -124,6 +131,7 @@ func (a *App) Ingress() *ingress.Server {
 		SecureCookies:     !c.Dev(),
 		SignupLimit:       c.Parsed.SignupLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
+		BodyTimeout: c.BodyTimeout, DBConnWait: c.DBConnWait, EnqueueBudget: c.EnqueueBudget,
 		TrustedProxies:   c.Parsed.TrustedProxies,
 		IPLimit:          c.Parsed.IPLimit,
 		EndpointLimit:    c.Parsed.EndpointLimit,
@@ -187,7 +195,7 @@ func (a *App) Worker() *worker.Worker {
 	exec := &run.Executor{DB: a.DB, Deps: step.Deps{HTTPClient: telemetry.TraceClient(a.HTTPClient, a.Tracer)}, Backoff: a.Backoff(), Metrics: a.Metrics, Keys: a.Keys,
 		Plans: &a.Admitter.Plans, Slots: &entitlement.Slots{Redis: a.Redis}, Nudger: a.Queue, Notices: a.Queue,
 		ArtifactBytes: a.Admitter.Artifacts,
-		Heartbeat:     a.Cfg.RunHeartbeat}
+		Heartbeat:     a.Cfg.RunHeartbeat, ReclaimAfter: a.Cfg.ReclaimAfter}
 	return worker.New(worker.Options{
 		Redis: a.RedisOpt, Concurrency: a.Cfg.WorkerConcurrency, ShutdownTimeout: a.Cfg.WorkerShutdownTimeout,
 		Backoff: a.Backoff(), Log: a.Log.With().Str("service", "worker").Logger(), Tracer: a.Tracer,
@@ -198,6 +206,7 @@ func (a *App) Worker() *worker.Worker {
 func (a *App) Scheduler() *scheduler.Scheduler {
 	return scheduler.New(a.DB, a.Queue, scheduler.Options{
 		Interval: a.Cfg.SweepInterval, QueuedGrace: a.Cfg.SweepQueuedGrace, RunningStale: a.Cfg.SweepRunningStale,
+		ReclaimAfter: a.Cfg.ReclaimAfter, ReclaimInterval: a.Cfg.ReclaimInterval,
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
 		Admitter: a.Admitter,
 		Billing:  a.Billing(),
@@ -212,4 +221,21 @@ func (a *App) Cron() *scheduler.Cron {
 		Log: a.Log.With().Str("service", "scheduler").Logger(), Metrics: a.Metrics,
 		Admitter: a.Admitter,
 	})
+}
+
+// honourDeadlines makes the client's socket reads and writes end at the
+// caller's deadline rather than at the connection's read and write timeouts
+// (seconds): the intake's quota count, which gives Redis a fifth of a
+// second before counting in Postgres, then costs a frozen Redis that fifth
+// and not the read timeout. Only the Admitter's client: a command cut at
+// its deadline is lost (the quota is then counted in Postgres, and the
+// usage sweep repairs a counter that drifted), which the rate limiters,
+// whose late answers still count, must not be. Set before the first use.
+func honourDeadlines(rdb redis.UniversalClient) {
+	switch c := rdb.(type) {
+	case *redis.Client:
+		c.Options().ContextTimeoutEnabled = true
+	case *redis.ClusterClient:
+		c.Options().ContextTimeoutEnabled = true
+	}
 }

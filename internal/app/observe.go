@@ -74,8 +74,11 @@ func (a *App) watchPools() {
 		size = c.Options().PoolSize // per node
 	}
 	a.Metrics.WatchRedis("app", size, a.Redis.PoolStats)
+	// Up means able to work: Postgres gives a pool connection within the
+	// scrape's second, Redis takes a write (not just PING: out of memory
+	// or read-only, it answers PING and refuses every enqueue).
 	a.Metrics.WatchDependency("postgres", a.DB.Ping)
-	a.Metrics.WatchDependency("redis", func(ctx context.Context) error { return queue.PingRedis(ctx, a.Redis) })
+	a.Metrics.WatchDependency("redis", func(ctx context.Context) error { return queue.ProbeRedis(ctx, a.Redis) })
 }
 
 // watchQueues exports asynq's per-queue figures (asynq_queue_size,

@@ -50,10 +50,11 @@ func (r Role) Serves(o Role) bool { return r&o == o }
 type Config struct {
 	Env string `env:"AIAS_ENV" envDefault:"production" help:"dev or production; production refuses a Redis that may evict keys (dev only warns), an encryption key published in the AIAS repository and an operator token shorter than 32 characters"`
 
-	DatabaseURL        string `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
-	MigrateDatabaseURL string `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
-	DBMaxConns         int    `env:"AIAS_DB_MAX_CONNS" envDefault:"20" help:"maximum open Postgres connections per process"`
-	RedisURL           string `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" help:"Redis URL of the asynq queue: redis://, rediss:// (TLS), redis-sentinel://host:port[,host:port...]/db?master=NAME or redis-cluster://host:port[,host:port...] (docs/operations.md#redis)"`
+	DatabaseURL        string        `env:"DATABASE_URL" help:"Postgres URL of the application (non-owner, non-superuser) role"`
+	MigrateDatabaseURL string        `env:"AIAS_MIGRATE_DATABASE_URL" help:"Postgres URL of the schema owner, used by 'aias migrate' (defaults to DATABASE_URL)"`
+	DBMaxConns         int           `env:"AIAS_DB_MAX_CONNS" envDefault:"20" help:"maximum open Postgres connections per process"`
+	DBConnWait         time.Duration `env:"AIAS_DB_CONN_WAIT" envDefault:"1s" help:"how long an intake or API request waits for a Postgres connection before it is answered 503 storage_unavailable with Retry-After (0: until the request deadline)"`
+	RedisURL           string        `env:"REDIS_URL" envDefault:"redis://127.0.0.1:6379/0" help:"Redis URL of the asynq queue: redis://, rediss:// (TLS), redis-sentinel://host:port[,host:port...]/db?master=NAME or redis-cluster://host:port[,host:port...] (docs/operations.md#redis)"`
 
 	LogLevel  string `env:"AIAS_LOG_LEVEL" envDefault:"info" help:"debug, info, warn or error"`
 	LogFormat string `env:"AIAS_LOG_FORMAT" envDefault:"json" help:"json or pretty"`
@@ -81,6 +82,8 @@ type Config struct {
 	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
 	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`
 	RequestTimeout        time.Duration `env:"AIAS_REQUEST_TIMEOUT" envDefault:"30s" help:"deadline of one request, body upload included"`
+	BodyTimeout           time.Duration `env:"AIAS_BODY_TIMEOUT" envDefault:"10s" help:"a request body not received in full this long after its headers is cut and answered 408 body_timeout (0: only AIAS_REQUEST_TIMEOUT)"`
+	EnqueueBudget         time.Duration `env:"AIAS_INTAKE_ENQUEUE_BUDGET" envDefault:"200ms" help:"how long the intake waits for Redis to take a run's task before it answers anyway; the run is committed first, and a task not taken in time is enqueued in the background or by the sweep"`
 	TrustedProxies        []string      `env:"AIAS_TRUSTED_PROXIES" envSeparator:"," help:"CIDRs of proxies whose X-Forwarded-For is believed; empty: the peer address is the client"`
 	RateIPPerSecond       int           `env:"AIAS_RATE_LIMIT_IP_PER_SECOND" envDefault:"100" help:"intake requests per second per client IP, before verification (0: off)"`
 	RateIPBurst           int           `env:"AIAS_RATE_LIMIT_IP_BURST" envDefault:"200" help:"burst of the per-IP intake limit"`
@@ -108,6 +111,8 @@ type Config struct {
 	SweepInterval     time.Duration `env:"AIAS_SWEEP_INTERVAL" envDefault:"10s" help:"how often the scheduler re-enqueues runs missing from the queue"`
 	SweepQueuedGrace  time.Duration `env:"AIAS_SWEEP_QUEUED_GRACE" envDefault:"15s" help:"age after which a queued run is checked against the queue"`
 	SweepRunningStale time.Duration `env:"AIAS_SWEEP_RUNNING_STALE" envDefault:"5m" help:"a running run with no progress for this long is handed back to the queue"`
+	ReclaimAfter      time.Duration `env:"AIAS_RUN_RECLAIM_AFTER" envDefault:"6s" help:"a running run whose worker has not touched it for this long (its heartbeat, AIAS_RUN_HEARTBEAT, stopped: the worker died) is given to another worker; must exceed twice AIAS_RUN_HEARTBEAT (0: left to AIAS_SWEEP_RUNNING_STALE)"`
+	ReclaimInterval   time.Duration `env:"AIAS_RECLAIM_INTERVAL" envDefault:"2s" help:"how often the scheduler looks for runs to reclaim (AIAS_RUN_RECLAIM_AFTER)"`
 
 	SchedulerLeaseTTL   time.Duration `env:"AIAS_SCHEDULER_LEASE_TTL" envDefault:"15s" help:"lifetime of the cron leader lease; the leader renews it every third of this, and a replica takes over this long after the leader died"`
 	ScheduleMissedAfter time.Duration `env:"AIAS_SCHEDULE_MISSED_AFTER" envDefault:"1m" help:"a cron tick not started within this of its time (no scheduler was leading) is missed and follows the workflow's catch_up policy; must exceed AIAS_SCHEDULER_LEASE_TTL"`
@@ -243,6 +248,10 @@ func (c Config) Validate(r Role) (Parsed, error) {
 	if r.Serves(RoleScheduler) && (c.SweepInterval <= 0 || c.SweepQueuedGrace <= 0 || c.SweepRunningStale <= 0) {
 		add("AIAS_SWEEP_INTERVAL, AIAS_SWEEP_QUEUED_GRACE and AIAS_SWEEP_RUNNING_STALE must be > 0")
 	}
+	if r.Serves(RoleScheduler) && c.ReclaimAfter != 0 && (c.ReclaimAfter <= 2*c.RunHeartbeat || c.ReclaimInterval <= 0) {
+		add("AIAS_RUN_RECLAIM_AFTER must be 0 or more than twice AIAS_RUN_HEARTBEAT (%s), and AIAS_RECLAIM_INTERVAL > 0, got %s and %s",
+			c.RunHeartbeat, c.ReclaimAfter, c.ReclaimInterval)
+	}
 	if r.Serves(RoleScheduler) && (c.SchedulerLeaseTTL < time.Second || c.ScheduleMissedAfter <= c.SchedulerLeaseTTL) {
 		add("AIAS_SCHEDULER_LEASE_TTL must be >= 1s and AIAS_SCHEDULE_MISSED_AFTER greater than it, got %s and %s",
 			c.SchedulerLeaseTTL, c.ScheduleMissedAfter)
@@ -292,6 +301,9 @@ func (c Config) checkIngress(add problem, p *Parsed) {
 	p.SignupLimit = ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour}
 	if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
 		add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
+	}
+	if c.DBConnWait < 0 || c.BodyTimeout < 0 || c.EnqueueBudget < 0 {
+		add("AIAS_DB_CONN_WAIT, AIAS_BODY_TIMEOUT and AIAS_INTAKE_ENQUEUE_BUDGET must be >= 0")
 	}
 }
 

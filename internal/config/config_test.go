@@ -64,6 +64,9 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		ShutdownTimeout:       15 * time.Second,
 		ReadHeaderTimeout:     5 * time.Second,
 		RequestTimeout:        30 * time.Second,
+		DBConnWait:            time.Second,
+		BodyTimeout:           10 * time.Second,
+		EnqueueBudget:         200 * time.Millisecond,
 		RateIPPerSecond:       100,
 		RateIPBurst:           200,
 		RateEndpointPerSecond: 50,
@@ -80,6 +83,8 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		SweepInterval:         10 * time.Second,
 		SweepQueuedGrace:      15 * time.Second,
 		SweepRunningStale:     5 * time.Minute,
+		ReclaimAfter:          6 * time.Second,
+		ReclaimInterval:       2 * time.Second,
 		SchedulerLeaseTTL:     15 * time.Second,
 		ScheduleMissedAfter:   time.Minute,
 	}

@@ -82,6 +82,10 @@ func start(t *testing.T, o options) *system {
 		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
 		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
 		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
+		// Tests posting a hundred requests at once on a shared machine must
+		// not be shed with 503 (TestExhaustedPoolAnswers503StorageUnavailable
+		// sets a short wait to prove the shedding).
+		"AIAS_DB_CONN_WAIT": "10s",
 	}
 	for k, v := range o.env {
 		env[k] = v

@@ -235,7 +235,8 @@ func TestAlertRulesAreWellFormed(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"AIASQueueLatencyHigh", "AIASDeadRunsGrowing", "AIASIntakeErrors", "AIASPostgresPoolSaturated", "AIASSchedulerNotSweeping", "AIASRedisDown"} {
+	for _, want := range []string{"AIASQueueLatencyHigh", "AIASDeadRunsGrowing", "AIASIntakeErrors", "AIASPostgresPoolSaturated", "AIASSchedulerNotSweeping", "AIASRedisDown",
+		"AIASRedisRefusesWork", "AIASPostgresNoConnection"} {
 		if !seen[want] {
 			t.Errorf("alerts.yml lacks %s", want)
 		}

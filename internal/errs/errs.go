@@ -30,13 +30,14 @@ const (
 	Unavailable                 // a dependency is down; retry later
 	TooLarge                    // the request body exceeds a limit
 	Unsupported                 // unsupported media type
+	TimedOut                    // the request (its body) did not arrive in time
 )
 
 var kindNames = map[Kind]string{
 	Internal: "internal", Invalid: "invalid", Unauthorized: "unauthorized",
 	Forbidden: "forbidden", NotFound: "not_found", Conflict: "conflict",
 	PaymentRequired: "payment_required", RateLimited: "rate_limited",
-	Unavailable: "unavailable", TooLarge: "too_large", Unsupported: "unsupported",
+	Unavailable: "unavailable", TooLarge: "too_large", Unsupported: "unsupported", TimedOut: "timed_out",
 }
 
 func (k Kind) String() string { return kindNames[k] }

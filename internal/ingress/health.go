@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +13,10 @@ import (
 	"aias/internal/postgres"
 	"aias/internal/queue"
 )
+
+// readyConnWait is how long readiness waits for a pool connection: a
+// process whose pool cannot give one within it is not ready for more work.
+const readyConnWait = time.Second
 
 // healthz answers while the process is alive.
 func healthz(c echo.Context) error {
@@ -24,8 +29,11 @@ type readiness struct {
 	redis redis.UniversalClient
 }
 
-// readyz reports Postgres and Redis and answers 503 when one of them is
-// unreachable. ?require=postgres narrows what decides the status code: the
+// readyz reports Postgres and Redis and answers 503 when one of them cannot
+// do its work: Postgres unreachable ("unreachable") or giving no pool
+// connection within a second ("busy"); Redis unreachable, or answering
+// PING but refusing writes ("refuses_writes": out of memory under
+// noeviction, a read-only replica). ?require=postgres narrows what decides the status code: the
 // intake keeps accepting webhooks without Redis (the sweep enqueues them
 // later), so a load balancer in front of the ingress may prefer to keep
 // routing to it while only Redis is down.
@@ -33,10 +41,14 @@ func (r readiness) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"postgres": "ok", "redis": "ok"}
-	if err := r.db.Ping(ctx); err != nil {
+	if err := r.db.Ping(postgres.WithConnWait(ctx, readyConnWait)); postgres.IsPoolBusy(err) {
+		checks["postgres"] = "busy"
+	} else if err != nil {
 		checks["postgres"] = "unreachable"
 	}
-	if err := queue.PingRedis(ctx, r.redis); err != nil {
+	if err := queue.ProbeRedis(ctx, r.redis); errors.Is(err, queue.ErrRedisRefusesWrites) {
+		checks["redis"] = "refuses_writes"
+	} else if err != nil {
 		checks["redis"] = "unreachable"
 	}
 	required := []string{"postgres", "redis"}

@@ -164,6 +164,21 @@ func requestDeadline(d time.Duration) echo.MiddlewareFunc {
 	}
 }
 
+// connWait bounds every storage call's wait for a Postgres connection
+// (postgres.WithConnWait): with the pool exhausted, a request is answered
+// 503 storage_unavailable after d instead of queueing for its deadline.
+func connWait(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if d > 0 {
+				r := c.Request()
+				c.SetRequest(r.WithContext(postgres.WithConnWait(r.Context(), d)))
+			}
+			return next(c)
+		}
+	}
+}
+
 // forbidden refuses a key whose role is too low — with 404 when the route's
 // object does not exist for the key's tenant, so a low-privilege key of one
 // tenant cannot probe for another tenant's ids.

@@ -40,6 +40,7 @@ var statusOf = map[errs.Kind]int{
 	errs.Unavailable:     http.StatusServiceUnavailable,
 	errs.TooLarge:        http.StatusRequestEntityTooLarge,
 	errs.Unsupported:     http.StatusUnsupportedMediaType,
+	errs.TimedOut:        http.StatusRequestTimeout,
 }
 
 // statusClientClosed is the de-facto code (nginx's) for a request its client abandoned.
@@ -56,6 +57,11 @@ func problemFor(err error) Problem {
 		return echoProblem(he)
 	}
 	e, ok := errs.As(err)
+	if !ok && errors.Is(err, context.DeadlineExceeded) {
+		// Out of time somewhere this edge did not classify: still a retry
+		// later, never a 500.
+		e, ok = errs.Wrap(err, errs.Unavailable, "unavailable", "the request ran out of time; retry later"), true
+	}
 	if !ok || e.Kind == errs.Internal {
 		return Problem{Type: "about:blank", Title: "Internal Server Error", Status: 500, Code: "internal",
 			Detail: "an unexpected error occurred; it has been logged"}
@@ -101,7 +107,7 @@ func errorHandler(err error, c echo.Context) {
 	}
 	p := problemFor(err)
 	p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
-	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+	if _, classified := errs.As(err); !classified && errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
 		// The client hung up; nobody reads this answer and nothing is wrong here.
 		p = Problem{Type: "about:blank", Title: "Client Closed Request", Status: statusClientClosed, Code: "client_closed", Detail: "the client closed the request"}
 		logging.From(c.Request().Context()).Info().Err(err).Msg("client closed the request")

@@ -16,7 +16,7 @@ import (
 // allKinds lists every errs.Kind; a new kind must be added here and to statusOf.
 var allKinds = []errs.Kind{
 	errs.Internal, errs.Invalid, errs.Unauthorized, errs.Forbidden, errs.NotFound, errs.Conflict,
-	errs.PaymentRequired, errs.RateLimited, errs.Unavailable, errs.TooLarge, errs.Unsupported,
+	errs.PaymentRequired, errs.RateLimited, errs.Unavailable, errs.TooLarge, errs.Unsupported, errs.TimedOut,
 }
 
 func TestStatusOfCoversEveryKind(t *testing.T) {
@@ -33,6 +33,7 @@ func TestStatusOfCoversEveryKind(t *testing.T) {
 		errs.Unavailable:     503,
 		errs.TooLarge:        413,
 		errs.Unsupported:     415,
+		errs.TimedOut:        408,
 	}
 	if diff := cmp.Diff(want, statusOf); diff != "" {
 		t.Errorf("statusOf mismatch (-want +got):\n%s", diff)

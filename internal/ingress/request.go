@@ -2,13 +2,16 @@ package ingress
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -21,17 +24,29 @@ import (
 const maxAPIBody = 1 << 20
 
 // readBody reads at most limit bytes, answering 413 beyond. A declared
-// Content-Length over the limit is refused before reading anything.
+// Content-Length over the limit is refused before reading anything. A body
+// not read in full within the body timeout (bodyDeadline) is cut: 408
+// body_timeout, whatever the request deadline leaves.
 func readBody(c echo.Context, limit int64) ([]byte, error) {
 	r := c.Request()
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
+	restore := bodyTimer(c)
 	// Sized from Content-Length, so a typical body is read into one
 	// allocation instead of a doubling series; capped, so a declared length
 	// costs no memory before its bytes arrive.
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxPresized)+bytes.MinRead))
 	_, err := buf.ReadFrom(http.MaxBytesReader(c.Response(), r.Body, limit))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// The rest of the body is not waited for: the connection closes
+		// after the answer (else the server would read on, for the request
+		// deadline, before answering).
+		c.Response().Header().Set(echo.HeaderConnection, "close")
+		return nil, errs.Wrap(err, errs.TimedOut, "body_timeout", "the request body did not arrive in time")
+	}
+	restore()
 	b := buf.Bytes()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
@@ -41,6 +56,41 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 		return nil, errs.Wrap(err, errs.Invalid, "bad_request", "could not read the request body")
 	}
 	return b, nil
+}
+
+type bodyTimeoutKey struct{}
+
+// bodyDeadline gives each request's body d to arrive once a handler starts
+// reading it (readBody); zero: only the request deadline.
+func bodyDeadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if d > 0 {
+				r := c.Request()
+				c.SetRequest(r.WithContext(context.WithValue(r.Context(), bodyTimeoutKey{}, d)))
+			}
+			return next(c)
+		}
+	}
+}
+
+// bodyTimer sets the connection's read deadline for the body and returns
+// what puts it back: the server reads on from the connection while the
+// handler works (to see the client leave), and a deadline passing then
+// would cancel the request.
+func bodyTimer(c echo.Context) (restore func()) {
+	d, ok := c.Request().Context().Value(bodyTimeoutKey{}).(time.Duration)
+	if !ok {
+		return func() {}
+	}
+	rc := http.NewResponseController(c.Response())
+	if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return func() {} // not a net/http connection (a test's recorder): the request deadline alone
+	}
+	return func() {
+		until, _ := c.Request().Context().Deadline() // zero: none
+		_ = rc.SetReadDeadline(until)
+	}
 }
 
 // maxPresized bounds the buffer readBody allocates before reading.

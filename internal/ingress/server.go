@@ -44,9 +44,18 @@ type Options struct {
 	ShutdownTimeout   time.Duration
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration
-	TrustedProxies    []*net.IPNet
-	IPLimit           ratelimit.Limit
-	EndpointLimit     ratelimit.Limit
+	// BodyTimeout cuts a request body not read in full within it (408
+	// body_timeout); zero: only RequestTimeout.
+	BodyTimeout time.Duration
+	// DBConnWait bounds each request's wait for a Postgres connection (503
+	// storage_unavailable beyond); zero: the request deadline.
+	DBConnWait time.Duration
+	// EnqueueBudget bounds how long a request waits for Redis to take a
+	// committed run's task (run.Handoff); zero: the queue client's timeouts.
+	EnqueueBudget  time.Duration
+	TrustedProxies []*net.IPNet
+	IPLimit        ratelimit.Limit
+	EndpointLimit  ratelimit.Limit
 	// EndpointCacheTTL is how long the intake keeps a resolved endpoint;
 	// zero looks every delivery's endpoint up.
 	EndpointCacheTTL time.Duration
@@ -121,6 +130,9 @@ func New(d Deps, o Options) *Server {
 	if d.Admitter == nil {
 		d.Admitter = entitlement.NewAdmitter(plan.Default(), d.Redis)
 	}
+	if o.EnqueueBudget > 0 {
+		d.Queue = run.NewHandoff(d.Queue, o.EnqueueBudget)
+	}
 	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, accounts: d.Accounts, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Admitter: d.Admitter,
 			CacheTTL: o.EndpointCacheTTL}}
@@ -134,6 +146,7 @@ func New(d Deps, o Options) *Server {
 	if o.RequestTimeout > 0 {
 		e.Use(requestDeadline(o.RequestTimeout))
 	}
+	e.Use(connWait(o.DBConnWait), bodyDeadline(o.BodyTimeout))
 	s.routes(e)
 	s.echo = e
 	return s

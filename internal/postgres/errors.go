@@ -28,8 +28,8 @@ const (
 )
 
 // Classify maps a driver error to an errs kind, leaving the cause attached.
-// Lost connections and a server that is starting up or shutting down are
-// Unavailable, so the HTTP edge answers 503 with Retry-After.
+// Lost connections, a server that is starting up or shutting down, and a
+// call cut by its deadline are Unavailable, so the HTTP edge answers 503 with Retry-After.
 func Classify(err error) error {
 	if err == nil {
 		return nil
@@ -37,7 +37,12 @@ func Classify(err error) error {
 	if _, ok := errs.As(err); ok {
 		return err
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The caller's deadline passed while Postgres was slow: a retry
+		// later may well succeed.
+		return errs.Wrap(err, errs.Unavailable, "storage_unavailable", "storage did not answer in time")
+	}
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	var pqErr *pq.Error

@@ -37,10 +37,11 @@ type DB struct {
 
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
-	db, err := sqlx.Open("postgres", url)
+	c, err := pq.NewConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
+	db := sqlx.NewDb(sql.OpenDB(connector{c}), "postgres")
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -54,9 +55,16 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 }
 
 // InTx runs fn in a transaction, committing if fn returns nil.
+// The wait for its connection is bounded as WithConnWait says.
 func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
+	bctx, end := bound(ctx)
+	defer end(nil, false) //nolint:errcheck // releases the wait's timer; the error was reported below
+	tx, err := db.BeginTxx(bctx, nil)
+	if werr := end(err, true); werr != nil {
+		if err == nil { // begun, but after the wait ran out: its context is canceled
+			_ = tx.Rollback()
+		}
+		err = werr
 		return fmt.Errorf("begin: %w", Classify(err))
 	}
 	if err := fn(&Tx{Tx: tx, stmts: db.stmts}); err != nil {
@@ -119,9 +127,11 @@ func (s scoped) GetContext(ctx context.Context, dest any, query string, args ...
 	return s.db.InTenantTx(ctx, s.tenant, func(q Querier) error { return q.GetContext(ctx, dest, query, args...) })
 }
 
-// Ping checks that Postgres answers.
+// Ping checks that Postgres answers, waiting for a connection as
+// WithConnWait says (IsPoolBusy when none came in time).
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.PingContext(ctx); err != nil {
+	ctx, end := bound(ctx)
+	if err := end(db.PingContext(ctx), false); err != nil {
 		return Classify(err)
 	}
 	return nil

@@ -190,34 +190,44 @@ func (tx *Tx) SelectContext(ctx context.Context, dest any, query string, args ..
 
 // The pool's own methods, the same way.
 
+// Each waits for its connection as WithConnWait says (connwait.go).
+
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, end := bound(ctx)
 	if s := db.stmts.get(query, args); s != nil {
 		res, err := s.ExecContext(ctx, args...)
 		db.stmts.settle(query, err)
-		return res, err
+		return res, end(err, false)
 	}
-	return db.DB.ExecContext(ctx, query, args...)
+	res, err := db.DB.ExecContext(ctx, query, args...)
+	return res, end(err, false)
 }
 
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	ctx, end := bound(ctx)
 	if s := db.stmts.get(query, args); s != nil {
 		rows, err := s.QueryContext(ctx, args...)
 		db.stmts.settle(query, err)
-		return rows, err
+		return rows, end(err, true)
 	}
-	return db.DB.QueryContext(ctx, query, args...)
+	rows, err := db.DB.QueryContext(ctx, query, args...)
+	return rows, end(err, true)
 }
 
 func (db *DB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	ctx, end := bound(ctx)
 	if s := db.stmts.get(query, args); s != nil { //nolint:sqlclosecheck // cached; closed with the pool
 		rows, err := s.QueryxContext(ctx, args...)
 		db.stmts.settle(query, err)
-		return rows, err
+		return rows, end(err, true)
 	}
-	return db.DB.QueryxContext(ctx, query, args...)
+	rows, err := db.DB.QueryxContext(ctx, query, args...)
+	return rows, end(err, true)
 }
 
 func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	ctx, end := bound(ctx)
+	_ = end(nil, true)                            // the row's error surfaces at Scan
 	if s := db.stmts.get(query, args); s != nil { //nolint:sqlclosecheck // cached; closed with the pool
 		return s.QueryRowxContext(ctx, args...)
 	}
@@ -225,13 +235,15 @@ func (db *DB) QueryRowxContext(ctx context.Context, query string, args ...any) *
 }
 
 func (db *DB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	ctx, end := bound(ctx)
 	err := sqlx.GetContext(ctx, db, dest, query, args...)
 	db.stmts.settle(query, err)
-	return err
+	return end(err, false)
 }
 
 func (db *DB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	return sqlx.SelectContext(ctx, db, dest, query, args...)
+	ctx, end := bound(ctx)
+	return end(sqlx.SelectContext(ctx, db, dest, query, args...), false)
 }
 
 // Close closes the prepared statements, then the pool.

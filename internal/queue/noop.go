@@ -102,9 +102,9 @@ func SetPaused(opt asynq.RedisConnOpt, paused bool) error {
 	return nil
 }
 
-// Active is how many tasks of the workers' queues are being handled: 0
+// ActiveTasks is how many tasks of the workers' queues are being handled: 0
 // once every handler has returned (a run's slot is released by then).
-func Active(opt asynq.RedisConnOpt) (int, error) {
+func ActiveTasks(opt asynq.RedisConnOpt) (int, error) {
 	in := asynq.NewInspector(opt)
 	defer func() { _ = in.Close() }()
 	n := 0

@@ -61,6 +61,16 @@ const RunTimeout = 15 * time.Minute
 // NewRunExecute builds the task; the request id and the trace context (when
 // a span is active) travel in its headers.
 func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.Task, error) {
+	return newRunExecute(ctx, p, maxAttempts, p.RunID.String())
+}
+
+// ReclaimTaskID is the id of the task that takes over a run from a delivery
+// that can no longer finish it (why: "attempt-N" for a running run whose
+// heartbeat stopped at attempt N, say). The suffix keeps one reclaim task
+// per occasion: the scheduler asking again is a no-op.
+func ReclaimTaskID(runID uuid.UUID, why string) string { return runID.String() + ":reclaim:" + why }
+
+func newRunExecute(ctx context.Context, p RunExecute, maxAttempts int, taskID string) (*asynq.Task, error) {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", TypeRunExecute, err)
@@ -68,7 +78,7 @@ func NewRunExecute(ctx context.Context, p RunExecute, maxAttempts int) (*asynq.T
 	// The run's attempt budget lives in Postgres; asynq's retry limit is a
 	// generous backstop so asynq never gives up before the run does.
 	return asynq.NewTaskWithHeaders(TypeRunExecute, b, telemetry.InjectTrace(ctx, logging.Headers(ctx)),
-		asynq.TaskID(p.RunID.String()), asynq.Queue(QueueDefault),
+		asynq.TaskID(taskID), asynq.Queue(QueueDefault),
 		asynq.MaxRetry(max(2*maxAttempts+5, minRetryBackstop)), asynq.Timeout(RunTimeout)), nil
 }
 
@@ -256,6 +266,7 @@ const (
 	Enqueued Presence = iota // there was no task; one was enqueued now
 	Present                  // a live task exists (pending, scheduled, retry or active)
 	Archived                 // only an archived (or completed) task exists and it holds the run's id
+	Active                   // the task is being processed (a worker holds its lease, or held it and died)
 )
 
 // Ensure enqueues the run's task unless one exists, and says which.
@@ -280,10 +291,30 @@ func (c *Client) Ensure(ctx context.Context, tenantID, runID uuid.UUID) (Presenc
 		}
 		return 0, fmt.Errorf("inspect task of run %s: %w", runID, err)
 	}
-	if info.State == asynq.TaskStateArchived || info.State == asynq.TaskStateCompleted {
+	switch info.State {
+	case asynq.TaskStateArchived, asynq.TaskStateCompleted:
 		return Archived, nil
+	case asynq.TaskStateActive:
+		return Active, nil
 	}
 	return Present, nil
+}
+
+// Reclaim enqueues a task of its own id (ReclaimTaskID) for a run whose
+// task cannot finish it: its worker died (the task stays active until the
+// queue's lease and recoverer bring it back, a minute later), or Redis
+// froze as a worker took it. The claim (aias_claim_run) lets exactly one
+// of the two tasks hold the run. A reclaim task that exists already is
+// success.
+func (c *Client) Reclaim(ctx context.Context, tenantID, runID uuid.UUID, why string) error {
+	t, err := newRunExecute(ctx, RunExecute{TenantID: tenantID, RunID: runID}, defaultBackstop, ReclaimTaskID(runID, why))
+	if err != nil {
+		return err
+	}
+	if err := c.enqueueOnce(ctx, t); err != nil {
+		return fmt.Errorf("reclaim run %s: %w", runID, err)
+	}
+	return nil
 }
 
 // Revive replaces an archived task of a run that is not finished (asynq gave

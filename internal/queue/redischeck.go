@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"aias/internal/redisnodes"
 
@@ -72,6 +73,30 @@ func PingRedis(ctx context.Context, rdb redis.UniversalClient) error {
 		}
 		return nil
 	})
+}
+
+// ProbeKey is the key readiness writes to prove Redis takes writes.
+const ProbeKey = "aias:probe:ready"
+
+// ErrRedisRefusesWrites is a Redis that answers but will not store: out of
+// memory under noeviction (OOM), or a read-only replica after a failover
+// (READONLY). PING still works; the queue cannot take work.
+var ErrRedisRefusesWrites = errors.New("redis refuses writes")
+
+// ProbeRedis answers whether Redis can take work: every node answers PING
+// (PingRedis), and a write with a short time to live (SET ProbeKey PX)
+// succeeds — what enqueueing needs, which PING does not prove. On a Redis
+// Cluster the write reaches the primary of ProbeKey's slot.
+func ProbeRedis(ctx context.Context, rdb redis.UniversalClient) error {
+	if err := PingRedis(ctx, rdb); err != nil {
+		return err
+	}
+	err := rdb.Set(ctx, ProbeKey, "1", 10*time.Second).Err()
+	var rerr redis.Error
+	if errors.As(err, &rerr) {
+		return fmt.Errorf("%w: %w", ErrRedisRefusesWrites, err)
+	}
+	return err
 }
 
 // nodeSettings are one node's settings; where names the node in messages

@@ -138,3 +138,35 @@ func TestPingRedisOfAClusterNeedsEveryPrimary(t *testing.T) {
 		t.Error("PingRedis with a primary down = nil, want an error")
 	}
 }
+
+// PING alone says a Redis that is out of memory under noeviction, or a
+// read-only replica, is fine; the probe writes, and names the refusal.
+func TestProbeRedisFailsWhenRedisRefusesWrites(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	primary := redistest.StartServer(t, "--maxmemory-policy", "noeviction")
+	c := redistest.Client(t, primary.URL())
+	if err := queue.ProbeRedis(ctx, c); err != nil {
+		t.Fatalf("probe of a healthy Redis: %v", err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := queue.PingRedis(ctx, c); err != nil {
+		t.Fatalf("PING of a full Redis: %v (the case the probe exists for is one PING passes)", err)
+	}
+	if err := queue.ProbeRedis(ctx, c); !errors.Is(err, queue.ErrRedisRefusesWrites) || !strings.Contains(err.Error(), "OOM") {
+		t.Errorf("probe of a Redis out of memory = %v, want ErrRedisRefusesWrites (OOM)", err)
+	}
+	if err := c.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	replica := redistest.StartReplica(t, primary)
+	rc := redistest.Client(t, replica.URL())
+	if err := queue.ProbeRedis(ctx, rc); !errors.Is(err, queue.ErrRedisRefusesWrites) || !strings.Contains(err.Error(), "READONLY") {
+		t.Errorf("probe of a read-only replica = %v, want ErrRedisRefusesWrites (READONLY)", err)
+	}
+	if err := queue.ProbeRedis(ctx, c); err != nil {
+		t.Errorf("probe of the primary with memory again: %v", err)
+	}
+}

@@ -52,6 +52,11 @@ type Executor struct {
 	// Heartbeat is how often a running step's run is touched, which also
 	// notices a cancel and cancels the step's context (default 2s).
 	Heartbeat time.Duration
+	// ReclaimAfter is how long a running run another task claimed must go
+	// without a heartbeat before this task may take it over (the
+	// scheduler's reclaim, AIAS_RUN_RECLAIM_AFTER); zero: at once, as a
+	// redelivery always could.
+	ReclaimAfter time.Duration
 
 	plans planCache // tenants' plans for planTTL (plancache.go)
 	defs  defCache  // pinned workflow versions, immutable (defcache.go)
@@ -88,6 +93,9 @@ type Attempt struct {
 	// LastChance is true when the queue will not retry this task again,
 	// whatever the run's own attempt budget says.
 	LastChance bool
+	// TaskID is the queue task delivering the run (the run's id, or a
+	// reclaim's own id); the claim records it (aias_claim_run).
+	TaskID string
 }
 
 // Execute advances run id of tenant by one delivery. It returns nil when the
@@ -112,7 +120,7 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	}
 	leased := e.now()
 	defer e.Slots.Release(ctx, tenantID, id)
-	r, def, done, err := e.start(ctx, tenantID, id)
+	r, def, done, err := e.start(ctx, tenantID, id, a.TaskID)
 	if errors.Is(err, errNotRunnable) {
 		logging.From(ctx).Info().Err(err).Msg("task skipped")
 		return nil
@@ -311,9 +319,9 @@ func (e *Executor) plan(ctx context.Context, tenantID uuid.UUID) (plan.Plan, err
 // and returns it with its pinned workflow version and, when an earlier
 // attempt had started it, the steps that succeeded then. ErrBusy: an
 // earlier run of its concurrency key is unfinished.
-func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID) (Run, workflow.Definition, map[int]StepRecord, error) {
+func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID, task string) (Run, workflow.Definition, map[int]StepRecord, error) {
 	done := map[int]StepRecord{}
-	r, resumed, ok, err := claimRun(ctx, e.DB, tenantID, id)
+	r, resumed, ok, err := claimRun(ctx, e.DB, tenantID, id, task, e.ReclaimAfter)
 	if err != nil {
 		return Run{}, workflow.Definition{}, done, err
 	}

@@ -26,7 +26,9 @@ import (
 //	Insert             —                             queued | held            intake, manual run, replay, cron (aias_insert_run)
 //	linkReplays        a new replay                  its replay_of set        API, in the replay's transaction
 //	ReleaseHeld        held                          queued                   scheduler, when the quota has room
-//	claimRun           queued | delayed | running    running, attempt + 1     worker (aias_claim_run)
+//	claimRun           queued | delayed | running    running, attempt + 1     worker (aias_claim_run; another task's
+//	                   (another task's: due, or      claimed_by = the task    running run only once its heartbeat
+//	                   running and silent)                                    stopped, see Executor.ReclaimAfter)
 //	setRunKey          running, key pending          running | queued         worker (aias_set_run_key)
 //	touchRun           running (this attempt)        running                  worker's heartbeat (aias_heartbeat)
 //	writeStep          running (this attempt)        running + a step record  worker (aias_write_step)
@@ -92,16 +94,26 @@ func replayKey(n New) (bodyHash []byte, window *string) {
 	return h[:], &w
 }
 
-// claimRun starts a new attempt of the run (aias_claim_run, one round
+// claimRun starts a new attempt of the run for the queue task task (aias_claim_run, one round
 // trip): the run is returned with resumed = true when an earlier attempt
 // had started it. ok is false when the run cannot be claimed: finished,
-// canceled, not the tenant's, or waiting for an earlier run of its key.
-func claimRun(ctx context.Context, q postgres.Getter, tenantID, id uuid.UUID) (r Run, resumed, ok bool, err error) {
+// canceled, not the tenant's, waiting for an earlier run of its key, or
+// claimed by another task whose heartbeat is younger than stale (zero: a
+// running run is claimed whoever holds it).
+func claimRun(ctx context.Context, q postgres.Getter, tenantID, id uuid.UUID, task string, stale time.Duration) (r Run, resumed, ok bool, err error) {
 	var c struct {
 		Run
 		Resumed bool `db:"resumed"`
 	}
-	err = q.GetContext(ctx, &c, `SELECT * FROM aias_claim_run($1, $2)`, tenantID, id)
+	var taskArg, staleArg *string
+	if task != "" {
+		taskArg = &task
+	}
+	if stale > 0 {
+		s := fmt.Sprintf("%d milliseconds", stale.Milliseconds())
+		staleArg = &s
+	}
+	err = q.GetContext(ctx, &c, `SELECT * FROM aias_claim_run($1, $2, $3, $4::interval)`, tenantID, id, taskArg, staleArg)
 	if postgres.IsNoRows(err) {
 		return Run{}, false, false, nil
 	}

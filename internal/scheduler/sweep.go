@@ -34,6 +34,7 @@ import (
 type Queue interface {
 	Ensure(ctx context.Context, tenantID, runID uuid.UUID) (queue.Presence, error)
 	Revive(ctx context.Context, tenantID, runID uuid.UUID) error
+	Reclaim(ctx context.Context, tenantID, runID uuid.UUID, why string) error
 	EnqueueRun(ctx context.Context, tenantID, runID uuid.UUID, maxAttempts int) error
 }
 
@@ -42,11 +43,16 @@ type Options struct {
 	Interval     time.Duration // between sweeps
 	QueuedGrace  time.Duration // a queued run this old is checked against the queue
 	RunningStale time.Duration // a running run idle this long is handed back
-	BatchSize    int
-	Log          zerolog.Logger
-	Metrics      *telemetry.Metrics    // optional
-	Admitter     *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
-	Billing      GraceExpirer          // optional: drop tenants whose payment grace ended
+	// ReclaimAfter: a running run whose heartbeat has been silent this long
+	// is given to a new task (reclaim.go), checked every ReclaimInterval;
+	// zero: no reclaim, RunningStale alone.
+	ReclaimAfter    time.Duration
+	ReclaimInterval time.Duration
+	BatchSize       int
+	Log             zerolog.Logger
+	Metrics         *telemetry.Metrics    // optional
+	Admitter        *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
+	Billing         GraceExpirer          // optional: drop tenants whose payment grace ended
 }
 
 // GraceExpirer ends the plans of tenants whose payment grace has passed.
@@ -84,6 +90,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.opt.Log.Info().Dur("interval", s.opt.Interval).Msg("scheduler started")
 	t := time.NewTicker(s.opt.Interval)
 	defer t.Stop()
+	reclaimed := make(chan struct{})
+	go func() { s.runReclaim(ctx); close(reclaimed) }()
+	defer func() { <-reclaimed }()
 	var lastRetention time.Time
 	for {
 		if time.Since(lastRetention) >= retentionEvery {
@@ -95,7 +104,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		s.pass(ctx, telemetry.SweepRequeue, "sweep failed; next tick retries", func() (int, error) {
 			res, err := s.Sweep(ctx)
-			return res.Enqueued + res.Revived, err
+			return res.Enqueued + res.Revived + res.Reclaimed, err
 		})
 		s.sweepNotices(ctx)
 		s.pass(ctx, telemetry.SweepHeld, "releasing held runs failed; next tick retries",
@@ -133,6 +142,7 @@ type SweepResult struct {
 	Enqueued   int // were missing, and now have a task
 	Present    int // had a live task already
 	Revived    int // had only an archived task although unfinished
+	Reclaimed  int // had an active task that never claimed it (reclaim.go)
 	Failed     int // could not be checked (Redis down); the next sweep retries
 }
 
@@ -186,6 +196,9 @@ func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) {
 		res.Enqueued++
 	case queue.Present:
 		res.Present++
+	case queue.Active:
+		res.Present++
+		s.orphaned(ctx, c, res)
 	case queue.Archived:
 		s.revive(ctx, c, res)
 	}
@@ -212,11 +225,11 @@ func (s *Scheduler) revive(ctx context.Context, c candidate, res *SweepResult) {
 
 func (s *Scheduler) report(res SweepResult) {
 	if s.opt.Metrics != nil {
-		s.opt.Metrics.SweepReenqueued.Add(float64(res.Enqueued + res.Revived))
+		s.opt.Metrics.SweepReenqueued.Add(float64(res.Enqueued + res.Revived + res.Reclaimed))
 	}
-	if res.Enqueued+res.Revived+res.Failed > 0 {
+	if res.Enqueued+res.Revived+res.Reclaimed+res.Failed > 0 {
 		s.opt.Log.Info().Int("candidates", res.Candidates).Int("enqueued", res.Enqueued).Int("present", res.Present).
-			Int("revived", res.Revived).Int("failed", res.Failed).Msg("sweep")
+			Int("revived", res.Revived).Int("reclaimed", res.Reclaimed).Int("failed", res.Failed).Msg("sweep")
 	}
 }
 

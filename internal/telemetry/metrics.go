@@ -45,11 +45,12 @@ const (
 	SweepRetention = "retention" // finished runs past their plan's retention deleted
 	SweepGrace     = "grace"     // tenants whose payment grace ended moved to the default plan
 	SweepUsage     = "usage"     // monthly run counters in Redis that drifted from Postgres dropped
+	SweepReclaim   = "reclaim"   // running runs whose worker stopped given a new task
 )
 
 // Sweeps lists every sweep name; their series exist from the start, so an
 // alert on a sweep that never succeeded has a series to look at.
-var SweepNames = []string{SweepRequeue, SweepHeld, SweepRetention, SweepGrace, SweepUsage}
+var SweepNames = []string{SweepRequeue, SweepHeld, SweepRetention, SweepGrace, SweepUsage, SweepReclaim}
 
 // New registers every collector on a fresh registry.
 func New() *Metrics {

@@ -105,7 +105,8 @@ func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error
 			err = fmt.Errorf("%w: %w", err, asynq.SkipRetry) // archived: the dead-letter queue
 		}
 	}()
-	return w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: lastChance})
+	task, _ := asynq.GetTaskID(ctx)
+	return w.exec.Execute(ctx, p.TenantID, p.RunID, run.Attempt{LastChance: lastChance, TaskID: task})
 }
 
 func isFailure(err error) bool {

@@ -130,7 +130,7 @@ func (b *bench) waitIdle(ctx context.Context) error {
 		return err
 	}
 	return waitFor(ctx, 10*time.Second, func() (bool, error) {
-		n, err := queue.Active(opt)
+		n, err := queue.ActiveTasks(opt)
 		return n == 0, err
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,14 @@ type Load struct {
 	max503     time.Duration // slowest 503 answer
 	unanswered int           // attempts that got no answer (retried)
 	gaveUp     int           // deliveries never answered before the deadline
+	answers    []answer      // every answered attempt, for latency percentiles
+}
+
+// answer is one answered attempt: when it was answered and how long it took.
+type answer struct {
+	at     time.Time
+	took   time.Duration
+	status int
 }
 
 func newLoad(ep Endpoint, prefix string) *Load {
@@ -126,6 +135,7 @@ func (l *Load) note(id string, status int, runID, retryAfter string, took time.D
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.statuses[status]++
+	l.answers = append(l.answers, answer{at: time.Now(), took: took, status: status})
 	switch {
 	case status < 300:
 		if first, ok := l.accepted[id]; ok && first != runID {
@@ -143,6 +153,31 @@ func (l *Load) note(id string, status int, runID, retryAfter string, took time.D
 	default:
 		l.bad = append(l.bad, fmt.Sprintf("%s: unexpected %d", id, status))
 	}
+}
+
+// Latency is the p99 and the slowest time to an answer of the attempts
+// answered between from and to, with their number.
+func (l *Load) Latency(from, to time.Time) (p99, slowest time.Duration, n int) {
+	l.mu.Lock()
+	var ts []time.Duration
+	for _, a := range l.answers {
+		if !a.at.Before(from) && !a.at.After(to) {
+			ts = append(ts, a.took)
+		}
+	}
+	l.mu.Unlock()
+	if len(ts) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(ts)
+	return ts[(len(ts)*99)/100], ts[len(ts)-1], len(ts)
+}
+
+// Status counts the answers of one status so far.
+func (l *Load) Status(code int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.statuses[code]
 }
 
 // Accepted returns the run ids of every acknowledged delivery.

@@ -72,6 +72,14 @@ func (p *Proc) Kill() {
 	<-p.done
 }
 
+// Signal sends sig (SIGSTOP, SIGCONT) to a running process.
+func (p *Proc) Signal(sig os.Signal) error {
+	if !p.running() {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return p.cmd.Process.Signal(sig)
+}
+
 // Term sends SIGTERM and returns how long the process took to exit, or an
 // error if it had not exited after limit (it is then killed).
 func (p *Proc) Term(limit time.Duration) (time.Duration, error) {

@@ -21,7 +21,7 @@ steps:
 
 // Scenarios lists the suite in order.
 func Scenarios() []Scenario {
-	return []Scenario{
+	return append([]Scenario{
 		{1, "kill -9 a worker under load", "kill -9 one of two workers with its 20 slots busy and a backlog queued; restart it 2 s later",
 			"L=0; D ≤ the killed worker's in-flight steps (20); every run succeeded", workerKills(1)},
 		{2, "kill -9 workers five times", "scenario 1 five times at random moments within 90 s, alternating workers",
@@ -46,7 +46,7 @@ func Scenarios() []Scenario {
 			"exactly one run per delivery id; every answer names it; L=0", sameDelivery},
 		{12, "two schedulers, leader killed at the tick", "kill -9 the cron leader one second after two successive minute ticks; restart it",
 			"exactly one run per workflow and tick; no tick missed", schedulerLeaderKill},
-	}
+	}, degradedScenarios()...)
 }
 
 // steady runs a sender at rate until stop, which waits for every delivery

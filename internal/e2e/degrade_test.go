@@ -1,0 +1,289 @@
+package e2e_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/config"
+	"aias/internal/postgres"
+	"aias/internal/testutil/redistest"
+	"aias/internal/testutil/tcpproxy"
+)
+
+// holdPool holds every connection of the app's pool (n) in a transaction
+// until release is called.
+func holdPool(t *testing.T, db *postgres.DB, n int) (release func()) {
+	t.Helper()
+	hold, held, done := make(chan struct{}), make(chan struct{}, n), make(chan error, n)
+	for range n {
+		go func() {
+			done <- db.InTx(context.Background(), func(q postgres.Querier) error {
+				if _, err := q.ExecContext(context.Background(), `SELECT 1`); err != nil {
+					return err
+				}
+				held <- struct{}{}
+				<-hold
+				return nil
+			})
+		}()
+	}
+	for range n {
+		select {
+		case <-held:
+		case err := <-done:
+			t.Fatalf("holding a connection: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("could not take every connection of the pool")
+		}
+	}
+	var once bool
+	return func() {
+		if once {
+			return
+		}
+		once = true
+		close(hold)
+		for range n {
+			<-done
+		}
+	}
+}
+
+// With every connection of the pool taken (Postgres too slow for the load),
+// the intake and the API answer 503 storage_unavailable with Retry-After
+// once their wait for a connection ends, not 500 at the request deadline;
+// once a connection is free, deliveries are accepted again.
+func TestExhaustedPoolAnswers503StorageUnavailable(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_DB_MAX_CONNS": "2", "AIAS_DB_CONN_WAIT": "200ms",
+		"AIAS_ENDPOINT_CACHE_TTL": "0"}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+
+	release := holdPool(t, s.app.DB, 2)
+	defer release()
+	for name, r := range map[string]response{
+		"intake": s.do("POST", url, "", "application/json", `{"order":{"id":"x","total":5}}`),
+		"api":    s.do("GET", "/api/v1/runs", acme.Key, "", nil),
+	} {
+		var p problem
+		r.json(t, &p)
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || p.Code != "storage_unavailable" {
+			t.Errorf("%s with the pool exhausted = %d %q (Retry-After %q), want 503 storage_unavailable with Retry-After",
+				name, r.Status, p.Code, r.Header.Get("Retry-After"))
+		}
+	}
+	release()
+	if status, id := s.post(url, `{"order":{"id":"y","total":5}}`); status != http.StatusAccepted {
+		t.Fatalf("POST with a connection free = %d, want 202", status)
+	} else {
+		s.waitRun(acme.Key, id, "succeeded")
+	}
+}
+
+// A frozen Redis (its connections open, nothing answered, as under
+// SIGSTOP) costs a delivery the enqueue budget, not the queue client's
+// timeouts: every delivery is answered 202 within a sender's 3 s timeout
+// (Slack's), its run committed first; when Redis comes back every run is
+// enqueued (in the background, or by the sweep) and succeeds once.
+func TestFrozenRedisCostsTheIntakeItsBudget(t *testing.T) {
+	t.Parallel()
+	rs := redistest.StartServer(t)
+	proxy := tcpproxy.New(t, "127.0.0.1:"+strconv.Itoa(rs.Port()))
+	s := start(t, options{redisURL: "redis://" + proxy.Addr() + "/0", env: map[string]string{"AIAS_INTAKE_ENQUEUE_BUDGET": "100ms"}})
+	target := newCounter(t, nil)
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+	if status, id := s.post(url, `{"n":0}`); status != http.StatusAccepted {
+		t.Fatalf("POST = %d", status)
+	} else {
+		s.waitRun(acme.Key, id, "succeeded")
+	}
+
+	proxy.Stall()
+	sender := &http.Client{Timeout: 3 * time.Second}
+	var runs []string
+	for i := 1; i <= 5; i++ {
+		res, err := sender.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatalf("delivery %d with Redis frozen: %v (not answered within the sender's timeout)", i, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		_ = res.Body.Close()
+		if res.StatusCode != http.StatusAccepted {
+			t.Fatalf("delivery %d with Redis frozen = %d %s, want 202", i, res.StatusCode, b)
+		}
+		id := strings.Split(strings.Split(string(b), `"run_id":"`)[1], `"`)[0]
+		if st := s.status(acme, id); st != "queued" {
+			t.Errorf("run %s accepted while Redis is frozen is %s, want queued (committed)", id, st)
+		}
+		runs = append(runs, id)
+	}
+	proxy.Resume()
+	for _, id := range runs {
+		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
+			t.Errorf("run %s = %s, want succeeded", id, r.Status)
+		}
+	}
+	target.mu.Lock()
+	defer target.mu.Unlock()
+	for _, id := range runs {
+		if n := target.keys[id+":call"]; n != 1 {
+			t.Errorf("side effect of run %s happened %d times, want 1", id, n)
+		}
+	}
+}
+
+// A body trickling in is cut at the body timeout, long before the request
+// deadline, with 408 body_timeout; a normal delivery beside it is accepted.
+func TestTricklingBodyIsCutAtTheBodyTimeout(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_BODY_TIMEOUT": "500ms", "AIAS_REQUEST_TIMEOUT": "30s"}})
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
+	path := strings.TrimPrefix(url, s.base)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	body := `{"order":{"id":"slow","total":5}}`
+	_, err = fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", path, len(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // one byte every 200 ms: the body would take 7 s
+		for i := range len(body) {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := conn.Write([]byte{body[i]}); err != nil {
+				return
+			}
+		}
+	}()
+	// Well before the body could arrive (7 s), and before the server would
+	// have read the rest of it had it waited for it: the answer comes at the
+	// body timeout and the connection closes.
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a trickling body: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), `"body_timeout"`) {
+		t.Fatalf("trickling body = %d %s, want 408 body_timeout", res.StatusCode, b)
+	}
+	if status, _ := s.post(url, `{"order":{"id":"fast","total":5}}`); status != http.StatusAccepted {
+		t.Fatalf("a normal delivery beside it = %d, want 202", status)
+	}
+}
+
+// A worker that stops mid-run (its Postgres frozen: no heartbeat, no write,
+// while the queue still thinks it alive) loses the run within seconds: the
+// scheduler sees the heartbeat stop, gives the run a task of its own, and
+// another worker continues it. When the first worker wakes, the attempt
+// fence refuses its writes: the run succeeds once, each step recorded once,
+// every call to the target under the same idempotency key.
+func TestRunOfAStoppedWorkerContinuesOnAnother(t *testing.T) {
+	t.Parallel()
+	var (
+		mu    sync.Mutex
+		calls = map[string][]string{} // path → Idempotency-Key of each call
+	)
+	release, started := make(chan struct{}), make(chan struct{}, 1)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path] = append(calls[r.URL.Path], r.Header.Get("Idempotency-Key"))
+		first := len(calls[r.URL.Path]) == 1
+		mu.Unlock()
+		if r.URL.Path == "/slow" && first {
+			started <- struct{}{}
+			<-release
+		}
+		w.WriteHeader(200)
+	}))
+	defer target.Close()
+	defer close(release)
+	env := map[string]string{"AIAS_RUN_HEARTBEAT": "200ms", "AIAS_RUN_RECLAIM_AFTER": "1s", "AIAS_RECLAIM_INTERVAL": "200ms",
+		"AIAS_SWEEP_RUNNING_STALE": "5m"} // the reclaim, not the stale sweep
+	front := start(t, options{env: env, role: config.RoleIngress | config.RoleScheduler})
+	proxy := tcpproxy.New(t, "127.0.0.1:5432")
+	firstEnv := map[string]string{"AIAS_WORKER_CONCURRENCY": "1"} // frozen, it takes no reclaim task
+	for k, v := range env {
+		firstEnv[k] = v
+	}
+	first := start(t, options{db: front.db, redisURL: front.redisURL, env: firstEnv, role: config.RoleWorker,
+		databaseURL: func(u string) string { return strings.Replace(u, "127.0.0.1:5432", proxy.Addr(), 1) }})
+	acme := front.signup("acme")
+	url := front.createEndpoint(acme.Key, front.createWorkflow(acme.Key, fmt.Sprintf(`
+name: slow
+steps:
+  - { name: quick, type: http, with: { method: POST, url: "%[1]s/quick" } }
+  - { name: slow,  type: http, with: { method: POST, url: "%[1]s/slow", timeout: 60s } }
+  - { name: last,  type: http, with: { method: POST, url: "%[1]s/last" } }
+`, target.URL)))
+	_, id := front.post(url, `{}`)
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow step never started")
+	}
+	proxy.Stall()           // the first worker freezes: no heartbeat, no write
+	t.Cleanup(proxy.Resume) // before the first worker's stop, which needs its Postgres
+	second := start(t, options{db: front.db, redisURL: front.redisURL, env: env, role: config.RoleWorker})
+	_ = second
+	r := front.waitRun(acme.Key, id, "succeeded", "failed", "dead")
+	if r.Status != "succeeded" || r.Attempt != 2 {
+		t.Fatalf("run = %s on attempt %d (%v), want succeeded on attempt 2 (the second worker's)", r.Status, r.Attempt, r.Error)
+	}
+	release <- struct{}{} // the first worker's call returns …
+	proxy.Resume()        // … and it wakes: its writes must be refused
+	time.Sleep(time.Second)
+	first.stop()
+	var steps []struct {
+		Name   string `db:"name"`
+		Status string `db:"status"`
+	}
+	if err := front.db.InTenantTx(context.Background(), uuid.MustParse(acme.ID), func(q postgres.Querier) error {
+		return q.SelectContext(context.Background(), &steps, `SELECT name, status FROM run_steps WHERE run_id = $1 AND tenant_id = $2 ORDER BY position`, id, acme.ID)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(steps) != 3 {
+		t.Errorf("step records = %+v, want one per step", steps)
+	}
+	if st := front.status(acme, id); st != "succeeded" {
+		t.Errorf("run after the first worker woke = %s, want succeeded", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for path, keys := range calls {
+		for _, k := range keys {
+			if k != keys[0] {
+				t.Errorf("calls to %s carried idempotency keys %v, want one", path, keys)
+				break
+			}
+		}
+	}
+	if n := len(calls["/last"]); n != 1 {
+		t.Errorf("the step after the reclaimed one was called %d times, want 1", n)
+	}
+}

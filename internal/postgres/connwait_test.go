@@ -1,0 +1,128 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"aias/internal/errs"
+	"aias/internal/postgres"
+	"aias/internal/testutil/pgtest"
+)
+
+// exhaust holds every connection of a pool of n in a transaction until the
+// returned release is called.
+func exhaust(t *testing.T, db *postgres.DB, n int) (release func()) {
+	t.Helper()
+	hold := make(chan struct{})
+	held := make(chan struct{}, n)
+	done := make(chan error, n)
+	for range n {
+		go func() {
+			done <- db.InTx(context.Background(), func(q postgres.Querier) error {
+				if _, err := q.ExecContext(context.Background(), `SELECT 1`); err != nil {
+					return err
+				}
+				held <- struct{}{}
+				<-hold
+				return nil
+			})
+		}()
+	}
+	for range n {
+		select {
+		case <-held:
+		case err := <-done:
+			t.Fatalf("holding a connection: %v", err)
+		}
+	}
+	return func() {
+		close(hold)
+		for range n {
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
+// With every connection held, a call whose context bounds the wait fails
+// busy (Unavailable, storage_unavailable, a Retry-After) while
+// the connections are still held — pool reads, prepared statements and
+// transactions alike; once one is free, the same calls run.
+func TestExhaustedPoolAnswersBusyWithinTheWait(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.New(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pg.AppURL, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var one int
+	if err := db.GetContext(ctx, &one, `SELECT $1::int`, 1); err != nil { // prepared from now on
+		t.Fatal(err)
+	}
+	release := exhaust(t, db, 2)
+	bctx := postgres.WithConnWait(ctx, 50*time.Millisecond)
+	calls := map[string]func() error{
+		"get":    func() error { return db.GetContext(bctx, &one, `SELECT $1::int`, 1) },
+		"select": func() error { var xs []int; return db.SelectContext(bctx, &xs, `SELECT 1`) },
+		"exec":   func() error { _, err := db.ExecContext(bctx, `SELECT 1`); return err },
+		"tx":     func() error { return db.InTx(bctx, func(postgres.Querier) error { return nil }) },
+	}
+	for name, call := range calls {
+		err := call()
+		if !errs.Is(err, errs.Unavailable) || errs.CodeOf(err) != "storage_unavailable" || !postgres.IsPoolBusy(err) {
+			t.Errorf("%s with the pool exhausted = %v; want storage_unavailable", name, err)
+		}
+		var e *errs.Error
+		if errors.As(err, &e) && e.RetryAfter <= 0 {
+			t.Errorf("%s: no RetryAfter on %v", name, err)
+		}
+	}
+	// The caller's own context is untouched: nothing of the wait leaks into it.
+	if ctx.Err() != nil {
+		t.Fatal(ctx.Err())
+	}
+	release()
+	for name, call := range calls {
+		if err := call(); err != nil {
+			t.Errorf("%s with a free connection: %v", name, err)
+		}
+	}
+}
+
+// A call that got its connection is not cut when its wait would have
+// ended: the wait bounds the queueing, not the statement.
+func TestConnWaitDoesNotCutARunningStatement(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.New(t)
+	ctx := postgres.WithConnWait(context.Background(), 20*time.Millisecond)
+	var slept bool
+	err := pg.InTx(ctx, func(q postgres.Querier) error {
+		return q.GetContext(ctx, &slept, `SELECT pg_sleep(0.2) IS NOT NULL`)
+	})
+	if err != nil || !slept {
+		t.Fatalf("a statement longer than the wait = %v, %v; want it to finish", slept, err)
+	}
+	if err := pg.GetContext(ctx, &slept, `SELECT pg_sleep($1::float) IS NOT NULL`, 0.2); err != nil {
+		t.Fatalf("a pool statement longer than the wait: %v", err)
+	}
+}
+
+// A storage call cut by its caller's deadline is Unavailable, never an
+// unclassified (500) error.
+func TestDeadlineIsStorageUnavailable(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	var x bool
+	err := pg.GetContext(ctx, &x, `SELECT pg_sleep($1::float) IS NOT NULL`, 5)
+	err = postgres.Classify(err)
+	if !errs.Is(err, errs.Unavailable) || errs.CodeOf(err) != "storage_unavailable" {
+		t.Fatalf("a statement past its deadline = %v; want storage_unavailable", err)
+	}
+}
