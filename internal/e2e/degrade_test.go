@@ -18,48 +18,10 @@ import (
 
 	"aias/internal/config"
 	"aias/internal/postgres"
+	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 	"aias/internal/testutil/tcpproxy"
 )
-
-// holdPool holds every connection of the app's pool (n) in a transaction
-// until release is called.
-func holdPool(t *testing.T, db *postgres.DB, n int) (release func()) {
-	t.Helper()
-	hold, held, done := make(chan struct{}), make(chan struct{}, n), make(chan error, n)
-	for range n {
-		go func() {
-			done <- db.InTx(context.Background(), func(q postgres.Querier) error {
-				if _, err := q.ExecContext(context.Background(), `SELECT 1`); err != nil {
-					return err
-				}
-				held <- struct{}{}
-				<-hold
-				return nil
-			})
-		}()
-	}
-	for range n {
-		select {
-		case <-held:
-		case err := <-done:
-			t.Fatalf("holding a connection: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("could not take every connection of the pool")
-		}
-	}
-	var once bool
-	return func() {
-		if once {
-			return
-		}
-		once = true
-		close(hold)
-		for range n {
-			<-done
-		}
-	}
-}
 
 // With every connection of the pool taken (Postgres too slow for the load),
 // the intake and the API answer 503 storage_unavailable with Retry-After
@@ -72,7 +34,7 @@ func TestExhaustedPoolAnswers503StorageUnavailable(t *testing.T) {
 	acme := s.signup("acme")
 	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, orderWorkflow))
 
-	release := holdPool(t, s.app.DB, 2)
+	release := pgtest.HoldPool(t, s.app.DB, 2)
 	defer release()
 	for name, r := range map[string]response{
 		"intake": s.do("POST", url, "", "application/json", `{"order":{"id":"x","total":5}}`),

@@ -11,42 +11,6 @@ import (
 	"aias/internal/testutil/pgtest"
 )
 
-// exhaust holds every connection of a pool of n in a transaction until the
-// returned release is called.
-func exhaust(t *testing.T, db *postgres.DB, n int) (release func()) {
-	t.Helper()
-	hold := make(chan struct{})
-	held := make(chan struct{}, n)
-	done := make(chan error, n)
-	for range n {
-		go func() {
-			done <- db.InTx(context.Background(), func(q postgres.Querier) error {
-				if _, err := q.ExecContext(context.Background(), `SELECT 1`); err != nil {
-					return err
-				}
-				held <- struct{}{}
-				<-hold
-				return nil
-			})
-		}()
-	}
-	for range n {
-		select {
-		case <-held:
-		case err := <-done:
-			t.Fatalf("holding a connection: %v", err)
-		}
-	}
-	return func() {
-		close(hold)
-		for range n {
-			if err := <-done; err != nil {
-				t.Error(err)
-			}
-		}
-	}
-}
-
 // With every connection held, a call whose context bounds the wait fails
 // busy (Unavailable, storage_unavailable, a Retry-After) while
 // the connections are still held — pool reads, prepared statements and
@@ -64,7 +28,7 @@ func TestExhaustedPoolAnswersBusyWithinTheWait(t *testing.T) {
 	if err := db.GetContext(ctx, &one, `SELECT $1::int`, 1); err != nil { // prepared from now on
 		t.Fatal(err)
 	}
-	release := exhaust(t, db, 2)
+	release := pgtest.HoldPool(t, db, 2)
 	bctx := postgres.WithConnWait(ctx, 50*time.Millisecond)
 	calls := map[string]func() error{
 		"get":    func() error { return db.GetContext(bctx, &one, `SELECT $1::int`, 1) },
