@@ -2,6 +2,8 @@ package queue_test
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"aias/internal/logging"
 	"aias/internal/queue"
+	"aias/internal/testutil/redistest"
 )
 
 func TestNewRunExecuteRoundTrips(t *testing.T) {
@@ -168,21 +171,31 @@ func TestRedisOptRejectsOtherURLs(t *testing.T) {
 	}
 }
 
-func TestWeightsCoverEveryQueue(t *testing.T) {
+func TestWorkersServeTheQueueEveryTaskIsEnqueuedTo(t *testing.T) {
 	t.Parallel()
-	want := []string{queue.QueueCritical, queue.QueueDefault, queue.QueueLow}
-	prev := int(^uint(0) >> 1)
-	for _, q := range want {
-		w, ok := queue.Weights[q]
-		if !ok || w <= 0 {
-			t.Errorf("Weights[%q] = %d, %v; want a positive weight", q, w, ok)
-		}
-		if w >= prev {
-			t.Errorf("Weights[%q] = %d, want it below the previous queue's %d", q, w, prev)
-		}
-		prev = w
+	opt, err := queue.RedisOpt(redistest.New(t))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(queue.Weights) != len(want) {
-		t.Errorf("len(Weights) = %d, want %d", len(queue.Weights), len(want))
+	c := queue.NewClient(opt)
+	defer func() { _ = c.Close() }()
+	ctx, tenant, runID := context.Background(), uuid.New(), uuid.New()
+	if err := c.EnqueueRun(ctx, tenant, runID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnqueueNotify(ctx, tenant, runID); err != nil {
+		t.Fatal(err)
+	}
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	queues, err := in.Queues()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every queue a task went to is served, and nothing else is: a served
+	// queue that never holds a task costs a Redis round trip per fetch.
+	slices.Sort(queues)
+	if diff := cmp.Diff(queues, slices.Sorted(maps.Keys(queue.Weights))); diff != "" {
+		t.Errorf("queues tasks went to vs queues workers serve (-enqueued +served):\n%s", diff)
 	}
 }
