@@ -70,7 +70,10 @@ func TestStaleBenchDatabasesAreDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = admin.Close() }()
+	// A cleanup, not a defer: the drop of the recent database below runs
+	// after the test returns, and needs the pool still open (cleanups run
+	// last registered first).
+	t.Cleanup(func() { _ = admin.Close() })
 	old := fmt.Sprintf("aias_bench_1_%d", time.Now().Add(-3*time.Hour).Unix())
 	recent := fmt.Sprintf("aias_bench_2_%d", time.Now().Add(-time.Minute).Unix())
 	for _, n := range []string{old, recent} {
