@@ -246,14 +246,20 @@ func (b *bench) startIngress(ctx context.Context) error {
 	return nil
 }
 
-// startWorkers starts n worker processes and waits until each is ready.
+// startWorkers starts n worker processes of conc runs at once and waits
+// until each is ready.
 func (b *bench) startWorkers(ctx context.Context, n, conc int) error {
+	return b.startWorkersWith(ctx, n, conc, b.o.DBConns)
+}
+
+// startWorkersWith is startWorkers with dbConns connections per worker.
+func (b *bench) startWorkersWith(ctx context.Context, n, conc, dbConns int) error {
 	for range n {
 		addr, err := loopback.FreeAddr()
 		if err != nil {
 			return err
 		}
-		env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
+		env := b.e.programEnv(b.o.LogLevel, dbConns)
 		env["AIAS_METRICS_ADDR"], env["AIAS_WORKER_CONCURRENCY"] = addr, fmt.Sprint(conc)
 		// The I/O-bound workflow's http steps reach the bench's slow
 		// target on loopback, and nothing else there.

@@ -11,17 +11,26 @@ import (
 )
 
 // fleetCost measures what a run costs when the same work is spread over
-// more worker processes: one worker and four (each of WorkerConc runs at
-// once) are started together and warmed on one backlog, then drain
-// backlogs of FleetRuns in turn, one set running while the other is
-// stopped (SIGSTOP: a stopped worker takes no task and spends no CPU), for
-// FleetPairs pairs. Each pair's ratio is the four workers' CPU per run over
-// the one worker's, measured minutes apart at most, so a shared machine's
-// drift mostly cancels; the median of the pairs is the figure the gate
-// judges. Start-up is left out: a fleet starts once and runs for months.
+// more worker processes: one worker of 4 × WorkerConc runs at once on
+// DBConns connections and four of WorkerConc each on a quarter of them are
+// started together and warmed on one backlog, then drain backlogs of
+// FleetRuns in turn, one set running while the other is stopped (SIGSTOP: a
+// stopped worker takes no task and spends no CPU), for FleetPairs pairs.
+// Both sets hold the same runs in flight on as many connections, so the
+// pair differs in the number of processes only: on a few cores, forty runs
+// at once, or forty busy connections, cost Postgres more per run than ten
+// whichever process holds them (docs/benchmarks.md). Each pair's ratio is the four workers' CPU per run
+// over the one worker's, measured minutes apart at most, so a shared
+// machine's drift mostly cancels; the median of the pairs is the figure
+// the gate judges. Start-up is left out: a fleet starts once and runs for
+// months.
 func (b *bench) fleetCost(ctx context.Context) error {
 	f := &b.r.Fleet
-	if err := b.startWorkers(ctx, 5, b.o.WorkerConc); err != nil {
+	f.OneConc, f.FourConc = 4*b.o.WorkerConc, b.o.WorkerConc
+	if err := b.startWorkersWith(ctx, 1, f.OneConc, b.o.DBConns); err != nil {
+		return err
+	}
+	if err := b.startWorkersWith(ctx, 4, f.FourConc, max(b.o.DBConns/4, 2)); err != nil {
 		return err
 	}
 	defer func() { b.signal(b.workers, syscall.SIGCONT); b.stopWorkers() }()

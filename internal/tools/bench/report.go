@@ -157,7 +157,11 @@ type IODrain struct {
 
 // Fleet is CPU per run with the same work spread over one worker and four.
 type Fleet struct {
-	Pairs []FleetPair `json:"pairs"`
+	// OneConc and FourConc are the runs at once of the one worker and of
+	// each of the four: the same runs in flight in all.
+	OneConc  int         `json:"one_worker_concurrency"`
+	FourConc int         `json:"four_workers_concurrency"`
+	Pairs    []FleetPair `json:"pairs"`
 	// Ratio is the median over the pairs of the four workers' CPU per run
 	// over the one worker's; PostgresRatio and WorkersRatio are the same of
 	// the Postgres backends' and the worker processes' CPU alone.
@@ -240,7 +244,7 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	d := r.Drain
 	fmt.Fprintf(w, "| scaling | r2/r1, r4/r2 | %s, %s | %s, %s | drain/ceiling %s |\n", f(d.Noop21), f(d.Noop42), f(d.Scale21), f(d.Scale42), f(d.Efficiency))
 	for _, p := range r.Fleet.Pairs {
-		fmt.Fprintf(w, "| fleet cost, warm, %d runs | CPU µs/run 1 worker, 4 workers | | %.0f, %.0f | %s |\n", p.One.Runs, p.One.CPUusPerRun, p.Four.CPUusPerRun, f(p.Ratio))
+		fmt.Fprintf(w, "| fleet cost, warm, %d runs | CPU µs/run 1 worker × %d, 4 workers × %d | | %.0f, %.0f | %s |\n", p.One.Runs, r.Fleet.OneConc, r.Fleet.FourConc, p.One.CPUusPerRun, p.Four.CPUusPerRun, f(p.Ratio))
 	}
 	fmt.Fprintf(w, "| fleet cost | 4/1 CPU per run (Postgres, workers) | | | %s (%s, %s) |\n", f(r.Fleet.Ratio), f(r.Fleet.PostgresRatio), f(r.Fleet.WorkersRatio))
 	for _, l := range r.IO.Levels {
