@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"aias/internal/config"
 	"aias/internal/postgres"
@@ -106,6 +107,70 @@ func TestFrozenRedisCostsTheIntakeItsBudget(t *testing.T) {
 			t.Errorf("side effect of run %s happened %d times, want 1", id, n)
 		}
 	}
+}
+
+// A delivery accepted while Redis is frozen whose enqueue never lands (the
+// background enqueue gives up, then Redis is restarted empty, as an
+// operator restarts a hung server) is an orphan: a queued run with no
+// task. The sweep finds it and enqueues it, and it runs once.
+func TestSweepEnqueuesARunOrphanedByAFrozenRedis(t *testing.T) {
+	t.Parallel()
+	rs := redistest.StartServer(t)
+	proxy := tcpproxy.New(t, "127.0.0.1:"+strconv.Itoa(rs.Port()))
+	s := start(t, options{redisURL: "redis://" + proxy.Addr() + "/0", env: map[string]string{"AIAS_INTAKE_ENQUEUE_BUDGET": "100ms"}})
+	target := newCounter(t, nil)
+	acme := s.signup("acme")
+	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
+	if status, id := s.post(url, `{"n":0}`); status != http.StatusAccepted {
+		t.Fatalf("POST = %d", status)
+	} else {
+		s.waitRun(acme.Key, id, "succeeded")
+	}
+	sweptBefore := promtest.ToFloat64(s.app.Metrics.SweepReenqueued)
+
+	proxy.Stall()
+	status, id := s.post(url, `{"n":1}`)
+	if status != http.StatusAccepted {
+		t.Fatalf("POST with Redis frozen = %d, want 202", status)
+	}
+	// The background enqueue gives up (the queue client's timeout) while
+	// Redis is still frozen.
+	deadline := time.Now().Add(15 * time.Second)
+	for !logged(s.logs.String(), id, "enqueue failed") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed enqueue logged for run %s within 15 s; logs:\n%s", id, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rs.Stop() // what the frozen server held, the held enqueue with it, is gone
+	rs.Start()
+	proxy.Resume()
+
+	if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" || r.Attempt != 1 {
+		t.Errorf("orphaned run %s = %s on attempt %d, want succeeded on attempt 1", id, r.Status, r.Attempt)
+	}
+	if swept := promtest.ToFloat64(s.app.Metrics.SweepReenqueued) - sweptBefore; swept < 1 {
+		t.Errorf("aias_sweep_enqueued_total grew by %v, want >= 1 (the orphan came back through the sweep)", swept)
+	}
+	target.mu.Lock()
+	defer target.mu.Unlock()
+	if n := target.keys[id+":call"]; n != 1 {
+		t.Errorf("side effect of run %s happened %d times, want 1", id, n)
+	}
+}
+
+// logged reports whether a line of logs holds every one of words.
+func logged(logs string, words ...string) bool {
+	for line := range strings.SplitSeq(logs, "\n") {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
 
 // A body trickling in is cut at the body timeout, long before the request
