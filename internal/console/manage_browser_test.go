@@ -1,6 +1,9 @@
 package console_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -163,6 +166,46 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	b.waitFor("the endpoint disabled", `document.querySelector("form[data-method=PATCH] button") && document.querySelector("form[data-method=PATCH] button").textContent === "Enable"`)
 	if n := strings.Count(b.text("main dl"), "since"); n != 2 {
 		t.Errorf("live signing secrets after a rotation with grace = %d, want 2 (%q)", n, b.text("main dl"))
+	}
+
+	// A generic HMAC endpoint: its header, encoding and prefix are fields of
+	// their own, shown while the scheme is chosen; a delivery signed that
+	// way is accepted.
+	b.visit("/endpoints")
+	hmacFields := `(() => { const f = document.querySelector("#f-hmac-header"); return {shown: !f.closest("fieldset").hidden, sent: !f.matches(":disabled")}; })()`
+	var state struct{ Shown, Sent bool }
+	if b.eval(hmacFields, &state); state.Shown || state.Sent {
+		t.Errorf("generic HMAC fields before hmac is chosen: %+v, want hidden and not sent", state)
+	}
+	b.eval(`(() => { const s = document.querySelector("#f-scheme"); s.value = '{"scheme":"hmac"}'; s.dispatchEvent(new Event("change")); return true; })()`, nil)
+	b.eval(`(() => { document.querySelector("#f-hmac-encoding").value = "base64"; return true; })()`, nil)
+	if b.eval(hmacFields, &state); !state.Shown || !state.Sent {
+		t.Errorf("generic HMAC fields with hmac chosen: %+v, want shown and sent", state)
+	}
+	b.screenshot("endpoint-hmac-form")
+	b.fill(map[string]string{"name": "billing", "verification.header": "X-Billing-Signature", "verification.prefix": "v1,"},
+		`form[data-once-api="/api/v1/webhook-endpoints"] button[type="submit"]`)
+	b.waitFor("the HMAC endpoint's URL", `document.querySelector("#once-url") !== null`)
+	var hm struct{ URL, Secret string }
+	b.eval(`({url: document.querySelector("#once-url").value, secret: document.querySelector("#once-signing_secret").value})`, &hm)
+	b.screenshot("endpoint-hmac-created")
+	body := `{"invoice":"in_1"}`
+	mac := hmac.New(sha256.New, []byte(hm.Secret))
+	mac.Write([]byte(body))
+	for name, sig := range map[string]string{"signed": "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), "unsigned": ""} {
+		req, _ := http.NewRequest("POST", hm.URL, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if sig != "" {
+			req.Header.Set("X-Billing-Signature", sig)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		if want := map[string]int{"signed": http.StatusAccepted, "unsigned": http.StatusUnauthorized}[name]; res.StatusCode != want {
+			t.Errorf("%s delivery to the generic HMAC endpoint = %d, want %d", name, res.StatusCode, want)
+		}
 	}
 
 	// A secret: set, listed by name, its value never drawn.

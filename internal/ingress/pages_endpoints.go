@@ -29,18 +29,19 @@ type endpointsData struct {
 	NextURL   string
 }
 
-// schemeChoice is one option of the new endpoint's verification: the
-// schemes that need nothing but their name (a generic HMAC needs its
-// header, so it is made with the API).
+// schemeChoice is one option of the new endpoint's verification. A
+// generic HMAC's header, algorithm and encoding are fields of their own,
+// shown while it is chosen.
 type schemeChoice struct{ Name, Value string }
 
 func schemeChoices() []schemeChoice {
 	var out []schemeChoice
 	for _, sc := range signature.Schemes() {
+		name := sc
 		if sc == signature.HMAC {
-			continue
+			name = "hmac (generic: your header, algorithm, encoding)"
 		}
-		out = append(out, schemeChoice{Name: sc, Value: `{"scheme":"` + sc + `"}`})
+		out = append(out, schemeChoice{Name: name, Value: `{"scheme":"` + sc + `"}`})
 	}
 	return out
 }

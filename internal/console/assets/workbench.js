@@ -74,19 +74,42 @@
 
   // formBody builds a JSON object from a form's named fields: checkboxes
   // are booleans, data-type="json" fields are parsed, data-type="number"
-  // fields are numbers, empty optional fields are left out.
+  // fields are numbers, empty optional fields are left out, and a name
+  // "a.b" sets b in the object a (made, or parsed from an earlier field).
   function formBody(form) {
     var out = {};
     Array.prototype.forEach.call(form.elements, function (f) {
-      if (!f.name || f.disabled || f.name === "csrf_token") { return; }
-      if (f.type === "checkbox") { out[f.name] = f.checked; return; }
+      // :disabled, not .disabled: a field of a disabled fieldset is too.
+      if (!f.name || f.matches(":disabled") || f.name === "csrf_token") { return; }
+      var into = out, key = f.name, dot = key.indexOf(".");
+      if (dot > 0) {
+        var parent = key.slice(0, dot);
+        if (typeof out[parent] !== "object" || out[parent] === null) { out[parent] = {}; }
+        into = out[parent];
+        key = key.slice(dot + 1);
+      }
+      if (f.type === "checkbox") { into[key] = f.checked; return; }
       if (f.value === "" && !f.required) { return; }
       var t = f.getAttribute("data-type");
-      if (t === "json") { out[f.name] = JSON.parse(f.value); return; }
-      if (t === "number") { out[f.name] = Number(f.value); return; }
-      out[f.name] = f.value;
+      if (t === "json") { into[key] = JSON.parse(f.value); return; }
+      if (t === "number") { into[key] = Number(f.value); return; }
+      into[key] = f.value;
     });
     return out;
+  }
+
+  // A fieldset with data-when-field shows (and sends its fields) only while
+  // the field it names holds data-when-value.
+  function wireWhen(set) {
+    var field = document.getElementById(set.getAttribute("data-when-field"));
+    if (!field) { return; }
+    function sync() {
+      var on = field.value === set.getAttribute("data-when-value");
+      set.hidden = !on;
+      set.disabled = !on;
+    }
+    field.addEventListener("change", sync);
+    sync();
   }
 
   // Forms marked data-once-api send their fields as JSON to that route
@@ -119,7 +142,12 @@
         var go = form.getAttribute("data-go");
         if (go && res.body && /^https?:\/\//.test(res.body[go] || "")) { window.location.assign(res.body[go]); return; }
         var once = form.getAttribute("data-once");
-        if (once) { showOnce(document.querySelector(once), res.body, form.getAttribute("data-once-fields")); form.reset(); return; }
+        if (once) {
+          showOnce(document.querySelector(once), res.body, form.getAttribute("data-once-fields"));
+          form.reset(); // and fieldsets shown for a choice follow it back
+          Array.prototype.forEach.call(form.querySelectorAll("select"), function (s) { s.dispatchEvent(new Event("change")); });
+          return;
+        }
         if (form.getAttribute("data-then") === "reload") { window.location.reload(); return; }
         showText(region, form.getAttribute("data-done") || "Done.");
       });
@@ -337,6 +365,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-once-api]"), wireForm);
+    Array.prototype.forEach.call(document.querySelectorAll("fieldset[data-when-field]"), wireWhen);
     Array.prototype.forEach.call(document.querySelectorAll("[data-editor]"), wireEditor);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-test-delivery]"), wireDelivery);
   });
