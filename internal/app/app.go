@@ -130,6 +130,7 @@ func (a *App) Ingress() *ingress.Server {
 		SignupEnabled: c.SignupEnabled, ShutdownTimeout: c.ShutdownTimeout,
 		SecureCookies:     !c.Dev(),
 		SignupLimit:       c.Parsed.SignupLimit,
+		TestLimit:         c.Parsed.TestLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		BodyTimeout: c.BodyTimeout, DBConnWait: c.DBConnWait, EnqueueBudget: c.EnqueueBudget,
 		TrustedProxies:   c.Parsed.TrustedProxies,

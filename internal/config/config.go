@@ -79,6 +79,7 @@ type Config struct {
 	MaxBodyLimit          int64         `env:"AIAS_MAX_BODY_LIMIT" envDefault:"26214400" help:"the largest body limit an endpoint may set, in bytes"`
 	SignupEnabled         bool          `env:"AIAS_SIGNUP_ENABLED" envDefault:"false" help:"whether signup is open to anyone: POST /api/v1/signup (a tenant and an API key) and the console's /signup (a person with a password) (aias dev opens it); closed: tenants are made with 'aias tenant create', people join by invitation"`
 	SignupRatePerHour     int           `env:"AIAS_SIGNUP_RATE_PER_HOUR" envDefault:"5" help:"signups per hour from one client IP (an IPv6 /64) while signup is open; 0: no limit"`
+	TestRatePerMinute     int           `env:"AIAS_WORKFLOW_TEST_RATE_PER_MINUTE" envDefault:"30" help:"test runs of a definition (POST /api/v1/workflows/test) per minute per tenant; they are not stored nor counted against the monthly quota, so this bounds them; 0: no limit"`
 	ShutdownTimeout       time.Duration `env:"AIAS_SHUTDOWN_TIMEOUT" envDefault:"15s" help:"how long the ingress drains in-flight requests on SIGTERM"`
 	ReadHeaderTimeout     time.Duration `env:"AIAS_READ_HEADER_TIMEOUT" envDefault:"5s" help:"a client that has not sent its headers by then is dropped"`
 	RequestTimeout        time.Duration `env:"AIAS_REQUEST_TIMEOUT" envDefault:"30s" help:"deadline of one request, body upload included"`
@@ -140,6 +141,7 @@ type Parsed struct {
 	IPLimit        ratelimit.Limit // AIAS_RATE_LIMIT_IP_*
 	EndpointLimit  ratelimit.Limit // AIAS_RATE_LIMIT_ENDPOINT_*
 	SignupLimit    ratelimit.Limit // AIAS_SIGNUP_RATE_PER_HOUR
+	TestLimit      ratelimit.Limit // AIAS_WORKFLOW_TEST_RATE_PER_MINUTE
 }
 
 // MetricsOff as AIAS_METRICS_ADDR turns the ops listener off.
@@ -296,9 +298,13 @@ func (c Config) checkIngress(add problem, p *Parsed) {
 	if c.SignupRatePerHour < 0 {
 		add("AIAS_SIGNUP_RATE_PER_HOUR must be >= 0, got %d", c.SignupRatePerHour)
 	}
+	if c.TestRatePerMinute < 0 {
+		add("AIAS_WORKFLOW_TEST_RATE_PER_MINUTE must be >= 0, got %d", c.TestRatePerMinute)
+	}
 	p.IPLimit = ratelimit.PerSecond(c.RateIPPerSecond, c.RateIPBurst)
 	p.EndpointLimit = ratelimit.PerSecond(c.RateEndpointPerSecond, c.RateEndpointBurst)
 	p.SignupLimit = ratelimit.Limit{Rate: c.SignupRatePerHour, Burst: c.SignupRatePerHour, Period: time.Hour}
+	p.TestLimit = ratelimit.Limit{Rate: c.TestRatePerMinute, Burst: c.TestRatePerMinute, Period: time.Minute}
 	if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
 		add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
 	}

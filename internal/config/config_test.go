@@ -61,6 +61,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 		MaxBodyBytes:          1 << 20,
 		MaxBodyLimit:          25 << 20,
 		SignupRatePerHour:     5,
+		TestRatePerMinute:     30,
 		ShutdownTimeout:       15 * time.Second,
 		ReadHeaderTimeout:     5 * time.Second,
 		RequestTimeout:        30 * time.Second,

@@ -133,6 +133,31 @@ func TestTestWorkflowRunsOnceAndAsksBeforeSideEffects(t *testing.T) {
 	}
 }
 
+// Test runs are not stored, so they do not count against the monthly
+// quota; a tenant's test runs are limited per minute instead, and one
+// tenant's use of its limit leaves another's alone.
+func TestTestRunsAreLimitedPerTenant(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_WORKFLOW_TEST_RATE_PER_MINUTE": "2"}})
+	ctx := context.Background()
+	req := aias.WorkflowTestRequest{Definition: "name: t\nsteps:\n  - name: double\n    type: transform\n    with: {output: \"trigger.body.n * 2\"}\n",
+		Trigger: &aias.WorkflowTestTrigger{Body: json.RawMessage(`{"n": 1}`)}}
+	acme, globex := s.client(s.signup("acme").Key), s.client(s.signup("globex").Key)
+	for i := 1; i <= 2; i++ {
+		if res, err := acme.TestWorkflow(ctx, req); err != nil || res.Status != "succeeded" {
+			t.Fatalf("test run %d within the limit = %+v, %v; want succeeded", i, res, err)
+		}
+	}
+	_, err := acme.TestWorkflow(ctx, req)
+	var e *aias.Error
+	if !asError(err, &e) || e.Code != aias.CodeRateLimited || e.RetryAfter <= 0 {
+		t.Errorf("third test run within a minute = %v, want rate_limited with Retry-After", err)
+	}
+	if res, err := globex.TestWorkflow(ctx, req); err != nil || res.Status != "succeeded" {
+		t.Errorf("another tenant's test run = %+v, %v; want succeeded", res, err)
+	}
+}
+
 func TestSendTestDeliveryGoesThroughTheIntake(t *testing.T) {
 	t.Parallel()
 	s := start(t, options{})

@@ -41,6 +41,7 @@ type Options struct {
 	// but dev, which serves plain http on 127.0.0.1).
 	SecureCookies     bool
 	SignupLimit       ratelimit.Limit // per client IP (zero: none)
+	TestLimit         ratelimit.Limit // test runs of a definition per tenant (zero: none)
 	ShutdownTimeout   time.Duration
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration

@@ -127,8 +127,13 @@ type trialTrigger struct {
 
 // testWorkflow runs a definition once on a given trigger (run.Executor.Try):
 // nothing is queued or stored; steps with side effects run only when the
-// request allows them.
+// request allows them. A test run is not counted against the monthly
+// quota (nothing is stored to count), so the tenant's test runs are
+// limited per minute instead (Options.TestLimit).
 func (s *Server) testWorkflow(c echo.Context) error {
+	if err := s.limit(c, "test:"+principal(c).TenantID.String(), s.opt.TestLimit); err != nil {
+		return err
+	}
 	var req trialRequest
 	if err := bindJSON(c, &req); err != nil {
 		return err
