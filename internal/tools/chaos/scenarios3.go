@@ -39,100 +39,117 @@ func (h *harness) faultLatency(l *Load, from, to time.Time) time.Duration {
 	return p99
 }
 
+// loaded is what a fault held under load left: the load, the fault's
+// window, the recorder's open calls when it began, the recovery and the
+// intake's p99 during the window.
+type loaded struct {
+	l        *Load
+	from, to time.Time
+	open     int64
+	out      Outcome
+	p99      time.Duration
+}
+
+// underLoad is the shape of every degraded scenario: a steady load of rate
+// deliveries a second on a two-step workflow whose call takes callMs,
+// warmed for warm; then fault, timed from its start to its return; then
+// the recovery (every accepted run succeeded within limit of the fault's
+// end), and the intake's p99 over the fault, or over afterFault for a
+// fault that is one blow (a kill).
+func (h *harness) underLoad(ctx context.Context, rate, callMs int, warm, limit time.Duration, fault func(ep Endpoint) error) (loaded, error) {
+	ep, err := h.workflow(ctx, twoSteps(callMs))
+	if err != nil {
+		return loaded{}, err
+	}
+	f := loaded{l: h.newLoad(ep)}
+	stop := steady(ctx, f.l, rate)
+	sleep(ctx, warm)
+	f.open = h.rec.Open()
+	f.from = time.Now()
+	if err := fault(ep); err != nil {
+		stop()
+		return f, err
+	}
+	f.to = time.Now()
+	if f.out, err = h.recover(ctx, f.l, stop, f.to, limit); err != nil {
+		return f, err
+	}
+	f.p99 = h.faultLatency(f.l, f.from, maxTime(f.to, f.from.Add(afterFault)))
+	return f, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func slowPostgres(ctx context.Context, h *harness) error {
-	ep, err := h.workflow(ctx, twoSteps(50))
+	f, err := h.underLoad(ctx, 30, 50, 5*time.Second, 150*time.Second, func(Endpoint) error {
+		h.env.pg.SetDelay(200 * time.Millisecond)
+		sleep(ctx, 20*time.Second)
+		h.env.pg.SetDelay(0)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	l := h.newLoad(ep)
-	stop := steady(ctx, l, 30)
-	sleep(ctx, 5*time.Second)
-	open := h.rec.Open()
-	from := time.Now()
-	h.env.pg.SetDelay(200 * time.Millisecond)
-	sleep(ctx, 20*time.Second)
-	h.env.pg.SetDelay(0)
-	to := time.Now()
-	o, err := h.recover(ctx, l, stop, to, 150*time.Second)
-	if err != nil {
-		return err
-	}
-	h.faultLatency(l, from, to)
-	l.mu.Lock()
-	n503, slowest := l.statuses[503], l.max503
-	l.mu.Unlock()
-	h.notef("%d answers 503 (load shed), slowest 503 %s; max run attempt %d", n503, slowest.Round(time.Millisecond), o.MaxAttempt)
+	f.l.mu.Lock()
+	n503, slowest := f.l.statuses[503], f.l.max503
+	f.l.mu.Unlock()
+	h.notef("%d answers 503 (load shed), slowest 503 %s; max run attempt %d", n503, slowest.Round(time.Millisecond), f.out.MaxAttempt)
 	if slowest > 5*time.Second {
 		h.failf("a 503 took %s: the connection wait did not bound it", slowest)
 	}
-	h.dups("ok", int(open)+40)
+	h.dups("ok", int(f.open)+40)
 	return nil
 }
 
 func redisFrozen(ctx context.Context, h *harness) error {
-	ep, err := h.workflow(ctx, twoSteps(50))
+	f, err := h.underLoad(ctx, 30, 50, 5*time.Second, 150*time.Second, func(Endpoint) error {
+		if err := h.sys.redis.Signal(syscall.SIGSTOP); err != nil {
+			return err
+		}
+		sleep(ctx, 20*time.Second)
+		return h.sys.redis.Signal(syscall.SIGCONT)
+	})
 	if err != nil {
 		return err
 	}
-	l := h.newLoad(ep)
-	stop := steady(ctx, l, 30)
-	sleep(ctx, 5*time.Second)
-	open := h.rec.Open()
-	from := time.Now()
-	if err := h.sys.redis.Signal(syscall.SIGSTOP); err != nil {
-		return err
+	if f.p99 > 3*time.Second {
+		h.failf("intake p99 %s with Redis frozen, above a sender's 3 s timeout", f.p99)
 	}
-	sleep(ctx, 20*time.Second)
-	if err := h.sys.redis.Signal(syscall.SIGCONT); err != nil {
-		return err
-	}
-	to := time.Now()
-	if _, err := h.recover(ctx, l, stop, to, 150*time.Second); err != nil {
-		return err
-	}
-	if p99 := h.faultLatency(l, from, to); p99 > 3*time.Second {
-		h.failf("intake p99 %s with Redis frozen, above a sender's 3 s timeout", p99)
-	}
-	h.dups("ok", int(open)+40)
+	h.dups("ok", int(f.open)+40)
 	return nil
 }
 
 func redisOOM(ctx context.Context, h *harness) error {
-	ep, err := h.workflow(ctx, twoSteps(50))
+	rc := h.sys.redisClient()
+	defer func() { _ = rc.Close() }()
+	_, err := h.underLoad(ctx, 30, 50, 5*time.Second, 150*time.Second, func(Endpoint) error {
+		if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+			return err
+		}
+		if err := rc.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
+			return err
+		}
+		sleep(ctx, 5*time.Second)
+		ready, body := readyz(h.sys.ingress)
+		up := h.sys.ingress.gauge(`aias_dependency_up{dependency="redis"}`)
+		h.notef("during: /readyz %d %s; aias_dependency_up{redis} %.0f", ready, strings.TrimSpace(body), up)
+		if ready != http.StatusServiceUnavailable || !strings.Contains(body, "refuses_writes") {
+			h.failf("/readyz with Redis out of memory = %d %s, want 503 redis refuses_writes", ready, body)
+		}
+		if up != 0 {
+			h.failf("aias_dependency_up{dependency=\"redis\"} = %.0f with Redis out of memory, want 0", up)
+		}
+		sleep(ctx, 10*time.Second)
+		return rc.ConfigSet(ctx, "maxmemory", "0").Err()
+	})
 	if err != nil {
 		return err
 	}
-	l := h.newLoad(ep)
-	stop := steady(ctx, l, 30)
-	sleep(ctx, 5*time.Second)
-	rc := h.sys.redisClient()
-	defer func() { _ = rc.Close() }()
-	if err := rc.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
-		return err
-	}
-	from := time.Now()
-	if err := rc.ConfigSet(ctx, "maxmemory", "1").Err(); err != nil {
-		return err
-	}
-	sleep(ctx, 5*time.Second)
-	ready, body := readyz(h.sys.ingress)
-	up := h.sys.ingress.gauge(`aias_dependency_up{dependency="redis"}`)
-	h.notef("during: /readyz %d %s; aias_dependency_up{redis} %.0f", ready, strings.TrimSpace(body), up)
-	if ready != http.StatusServiceUnavailable || !strings.Contains(body, "refuses_writes") {
-		h.failf("/readyz with Redis out of memory = %d %s, want 503 redis refuses_writes", ready, body)
-	}
-	if up != 0 {
-		h.failf("aias_dependency_up{dependency=\"redis\"} = %.0f with Redis out of memory, want 0", up)
-	}
-	sleep(ctx, 10*time.Second)
-	if err := rc.ConfigSet(ctx, "maxmemory", "0").Err(); err != nil {
-		return err
-	}
-	to := time.Now()
-	if _, err := h.recover(ctx, l, stop, to, 150*time.Second); err != nil {
-		return err
-	}
-	h.faultLatency(l, from, to)
 	if ready, body := readyz(h.sys.ingress); ready != http.StatusOK {
 		h.failf("/readyz after Redis took writes again = %d %s", ready, body)
 	}
@@ -151,63 +168,49 @@ func readyz(p *Proc) (int, string) {
 }
 
 func workerKillReclaim(ctx context.Context, h *harness) error {
-	ep, err := h.workflow(ctx, twoSteps(300))
+	f, err := h.underLoad(ctx, 40, 300, 8*time.Second, 120*time.Second, func(Endpoint) error {
+		open := h.rec.Open()
+		h.sys.workers[0].Kill()
+		h.logf("killed %s with %d calls open", h.sys.workers[0].name, open)
+		h.notef("%d calls open at the kill", open)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	l := h.newLoad(ep)
-	stop := steady(ctx, l, 40)
-	sleep(ctx, 8*time.Second)
-	open := h.rec.Open()
-	from := time.Now()
-	h.sys.workers[0].Kill()
-	h.logf("killed %s with %d calls open", h.sys.workers[0].name, open)
-	h.notef("%d calls open at the kill", open)
-	o, err := h.recover(ctx, l, stop, from, 120*time.Second)
-	if err != nil {
-		return err
-	}
-	h.faultLatency(l, from, from.Add(afterFault))
-	if o.Recovery > 15*time.Second {
-		h.failf("R=%s after a worker kill, want under 15 s", o.Recovery.Round(100*time.Millisecond))
+	if f.out.Recovery > 15*time.Second {
+		h.failf("R=%s after a worker kill, want under 15 s", f.out.Recovery.Round(100*time.Millisecond))
 	}
 	h.dups("ok", 20)
 	return nil
 }
 
 func slowBodies(ctx context.Context, h *harness) error {
-	ep, err := h.workflow(ctx, twoSteps(50))
-	if err != nil {
-		return err
-	}
-	l := h.newLoad(ep)
-	stop := steady(ctx, l, 30)
-	sleep(ctx, 3*time.Second)
-	from := time.Now()
 	const uploads = 200
 	var (
-		wg      sync.WaitGroup
 		mu      sync.Mutex
 		codes   = map[string]int{}
 		slowest time.Duration
 	)
-	for range uploads {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, took := trickle(ctx, ep.URL, 1000, time.Second, 25*time.Second)
-			mu.Lock()
-			codes[code]++
-			slowest = max(slowest, took)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	to := time.Now()
-	if _, err := h.recover(ctx, l, stop, to, 120*time.Second); err != nil {
+	_, err := h.underLoad(ctx, 30, 50, 3*time.Second, 120*time.Second, func(ep Endpoint) error {
+		var wg sync.WaitGroup
+		for range uploads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				code, took := trickle(ctx, ep.URL, 1000, time.Second, 25*time.Second)
+				mu.Lock()
+				codes[code]++
+				slowest = max(slowest, took)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	h.faultLatency(l, from, to)
 	h.notef("slow uploads: %v, slowest answer %s", codes, slowest.Round(100*time.Millisecond))
 	if codes["408 body_timeout"] != uploads {
 		h.failf("slow uploads answered %v, want all %d 408 body_timeout", codes, uploads)
