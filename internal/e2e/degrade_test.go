@@ -56,6 +56,33 @@ func TestExhaustedPoolAnswers503StorageUnavailable(t *testing.T) {
 	}
 }
 
+// redisRig is a system whose Redis (a server of its own) sits behind a
+// proxy that can stall it, with a tenant's endpoint of onceWorkflow that
+// has run once, and an intake enqueue budget of 100 ms.
+type redisRig struct {
+	*system
+	redis  *redistest.Server
+	proxy  *tcpproxy.Proxy
+	target *counter
+	acme   tenant
+	url    string
+}
+
+func behindRedisProxy(t *testing.T) redisRig {
+	t.Helper()
+	r := redisRig{redis: redistest.StartServer(t), target: newCounter(t, nil)}
+	r.proxy = tcpproxy.New(t, "127.0.0.1:"+strconv.Itoa(r.redis.Port()))
+	r.system = start(t, options{redisURL: "redis://" + r.proxy.Addr() + "/0", env: map[string]string{"AIAS_INTAKE_ENQUEUE_BUDGET": "100ms"}})
+	r.acme = r.signup("acme")
+	r.url = r.createEndpoint(r.acme.Key, r.createWorkflow(r.acme.Key, onceWorkflow(r.target.srv.URL)))
+	if status, id := r.post(r.url, `{"n":0}`); status != http.StatusAccepted {
+		t.Fatalf("POST = %d", status)
+	} else {
+		r.waitRun(r.acme.Key, id, "succeeded")
+	}
+	return r
+}
+
 // A frozen Redis (its connections open, nothing answered, as under
 // SIGSTOP) costs a delivery the enqueue budget, not the queue client's
 // timeouts: every delivery is answered 202 within a sender's 3 s timeout
@@ -63,23 +90,13 @@ func TestExhaustedPoolAnswers503StorageUnavailable(t *testing.T) {
 // enqueued (in the background, or by the sweep) and succeeds once.
 func TestFrozenRedisCostsTheIntakeItsBudget(t *testing.T) {
 	t.Parallel()
-	rs := redistest.StartServer(t)
-	proxy := tcpproxy.New(t, "127.0.0.1:"+strconv.Itoa(rs.Port()))
-	s := start(t, options{redisURL: "redis://" + proxy.Addr() + "/0", env: map[string]string{"AIAS_INTAKE_ENQUEUE_BUDGET": "100ms"}})
-	target := newCounter(t, nil)
-	acme := s.signup("acme")
-	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
-	if status, id := s.post(url, `{"n":0}`); status != http.StatusAccepted {
-		t.Fatalf("POST = %d", status)
-	} else {
-		s.waitRun(acme.Key, id, "succeeded")
-	}
+	r := behindRedisProxy(t)
 
-	proxy.Stall()
+	r.proxy.Stall()
 	sender := &http.Client{Timeout: 3 * time.Second}
 	var runs []string
 	for i := 1; i <= 5; i++ {
-		res, err := sender.Post(url, "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
+		res, err := sender.Post(r.url, "application/json", strings.NewReader(fmt.Sprintf(`{"n":%d}`, i)))
 		if err != nil {
 			t.Fatalf("delivery %d with Redis frozen: %v (not answered within the sender's timeout)", i, err)
 		}
@@ -89,21 +106,21 @@ func TestFrozenRedisCostsTheIntakeItsBudget(t *testing.T) {
 			t.Fatalf("delivery %d with Redis frozen = %d %s, want 202", i, res.StatusCode, b)
 		}
 		id := strings.Split(strings.Split(string(b), `"run_id":"`)[1], `"`)[0]
-		if st := s.status(acme, id); st != "queued" {
+		if st := r.status(r.acme, id); st != "queued" {
 			t.Errorf("run %s accepted while Redis is frozen is %s, want queued (committed)", id, st)
 		}
 		runs = append(runs, id)
 	}
-	proxy.Resume()
+	r.proxy.Resume()
 	for _, id := range runs {
-		if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" {
-			t.Errorf("run %s = %s, want succeeded", id, r.Status)
+		if run := r.waitRun(r.acme.Key, id, "succeeded", "failed", "dead"); run.Status != "succeeded" {
+			t.Errorf("run %s = %s, want succeeded", id, run.Status)
 		}
 	}
-	target.mu.Lock()
-	defer target.mu.Unlock()
+	r.target.mu.Lock()
+	defer r.target.mu.Unlock()
 	for _, id := range runs {
-		if n := target.keys[id+":call"]; n != 1 {
+		if n := r.target.keys[id+":call"]; n != 1 {
 			t.Errorf("side effect of run %s happened %d times, want 1", id, n)
 		}
 	}
@@ -115,46 +132,36 @@ func TestFrozenRedisCostsTheIntakeItsBudget(t *testing.T) {
 // task. The sweep finds it and enqueues it, and it runs once.
 func TestSweepEnqueuesARunOrphanedByAFrozenRedis(t *testing.T) {
 	t.Parallel()
-	rs := redistest.StartServer(t)
-	proxy := tcpproxy.New(t, "127.0.0.1:"+strconv.Itoa(rs.Port()))
-	s := start(t, options{redisURL: "redis://" + proxy.Addr() + "/0", env: map[string]string{"AIAS_INTAKE_ENQUEUE_BUDGET": "100ms"}})
-	target := newCounter(t, nil)
-	acme := s.signup("acme")
-	url := s.createEndpoint(acme.Key, s.createWorkflow(acme.Key, onceWorkflow(target.srv.URL)))
-	if status, id := s.post(url, `{"n":0}`); status != http.StatusAccepted {
-		t.Fatalf("POST = %d", status)
-	} else {
-		s.waitRun(acme.Key, id, "succeeded")
-	}
-	sweptBefore := promtest.ToFloat64(s.app.Metrics.SweepReenqueued)
+	r := behindRedisProxy(t)
+	sweptBefore := promtest.ToFloat64(r.app.Metrics.SweepReenqueued)
 
-	proxy.Stall()
-	status, id := s.post(url, `{"n":1}`)
+	r.proxy.Stall()
+	status, id := r.post(r.url, `{"n":1}`)
 	if status != http.StatusAccepted {
 		t.Fatalf("POST with Redis frozen = %d, want 202", status)
 	}
 	// The background enqueue gives up (the queue client's timeout) while
 	// Redis is still frozen.
 	deadline := time.Now().Add(15 * time.Second)
-	for !logged(s.logs.String(), id, "enqueue failed") {
+	for !logged(r.logs.String(), id, "enqueue failed") {
 		if time.Now().After(deadline) {
-			t.Fatalf("no failed enqueue logged for run %s within 15 s; logs:\n%s", id, s.logs.String())
+			t.Fatalf("no failed enqueue logged for run %s within 15 s; logs:\n%s", id, r.logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rs.Stop() // what the frozen server held, the held enqueue with it, is gone
-	rs.Start()
-	proxy.Resume()
+	r.redis.Stop() // what the frozen server held, the held enqueue with it, is gone
+	r.redis.Start()
+	r.proxy.Resume()
 
-	if r := s.waitRun(acme.Key, id, "succeeded", "failed", "dead"); r.Status != "succeeded" || r.Attempt != 1 {
-		t.Errorf("orphaned run %s = %s on attempt %d, want succeeded on attempt 1", id, r.Status, r.Attempt)
+	if run := r.waitRun(r.acme.Key, id, "succeeded", "failed", "dead"); run.Status != "succeeded" || run.Attempt != 1 {
+		t.Errorf("orphaned run %s = %s on attempt %d, want succeeded on attempt 1", id, run.Status, run.Attempt)
 	}
-	if swept := promtest.ToFloat64(s.app.Metrics.SweepReenqueued) - sweptBefore; swept < 1 {
+	if swept := promtest.ToFloat64(r.app.Metrics.SweepReenqueued) - sweptBefore; swept < 1 {
 		t.Errorf("aias_sweep_enqueued_total grew by %v, want >= 1 (the orphan came back through the sweep)", swept)
 	}
-	target.mu.Lock()
-	defer target.mu.Unlock()
-	if n := target.keys[id+":call"]; n != 1 {
+	r.target.mu.Lock()
+	defer r.target.mu.Unlock()
+	if n := r.target.keys[id+":call"]; n != 1 {
 		t.Errorf("side effect of run %s happened %d times, want 1", id, n)
 	}
 }
