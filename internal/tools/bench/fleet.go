@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"time"
 
-	"aias/internal/postgres"
 	"aias/internal/queue"
 )
 
@@ -105,31 +104,8 @@ func (b *bench) fleetDrain(ctx context.Context, k int, phase string) (DrainLevel
 	if err := b.waitRuns(ctx, ids, 120*time.Second); err != nil {
 		return lvl, err
 	}
-	cpu := b.cpu.snap(ctx).since(before)
-	lvl.Counts = b.counters(ctx).perRun(counted, len(ids))
-	lvl.Backends = b.backends(ctx)
-	lvl.CPU = cpu
-	lvl.CoresBusy = Round2((cpu.Total() - cpu.LoadGen) / float64(max(time.Since(began).Milliseconds(), 1)))
-	var span struct {
-		N     int        `db:"n"`
-		First *time.Time `db:"first"`
-		Last  *time.Time `db:"last"`
-	}
-	if err := b.e.owner.GetContext(ctx, &span, `SELECT count(*) AS n, min(finished_at) AS first, max(finished_at) AS last
-		FROM runs WHERE id = ANY($1::uuid[]) AND status = 'succeeded'`, postgres.StringArray(ids)); err != nil {
-		return lvl, err
-	}
-	lvl.Runs = span.N
-	if span.First != nil && span.N > 1 {
-		lvl.RunsPerSec = Round2(Rate(span.N-1, span.Last.Sub(*span.First)))
-	}
-	lvl.CPUusPerRun = perRun(cpu, span.N)
-	l := Ledger{Phase: phase, Sent: len(ids), Accepted: len(ids), Stored: len(ids)}
-	if err := b.counts(ctx, ids, &l); err != nil {
-		return lvl, err
-	}
-	b.r.Ledgers = append(b.r.Ledgers, l)
-	return lvl, nil
+	b.measure(ctx, &lvl, before, counted, began, len(ids))
+	return lvl, b.tally(ctx, &lvl, ids, phase)
 }
 
 // waitIdle waits up to 10 s until no task is being handled.

@@ -173,12 +173,28 @@ func (b *bench) drainLevel(ctx context.Context, lv level) (DrainLevel, float64, 
 	if err != nil {
 		return lvl, 0, err
 	}
+	b.measure(ctx, &lvl, before, counted, began, lv.n)
+	peak := b.stopWorkers()
+	if err := b.tally(ctx, &lvl, ids, lv.phase); err != nil {
+		return lvl, peak, err
+	}
+	return lvl, peak, b.e.resetQueue(ctx)
+}
+
+// measure sets what a drain level spent since before, counted and began:
+// CPU by process group, counts per run of n, backends, cores busy.
+func (b *bench) measure(ctx context.Context, lvl *DrainLevel, before cpuSnap, counted counters, began time.Time, n int) {
 	cpu := b.cpu.snap(ctx).since(before)
-	lvl.Counts = b.counters(ctx).perRun(counted, lv.n)
+	lvl.Counts = b.counters(ctx).perRun(counted, n)
 	lvl.Backends = b.backends(ctx)
 	lvl.CPU = cpu
 	lvl.CoresBusy = Round2((cpu.Total() - cpu.LoadGen) / float64(max(time.Since(began).Milliseconds(), 1)))
-	peak := b.stopWorkers()
+}
+
+// tally sets a drained level's runs (those of ids that succeeded), their
+// rate from the first finish to the last and the CPU per run, and adds
+// the phase's ledger.
+func (b *bench) tally(ctx context.Context, lvl *DrainLevel, ids []string, phase string) error {
 	var span struct {
 		N     int        `db:"n"`
 		First *time.Time `db:"first"`
@@ -186,19 +202,19 @@ func (b *bench) drainLevel(ctx context.Context, lv level) (DrainLevel, float64, 
 	}
 	if err := b.e.owner.GetContext(ctx, &span, `SELECT count(*) AS n, min(finished_at) AS first, max(finished_at) AS last
 		FROM runs WHERE id = ANY($1::uuid[]) AND status = 'succeeded'`, postgres.StringArray(ids)); err != nil {
-		return lvl, peak, err
+		return err
 	}
 	lvl.Runs = span.N
 	if span.First != nil && span.N > 1 {
 		lvl.RunsPerSec = Round2(Rate(span.N-1, span.Last.Sub(*span.First)))
 	}
-	lvl.CPUusPerRun = perRun(cpu, span.N)
-	l := Ledger{Phase: lv.phase, Sent: len(ids), Accepted: len(ids), Stored: len(ids)}
+	lvl.CPUusPerRun = perRun(lvl.CPU, span.N)
+	l := Ledger{Phase: phase, Sent: len(ids), Accepted: len(ids), Stored: len(ids)}
 	if err := b.counts(ctx, ids, &l); err != nil {
-		return lvl, peak, err
+		return err
 	}
 	b.r.Ledgers = append(b.r.Ledgers, l)
-	return lvl, peak, b.e.resetQueue(ctx)
+	return nil
 }
 
 // pauseQueues pauses (or resumes) every queue the workers serve.
