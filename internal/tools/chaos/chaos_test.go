@@ -41,7 +41,7 @@ func run(m *testing.M) int {
 // TestFaultSubset runs four scenarios of the suite with smaller loads:
 // an ingress killed under load (3), Redis flushed with runs queued and
 // delayed (5), SIGTERM on each program in turn under load (7) and a poison
-// step with its re-drive (9). `make chaos` runs all twelve at full size.
+// step with its re-drive (9). `make chaos` runs all seventeen at full size.
 func TestFaultSubset(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
