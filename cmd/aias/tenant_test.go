@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,12 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"aias/internal/app"
-	"aias/internal/config"
-	"aias/internal/logging"
+	"aias/internal/testutil/apptest"
 	"aias/internal/testutil/logbuf"
-	"aias/internal/testutil/pgtest"
-	"aias/internal/testutil/redistest"
 	"aias/pkg/aias"
 )
 
@@ -37,39 +32,8 @@ type aiasServer struct {
 
 func startAIAS(t *testing.T) aiasServer {
 	t.Helper()
-	db := pgtest.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{
-		"AIAS_ENV": "dev", "DATABASE_URL": db.AppURL, "REDIS_URL": redistest.New(t),
-		"AIAS_ENCRYPTION_KEYS": "t:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-		"AIAS_METRICS_ADDR":    "off", "AIAS_SIGNUP_ENABLED": "true", "AIAS_PUBLIC_URL": base,
-		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms", "AIAS_SWEEP_INTERVAL": "200ms",
-		"AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.RoleDev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), cfg, logging.New(logs, logging.Options{Level: "debug"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, config.RoleDev, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		a.Close()
-		if t.Failed() {
-			t.Logf("logs:\n%s", logbuf.Tail(logs.String(), 40))
-		}
-	})
+	srv := apptest.Start(t, apptest.Options{})
+	base, logs := srv.Base, srv.Logs
 	c, err := aias.New(base)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,17 +26,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"aias/internal/account"
-	"aias/internal/app"
-	"aias/internal/config"
-	"aias/internal/logging"
 	"aias/internal/postgres"
-	"aias/internal/testutil/logbuf"
+	"aias/internal/testutil/apptest"
 	"aias/internal/testutil/pgtest"
-	"aias/internal/testutil/redistest"
 )
-
-// testKeys seal secrets in tests (a test value, never a real key).
-const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 // aias is AIAS running for one test.
 type aias struct {
@@ -50,53 +42,11 @@ type aias struct {
 }
 
 // startConsole runs every role of AIAS on a fresh database and Redis DB,
-// with signup open, until the test ends.
+// with signup open, until the test ends (internal/testutil/apptest).
 func startConsole(t *testing.T) *aias {
 	t.Helper()
-	db := pgtest.New(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	env := map[string]string{
-		"AIAS_ENV": "dev", "DATABASE_URL": db.AppURL, "REDIS_URL": redistest.New(t), "AIAS_ENCRYPTION_KEYS": testKeys,
-		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_EGRESS_ALLOW_PORTS": "*", "AIAS_METRICS_ADDR": "off",
-		"AIAS_SIGNUP_ENABLED": "true", "AIAS_SIGNUP_RATE_PER_HOUR": "1000", "AIAS_PUBLIC_URL": base,
-		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms", "AIAS_SWEEP_INTERVAL": "200ms",
-		"AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s",
-		"AIAS_SHUTDOWN_TIMEOUT": "5s",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.RoleDev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &logbuf.Buffer{}
-	a, err := app.New(context.Background(), cfg, logging.New(logs, logging.Options{Level: "info"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, config.RoleDev, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		a.Close()
-		if t.Failed() {
-			t.Logf("logs (last 4 KB):\n%s", tail(logs.String(), 4096))
-		}
-	})
-	return &aias{t: t, base: base, db: db}
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
+	srv := apptest.Start(t, apptest.Options{})
+	return &aias{t: t, base: srv.Base, db: srv.DB}
 }
 
 // owner runs SQL as the schema owner: what an operator (or time) does,

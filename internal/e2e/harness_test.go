@@ -5,11 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,16 +15,13 @@ import (
 
 	"aias/internal/app"
 	"aias/internal/config"
-	"aias/internal/logging"
 	"aias/internal/postgres"
+	"aias/internal/testutil/apptest"
 	"aias/internal/testutil/logbuf"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 	"aias/pkg/aias"
 )
-
-// testKeys seals secrets in tests (a test value, never a real key).
-const testKeys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 // system is AIAS running in-process for one test.
 type system struct {
@@ -49,83 +44,15 @@ type options struct {
 	configure   func(*app.App) // adjusts the app before it serves (a test's tracer, say)
 }
 
-// start runs ingress, worker and scheduler on a fresh database and Redis DB.
+// start runs ingress, worker and scheduler (or o.role) on a fresh database
+// and Redis DB (internal/testutil/apptest).
 func start(t *testing.T, o options) *system {
 	t.Helper()
-	db := o.db
-	if db == nil {
-		db = pgtest.New(t)
-	}
-	if o.redisURL == "" {
-		o.redisURL = redistest.New(t)
-	}
-	if o.role == 0 {
-		o.role = config.RoleIngress | config.RoleWorker | config.RoleScheduler
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	dbURL := db.AppURL
-	if o.databaseURL != nil {
-		dbURL = o.databaseURL(dbURL)
-	}
-	env := map[string]string{
-		"AIAS_ENV": "dev", "DATABASE_URL": dbURL, "REDIS_URL": o.redisURL, "AIAS_ENCRYPTION_KEYS": testKeys,
-		// The tests' local targets, on the ports httptest picks.
-		"AIAS_EGRESS_ALLOW": "127.0.0.0/8", "AIAS_EGRESS_ALLOW_PORTS": "*",
-		"AIAS_METRICS_ADDR": "off", // tests that want the ops listener pick a port
-		// Tests sign tenants up; one test proves the per-IP limit with a low one.
-		"AIAS_SIGNUP_ENABLED": "true", "AIAS_SIGNUP_RATE_PER_HOUR": "1000",
-		"AIAS_PUBLIC_URL": base, "AIAS_LOG_LEVEL": "debug",
-		"AIAS_RETRY_BASE": "50ms", "AIAS_RETRY_MAX": "200ms",
-		"AIAS_SWEEP_INTERVAL": "200ms", "AIAS_SWEEP_QUEUED_GRACE": "1s", "AIAS_SWEEP_RUNNING_STALE": "10s",
-		"AIAS_WORKER_CONCURRENCY": "4", "AIAS_WORKER_SHUTDOWN_TIMEOUT": "2s", "AIAS_SHUTDOWN_TIMEOUT": "10s",
-		// Tests posting a hundred requests at once on a shared machine must
-		// not be shed with 503 (TestExhaustedPoolAnswers503StorageUnavailable
-		// sets a short wait to prove the shedding).
-		"AIAS_DB_CONN_WAIT": "10s",
-	}
-	for k, v := range o.env {
-		env[k] = v
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, config.RoleDev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	a, err := app.New(context.Background(), cfg, logging.New(logs, logging.Options{Level: "debug"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.configure != nil {
-		o.configure(a)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, o.role, ln) }()
-	s := &system{t: t, base: base, db: db, redisURL: o.redisURL, app: a, logs: logs}
-	if cfg.MetricsAddr != "" {
-		s.ops = "http://" + cfg.MetricsAddr
-	}
-	var once sync.Once
-	s.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-			a.Close()
-		})
-	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("logs:\n%s", tail(logs.String(), 60))
-		}
-	})
-	if s.ops != "" {
+	srv := apptest.Start(t, apptest.Options{DB: o.db, RedisURL: o.redisURL, DatabaseURL: o.databaseURL,
+		Env: o.env, Roles: o.role, Configure: o.configure})
+	s := &system{t: t, base: srv.Base, db: srv.DB, redisURL: srv.RedisURL, app: srv.App, logs: srv.Logs, stop: srv.Stop}
+	if srv.Config.MetricsAddr != "" {
+		s.ops = "http://" + srv.Config.MetricsAddr
 		s.waitOps()
 	}
 	return s
