@@ -283,8 +283,6 @@ func (s *system) post(url, body string, header ...string) (int, string) {
 // syncBuffer collects log lines; see package logbuf.
 type syncBuffer = logbuf.Buffer
 
-func tail(s string, n int) string { return logbuf.Tail(s, n) }
-
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func redistestServer(t *testing.T) *redistest.Server { return redistest.StartServer(t) }

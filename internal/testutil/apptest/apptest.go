@@ -19,7 +19,7 @@ import (
 )
 
 // Keys seal secrets in tests (a test value, never a real key).
-const Keys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+const Keys = "test1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" //nolint:gosec // a test key, sealing test secrets only
 
 // Options adjust a Server; the zero value runs every role on a fresh
 // database and Redis DB.
