@@ -16,13 +16,13 @@ import (
 // FleetRuns in turn, one set running while the other is stopped (SIGSTOP: a
 // stopped worker takes no task and spends no CPU), for FleetPairs pairs.
 // Both sets hold the same runs in flight on as many connections, so the
-// pair differs in the number of processes only: on a few cores, forty runs
-// at once, or forty busy connections, cost Postgres more per run than ten
-// whichever process holds them (docs/benchmarks.md). Each pair's ratio is the four workers' CPU per run
-// over the one worker's, measured minutes apart at most, so a shared
-// machine's drift mostly cancels; the median of the pairs is the figure
-// the gate judges. Start-up is left out: a fleet starts once and runs for
-// months.
+// pair differs in the number of processes only: on a few cores, forty
+// runs at once, or forty busy connections, cost Postgres more per run than
+// ten whichever process holds them (docs/benchmarks.md). Each pair's ratio
+// is the four workers' CPU per run over the one worker's, measured minutes
+// apart at most, so a shared machine's drift mostly cancels; the median of
+// the pairs is the figure the gate judges. Start-up is left out: a fleet
+// starts once and runs for months.
 func (b *bench) fleetCost(ctx context.Context) error {
 	f := &b.r.Fleet
 	f.OneConc, f.FourConc = 4*b.o.WorkerConc, b.o.WorkerConc

@@ -39,15 +39,13 @@ func (h *harness) faultLatency(l *Load, from, to time.Time) time.Duration {
 	return p99
 }
 
-// loaded is what a fault held under load left: the load, the fault's
-// window, the recorder's open calls when it began, the recovery and the
-// intake's p99 during the window.
+// loaded is what a fault held under load left: the load, the recorder's
+// open calls when it began, the recovery and the intake's p99 during it.
 type loaded struct {
-	l        *Load
-	from, to time.Time
-	open     int64
-	out      Outcome
-	p99      time.Duration
+	l    *Load
+	open int64
+	out  Outcome
+	p99  time.Duration
 }
 
 // underLoad is the shape of every degraded scenario: a steady load of rate
@@ -65,16 +63,16 @@ func (h *harness) underLoad(ctx context.Context, rate, callMs int, warm, limit t
 	stop := steady(ctx, f.l, rate)
 	sleep(ctx, warm)
 	f.open = h.rec.Open()
-	f.from = time.Now()
+	from := time.Now()
 	if err := fault(ep); err != nil {
 		stop()
 		return f, err
 	}
-	f.to = time.Now()
-	if f.out, err = h.recover(ctx, f.l, stop, f.to, limit); err != nil {
+	to := time.Now()
+	if f.out, err = h.recover(ctx, f.l, stop, to, limit); err != nil {
 		return f, err
 	}
-	f.p99 = h.faultLatency(f.l, f.from, maxTime(f.to, f.from.Add(afterFault)))
+	f.p99 = h.faultLatency(f.l, from, maxTime(to, from.Add(afterFault)))
 	return f, nil
 }
 
