@@ -189,6 +189,9 @@ func TestManagementPagesInTheBrowser(t *testing.T) {
 	var hm struct{ URL, Secret string }
 	b.eval(`({url: document.querySelector("#once-url").value, secret: document.querySelector("#once-signing_secret").value})`, &hm)
 	b.screenshot("endpoint-hmac-created")
+	if b.eval(hmacFields, &state); state.Shown || state.Sent {
+		t.Errorf("generic HMAC fields after the form was reset to its first scheme: %+v, want hidden and not sent", state)
+	}
 	body := `{"invoice":"in_1"}`
 	mac := hmac.New(sha256.New, []byte(hm.Secret))
 	mac.Write([]byte(body))
