@@ -3,6 +3,7 @@ package account
 import (
 	_ "embed"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,8 +20,10 @@ const (
 //go:embed common_passwords.txt
 var commonList string
 
-// common is the embedded list as a set, built once at start-up.
-var common = func() map[string]bool {
+// commonSet is the embedded list as a set, built at the first password
+// check rather than at start-up: workers and schedulers never check one, and
+// an idle process should not carry the set.
+var commonSet = sync.OnceValue(func() map[string]bool {
 	set := map[string]bool{}
 	for _, line := range strings.Split(commonList, "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
@@ -28,7 +31,7 @@ var common = func() map[string]bool {
 		}
 	}
 	return set
-}()
+})
 
 // runs are keyboard and counting sequences: a password that is a piece of
 // one of them (forwards or backwards) is refused.
@@ -71,6 +74,7 @@ func passwordProblem(password, email string) string {
 // guessable holds the rules that need no knowledge of the user.
 func guessable(p string) bool {
 	core := strings.TrimFunc(p, func(r rune) bool { return !unicode.IsLetter(r) })
+	common := commonSet()
 	if common[p] || (core != "" && common[core]) {
 		return true
 	}
@@ -93,7 +97,7 @@ func repeated(s string) bool {
 			continue
 		}
 		unit := s[:n]
-		if strings.Repeat(unit, len(s)/n) == s && (n <= 4 || common[unit]) {
+		if strings.Repeat(unit, len(s)/n) == s && (n <= 4 || commonSet()[unit]) {
 			return true
 		}
 	}
