@@ -47,6 +47,8 @@ func benchCmd(ctx context.Context, args []string, getenv func(string) string, ou
 	fs.IntVar(&o.DrainRuns, "drain-runs", 2000, "backlog of each drain level")
 	fs.IntVar(&o.DrainWarm, "drain-warm", 0, "runs each drain level's workers drain before the measured backlog")
 	fs.IntVar(&o.DBConns, "db-conns", 20, "AIAS_DB_MAX_CONNS of each program")
+	fs.IntVar(&o.GroupCommit, "group-commit", 0, "AIAS_INTAKE_GROUP_COMMIT of the ingress, most runs per intake transaction (0: its default; 1: each alone)")
+	fs.IntVar(&o.GroupCommitFlushers, "group-commit-flushers", 0, "AIAS_INTAKE_GROUP_COMMIT_FLUSHERS of the ingress (0: its default)")
 	fs.IntVar(&o.FleetRuns, "fleet-runs", 1500, "backlog of each drain of the fleet-cost phase")
 	fs.IntVar(&o.FleetPairs, "fleet-pairs", 3, "one-worker/four-worker pairs of the fleet-cost phase")
 	fs.IntVar(&o.IOConc, "io-concurrency", 4, "AIAS_WORKER_CONCURRENCY of the I/O-bound drain's workers")

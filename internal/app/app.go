@@ -133,6 +133,7 @@ func (a *App) Ingress() *ingress.Server {
 		TestLimit:         c.Parsed.TestLimit,
 		ReadHeaderTimeout: c.ReadHeaderTimeout, RequestTimeout: c.RequestTimeout,
 		BodyTimeout: c.BodyTimeout, DBConnWait: c.DBConnWait, EnqueueBudget: c.EnqueueBudget,
+		GroupCommit: c.GroupCommit, GroupCommitFlushers: c.GroupCommitFlushers,
 		TrustedProxies:   c.Parsed.TrustedProxies,
 		IPLimit:          c.Parsed.IPLimit,
 		EndpointLimit:    c.Parsed.EndpointLimit,

@@ -85,6 +85,8 @@ type Config struct {
 	RequestTimeout        time.Duration `env:"AIAS_REQUEST_TIMEOUT" envDefault:"30s" help:"deadline of one request, body upload included"`
 	BodyTimeout           time.Duration `env:"AIAS_BODY_TIMEOUT" envDefault:"10s" help:"a request body not received in full this long after its headers is cut and answered 408 body_timeout (0: only AIAS_REQUEST_TIMEOUT)"`
 	EnqueueBudget         time.Duration `env:"AIAS_INTAKE_ENQUEUE_BUDGET" envDefault:"200ms" help:"how long the intake waits for Redis to take a run's task before it answers anyway; the run is committed first, and a task not taken in time is enqueued in the background or by the sweep"`
+	GroupCommit           int           `env:"AIAS_INTAKE_GROUP_COMMIT" envDefault:"32" help:"the most runs of one tenant's deliveries arriving together that the intake commits in one transaction, each sender still answered after its own run is committed; batches form only while the tenant's AIAS_INTAKE_GROUP_COMMIT_FLUSHERS commits are in flight, so a delivery that finds none waits for nothing (docs/benchmarks.md); 0 or 1: one transaction per delivery"`
+	GroupCommitFlushers   int           `env:"AIAS_INTAKE_GROUP_COMMIT_FLUSHERS" envDefault:"1" help:"intake transactions of one tenant in flight at once in one ingress process, with AIAS_INTAKE_GROUP_COMMIT above 1"`
 	TrustedProxies        []string      `env:"AIAS_TRUSTED_PROXIES" envSeparator:"," help:"CIDRs of proxies whose X-Forwarded-For is believed; empty: the peer address is the client"`
 	RateIPPerSecond       int           `env:"AIAS_RATE_LIMIT_IP_PER_SECOND" envDefault:"100" help:"intake requests per second per client IP, before verification (0: off)"`
 	RateIPBurst           int           `env:"AIAS_RATE_LIMIT_IP_BURST" envDefault:"200" help:"burst of the per-IP intake limit"`
@@ -307,6 +309,9 @@ func (c Config) checkIngress(add problem, p *Parsed) {
 	p.TestLimit = ratelimit.Limit{Rate: c.TestRatePerMinute, Burst: c.TestRatePerMinute, Period: time.Minute}
 	if c.ReadHeaderTimeout <= 0 || c.RequestTimeout <= 0 {
 		add("AIAS_READ_HEADER_TIMEOUT and AIAS_REQUEST_TIMEOUT must be > 0")
+	}
+	if c.GroupCommit < 0 || c.GroupCommitFlushers < 1 {
+		add("AIAS_INTAKE_GROUP_COMMIT must be >= 0 and AIAS_INTAKE_GROUP_COMMIT_FLUSHERS >= 1, got %d and %d", c.GroupCommit, c.GroupCommitFlushers)
 	}
 	if c.DBConnWait < 0 || c.BodyTimeout < 0 || c.EnqueueBudget < 0 {
 		add("AIAS_DB_CONN_WAIT, AIAS_BODY_TIMEOUT and AIAS_INTAKE_ENQUEUE_BUDGET must be >= 0")

@@ -53,10 +53,15 @@ type Options struct {
 	DBConnWait time.Duration
 	// EnqueueBudget bounds how long a request waits for Redis to take a
 	// committed run's task (run.Handoff); zero: the queue client's timeouts.
-	EnqueueBudget  time.Duration
-	TrustedProxies []*net.IPNet
-	IPLimit        ratelimit.Limit
-	EndpointLimit  ratelimit.Limit
+	EnqueueBudget time.Duration
+	// GroupCommit is the most runs the intake commits in one transaction
+	// (run.GroupCommit), with GroupCommitFlushers commits in flight; 0 or
+	// 1: each delivery commits alone.
+	GroupCommit         int
+	GroupCommitFlushers int
+	TrustedProxies      []*net.IPNet
+	IPLimit             ratelimit.Limit
+	EndpointLimit       ratelimit.Limit
 	// EndpointCacheTTL is how long the intake keeps a resolved endpoint;
 	// zero looks every delivery's endpoint up.
 	EndpointCacheTTL time.Duration
@@ -137,6 +142,10 @@ func New(d Deps, o Options) *Server {
 	s := &Server{db: d.DB, redis: d.Redis, queue: d.Queue, queues: d.Revive, keys: d.Keys, ent: d.Admitter.Plans, admit: d.Admitter, billing: d.Billing, accounts: d.Accounts, limiter: d.Limiter, metrics: d.Metrics, log: d.Log, opt: o,
 		intakes: &webhook.Intake{DB: d.DB, Queue: d.Queue, Keys: d.Keys, DefaultMaxBody: o.MaxBodyBytes, Admitter: d.Admitter,
 			CacheTTL: o.EndpointCacheTTL}}
+	if o.GroupCommit > 1 {
+		s.intakes.Runs = run.NewGroupCommit(d.DB, o.GroupCommitFlushers, o.GroupCommit)
+		s.intakes.Runs.Observe = d.Metrics.IntakeCommitted
+	}
 	s.trials = &run.Executor{DB: d.DB, Deps: step.Deps{HTTPClient: d.HTTPClient}, Keys: d.Keys, Plans: &d.Admitter.Plans}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

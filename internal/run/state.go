@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -24,6 +25,7 @@ import (
 //
 //	transition         from                          to                       by
 //	Insert             —                             queued | held            intake, manual run, replay, cron (aias_insert_run)
+//	insertBatch        —                             queued | held            intake, a tenant's deliveries that arrive together (GroupCommit)
 //	linkReplays        a new replay                  its replay_of set        API, in the replay's transaction
 //	ReleaseHeld        held                          queued                   scheduler, when the quota has room
 //	claimRun           queued | delayed | running    running, attempt + 1     worker (aias_claim_run; another task's
@@ -92,6 +94,88 @@ func replayKey(n New) (bodyHash []byte, window *string) {
 	h := sha256.Sum256(n.Body)
 	w := fmt.Sprintf("%d milliseconds", n.ReplayWindow.Milliseconds())
 	return h[:], &w
+}
+
+// inserted is one run of insertBatch: the run, or the run it repeats.
+type inserted struct {
+	ID        uuid.UUID `db:"id"`
+	Duplicate bool      `db:"duplicate"`
+}
+
+// batchRow is one run of insertBatch as its statement reads it
+// (json_to_recordset): bytes in base64, the rest as Insert passes it.
+type batchRow struct {
+	I               int               `json:"i"`
+	ID              uuid.UUID         `json:"id"`
+	TenantID        uuid.UUID         `json:"tenant_id"`
+	WorkflowID      uuid.UUID         `json:"workflow_id"`
+	WorkflowVersion int               `json:"workflow_version"`
+	EndpointID      *uuid.UUID        `json:"endpoint_id"`
+	TriggerKind     string            `json:"trigger_kind"`
+	DeliveryID      *string           `json:"delivery_id"`
+	MaxAttempts     int               `json:"max_attempts"`
+	RequestID       string            `json:"request_id"`
+	Body            string            `json:"body"`
+	ContentType     string            `json:"content_type"`
+	Headers         map[string]string `json:"headers"`
+	Query           map[string]string `json:"query"`
+	ReceivedAt      time.Time         `json:"received_at"`
+	Held            bool              `json:"held"`
+	BodySHA256      *string           `json:"body_sha256"`
+	ReplayWindow    *string           `json:"replay_window"`
+	KeyPending      bool              `json:"key_pending"`
+}
+
+// insertBatch is Insert for runs of one tenant (each with its ID set), in
+// one statement on the pool and so one transaction: every row goes through
+// aias_insert_run, in the order given, and a delivery id repeated within
+// the batch is a duplicate of its first run. The answers are in the order
+// of ns. An error means nothing was stored.
+func insertBatch(ctx context.Context, q postgres.Querier, ns []New) ([]inserted, error) {
+	rows := make([]batchRow, len(ns))
+	for i, n := range ns {
+		r := batchRow{I: i, ID: n.ID, TenantID: n.TenantID, WorkflowID: n.WorkflowID, WorkflowVersion: n.WorkflowVersion,
+			EndpointID: n.EndpointID, TriggerKind: n.TriggerKind, MaxAttempts: n.MaxAttempts, RequestID: n.RequestID,
+			Body: base64.StdEncoding.EncodeToString(n.Body), ContentType: n.ContentType,
+			Headers: nonNil(n.Headers), Query: nonNil(n.Query), ReceivedAt: n.ReceivedAt, Held: n.Held, KeyPending: n.KeyExpr != ""}
+		if n.DeliveryID != "" {
+			r.DeliveryID = &n.DeliveryID
+		}
+		if hash, window := replayKey(n); hash != nil {
+			h := base64.StdEncoding.EncodeToString(hash)
+			r.BodySHA256, r.ReplayWindow = &h, window
+		}
+		rows[i] = r
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("encode runs: %w", err)
+	}
+	var out []struct {
+		I int `db:"i"`
+		inserted
+	}
+	const insert = `
+SELECT r.i, x.id, x.duplicate
+  FROM json_to_recordset($1::json) AS r(i int, id uuid, tenant_id uuid, workflow_id uuid, workflow_version int,
+       endpoint_id uuid, trigger_kind text, delivery_id text, max_attempts int, request_id text, body text,
+       content_type text, headers jsonb, query jsonb, received_at timestamptz, held boolean, body_sha256 text,
+       replay_window interval, key_pending boolean)
+ CROSS JOIN LATERAL aias_insert_run(r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.endpoint_id,
+       r.trigger_kind, r.delivery_id, r.max_attempts, r.request_id, decode(r.body, 'base64'), r.content_type,
+       r.headers, r.query, r.received_at, r.held, NULL, decode(r.body_sha256, 'base64'), r.replay_window,
+       r.key_pending) AS x`
+	if err := q.SelectContext(ctx, &out, insert, doc); err != nil {
+		return nil, fmt.Errorf("insert runs: %w", postgres.Classify(err))
+	}
+	if len(out) != len(ns) {
+		return nil, fmt.Errorf("insert runs: %d rows answered for %d runs", len(out), len(ns))
+	}
+	answers := make([]inserted, len(ns))
+	for _, o := range out {
+		answers[o.I] = o.inserted
+	}
+	return answers, nil
 }
 
 // claimRun starts a new attempt of the run for the queue task task (aias_claim_run, one round

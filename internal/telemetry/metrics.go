@@ -36,6 +36,7 @@ type Metrics struct {
 	SchedulerLeader prometheus.Gauge
 	RunsStarted     prometheus.Counter
 	EnqueueDuration *prometheus.HistogramVec
+	IntakeCommits   *prometheus.HistogramVec
 }
 
 // The scheduler's sweeps, as the sweep label names them.
@@ -123,8 +124,28 @@ func New() *Metrics {
 	}, []string{"outcome"})
 	m.EnqueueDuration.WithLabelValues("ok")
 	m.EnqueueDuration.WithLabelValues("error")
-	r.MustRegister(m.RunsStarted, m.EnqueueDuration)
+	m.IntakeCommits = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "aias_intake_commit_runs",
+		Help:    "Runs per intake transaction (AIAS_INTAKE_GROUP_COMMIT), by outcome: ok, or split (the statement failed and its runs were inserted one by one).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64},
+	}, []string{"outcome"})
+	m.IntakeCommits.WithLabelValues("ok")
+	m.IntakeCommits.WithLabelValues("split")
+	r.MustRegister(m.RunsStarted, m.EnqueueDuration, m.IntakeCommits)
 	return m
+}
+
+// IntakeCommitted observes one transaction of the intake's group commit
+// and how many runs it carried. m may be nil.
+func (m *Metrics) IntakeCommitted(runs int, split bool) {
+	if m == nil {
+		return
+	}
+	outcome := "ok"
+	if split {
+		outcome = "split"
+	}
+	m.IntakeCommits.WithLabelValues(outcome).Observe(float64(runs))
 }
 
 // Enqueued observes one enqueue of a run's task. m may be nil.

@@ -41,6 +41,9 @@ type Intake struct {
 	// CacheTTL is how long a resolved endpoint is kept (targets.go); zero
 	// looks every delivery's endpoint up.
 	CacheTTL time.Duration
+	// Runs, when set, commits the runs of deliveries arriving together in
+	// one transaction; nil: each in its own.
+	Runs *run.GroupCommit
 
 	targets targetCache
 }
@@ -211,7 +214,11 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, v signature.
 	insert := func(held bool) (bool, error) {
 		n.Held = held
 		var err error
-		out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
+		if in.Runs != nil {
+			out.RunID, out.Duplicate, err = in.Runs.Insert(ctx, n)
+		} else {
+			out.RunID, out.Duplicate, err = run.Insert(ctx, in.DB, n)
+		}
 		return out.Duplicate, err
 	}
 	scoped := in.DB.Scoped(t.TenantID)

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +43,11 @@ type Options struct {
 	WorkerConc int           // AIAS_WORKER_CONCURRENCY of each worker
 	DBConns    int           // AIAS_DB_MAX_CONNS of each program (the default's 20)
 	PadBytes   int           // artifact size (the body carries it)
-	LogLevel   string        // of the programs
+	// GroupCommit and GroupCommitFlushers set the ingress's
+	// AIAS_INTAKE_GROUP_COMMIT and AIAS_INTAKE_GROUP_COMMIT_FLUSHERS;
+	// zero: the program's default (1 commits each delivery alone).
+	GroupCommit, GroupCommitFlushers int
+	LogLevel                         string // of the programs
 	// Phases names the phases to run (comma-separated, of PhaseNames);
 	// empty runs them all. Gates of phases not run read "not measured".
 	Phases   string
@@ -227,6 +232,12 @@ func (b *bench) startIngress(ctx context.Context) error {
 	}
 	env := b.e.programEnv(b.o.LogLevel, b.o.DBConns)
 	env["AIAS_HTTP_ADDR"], env["AIAS_PUBLIC_URL"] = addr, "http://"+addr
+	if b.o.GroupCommit > 0 {
+		env["AIAS_INTAKE_GROUP_COMMIT"] = strconv.Itoa(b.o.GroupCommit)
+	}
+	if b.o.GroupCommitFlushers > 0 {
+		env["AIAS_INTAKE_GROUP_COMMIT_FLUSHERS"] = strconv.Itoa(b.o.GroupCommitFlushers)
+	}
 	// The ingress role as aias-ingress runs it, plus the floor route: the
 	// floor and the real intake share one process and one HTTP stack.
 	if b.ingress, err = start("ingress", b.bin("aias"), []string{"bench", "ingress"}, env, b.dir, false); err != nil {

@@ -1,0 +1,188 @@
+package run
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"aias/internal/logging"
+	"aias/internal/postgres"
+)
+
+// GroupCommit stores the runs of deliveries that arrive together in one
+// transaction: one statement, one commit and one WAL flush for several
+// senders, each still answered only once its own row is committed.
+//
+// It adds no wait. Each tenant's runs wait on a list of their own, which
+// up to a few goroutines, the flushers, take them off; a flusher takes
+// every run of the tenant waiting at that moment (up to the batch size) and
+// commits them. A delivery that finds a flusher of its tenant free is stored
+// alone, at once, by the same statement as Insert; batches form only while
+// the tenant's flushers are busy committing, that is, under load, and grow
+// with it. A flusher that finds nothing waiting ends, so an idle
+// GroupCommit holds no goroutine and needs no closing.
+//
+// A transaction belongs to one tenant (aias_scope refuses a second), which
+// is why the lists are per tenant; it also keeps one tenant's slow commit
+// (a lock it waits on) from holding another tenant's deliveries. Every row
+// goes through aias_insert_run, as Insert's does: a repeated delivery id
+// in the same batch is answered as a duplicate of the first, exactly as
+// across batches. If the statement fails, nothing of the batch was stored
+// (one transaction), and each of its runs is inserted again on its own, so
+// a row that cannot be stored fails only its own delivery.
+type GroupCommit struct {
+	// Observe, when set, is told of every transaction: how many runs it
+	// carried, and whether it failed and they were inserted one by one.
+	Observe func(runs int, split bool)
+
+	db       *postgres.DB
+	flushers int // per tenant
+	max      int
+
+	mu      sync.Mutex
+	tenants map[uuid.UUID]*tenantRuns // tenants with runs waiting or being committed
+}
+
+// tenantRuns are one tenant's runs waiting for a flusher.
+type tenantRuns struct {
+	waiting  []*pendingRun
+	flushing int // flushers running
+}
+
+type pendingRun struct {
+	ctx       context.Context
+	n         New
+	id        uuid.UUID
+	duplicate bool
+	err       error
+	stored    chan struct{}
+}
+
+// NewGroupCommit stores runs with up to flushers transactions of each
+// tenant at once, of up to batch runs each.
+func NewGroupCommit(db *postgres.DB, flushers, batch int) *GroupCommit {
+	return &GroupCommit{db: db, flushers: max(flushers, 1), max: max(batch, 1), tenants: map[uuid.UUID]*tenantRuns{}}
+}
+
+// Insert is Insert on the pool, committed with the runs of its tenant that
+// arrive with it.
+func (g *GroupCommit) Insert(ctx context.Context, n New) (uuid.UUID, bool, error) {
+	if n.ID == uuid.Nil {
+		n.ID = uuid.New()
+	}
+	p := &pendingRun{ctx: ctx, n: n, stored: make(chan struct{})}
+	g.mu.Lock()
+	t := g.tenants[n.TenantID]
+	if t == nil {
+		t = &tenantRuns{}
+		g.tenants[n.TenantID] = t
+	}
+	t.waiting = append(t.waiting, p)
+	if t.flushing < g.flushers {
+		t.flushing++
+		go g.flush(n.TenantID, t)
+	}
+	g.mu.Unlock()
+	select {
+	case <-p.stored:
+		return p.id, p.duplicate, p.err
+	case <-ctx.Done(): // the row may still be committed, as when a lone insert is canceled
+		return uuid.Nil, false, fmt.Errorf("insert run: %w", ctx.Err())
+	}
+}
+
+// flush commits the tenant's waiting runs, batch after batch, until none
+// is left.
+func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
+	for {
+		g.mu.Lock()
+		if len(t.waiting) == 0 {
+			if t.flushing--; t.flushing == 0 {
+				delete(g.tenants, tenantID)
+			}
+			g.mu.Unlock()
+			return
+		}
+		k := min(len(t.waiting), g.max)
+		batch := slices.Clone(t.waiting[:k])
+		t.waiting = slices.Delete(t.waiting, 0, k)
+		g.mu.Unlock()
+		g.commit(batch)
+	}
+}
+
+// commit stores one tenant's runs in one statement, or each on its own
+// when that statement fails.
+func (g *GroupCommit) commit(part []*pendingRun) {
+	defer func() {
+		for _, p := range part {
+			close(p.stored)
+		}
+	}()
+	split := false
+	if len(part) > 1 {
+		err := g.insertMany(part)
+		if err == nil {
+			g.observe(len(part), false)
+			return
+		}
+		logging.From(part[0].ctx).Warn().Err(err).Int("runs", len(part)).Msg("intake batch failed; inserting its runs one by one")
+		split = true
+	}
+	g.observe(len(part), split)
+	for _, p := range part {
+		p.id, p.duplicate, p.err = Insert(p.ctx, g.db, p.n)
+	}
+}
+
+func (g *GroupCommit) observe(runs int, split bool) {
+	if g.Observe != nil {
+		g.Observe(runs, split)
+	}
+}
+
+// insertMany inserts every run of part in one statement, and so one
+// transaction (insertBatch). The runs go in the order of their delivery
+// ids, so two batches that share ids wait on each other's in one order
+// rather than deadlock.
+func (g *GroupCommit) insertMany(part []*pendingRun) error {
+	slices.SortStableFunc(part, func(a, b *pendingRun) int { return cmp.Compare(a.n.DeliveryID, b.n.DeliveryID) })
+	ns := make([]New, len(part))
+	for i, p := range part {
+		ns[i] = p.n
+	}
+	ctx, cancel := batchContext(part)
+	defer cancel()
+	out, err := insertBatch(ctx, g.db, ns)
+	if err != nil {
+		return err
+	}
+	for i, o := range out {
+		part[i].id, part[i].duplicate = o.ID, o.Duplicate
+	}
+	return nil
+}
+
+// batchContext is the context a batch's statement runs under: the values
+// of its first run's (the connection wait, the trace), none of its
+// senders' cancellation (one sender hanging up must not fail the others),
+// and the latest of their deadlines.
+func batchContext(part []*pendingRun) (context.Context, context.CancelFunc) {
+	ctx := context.WithoutCancel(part[0].ctx)
+	var latest time.Time
+	for _, p := range part {
+		d, ok := p.ctx.Deadline()
+		if !ok {
+			return context.WithCancel(ctx)
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	return context.WithDeadline(ctx, latest)
+}
