@@ -18,22 +18,32 @@ func block(route string, rate float64, t tally, cpu CPU) Block {
 	return b
 }
 
-// record checks the durability of a block's accepted requests and adds its ledger.
-func (b *bench) record(ctx context.Context, phase, route string, t tally) error {
+// record checks the durability of a block's accepted requests and adds its
+// ledger. It returns how many of the stored rows one transaction committed
+// on average (rows written by one transaction share its xmin); this holds
+// only while nothing has updated them since, that is, in the ingress phases.
+func (b *bench) record(ctx context.Context, phase, route string, t tally) (rowsPerCommit float64, err error) {
 	l := t.ledger(phase + " " + route)
 	ids, _ := t.accepted()
 	table := "runs"
 	if route == "floor" {
 		table = "bench_floor_runs"
 	}
-	var n int
-	if err := b.e.owner.GetContext(ctx, &n, fmt.Sprintf(`SELECT count(*) FROM %s WHERE id = ANY($1::uuid[])`, table),
-		postgres.StringArray(ids)); err != nil {
-		return err
+	var n struct {
+		Rows    int `db:"rows"`
+		Commits int `db:"commits"`
 	}
-	l.Stored = n
+	err = b.e.owner.GetContext(ctx, &n, fmt.Sprintf(`SELECT count(*) AS rows, count(DISTINCT xmin::text) AS commits FROM %s WHERE id = ANY($1::uuid[])`, table),
+		postgres.StringArray(ids))
+	if err != nil {
+		return 0, err
+	}
+	l.Stored = n.Rows
 	b.r.Ledgers = append(b.r.Ledgers, l)
-	return nil
+	if n.Commits == 0 {
+		return 0, nil
+	}
+	return Round2(float64(n.Rows) / float64(n.Commits)), nil
 }
 
 // senders for both routes, with delivery ids unique to the phase.
@@ -54,7 +64,7 @@ func (b *bench) ingressMax(ctx context.Context) error {
 	b.say("ingress max: warm-up (discarded)")
 	closedLoop(ctx, floor, b.o.Conns, time.Second)
 	closedLoop(ctx, real, b.o.Conns, time.Second)
-	var fl, rl []float64
+	var fl, rl, rc []float64
 	m := &b.r.IngressMax
 	for i := range b.o.Pairs {
 		for _, s := range []*sender{floor, real} {
@@ -63,19 +73,20 @@ func (b *bench) ingressMax(ctx context.Context) error {
 			t := closedLoop(ctx, s, b.o.Conns, b.o.Block)
 			blk := block(route, 0, t, b.cpu.snap(ctx).since(before))
 			blk.Rate = blk.PerSec
-			m.Blocks = append(m.Blocks, blk)
-			if err := b.record(ctx, "ingress max", route, t); err != nil {
+			if blk.RowsPerCommit, err = b.record(ctx, "ingress max", route, t); err != nil {
 				return err
 			}
+			m.Blocks = append(m.Blocks, blk)
 			if route == "floor" {
 				fl = append(fl, blk.PerSec)
 			} else {
-				rl = append(rl, blk.PerSec)
+				rl, rc = append(rl, blk.PerSec), append(rc, blk.RowsPerCommit)
 			}
-			b.say("ingress max pair %d/%d %s: %.0f accepted/s, p99 %.1f ms", i+1, b.o.Pairs, route, blk.PerSec, blk.P99Ms)
+			b.say("ingress max pair %d/%d %s: %.0f accepted/s, p99 %.1f ms, %.2f runs per commit", i+1, b.o.Pairs, route, blk.PerSec, blk.P99Ms, blk.RowsPerCommit)
 		}
 	}
 	m.FloorMax, m.RealMax, m.Ratio = Round2(Median(fl)), Round2(Median(rl)), Round2(MedianRatio(rl, fl))
+	m.RealRowsPerCommit = Round2(Median(rc))
 	b.say("ingress max: floor %.0f/s, real %.0f/s, ratio %.2f", m.FloorMax, m.RealMax, m.Ratio)
 	return nil
 }
@@ -107,17 +118,17 @@ func (b *bench) ingressLatency(ctx context.Context) error {
 			before := b.cpu.snap(ctx)
 			t := openLoop(s, rate, b.o.Block)
 			blk := block(route, float64(rate), t, b.cpu.snap(ctx).since(before))
-			l.Blocks = append(l.Blocks, blk)
-			if err := b.record(ctx, "ingress latency", route, t); err != nil {
+			if blk.RowsPerCommit, err = b.record(ctx, "ingress latency", route, t); err != nil {
 				return err
 			}
+			l.Blocks = append(l.Blocks, blk)
 			if route == "floor" {
 				fp, fc, fBlocks = append(fp, blk.P99Ms), append(fc, blk.CPUusPerOK), append(fBlocks, blk)
 			} else {
 				rp, rc, rBlocks = append(rp, blk.P99Ms), append(rc, blk.CPUusPerOK), append(rBlocks, blk)
 			}
-			b.say("ingress latency pair %d/%d %s: p50 %.1f p99 %.1f p999 %.1f ms, %.0f CPU µs/req, %d non-202",
-				i+1, b.o.Pairs, route, blk.P50Ms, blk.P99Ms, blk.P999Ms, blk.CPUusPerOK, len(t.outcomes)-blk.Accepted)
+			b.say("ingress latency pair %d/%d %s: p50 %.1f p99 %.1f p999 %.1f ms, %.0f CPU µs/req, %.2f runs per commit, %d non-202",
+				i+1, b.o.Pairs, route, blk.P50Ms, blk.P99Ms, blk.P999Ms, blk.CPUusPerOK, blk.RowsPerCommit, len(t.outcomes)-blk.Accepted)
 		}
 	}
 	l.P99Ratio, l.CPURatio = Round2(MedianRatio(rp, fp)), Round2(MedianRatio(rc, fc))
@@ -141,7 +152,7 @@ func medianBlock(bs []Block) Block {
 	return Block{Route: bs[0].Route, Rate: bs[0].Rate,
 		PerSec: pick(func(b Block) float64 { return b.PerSec }), P50Ms: pick(func(b Block) float64 { return b.P50Ms }),
 		P99Ms: pick(func(b Block) float64 { return b.P99Ms }), P999Ms: pick(func(b Block) float64 { return b.P999Ms }),
-		CPUusPerOK: pick(func(b Block) float64 { return b.CPUusPerOK })}
+		CPUusPerOK: pick(func(b Block) float64 { return b.CPUusPerOK }), RowsPerCommit: pick(func(b Block) float64 { return b.RowsPerCommit })}
 }
 
 // quiesce ends the ingress phases: their runs are canceled (they measured

@@ -69,6 +69,9 @@ type Block struct {
 	P999Ms     float64 `json:"p999_ms"`
 	CPUusPerOK float64 `json:"cpu_us_per_accepted"`
 	CPU        CPU     `json:"cpu_ms"`
+	// RowsPerCommit is the rows the block stored per transaction (1 for
+	// the floor; above 1 where the intake's group commit batched).
+	RowsPerCommit float64 `json:"rows_per_commit,omitempty"`
 }
 
 // CPU is CPU time by process group over a block, in milliseconds.
@@ -89,6 +92,9 @@ type IngressMax struct {
 	FloorMax float64 `json:"floor_per_s"` // median of the floor blocks
 	RealMax  float64 `json:"real_per_s"`
 	Ratio    float64 `json:"ratio"` // median of pair ratios
+	// RealRowsPerCommit is the median over the real blocks of the runs one
+	// intake transaction stored (the floor's is 1).
+	RealRowsPerCommit float64 `json:"real_rows_per_commit"`
 }
 
 // IngressLatency is the open-loop phase at half the floor's max.
@@ -227,10 +233,12 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
 	im, il := r.IngressMax, r.IngressLatency
 	fmt.Fprintf(w, "| ingress max (closed loop, %d conns) | accepted/s | %.0f | %.0f | %s |\n", r.Settings.ClosedConns, im.FloorMax, im.RealMax, f(im.Ratio))
+	fmt.Fprintf(w, "| | runs per commit | 1 | %s | |\n", f(im.RealRowsPerCommit))
 	fmt.Fprintf(w, "| ingress latency (open loop, %d/s) | p50 ms | %s | %s | |\n", il.Rate, f(il.Floor.P50Ms), f(il.Real.P50Ms))
 	fmt.Fprintf(w, "| | p99 ms | %s | %s | %s |\n", f(il.Floor.P99Ms), f(il.Real.P99Ms), f(il.P99Ratio))
 	fmt.Fprintf(w, "| | p999 ms | %s | %s | |\n", f(il.Floor.P999Ms), f(il.Real.P999Ms))
 	fmt.Fprintf(w, "| | CPU µs/accepted | %.0f | %.0f | %s |\n", il.Floor.CPUusPerOK, il.Real.CPUusPerOK, f(il.CPURatio))
+	fmt.Fprintf(w, "| | runs per commit | 1 | %s | |\n", f(il.Real.RowsPerCommit))
 	fmt.Fprintf(w, "| database ceiling (%d conns, %d tx/run) | runs/s | | %.0f | |\n", r.Ceiling.Conns, r.Ceiling.TxPerRun, r.Ceiling.RunsPerSec)
 	e := r.E2E
 	fmt.Fprintf(w, "| end to end, 2 workers, %d/s offered (half the ceiling) | runs/s, p50/p99 ms | | %.0f, %s/%s | |\n", e.Half.Rate, e.Half.RunsPerSec, f(e.Half.P50Ms), f(e.Half.P99Ms))
