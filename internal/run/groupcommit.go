@@ -70,7 +70,12 @@ func NewGroupCommit(db *postgres.DB, flushers, batch int) *GroupCommit {
 }
 
 // Insert is Insert on the pool, committed with the runs of its tenant that
-// arrive with it.
+// arrive with it. If ctx ends while the run still waits for a flusher, it
+// is withdrawn and nothing is stored; once a flusher has taken it, Insert
+// waits for the outcome whatever ctx does (the statement is bounded by the
+// latest deadline of its runs), so that the caller learns whether the run
+// was stored: it must then answer and enqueue it, or else give back what
+// it admitted.
 func (g *GroupCommit) Insert(ctx context.Context, n New) (uuid.UUID, bool, error) {
 	if n.ID == uuid.Nil {
 		n.ID = uuid.New()
@@ -90,10 +95,25 @@ func (g *GroupCommit) Insert(ctx context.Context, n New) (uuid.UUID, bool, error
 	g.mu.Unlock()
 	select {
 	case <-p.stored:
-		return p.id, p.duplicate, p.err
-	case <-ctx.Done(): // the row may still be committed, as when a lone insert is canceled
-		return uuid.Nil, false, fmt.Errorf("insert run: %w", ctx.Err())
+	case <-ctx.Done():
+		if g.withdraw(t, p) {
+			return uuid.Nil, false, fmt.Errorf("insert run: %w", ctx.Err())
+		}
+		<-p.stored
 	}
+	return p.id, p.duplicate, p.err
+}
+
+// withdraw takes p off its tenant's list, unless a flusher has taken it.
+func (g *GroupCommit) withdraw(t *tenantRuns, p *pendingRun) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	i := slices.Index(t.waiting, p)
+	if i < 0 {
+		return false
+	}
+	t.waiting = slices.Delete(t.waiting, i, i+1)
+	return true
 }
 
 // flush commits the tenant's waiting runs, batch after batch, until none
@@ -120,7 +140,13 @@ func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
 // when that statement fails.
 func (g *GroupCommit) commit(part []*pendingRun) {
 	defer func() {
+		// A panic here would take the whole process down, not one request:
+		// it fails the batch's runs instead.
+		r := recover()
 		for _, p := range part {
+			if r != nil && p.id == uuid.Nil && p.err == nil {
+				p.err = fmt.Errorf("insert run: panic: %v", r)
+			}
 			close(p.stored)
 		}
 	}()

@@ -57,7 +57,8 @@ func newBatchRig(t *testing.T, max int) batchRig {
 func (r batchRig) workflowWithEndpoint(t *testing.T, tenantID uuid.UUID) (wf, ep uuid.UUID) {
 	t.Helper()
 	ctx := context.Background()
-	def, err := workflow.Decode([]byte("name: batch\nsteps:\n  - { name: a, type: transform, with: { output: \"1\" } }\n"), "application/yaml")
+	src := fmt.Sprintf("name: batch-%s\nsteps:\n  - { name: a, type: transform, with: { output: \"1\" } }\n", uuid.NewString()[:8])
+	def, err := workflow.Decode([]byte(src), "application/yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,5 +314,78 @@ func TestOneTenantsStalledCommitDoesNotHoldAnothersDeliveries(t *testing.T) {
 	}
 	if n := r.transactions(t, r.tenant, theirs[0].id, theirs[1].id); n != 0 {
 		t.Fatalf("a tenant sees %d transactions of another tenant's runs", n)
+	}
+}
+
+func TestARunWithdrawnBeforeAFlusherTakesItIsNotStored(t *testing.T) {
+	r := newBatchRig(t, 16)
+	release := r.holdWorkflow(t, r.tenant, r.workflow)
+	defer release()
+	first := r.blockFlusher(t, r.tenant, r.workflow, r.endpoint)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan inserted, 1)
+	go func() {
+		var x inserted
+		x.id, x.duplicate, x.err = r.g.Insert(ctx, r.delivery(r.tenant, r.workflow, r.endpoint, "withdrawn"))
+		done <- x
+	}()
+	r.waitFor(t, func() bool { return r.g.Waiting() == 1 })
+	cancel()
+	if x := <-done; x.err == nil {
+		t.Fatalf("a run whose sender left while it waited was answered %+v, want an error", x)
+	}
+	if n := r.g.Waiting(); n != 0 {
+		t.Fatalf("%d runs still wait after the only waiting one was withdrawn", n)
+	}
+	release()
+	<-first
+	var stored int
+	err := r.db.InTenantTx(context.Background(), r.tenant, func(q postgres.Querier) error {
+		return q.GetContext(context.Background(), &stored, `SELECT count(*) FROM runs WHERE delivery_id = 'withdrawn'`)
+	})
+	if err != nil || stored != 0 {
+		t.Fatalf("withdrawn run stored %d times (%v), want 0", stored, err)
+	}
+}
+
+func TestARunTakenIntoABatchIsAnsweredWithItsOutcomeEvenIfItsSenderLeft(t *testing.T) {
+	r := newBatchRig(t, 16)
+	wf2, ep2 := r.workflowWithEndpoint(t, r.tenant)
+	releaseFirst := r.holdWorkflow(t, r.tenant, r.workflow)
+	defer releaseFirst()
+	releaseBatch := r.holdWorkflow(t, r.tenant, wf2)
+	defer releaseBatch()
+	first := r.blockFlusher(t, r.tenant, r.workflow, r.endpoint)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make([]inserted, 3)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			c := context.Background()
+			if i == 1 {
+				c = ctx
+			}
+			out[i].id, out[i].duplicate, out[i].err = r.g.Insert(c, r.delivery(r.tenant, wf2, ep2, fmt.Sprint("left-", i)))
+		})
+	}
+	r.waitFor(t, func() bool { return r.g.Waiting() == 3 })
+	releaseFirst() // the flusher takes the three, and waits on the second workflow's lock
+	<-first
+	r.waitFor(t, func() bool { return r.g.Waiting() == 0 })
+	r.waitFor(t, func() bool {
+		var waiting int
+		err := r.db.GetContext(context.Background(), &waiting,
+			`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+		return err == nil && waiting > 0
+	})
+	cancel()
+	releaseBatch()
+	wg.Wait()
+	for i, x := range out {
+		if x.err != nil || x.duplicate || x.id == uuid.Nil {
+			t.Fatalf("run %d: %+v, want it stored and answered (the sender of run 1 left while its batch committed)", i, x)
+		}
 	}
 }
