@@ -84,7 +84,14 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) Decision {
 	if !l.redisSuspended() && ctx.Err() == nil {
 		res, err := l.callRedis(ctx, key, lim)
 		if err == nil {
-			return redisDecision(res, lim)
+			d := redisDecision(res, lim)
+			if d.Allowed {
+				// The local bucket counts what this process let through, so
+				// that failing open mid-window goes on from there instead of
+				// from a full bucket.
+				l.local.allow(key, lim, l.now())
+			}
+			return d
 		}
 		if ctx.Err() == nil { // our timeout or Redis itself, not the caller giving up
 			l.redisFailed(err)

@@ -206,6 +206,26 @@ func TestRedisDownFailsOpenThenRecovers(t *testing.T) {
 	}
 }
 
+// A Redis that stops answering mid-window leaves the fallback with what
+// this process already let through, not a fresh budget.
+func TestFailingOpenMidWindowGoesOnFromWhatThisProcessSpent(t *testing.T) {
+	t.Parallel()
+	srv := redistest.StartServer(t)
+	l := newLimiter(t, srv.URL(), ratelimit.Options{Cooldown: -1})
+	for i, d := range spend(t, l, "k", slow, slow.Burst-1) {
+		if !d.Allowed || d.Degraded {
+			t.Fatalf("event %d with Redis up = %+v, want allowed, not degraded", i+1, d)
+		}
+	}
+	srv.Stop()
+	if d := allowWithin(t, l, "k", slow); !d.Allowed || !d.Degraded {
+		t.Fatalf("last event of the burst with Redis down = %+v, want allowed, degraded", d)
+	}
+	if d := allowWithin(t, l, "k", slow); d.Allowed || !d.Degraded {
+		t.Fatalf("event past the burst with Redis down = %+v, want denied, degraded", d)
+	}
+}
+
 func TestRedisUnreachableFailsOpen(t *testing.T) {
 	t.Parallel()
 	l := newLimiter(t, "redis://127.0.0.1:1/0", ratelimit.Options{})
