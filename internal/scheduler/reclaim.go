@@ -83,11 +83,45 @@ func (s *Scheduler) Reclaim(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+type sighting struct {
+	at        time.Time // the sweep that first saw the task active
+	updatedAt time.Time // the run's updated_at then
+}
+
+// stillActive reports whether c's task was already active, with the run
+// unchanged since, at a sweep at least QueuedGrace ago. One sighting is not
+// enough: the grace counts from the run's last change, and a task can turn
+// active a moment before its worker claims the run — a retry handed out
+// right after its backoff, on a machine slow enough that the claim takes a
+// second (seen: a run reclaimed between its two attempts).
+func (s *Scheduler) stillActive(c candidate, now time.Time) bool {
+	seen, ok := s.active[c.ID]
+	if !ok || !seen.updatedAt.Equal(c.UpdatedAt) {
+		s.active[c.ID] = sighting{at: now, updatedAt: c.UpdatedAt}
+		return false
+	}
+	if now.Sub(seen.at) < s.opt.QueuedGrace {
+		return false
+	}
+	delete(s.active, c.ID)
+	return true
+}
+
+// forgetSightings drops sightings no sweep has confirmed for long: their
+// runs were claimed or finished, and are candidates no more.
+func (s *Scheduler) forgetSightings(now time.Time) {
+	for id, seen := range s.active {
+		if now.Sub(seen.at) > 10*s.opt.QueuedGrace+time.Minute {
+			delete(s.active, id)
+		}
+	}
+}
+
 // orphaned reclaims a queued or delayed run whose task is active: a worker
 // took the task (or Redis recorded it as taken) yet the run was never
-// claimed within the sweep's grace.
+// claimed: still unchanged and active at two sweeps the grace apart.
 func (s *Scheduler) orphaned(ctx context.Context, c candidate, res *SweepResult) {
-	if s.opt.ReclaimAfter <= 0 || c.Status == run.Running {
+	if s.opt.ReclaimAfter <= 0 || c.Status == run.Running || !s.stillActive(c, time.Now()) {
 		return
 	}
 	why := "orphan-" + strconv.FormatInt(c.UpdatedAt.UnixMilli(), 10)

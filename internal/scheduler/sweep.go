@@ -67,6 +67,9 @@ type Scheduler struct {
 	admit *entitlement.Admitter
 	opt   Options
 	after cursor // where the next sweep continues
+	// active holds the queued runs a sweep found with an active task, by
+	// run: when it saw them so, and their updated_at then (reclaim.go).
+	active map[uuid.UUID]sighting
 }
 
 type cursor struct {
@@ -79,7 +82,7 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
-	return &Scheduler{db: db, queue: q, admit: o.Admitter, opt: o}
+	return &Scheduler{db: db, queue: q, admit: o.Admitter, opt: o, active: map[uuid.UUID]sighting{}}
 }
 
 // retentionEvery spaces retention passes: deleting is cheap to postpone.
@@ -167,6 +170,7 @@ func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 	for _, c := range cs {
 		s.check(ctx, c, &res)
 	}
+	s.forgetSightings(time.Now())
 	s.report(res)
 	return res, nil
 }

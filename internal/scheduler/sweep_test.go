@@ -26,6 +26,7 @@ type bundle struct {
 	db     *pgtest.DB
 	queue  *queue.Client
 	insp   *asynq.Inspector
+	redis  string // the Redis URL of the queue
 	tenant uuid.UUID
 	wf     workflow.Workflow
 }
@@ -38,7 +39,8 @@ func setup(t *testing.T) (*scheduler.Scheduler, bundle) {
 func setupBatch(t *testing.T, batch int) (*scheduler.Scheduler, bundle) {
 	t.Helper()
 	db := pgtest.New(t)
-	opt, err := queue.RedisOpt(redistest.New(t))
+	redisURL := redistest.New(t)
+	opt, err := queue.RedisOpt(redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +68,7 @@ func setupBatch(t *testing.T, batch int) (*scheduler.Scheduler, bundle) {
 	sch := scheduler.New(db.DB, q, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute,
 		BatchSize: batch, Log: logging.Nop(),
 		Admitter: &entitlement.Admitter{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: &entitlement.Quota{}}})
-	return sch, bundle{db: db, queue: q, insp: insp, tenant: s.TenantID, wf: wf}
+	return sch, bundle{db: db, queue: q, insp: insp, redis: redisURL, tenant: s.TenantID, wf: wf}
 }
 
 // insertRun stores a run as the intake would, with status and age set directly.
@@ -272,5 +274,54 @@ func (b bundle) exec(t *testing.T, q string, args ...any) {
 		return err
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A queued run whose task is active but never claims it (a worker that got
+// the task and froze, or Redis recording it as taken) is reclaimed — but
+// only once two sweeps at least the grace apart saw it so, since a task
+// turns active a moment before its worker claims the run.
+func TestSweepReclaimsARunWhoseActiveTaskNeverClaimsItOnlyOnceTheGraceHasPassedSinceItWasSeen(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	ctx := context.Background()
+	const grace = 500 * time.Millisecond
+	sch := scheduler.New(b.db.DB, b.queue, scheduler.Options{Interval: time.Hour, QueuedGrace: grace, RunningStale: time.Minute,
+		ReclaimAfter: time.Minute, Log: logging.Nop(),
+		Admitter: &entitlement.Admitter{Plans: entitlement.Checker{Plans: plan.Default()}, Quota: &entitlement.Quota{}}})
+	id := b.insertRun(t, run.Queued, time.Minute)
+	if err := b.queue.EnqueueRun(ctx, b.tenant, id, 3); err != nil {
+		t.Fatal(err)
+	}
+	// A queue consumer that takes the task and never claims the run.
+	opt, err := queue.RedisOpt(b.redis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 1, Queues: map[string]int{queue.QueueDefault: 1}, LogLevel: asynq.FatalLevel})
+	if err := srv.Start(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { <-hold; return nil })); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	defer close(hold)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if info, err := b.insp.GetTaskInfo(queue.QueueDefault, id.String()); err == nil && info.State == asynq.TaskStateActive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the task never became active")
+		}
+	}
+	for i := range 2 {
+		res, err := sch.Sweep(ctx)
+		if err != nil || res.Reclaimed != 0 || res.Present != 1 {
+			t.Fatalf("sweep %d right after the task turned active = %+v (%v); want it seen, not reclaimed", i+1, res, err)
+		}
+	}
+	time.Sleep(grace)
+	res, err := sch.Sweep(ctx)
+	if err != nil || res.Reclaimed != 1 {
+		t.Fatalf("sweep a grace after the first sighting = %+v (%v); want the run reclaimed", res, err)
 	}
 }
