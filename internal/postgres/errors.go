@@ -82,6 +82,14 @@ func isStalePlan(err error) bool {
 	return errors.As(err, &pqErr) && pqErr.Code == codeFeatureNotSupported && strings.Contains(pqErr.Message, "cached plan")
 }
 
+// IsServerError reports whether Postgres itself answered err: the statement
+// reached the server and failed there, so (outside an explicit
+// transaction) nothing of it was committed.
+func IsServerError(err error) bool {
+	var e *pq.Error
+	return errors.As(err, &e)
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint violation.
 func IsUniqueViolation(err error) bool {
 	var pqErr *pq.Error

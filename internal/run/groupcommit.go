@@ -116,6 +116,10 @@ func (g *GroupCommit) withdraw(t *tenantRuns, p *pendingRun) bool {
 	return true
 }
 
+// maxBatchBytes bounds the bodies of one batch: its statement carries them
+// all at once (in base64), and one large body goes alone.
+const maxBatchBytes = 4 << 20
+
 // flush commits the tenant's waiting runs, batch after batch, until none
 // is left.
 func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
@@ -128,7 +132,11 @@ func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
 			g.mu.Unlock()
 			return
 		}
-		k := min(len(t.waiting), g.max)
+		k, bytes := 0, 0
+		for k < min(len(t.waiting), g.max) && (k == 0 || bytes+len(t.waiting[k].n.Body) <= maxBatchBytes) {
+			bytes += len(t.waiting[k].n.Body)
+			k++
+		}
 		batch := slices.Clone(t.waiting[:k])
 		t.waiting = slices.Delete(t.waiting, 0, k)
 		g.mu.Unlock()
@@ -150,18 +158,37 @@ func (g *GroupCommit) commit(part []*pendingRun) {
 			close(p.stored)
 		}
 	}()
-	split := false
-	if len(part) > 1 {
-		err := g.insertMany(part)
-		if err == nil {
-			g.observe(len(part), false)
-			return
-		}
-		logging.From(part[0].ctx).Warn().Err(err).Int("runs", len(part)).Msg("intake batch failed; inserting its runs one by one")
-		split = true
+	if len(part) == 1 {
+		g.observe(1, false)
+		p := part[0]
+		ctx, cancel := batchContext(part) // a sender leaving mid-statement must still learn the outcome
+		defer cancel()
+		p.id, p.duplicate, p.err = Insert(ctx, g.db, p.n)
+		return
 	}
-	g.observe(len(part), split)
+	err := g.insertMany(part)
+	if err == nil {
+		g.observe(len(part), false)
+		return
+	}
+	if !postgres.IsServerError(err) {
+		// No connection in time, the connection lost, the deadline: Postgres
+		// did not refuse a row, and inserting them one by one would only wait
+		// as long again per run. Every sender gets the batch's answer.
+		for _, p := range part {
+			p.err = err
+		}
+		return
+	}
+	// Postgres refused the statement, so nothing of it was committed: each
+	// run is inserted on its own, and a bad row fails only its delivery.
+	logging.From(part[0].ctx).Warn().Err(err).Int("runs", len(part)).Msg("intake batch failed; inserting its runs one by one")
+	g.observe(len(part), true)
 	for _, p := range part {
+		if err := p.ctx.Err(); err != nil { // its sender left; it waits no more
+			p.err = fmt.Errorf("insert run: %w", err)
+			continue
+		}
 		p.id, p.duplicate, p.err = Insert(p.ctx, g.db, p.n)
 	}
 }
@@ -174,8 +201,9 @@ func (g *GroupCommit) observe(runs int, split bool) {
 
 // insertMany inserts every run of part in one statement, and so one
 // transaction (insertBatch). The runs go in the order of their delivery
-// ids, so two batches that share ids wait on each other's in one order
-// rather than deadlock.
+// ids, so two batches that share ids mostly wait on each other's in one
+// order; a deadlock left (ids across endpoints, replay locks) is a server
+// error, which splits the batch.
 func (g *GroupCommit) insertMany(part []*pendingRun) error {
 	slices.SortStableFunc(part, func(a, b *pendingRun) int { return cmp.Compare(a.n.DeliveryID, b.n.DeliveryID) })
 	ns := make([]New, len(part))
