@@ -132,16 +132,23 @@ func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
 			g.mu.Unlock()
 			return
 		}
-		k, bytes := 0, 0
-		for k < min(len(t.waiting), g.max) && (k == 0 || bytes+len(t.waiting[k].n.Body) <= maxBatchBytes) {
-			bytes += len(t.waiting[k].n.Body)
-			k++
-		}
+		k := g.batchLen(t.waiting)
 		batch := slices.Clone(t.waiting[:k])
 		t.waiting = slices.Delete(t.waiting, 0, k)
 		g.mu.Unlock()
 		g.commit(batch)
 	}
+}
+
+// batchLen is how many of the waiting runs the next batch takes: at least
+// one, at most max, and no more bodies than maxBatchBytes.
+func (g *GroupCommit) batchLen(waiting []*pendingRun) int {
+	k, bytes := 1, len(waiting[0].n.Body)
+	for k < min(len(waiting), g.max) && bytes+len(waiting[k].n.Body) <= maxBatchBytes {
+		bytes += len(waiting[k].n.Body)
+		k++
+	}
+	return k
 }
 
 // commit stores one tenant's runs in one statement, or each on its own

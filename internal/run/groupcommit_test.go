@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,13 +147,20 @@ func (r batchRig) blockFlusher(t *testing.T, tenantID, wf, ep uuid.UUID) <-chan 
 		x.id, x.duplicate, x.err = r.g.Insert(context.Background(), r.delivery(tenantID, wf, ep, "first"))
 		first <- x
 	}()
+	r.waitForALockWait(t)
+	return first
+}
+
+// waitForALockWait waits until a backend of the test's database waits on a
+// lock (a flusher's statement held by holdWorkflow).
+func (r batchRig) waitForALockWait(t *testing.T) {
+	t.Helper()
 	r.waitFor(t, func() bool {
 		var waiting int
 		err := r.db.GetContext(context.Background(), &waiting,
 			`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
 		return err == nil && waiting > 0
 	})
-	return first
 }
 
 // transactions counts the distinct transactions that wrote the runs.
@@ -374,12 +382,7 @@ func TestARunTakenIntoABatchIsAnsweredWithItsOutcomeEvenIfItsSenderLeft(t *testi
 	releaseFirst() // the flusher takes the three, and waits on the second workflow's lock
 	<-first
 	r.waitFor(t, func() bool { return r.g.Waiting() == 0 })
-	r.waitFor(t, func() bool {
-		var waiting int
-		err := r.db.GetContext(context.Background(), &waiting,
-			`SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
-		return err == nil && waiting > 0
-	})
+	r.waitForALockWait(t)
 	cancel()
 	releaseBatch()
 	wg.Wait()
@@ -387,5 +390,26 @@ func TestARunTakenIntoABatchIsAnsweredWithItsOutcomeEvenIfItsSenderLeft(t *testi
 		if x.err != nil || x.duplicate || x.id == uuid.Nil {
 			t.Fatalf("run %d: %+v, want it stored and answered (the sender of run 1 left while its batch committed)", i, x)
 		}
+	}
+}
+
+func TestABatchCarriesAtMostItsByteBudgetOfBodies(t *testing.T) {
+	r := newBatchRig(t, 16)
+	release := r.holdWorkflow(t, r.tenant, r.workflow)
+	first := r.blockFlusher(t, r.tenant, r.workflow, r.endpoint)
+	big := make([]run.New, 3)
+	for i := range big {
+		big[i] = r.delivery(r.tenant, r.workflow, r.endpoint, fmt.Sprint("big-", i))
+		big[i].Body = []byte(`"` + strings.Repeat("x", 3<<20) + `"`)
+	}
+	out := r.insertAll(t, big, 3, release)
+	<-first
+	for i, x := range out {
+		if x.err != nil || x.duplicate {
+			t.Fatalf("run %d: %+v", i, x)
+		}
+	}
+	if got := r.commits.String(); got != "[1 split=false 1 split=false 1 split=false 1 split=false]" {
+		t.Fatalf("observed commits %s, want each 3 MiB body in a transaction of its own", got)
 	}
 }
