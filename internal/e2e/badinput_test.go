@@ -106,6 +106,15 @@ func TestBytesPostgresCannotHoldInTextAreRefusedOrReplacedNotA500(t *testing.T) 
 		t.Fatalf("NUL in the query, invalid UTF-8 in a header = %d, want 202 (stored with U+FFFD)", status)
 	}
 	s.waitRun(acme.Key, id, "succeeded")
+	// The Content-Type is stored as the other headers are, whether the run
+	// is inserted alone or in a batch of its tenant's deliveries.
+	status, id = s.post(url, `{"order":{"id":"ct","total":1}}`, "Content-Type", "application/json; charset=\xff")
+	if status != 202 {
+		t.Fatalf("invalid UTF-8 in the Content-Type = %d, want 202 (stored with U+FFFD)", status)
+	}
+	if r := s.waitRun(acme.Key, id, "succeeded"); r.Trigger.ContentType != "application/json; charset=\uFFFD" {
+		t.Errorf("stored Content-Type = %q, want the invalid byte as U+FFFD", r.Trigger.ContentType)
+	}
 	// A step output Postgres cannot store is a permanent failure, not a retry loop.
 	_, id = s.post(url, `{"order":{"id":"nul\u0000here","total":500}}`)
 	if r := s.waitRun(acme.Key, id, "failed", "dead", "succeeded"); r.Status != "failed" || r.Attempt != 1 {

@@ -205,7 +205,7 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, v signature.
 	n := run.New{
 		TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
 		TriggerKind: run.TriggerWebhook, DeliveryID: v.DeliveryID, MaxAttempts: t.MaxAttempts,
-		RequestID: d.RequestID, Body: d.Body, ContentType: d.ContentType,
+		RequestID: d.RequestID, Body: d.Body, ContentType: storable(d.ContentType),
 		Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
 		KeyExpr: t.KeyExpr, ReplayWindow: v.ReplayWindow,
 	}
@@ -331,7 +331,8 @@ func checkDeliveryID(id string) error {
 }
 
 // flatten keeps the first value of each name, lower-cased, minus dropped
-// names. NUL becomes U+FFFD: JSON text in Postgres cannot hold it, and a
+// names. NUL and invalid UTF-8 become U+FFFD (so does the Content-Type,
+// which is stored beside them): JSON text in Postgres cannot hold them, and a
 // sender's stray byte must not cost its delivery (the body keeps every byte).
 func flatten(m map[string][]string, drop func(string) bool) map[string]string {
 	out := make(map[string]string, len(m))
