@@ -413,3 +413,56 @@ func TestABatchCarriesAtMostItsByteBudgetOfBodies(t *testing.T) {
 		t.Fatalf("observed commits %s, want each 3 MiB body in a transaction of its own", got)
 	}
 }
+
+func TestABatchThatGetsNoConnectionAnswersAllItsSendersAtOnce(t *testing.T) {
+	r := newBatchRig(t, 16)
+	// A pool of one connection: the flusher's, until the test takes it.
+	pool, err := postgres.Open(context.Background(), r.db.AppURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pool.Close() })
+	r.g = run.NewGroupCommit(pool, 1, 16)
+	r.g.Observe = r.commits.observe
+
+	release := r.holdWorkflow(t, r.tenant, r.workflow)
+	first := r.blockFlusher(t, r.tenant, r.workflow, r.endpoint)
+	out := make([]inserted, 5)
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Go(func() {
+			ctx := postgres.WithConnWait(context.Background(), 300*time.Millisecond)
+			out[i].id, out[i].duplicate, out[i].err = r.g.Insert(ctx, r.delivery(r.tenant, r.workflow, r.endpoint, fmt.Sprint("d", i)))
+		})
+	}
+	r.waitFor(t, func() bool { return r.g.Waiting() == 5 })
+	// Ask for the pool's connection before the first run gives it back, so
+	// that the batch behind it finds none.
+	taken := make(chan struct{})
+	go func() {
+		conn, err := pool.Conn(context.Background())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		close(taken)
+	}()
+	r.waitFor(t, func() bool { return pool.Stats().WaitCount == 1 })
+	release()
+	if x := <-first; x.err != nil {
+		t.Fatalf("first run: %v", x.err)
+	}
+	<-taken
+	wg.Wait()
+	for i, x := range out {
+		if !postgres.IsPoolBusy(x.err) {
+			t.Errorf("run %d = %+v, want the pool-busy answer", i, x)
+		}
+	}
+	// A split would have retried each run alone, each waiting for a
+	// connection again.
+	if got := r.commits.String(); got != "[1 split=false]" {
+		t.Errorf("observed commits %s, want only the first run's (the batch failed whole, not split)", got)
+	}
+}
