@@ -10,6 +10,7 @@ import (
 	"aias/internal/account"
 	"aias/internal/auth"
 	"aias/internal/tenant"
+	"aias/internal/testutil/smtptest"
 )
 
 func TestAnInvitationWorksOnce(t *testing.T) {
@@ -185,14 +186,14 @@ func TestANewUsersPasswordIsCheckedOnAcceptance(t *testing.T) {
 
 func TestAnInvitationIsEmailedWhenAMailerIsConfigured(t *testing.T) {
 	t.Parallel()
-	srv := newSMTPServer(t)
-	s, _ := setup(t, account.Options{Mailer: srv.mailer(t), PublicURL: "https://aias.example.com"})
+	srv := smtptest.New(t)
+	s, _ := setup(t, account.Options{Mailer: mailer(t, srv), PublicURL: "https://aias.example.com"})
 	owner := signup(t, s, "sender@example.com")
 	inv, err := s.Invite(context.Background(), owner.Principal, "recipient@example.com", auth.Member)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := srv.received()
+	got := srv.Received()
 	if !inv.Sent || len(got) != 1 {
 		t.Fatalf("Sent = %v, server received %d messages; want one sent", inv.Sent, len(got))
 	}

@@ -6,17 +6,18 @@ import (
 	"testing"
 
 	"aias/internal/account"
+	"aias/internal/testutil/smtptest"
 )
 
 func TestSMTPDeliversAPlainTextMessage(t *testing.T) {
 	t.Parallel()
-	srv := newSMTPServer(t)
-	err := srv.mailer(t).Send(context.Background(), account.Message{
+	srv := smtptest.New(t)
+	err := mailer(t, srv).Send(context.Background(), account.Message{
 		To: "someone@example.com", Subject: "Réinitialiser", Body: "line one\n.line starting with a dot\nhttps://x/reset?token=abc\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := srv.received()
+	got := srv.Received()
 	if len(got) != 1 {
 		t.Fatalf("received %d messages, want 1", len(got))
 	}
@@ -36,17 +37,17 @@ func TestSMTPDeliversAPlainTextMessage(t *testing.T) {
 
 func TestSMTPRefusesHeaderInjection(t *testing.T) {
 	t.Parallel()
-	srv := newSMTPServer(t)
+	srv := smtptest.New(t)
 	for _, m := range []account.Message{
 		{To: "a@example.com\r\nBcc: victim@example.com", Subject: "x", Body: "x"},
 		{To: "a@example.com", Subject: "x\r\nBcc: victim@example.com", Body: "x"},
 		{To: "not an address", Subject: "x", Body: "x"},
 	} {
-		if err := srv.mailer(t).Send(context.Background(), m); err == nil {
+		if err := mailer(t, srv).Send(context.Background(), m); err == nil {
 			t.Errorf("Send(%q, %q) = nil, want refused", m.To, m.Subject)
 		}
 	}
-	if got := srv.received(); len(got) != 0 {
+	if got := srv.Received(); len(got) != 0 {
 		t.Errorf("server received %d messages, want none", len(got))
 	}
 }

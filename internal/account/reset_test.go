@@ -9,6 +9,7 @@ import (
 	"aias/internal/account"
 	"aias/internal/auth"
 	"aias/internal/tenant"
+	"aias/internal/testutil/smtptest"
 )
 
 const newPassword = "velvet-canyon-88-thistle"
@@ -120,15 +121,15 @@ func TestRequestResetEmailsKnownUsersAndAnswersTheSameForOthers(t *testing.T) {
 	plain, _ := setup(t, account.Options{})
 	wantCode(t, "RequestReset without a mailer", plain.RequestReset(ctx, "any@example.com", "192.0.2.1"), "mail_not_configured")
 
-	srv := newSMTPServer(t)
-	s, _ := setup(t, account.Options{Mailer: srv.mailer(t)})
+	srv := smtptest.New(t)
+	s, _ := setup(t, account.Options{Mailer: mailer(t, srv)})
 	signup(t, s, "mailme@example.com")
 	for _, email := range []string{"mailme@example.com", "ghost@example.com"} {
 		if err := s.RequestReset(ctx, email, "192.0.2.1"); err != nil {
 			t.Errorf("RequestReset(%s) = %v, want nil", email, err)
 		}
 	}
-	got := srv.received()
+	got := srv.Received()
 	if len(got) != 1 || got[0].To != "mailme@example.com" || !strings.Contains(got[0].Data, "/reset?token=") {
 		t.Fatalf("received %+v, want one reset link to mailme@example.com", got)
 	}

@@ -3,11 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -17,6 +13,7 @@ import (
 	"aias/internal/errs"
 	"aias/internal/postgres"
 	"aias/internal/testutil/pgtest"
+	"aias/internal/testutil/smtptest"
 )
 
 // cheap keeps argon2id fast in tests that are not about its cost.
@@ -123,99 +120,10 @@ func refused(t *testing.T, s *account.Service, tok, why string) {
 	}
 }
 
-// mail is one message an smtpServer received.
-type mail struct {
-	From, To string
-	Data     string
-}
-
-// smtpServer is a minimal SMTP server on loopback speaking the protocol
-// for real (EHLO, MAIL, RCPT, DATA, QUIT), recording what it received.
-type smtpServer struct {
-	Addr *net.TCPAddr
-	mu   sync.Mutex
-	got  []mail
-}
-
-func newSMTPServer(t *testing.T) *smtpServer {
+// mailer sends through srv.
+func mailer(t *testing.T, srv *smtptest.Server) *account.SMTP {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &smtpServer{Addr: ln.Addr().(*net.TCPAddr)}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() { defer wg.Done(); srv.serve(conn) }()
-		}
-	}()
-	return srv
-}
-
-func (s *smtpServer) serve(conn net.Conn) {
-	defer func() { _ = conn.Close() }()
-	tp := textproto.NewConn(conn)
-	_ = tp.PrintfLine("220 test ESMTP")
-	var m mail
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		verb := strings.ToUpper(strings.Fields(line + " x")[0])
-		switch verb {
-		case "EHLO":
-			_ = tp.PrintfLine("250-test\r\n250 8BITMIME")
-		case "MAIL":
-			m = mail{From: between(line, "<", ">")}
-			_ = tp.PrintfLine("250 ok")
-		case "RCPT":
-			m.To = between(line, "<", ">")
-			_ = tp.PrintfLine("250 ok")
-		case "DATA":
-			_ = tp.PrintfLine("354 go on")
-			b, err := io.ReadAll(tp.DotReader())
-			if err != nil {
-				return
-			}
-			m.Data = string(b)
-			s.mu.Lock()
-			s.got = append(s.got, m)
-			s.mu.Unlock()
-			_ = tp.PrintfLine("250 queued")
-		case "QUIT":
-			_ = tp.PrintfLine("221 bye")
-			return
-		default:
-			_ = tp.PrintfLine("250 ok")
-		}
-	}
-}
-
-func between(s, open, closing string) string {
-	_, rest, _ := strings.Cut(s, open)
-	v, _, _ := strings.Cut(rest, closing)
-	return v
-}
-
-func (s *smtpServer) received() []mail {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]mail(nil), s.got...)
-}
-
-func (s *smtpServer) mailer(t *testing.T) *account.SMTP {
-	t.Helper()
-	m, err := account.NewSMTP(account.SMTPSettings{Host: "127.0.0.1", Port: s.Addr.Port, From: "aias@example.com"})
+	m, err := account.NewSMTP(account.SMTPSettings{Host: "127.0.0.1", Port: srv.Addr.Port, From: "aias@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
