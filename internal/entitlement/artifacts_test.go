@@ -137,10 +137,10 @@ func TestSlotsHoldOnARedisCluster(t *testing.T) {
 	ctx := context.Background()
 	for range 4 { // tenants hash to different nodes
 		tenant := uuid.New()
-		if !slots.Acquire(ctx, tenant, uuid.New(), 1) {
+		if slots.Acquire(ctx, tenant, uuid.New(), 1) != entitlement.Taken {
 			t.Fatal("the first run of a tenant with one slot was refused")
 		}
-		if slots.Acquire(ctx, tenant, uuid.New(), 1) {
+		if slots.Acquire(ctx, tenant, uuid.New(), 1) != entitlement.Full {
 			t.Error("a second run took a tenant's only slot on a cluster")
 		}
 	}

@@ -20,8 +20,8 @@ type Slots struct {
 }
 
 // acquire drops expired leases, then refreshes the run's slot or takes a
-// free one. It answers 1 (the run holds a slot) or 0 (the tenant is at its
-// limit).
+// free one. It answers 2 (the run held a slot: refreshed), 1 (it took a
+// free one) or 0 (the tenant is at its limit).
 //
 //	KEYS[1]  the tenant's sorted set: run id → lease expiry (ms)
 //	ARGV[1]  now (Unix ms): leases scored at or before it have expired
@@ -35,7 +35,7 @@ var acquire = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
-  return 1
+  return 2
 end
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[4])
@@ -45,22 +45,37 @@ end
 return 0
 `)
 
+// Hold is what Acquire found for a run.
+type Hold int
+
+const (
+	// Full: the tenant is at its limit; the run holds no slot.
+	Full Hold = iota
+	// Taken: the run took a free slot (or the limit does not apply).
+	Taken
+	// Refreshed: the run already held a slot, whose lease was renewed. A
+	// delivery that finds its run's slot held did not take it: the slot is
+	// another delivery's of the same run (a redelivery while the first
+	// still runs) until this one claims the run.
+	Refreshed
+)
+
 // Acquire takes (or refreshes) a slot for the run if the tenant has fewer
 // than limit runs executing. limit < 1 means unlimited.
-func (s *Slots) Acquire(ctx context.Context, tenantID, runID uuid.UUID, limit int) bool {
+func (s *Slots) Acquire(ctx context.Context, tenantID, runID uuid.UUID, limit int) Hold {
 	if limit < 1 || s == nil || s.Redis == nil {
-		return true
+		return Taken
 	}
 	lease := s.lease()
 	now := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	ok, err := acquire.Run(ctx, s.Redis, []string{s.key(tenantID)},
+	h, err := acquire.Run(ctx, s.Redis, []string{s.key(tenantID)},
 		now.UnixMilli(), now.Add(lease).UnixMilli(), limit, runID.String(), (2 * lease).Milliseconds()).Int()
 	if err != nil {
-		return true // fail open: see the type's comment
+		return Taken // fail open: see the type's comment
 	}
-	return ok == 1
+	return Hold(h)
 }
 
 // Release gives the run's slot back.

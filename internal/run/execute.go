@@ -115,12 +115,18 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	if e.Slots == nil {
 		limit = 0
 	}
-	if !e.Slots.Acquire(ctx, tenantID, id, limit) {
+	hold := e.Slots.Acquire(ctx, tenantID, id, limit)
+	if hold == entitlement.Full {
 		return ErrBusy
 	}
 	leased := e.now()
-	defer e.Slots.Release(ctx, tenantID, id)
 	r, def, done, err := e.start(ctx, tenantID, id, a.TaskID)
+	// The slot is given back by the delivery that claimed the run, or that
+	// took it: one that found it held and was refused the claim leaves it
+	// to the delivery running the run.
+	if r.ID != uuid.Nil || hold == entitlement.Taken {
+		defer e.Slots.Release(ctx, tenantID, id)
+	}
 	if errors.Is(err, errNotRunnable) {
 		logging.From(ctx).Info().Err(err).Msg("task skipped")
 		return nil

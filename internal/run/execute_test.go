@@ -19,12 +19,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"aias/internal/entitlement"
 	"aias/internal/logging"
+	"aias/internal/plan"
 	"aias/internal/postgres"
 	"aias/internal/run"
 	"aias/internal/step"
 	"aias/internal/tenant"
 	"aias/internal/testutil/pgtest"
+	"aias/internal/testutil/redistest"
 	"aias/internal/workflow"
 )
 
@@ -432,5 +435,41 @@ steps:
 	}
 	if r, _ := b.get(t, id); r.Status != run.Canceled {
 		t.Errorf("run = %s, want canceled", r.Status)
+	}
+}
+
+func TestADeliveryRefusedTheClaimLeavesTheRunningDeliveryItsSlot(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	rdb := redistest.Client(t, redistest.New(t))
+	e.Slots = &entitlement.Slots{Redis: rdb}
+	e.Plans = &entitlement.Checker{Plans: plan.Default()}
+	e.ReclaimAfter = time.Minute
+	release := make(chan struct{})
+	b.calls.block["/slow"] = release
+	id := b.newRun(t, fmt.Sprintf(`
+name: slotted
+steps:
+  - { name: slow, type: http, with: { url: "%s/slow" } }
+`, b.srv.URL))
+	ctx := context.Background()
+	slots := func() int64 { return rdb.ZCard(ctx, "aias:slots:"+b.tenant.String()).Val() }
+	live := make(chan error, 1)
+	go func() { live <- e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "first"}) }()
+	<-b.calls.entered
+	// The same run delivered again (a recovered task, a reclaim) while the
+	// first delivery is alive: its claim is refused.
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "second"}); err != nil {
+		t.Fatalf("second delivery = %v, want nil (it steps aside)", err)
+	}
+	if n := slots(); n != 1 {
+		t.Errorf("slots held while the first delivery runs = %d, want 1 (the refused delivery must not free it)", n)
+	}
+	close(release)
+	if err := <-live; err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	if n := slots(); n != 0 {
+		t.Errorf("slots held after the run finished = %d, want 0", n)
 	}
 }
