@@ -125,19 +125,29 @@ func (delay) decide(ctx context.Context, w *walker, s workflow.Step, env step.En
 	if until.Sub(now) > workflow.MaxDelay {
 		return step.Result{}, step.Permanent(fmt.Errorf("delay until %s is more than %s away", until.Format(time.RFC3339), workflow.MaxDelay))
 	}
-	return step.Result{Output: map[string]any{"until": until.UTC().Format(time.RFC3339Nano)}, Until: until}, nil
+	res := step.Result{Output: map[string]any{"until": until.UTC().Format(time.RFC3339Nano)}}
+	if until.After(now) { // only a time to come parks the run
+		res.Until = until
+	}
+	return res, nil
 }
 
 func (delay) next(ctx context.Context, w *walker, s workflow.Step, out any, fresh bool, env step.Env) error {
 	record(env, s, out)
 	until, ok := untilOf(out)
 	switch {
-	case !ok || !w.e.now().Before(until):
+	case !ok || w.trial != nil: // a trial does not wait: it shows the time and goes on
 		return nil
-	case w.trial != nil: // a trial does not wait: it shows the time and goes on
+	case fresh:
+		// Its commit parked the run if the time was still to come when the
+		// step ran; the walk must agree with it, whatever the clock says now.
+		if w.parked {
+			w.parked = false
+			return &DelayError{Until: until}
+		}
 		return nil
-	case fresh: // its commit parked the run already
-		return &DelayError{Until: until}
+	case !w.e.now().Before(until):
+		return nil
 	}
 	return w.park(ctx, until) // an early delivery (a sweep, a redrive): park the run again
 }

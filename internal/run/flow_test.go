@@ -178,10 +178,31 @@ func TestARecordedDelayInThePastContinuesAndAFreshOneParks(t *testing.T) {
 		t.Errorf("a delay recorded in the past: next = %v, want nil", err)
 	}
 	future := decodeJSON([]byte(`{"until":"2030-05-01T12:00:00.000000001Z"}`))
-	err := (delay{}).next(context.Background(), flowWalker(now), s, future, true, flowEnv())
+	w := flowWalker(now)
+	w.parked = true // its commit parked the run
+	err := (delay{}).next(context.Background(), w, s, future, true, flowEnv())
 	var d *DelayError
 	if !errors.As(err, &d) || !d.Until.Equal(now.Add(time.Nanosecond)) {
 		t.Errorf("a fresh delay: next = %v, want a DelayError until a nanosecond from now", err)
+	}
+	// A fresh delay whose commit did not park the run goes on, even if the
+	// clock has not yet passed it: the walk follows what was committed.
+	if err := (delay{}).next(context.Background(), flowWalker(now), s, future, true, flowEnv()); err != nil {
+		t.Errorf("a fresh delay that did not park the run: next = %v, want nil", err)
+	}
+}
+
+func TestADelayWhoseTimeHasPassedDoesNotParkTheRun(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
+	for _, with := range []map[string]any{{"until": "'2000-01-01T00:00:00Z'"}, {"for": "0s"}, {"for": "-1m"}} {
+		res, err := decide(t, flowWalker(now), workflow.Step{Type: "delay", With: with}, flowEnv())
+		if err != nil {
+			t.Fatalf("%v: %v", with, err)
+		}
+		if !res.Until.IsZero() {
+			t.Errorf("%v: Until = %s, want none (the run goes on at once)", with, res.Until)
+		}
 	}
 }
 

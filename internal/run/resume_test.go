@@ -141,3 +141,21 @@ steps:
 		t.Errorf("notify called %d times before the delay's time", n)
 	}
 }
+
+func TestADelayUntilATimePastGoesOnInTheSameDelivery(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: past
+steps:
+  - { name: wait, type: delay, with: { until: "'2000-01-01T00:00:00Z'" } }
+  - { name: notify, type: http, with: { url: "%s/notify" } }
+`, b.srv.URL))
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v, want nil", err)
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Succeeded || b.calls.count("/notify") != 1 {
+		t.Errorf("run = %s with %d notify calls, want succeeded with one in one delivery", r.Status, b.calls.count("/notify"))
+	}
+}

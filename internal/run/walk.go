@@ -52,6 +52,8 @@ type walker struct {
 	pos      int // the next position
 	// skipped are the steps a stop left unrun, recorded as skipped.
 	skipped []workflow.Step
+	// parked is set by the commit of a delay step that parked the run.
+	parked bool
 	// trial, when set, keeps what the walk does in memory instead of the
 	// run's rows: a test run of a definition that has no run (trial.go).
 	trial *trialLedger
@@ -241,7 +243,11 @@ func (w *walker) commit(rec StepRecord, arts []step.Artifact, until time.Time) e
 		w.trial.add(rec, arts)
 		return nil
 	}
-	return w.e.commitStep(w.base, w.r, rec, arts, until)
+	if err := w.e.commitStep(w.base, w.r, rec, arts, until); err != nil {
+		return err
+	}
+	w.parked = !until.IsZero()
+	return nil
 }
 
 // writeFailed records a failed attempt and returns the step's failed
