@@ -473,3 +473,26 @@ steps:
 		t.Errorf("slots held after the run finished = %d, want 0", n)
 	}
 }
+
+// An error may quote trigger data (a regular expression's, say): a NUL in
+// it is stored as U+FFFD, so the run still ends.
+func TestAnErrorQuotingANulStillEndsTheRun(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, `
+name: nul-error
+steps:
+  - { name: a, type: transform, with: { output: "'x' matches ('(' + string(trigger.body.p))" } }
+`)
+	b.exec(t, `UPDATE runs SET body = convert_to('{"p":"\u0000"}', 'UTF8') WHERE id = $1`, id)
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v, want the run failed and the task done", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Failed || !strings.Contains(deref(r.Error), "\uFFFD") {
+		t.Fatalf("run = %s (%q), want failed with the NUL shown as U+FFFD", r.Status, deref(r.Error))
+	}
+	if len(steps) != 1 || steps[0].Error == nil || !strings.Contains(*steps[0].Error, "\uFFFD") {
+		t.Errorf("step records %+v, want the failed step with its error stored", steps)
+	}
+}

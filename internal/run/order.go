@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -63,8 +64,16 @@ func keyOf(ctx context.Context, src string, r Run) (*string, error) {
 	if key == "" {
 		return nil, nil
 	}
+	// A key quotes trigger data: a NUL or a stray byte in it must not make
+	// it unstorable, nor may the cut split a character (either would fail
+	// every delivery of the run, and hold up every later run of the key).
+	key = postgres.Text(key)
 	if len(key) > MaxKeyLen {
-		key = key[:MaxKeyLen]
+		n := MaxKeyLen
+		for n > 0 && !utf8.RuneStart(key[n]) {
+			n--
+		}
+		key = key[:n]
 	}
 	return &key, nil
 }

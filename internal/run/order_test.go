@@ -197,3 +197,29 @@ steps:
 		t.Fatalf("run = %s (%s), want succeeded", r.Status, deref(r.Error))
 	}
 }
+
+// A key quotes trigger data: a NUL, or a character the length bound would
+// cut in two, is stored as U+FFFD or left out, not refused by Postgres on
+// every delivery (which would hold up every later run of the workflow).
+func TestAKeyWithBytesTextCannotHoldIsStoredAndItsRunGoesOn(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	long := strings.Repeat("x", run.MaxKeyLen-1) + "é"
+	ids := b.keyedRuns(t, `
+name: odd-keys
+concurrency_key: trigger.body.customer
+steps:
+  - { name: a, type: transform, with: { output: "1" } }
+`, `{"customer":"a\u0000b"}`, fmt.Sprintf(`{"customer":%q}`, long))
+	want := []string{"a\uFFFDb", strings.Repeat("x", run.MaxKeyLen-1)}
+	for i, id := range ids {
+		if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+			t.Fatalf("run %d: Execute = %v", i, err)
+		}
+		r, _ := b.get(t, id)
+		key, _ := b.keyState(t, id)
+		if r.Status != run.Succeeded || key == nil || *key != want[i] {
+			t.Errorf("run %d = %s (%s) with key %q, want succeeded with key %q", i, r.Status, deref(r.Error), deref(key), want[i])
+		}
+	}
+}

@@ -248,7 +248,7 @@ func touchRun(ctx context.Context, q postgres.Getter, r Run) error {
 func writeStep(ctx context.Context, q postgres.Querier, tenantID uuid.UUID, s StepRecord, heartbeat, counted bool) (int, error) {
 	const write = `SELECT running, tries FROM aias_write_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
 	return fencedWrite(ctx, q, s, "", write, tenantID, s.RunID, s.Attempt, heartbeat, s.Position, s.Name, s.Type, s.Status,
-		nullJSON(s.Output), s.Error, logsJSON(s), s.StartedAt, s.FinishedAt, s.DurationMS, counted)
+		nullJSON(s.Output), postgres.TextPtr(s.Error), logsJSON(s), s.StartedAt, s.FinishedAt, s.DurationMS, counted)
 }
 
 // writeArtifactStep writes a succeeded step with the one artifact it made,
@@ -259,7 +259,7 @@ func writeArtifactStep(ctx context.Context, q postgres.Querier, tenantID uuid.UU
 	const write = `SELECT running, tries FROM aias_write_artifact_step($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
 	                                                                  $14, $15, $16, $17, $18, $19)`
 	_, err := fencedWrite(ctx, q, s, fmt.Sprintf(" with artifact %q", a.Name), write, tenantID, s.RunID, s.Attempt, s.Position,
-		s.Name, s.Type, s.Status, nullJSON(s.Output), s.Error, logsJSON(s), s.StartedAt, s.FinishedAt, s.DurationMS,
+		s.Name, s.Type, s.Status, nullJSON(s.Output), postgres.TextPtr(s.Error), logsJSON(s), s.StartedAt, s.FinishedAt, s.DurationMS,
 		uuid.New(), a.Name, a.ContentType, len(a.Content), artifact.Sum(a.Content), a.Content)
 	return err
 }
@@ -317,7 +317,7 @@ func delayRun(ctx context.Context, q postgres.Querier, r Run, until time.Time) e
 func requeueRun(ctx context.Context, q postgres.Querier, r Run, msg string, next time.Time) error {
 	const requeue = `UPDATE runs SET status = 'queued', error = $2, next_attempt_at = $3, updated_at = now()
 	                  WHERE id = $1 AND tenant_id = $5 AND status = 'running' AND attempt = $4`
-	if _, err := q.ExecContext(ctx, requeue, r.ID, msg, next, r.Attempt, r.TenantID); err != nil {
+	if _, err := q.ExecContext(ctx, requeue, r.ID, postgres.Text(msg), next, r.Attempt, r.TenantID); err != nil {
 		return fmt.Errorf("requeue run %s: %w", r.ID, postgres.Classify(err))
 	}
 	return nil
@@ -339,7 +339,7 @@ func giveBackAttempt(ctx context.Context, q postgres.Querier, r Run) error {
 // from the very write that ends the run (aias_finish_run, migration 00013).
 func finishRun(ctx context.Context, q postgres.Querier, r Run, status Status, msg *string) (owned, notify bool, err error) {
 	const done = `SELECT notify FROM aias_finish_run($1, $2, $3, $4, $5)`
-	err = q.GetContext(ctx, &notify, done, r.TenantID, r.ID, r.Attempt, status, msg)
+	err = q.GetContext(ctx, &notify, done, r.TenantID, r.ID, r.Attempt, status, postgres.TextPtr(msg))
 	if postgres.IsNoRows(err) {
 		return false, false, nil
 	}
@@ -354,7 +354,7 @@ func finishRun(ctx context.Context, q postgres.Querier, r Run, status Status, ms
 func buryRun(ctx context.Context, q postgres.Querier, tenantID, id uuid.UUID, msg string) error {
 	const dead = `UPDATE runs SET status = 'dead', error = $2, finished_at = now(), updated_at = now(), next_attempt_at = NULL
 	               WHERE id = $1 AND tenant_id = $3 AND status IN ('queued', 'delayed', 'running')`
-	if _, err := q.ExecContext(ctx, dead, id, msg, tenantID); err != nil {
+	if _, err := q.ExecContext(ctx, dead, id, postgres.Text(msg), tenantID); err != nil {
 		return fmt.Errorf("bury run %s: %w", id, postgres.Classify(err))
 	}
 	return nil
@@ -479,7 +479,7 @@ func countNoticeAttempt(ctx context.Context, q postgres.Querier, tenantID, id uu
 func recordNoticeOutcome(ctx context.Context, q postgres.Querier, r Run, claim noticeClaim, state string, msg *string, next *time.Time) error {
 	const record = `UPDATE runs SET callback_state = $2, callback_error = $3, callback_next_at = $4
 	                 WHERE id = $1 AND tenant_id = $7 AND callback_state = 'pending' AND callback_attempts = $5 AND callback_round = $6`
-	if _, err := q.ExecContext(ctx, record, r.ID, state, msg, next, claim.Attempts, claim.Round, r.TenantID); err != nil {
+	if _, err := q.ExecContext(ctx, record, r.ID, state, postgres.TextPtr(msg), next, claim.Attempts, claim.Round, r.TenantID); err != nil {
 		return fmt.Errorf("record notification of run %s: %w", r.ID, postgres.Classify(err))
 	}
 	return nil

@@ -205,7 +205,7 @@ func (in *Intake) Accept(ctx context.Context, t Target, d Delivery, v signature.
 	n := run.New{
 		TenantID: t.TenantID, WorkflowID: t.WorkflowID, WorkflowVersion: t.Version, EndpointID: &t.EndpointID,
 		TriggerKind: run.TriggerWebhook, DeliveryID: v.DeliveryID, MaxAttempts: t.MaxAttempts,
-		RequestID: d.RequestID, Body: d.Body, ContentType: storable(d.ContentType),
+		RequestID: d.RequestID, Body: d.Body, ContentType: postgres.Text(d.ContentType),
 		Headers: flatten(d.Header, dropped(t.Settings)), Query: flatten(d.Query, nil), ReceivedAt: d.ReceivedAt,
 		KeyExpr: t.KeyExpr, ReplayWindow: v.ReplayWindow,
 	}
@@ -341,13 +341,9 @@ func flatten(m map[string][]string, drop func(string) bool) map[string]string {
 		if len(vs) == 0 || (drop != nil && drop(k)) {
 			continue
 		}
-		out[storable(k)] = storable(vs[0])
+		out[postgres.Text(k)] = postgres.Text(vs[0])
 	}
 	return out
-}
-
-func storable(s string) string {
-	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 }
 
 func (in *Intake) now() time.Time {
