@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -60,15 +61,58 @@ func ParseRunNotify(t *asynq.Task) (RunNotify, error) {
 	return p, nil
 }
 
-// EnqueueNotify enqueues run:notify for a run. A task that already exists
-// for the run (waiting, retrying or running) is success.
+// EnqueueNotify enqueues run:notify for a run, as EnsureNotify does.
 func (c *Client) EnqueueNotify(ctx context.Context, tenantID, runID uuid.UUID) error {
+	_, err := c.EnsureNotify(ctx, tenantID, runID)
+	return err
+}
+
+// EnsureNotify enqueues run:notify for a run unless a live task exists,
+// and says which. A task waiting, retrying or being delivered is left as it
+// is (Present). An archived or completed one is replaced (Archived): the
+// run row says the notification is still pending, so the delivery asynq
+// gave up on never recorded its outcome (Postgres was away at its last
+// retry), and the task, holding the id, would otherwise block every
+// later enqueue of the notification for good.
+func (c *Client) EnsureNotify(ctx context.Context, tenantID, runID uuid.UUID) (Presence, error) {
 	t, err := NewRunNotify(ctx, RunNotify{TenantID: tenantID, RunID: runID})
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := c.enqueueOnce(ctx, t); err != nil {
-		return fmt.Errorf("enqueue notification of run %s: %w", runID, err)
+	p, err := c.ensure(ctx, t, NotifyTaskID(runID))
+	if err != nil {
+		return 0, fmt.Errorf("enqueue notification of run %s: %w", runID, err)
 	}
-	return nil
+	return p, nil
+}
+
+// ensure enqueues t, whose id is id, within a short timeout; a live task
+// holding the id is success, and a finished one (archived or completed) is
+// deleted and t enqueued in its place.
+func (c *Client) ensure(ctx context.Context, t *asynq.Task, id string) (Presence, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := c.c.EnqueueContext(ctx, t)
+	if err == nil {
+		return Enqueued, nil
+	}
+	if !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return 0, err
+	}
+	info, err := c.inspector().GetTaskInfo(QueueDefault, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound):
+		return Present, nil // finished between the two calls
+	case err != nil:
+		return 0, fmt.Errorf("inspect task %s: %w", id, err)
+	case info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted:
+		return Present, nil
+	}
+	if err := c.inspector().DeleteTask(QueueDefault, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+		return 0, fmt.Errorf("delete %s task %s: %w", info.State, id, err)
+	}
+	if _, err := c.c.EnqueueContext(ctx, t); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return 0, err // a conflict now: another scheduler replaced it first
+	}
+	return Archived, nil
 }

@@ -199,3 +199,53 @@ func TestWorkersServeTheQueueEveryTaskIsEnqueuedTo(t *testing.T) {
 		t.Errorf("queues tasks went to vs queues workers serve (-enqueued +served):\n%s", diff)
 	}
 }
+
+// A notification whose task asynq archived (its last delivery could not
+// record the outcome: Postgres was away) is enqueued again, not taken as
+// queued; a live task is left as it is.
+func TestEnsureNotifyReplacesAnArchivedTaskAndLeavesALiveOne(t *testing.T) {
+	t.Parallel()
+	opt, err := queue.RedisOpt(redistest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := queue.NewClient(opt)
+	defer func() { _ = c.Close() }()
+	in := asynq.NewInspector(opt)
+	defer func() { _ = in.Close() }()
+	ctx, tenant, runID := context.Background(), uuid.New(), uuid.New()
+	if p, err := c.EnsureNotify(ctx, tenant, runID); err != nil || p != queue.Enqueued {
+		t.Fatalf("first EnsureNotify = %v, %v; want Enqueued", p, err)
+	}
+	if p, err := c.EnsureNotify(ctx, tenant, runID); err != nil || p != queue.Present {
+		t.Fatalf("EnsureNotify with the task pending = %v, %v; want Present", p, err)
+	}
+	id := queue.NotifyTaskID(runID)
+	if err := in.ArchiveTask(queue.QueueDefault, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnqueueNotify(ctx, tenant, runID); err != nil {
+		t.Fatalf("EnqueueNotify with the task archived: %v", err)
+	}
+	if got := taskState(in, id); got != "pending" {
+		t.Fatalf("task after EnqueueNotify over an archived one = %s, want pending", got)
+	}
+	if err := in.ArchiveTask(queue.QueueDefault, id); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := c.EnsureNotify(ctx, tenant, runID); err != nil || p != queue.Archived {
+		t.Errorf("EnsureNotify with the task archived = %v, %v; want Archived (replaced)", p, err)
+	}
+	if got := taskState(in, id); got != "pending" {
+		t.Errorf("task after EnsureNotify over an archived one = %s, want pending", got)
+	}
+}
+
+// taskState is the state of task id, or the error of looking it up.
+func taskState(in *asynq.Inspector, id string) string {
+	info, err := in.GetTaskInfo(queue.QueueDefault, id)
+	if err != nil {
+		return err.Error()
+	}
+	return info.State.String()
+}

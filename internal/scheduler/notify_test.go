@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 
 	"aias/internal/postgres"
 	"aias/internal/queue"
@@ -77,5 +78,33 @@ func TestSweepNoticesEnqueuesPendingNotificationsNothingEnqueued(t *testing.T) {
 	}
 	if tasks, err := b.insp.ListPendingTasks(queue.QueueDefault); err != nil || len(tasks) != 1 {
 		t.Errorf("pending tasks = %d (%v), want one", len(tasks), err)
+	}
+}
+
+// A pending notification whose task asynq archived (its last delivery
+// found Postgres away and could not record the outcome) is given a new
+// task: the archived one holds the task id and would otherwise turn every
+// later enqueue into a silent no-op, the notification pending for good.
+func TestSweepNoticesReplacesTheArchivedTaskOfAPendingNotification(t *testing.T) {
+	t.Parallel()
+	sch, b := setup(t)
+	ctx := context.Background()
+	id := b.finishedWithNotice(t, run.Failed)
+	if err := b.queue.EnqueueNotify(ctx, b.tenant, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.insp.ArchiveTask(queue.QueueDefault, queue.NotifyTaskID(id)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sch.SweepNotices(ctx)
+	if err != nil || res.Candidates != 1 || res.Revived != 1 || res.Failed != 0 {
+		t.Fatalf("SweepNotices = %+v, %v; want the archived notification revived", res, err)
+	}
+	info, err := b.insp.GetTaskInfo(queue.QueueDefault, queue.NotifyTaskID(id))
+	if err != nil {
+		t.Fatalf("notification task after the sweep: %v; want it pending", err)
+	}
+	if info.State != asynq.TaskStatePending {
+		t.Errorf("notification task after the sweep is %v, want pending", info.State)
 	}
 }
