@@ -136,7 +136,24 @@ func (g *GroupCommit) flush(tenantID uuid.UUID, t *tenantRuns) {
 		batch := slices.Clone(t.waiting[:k])
 		t.waiting = slices.Delete(t.waiting, 0, k)
 		g.mu.Unlock()
-		g.commit(batch)
+		if err := g.commit(batch); postgres.IsPoolBusy(err) {
+			g.failWaiting(t, err)
+		}
+	}
+}
+
+// failWaiting answers every run waiting for the tenant's flusher with err,
+// the pool-busy error its last batch got: each would wait for a connection
+// as long again, one batch after another, and the last of a long list
+// would be answered after many connection waits instead of one.
+func (g *GroupCommit) failWaiting(t *tenantRuns, err error) {
+	g.mu.Lock()
+	waiting := t.waiting
+	t.waiting = nil
+	g.mu.Unlock()
+	for _, p := range waiting {
+		p.err = err
+		close(p.stored)
 	}
 }
 
@@ -152,8 +169,9 @@ func (g *GroupCommit) batchLen(waiting []*pendingRun) int {
 }
 
 // commit stores one tenant's runs in one statement, or each on its own
-// when that statement fails.
-func (g *GroupCommit) commit(part []*pendingRun) {
+// when Postgres refused that statement. It returns the error that failed
+// every run of part without reaching Postgres, if one did.
+func (g *GroupCommit) commit(part []*pendingRun) (failed error) {
 	defer func() {
 		// A panic here would take the whole process down, not one request:
 		// it fails the batch's runs instead.
@@ -171,12 +189,12 @@ func (g *GroupCommit) commit(part []*pendingRun) {
 		ctx, cancel := batchContext(part) // a sender leaving mid-statement must still learn the outcome
 		defer cancel()
 		p.id, p.duplicate, p.err = Insert(ctx, g.db, p.n)
-		return
+		return p.err
 	}
 	err := g.insertMany(part)
 	if err == nil {
 		g.observe(len(part), false)
-		return
+		return nil
 	}
 	if !postgres.IsServerError(err) {
 		// No connection in time, the connection lost, the deadline: Postgres
@@ -185,7 +203,7 @@ func (g *GroupCommit) commit(part []*pendingRun) {
 		for _, p := range part {
 			p.err = err
 		}
-		return
+		return err
 	}
 	// Postgres refused the statement, so nothing of it was committed: each
 	// run is inserted on its own, and a bad row fails only its delivery.
@@ -198,6 +216,7 @@ func (g *GroupCommit) commit(part []*pendingRun) {
 		}
 		p.id, p.duplicate, p.err = Insert(p.ctx, g.db, p.n)
 	}
+	return nil
 }
 
 func (g *GroupCommit) observe(runs int, split bool) {

@@ -414,7 +414,7 @@ func TestABatchCarriesAtMostItsByteBudgetOfBodies(t *testing.T) {
 	}
 }
 
-func TestABatchThatGetsNoConnectionAnswersAllItsSendersAtOnce(t *testing.T) {
+func TestABatchThatGetsNoConnectionAnswersAllItsSendersAndThoseWaitingBehindItAtOnce(t *testing.T) {
 	r := newBatchRig(t, 16)
 	// A pool of one connection: the flusher's, until the test takes it.
 	pool, err := postgres.Open(context.Background(), r.db.AppURL, 1)
@@ -423,18 +423,25 @@ func TestABatchThatGetsNoConnectionAnswersAllItsSendersAtOnce(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = pool.Close() })
 	r.g = run.NewGroupCommit(pool, 1, 16)
+	warmStatements(t, r, pool)
+	r.commits = &commits{}
 	r.g.Observe = r.commits.observe
+	waits := pool.Stats().WaitCount
+	insert := func(out []inserted, prefix string) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for i := range out {
+			wg.Go(func() {
+				ctx := postgres.WithConnWait(context.Background(), 2*time.Second)
+				out[i].id, out[i].duplicate, out[i].err = r.g.Insert(ctx, r.delivery(r.tenant, r.workflow, r.endpoint, fmt.Sprint(prefix, i)))
+			})
+		}
+		return &wg
+	}
 
 	release := r.holdWorkflow(t, r.tenant, r.workflow)
 	first := r.blockFlusher(t, r.tenant, r.workflow, r.endpoint)
-	out := make([]inserted, 5)
-	var wg sync.WaitGroup
-	for i := range out {
-		wg.Go(func() {
-			ctx := postgres.WithConnWait(context.Background(), 300*time.Millisecond)
-			out[i].id, out[i].duplicate, out[i].err = r.g.Insert(ctx, r.delivery(r.tenant, r.workflow, r.endpoint, fmt.Sprint("d", i)))
-		})
-	}
+	batch := make([]inserted, 5)
+	sent := insert(batch, "d")
 	r.waitFor(t, func() bool { return r.g.Waiting() == 5 })
 	// Ask for the pool's connection before the first run gives it back, so
 	// that the batch behind it finds none.
@@ -448,21 +455,50 @@ func TestABatchThatGetsNoConnectionAnswersAllItsSendersAtOnce(t *testing.T) {
 		t.Cleanup(func() { _ = conn.Close() })
 		close(taken)
 	}()
-	r.waitFor(t, func() bool { return pool.Stats().WaitCount == 1 })
+	r.waitFor(t, func() bool { return pool.Stats().WaitCount == waits+1 })
 	release()
 	if x := <-first; x.err != nil {
 		t.Fatalf("first run: %v", x.err)
 	}
 	<-taken
-	wg.Wait()
-	for i, x := range out {
+	// While the batch waits for a connection, more runs queue behind it.
+	r.waitFor(t, func() bool { return pool.Stats().WaitCount == waits+2 })
+	behind := make([]inserted, 3)
+	sentBehind := insert(behind, "e")
+	r.waitFor(t, func() bool { return r.g.Waiting() == 3 })
+	sent.Wait()
+	sentBehind.Wait()
+	for i, x := range append(batch, behind...) {
 		if !postgres.IsPoolBusy(x.err) {
 			t.Errorf("run %d = %+v, want the pool-busy answer", i, x)
 		}
 	}
 	// A split would have retried each run alone, each waiting for a
-	// connection again.
+	// connection again; the runs behind are answered with the batch's
+	// error without waiting for one themselves.
 	if got := r.commits.String(); got != "[1 split=false]" {
 		t.Errorf("observed commits %s, want only the first run's (the batch failed whole, not split)", got)
 	}
+	if n := pool.Stats().WaitCount - waits; n != 2 {
+		t.Errorf("waits for a connection = %d, want 2 (the test's and the batch's)", n)
+	}
+}
+
+// warmStatements has the pool prepare the lone and the batch insert (on
+// its one connection) by committing a run alone and a batch on another
+// endpoint, so that no background prepare asks for the connection later.
+func warmStatements(t *testing.T, r batchRig, pool *postgres.DB) {
+	t.Helper()
+	wf, ep := r.workflowWithEndpoint(t, r.tenant)
+	release := r.holdWorkflow(t, r.tenant, wf)
+	first := r.blockFlusher(t, r.tenant, wf, ep)
+	out := r.insertAll(t, []run.New{r.delivery(r.tenant, wf, ep, "w1"), r.delivery(r.tenant, wf, ep, "w2")}, 2, release)
+	if x := <-first; x.err != nil || out[0].err != nil || out[1].err != nil {
+		t.Fatalf("warming up: %v %v %v", x.err, out[0].err, out[1].err)
+	}
+	r.waitFor(t, func() bool {
+		var n int
+		err := pool.GetContext(context.Background(), &n, `SELECT count(*) FROM pg_prepared_statements`)
+		return err == nil && n >= 2
+	})
 }
