@@ -17,8 +17,8 @@ const runsUsage = `usage:
   aias runs replay ID [--current] [--json]
   aias runs redrive ID [--current] [--json]
   aias runs cancel ID [--json]
-  aias runs bulk-replay --status S[,S] [--workflow NAME|ID] [--after T] [--before T] [--current] [--batch 500] [--json]
-  aias runs bulk-redrive [--status failed,dead] [--workflow NAME|ID] [--after T] [--before T] [--current] [--batch 500] [--json]`
+  aias runs bulk-replay --status S[,S] [--workflow NAME|ID] [--after T] [--before T] [--current] [--batch 500] [--cursor C] [--json]
+  aias runs bulk-redrive [--status failed,dead] [--workflow NAME|ID] [--after T] [--before T] [--current] [--batch 500] [--cursor C] [--json]`
 
 // runs is `aias runs …`.
 func (e env) runs(ctx context.Context, args []string) error {
@@ -200,6 +200,7 @@ func (e env) runsBulk(ctx context.Context, verb string, args []string) error {
 	before := f.String("before", "", "only runs created before this time (RFC 3339; replay default: now)")
 	current := f.Bool("current", false, "run each workflow's current version, not each run's own")
 	batch := f.Int("batch", 500, "runs per call, 1..10000")
+	cursor := f.String("cursor", "", "continue where a stopped run of this command left off (it prints the cursor)")
 	if _, err := f.parse(args, 0, "runs "+verb+" --status S [--workflow W]"); err != nil {
 		return err
 	}
@@ -225,6 +226,13 @@ func (e env) runsBulk(ctx context.Context, verb string, args []string) error {
 			return usageErr("%q is not an RFC 3339 time", t.v)
 		}
 		*t.dst = &v
+	}
+	if verb == "bulk-replay" && until == nil {
+		// Bound the range here rather than in ReplayAll, so that a resume
+		// hint can repeat it: a resume bounded by its own start would
+		// replay this call's replays.
+		now := time.Now().UTC()
+		until = &now
 	}
 	c, err := e.client()
 	if err != nil {
@@ -256,12 +264,13 @@ func (e env) runsBulk(ctx context.Context, verb string, args []string) error {
 	if verb == "bulk-replay" {
 		done = "replayed"
 		total, err = c.ReplayAll(ctx, aias.BulkReplayRequest{Status: statuses, WorkflowID: wfID, CreatedAfter: from,
-			CreatedBefore: until, Version: version, Limit: *batch}, progress)
+			CreatedBefore: until, Version: version, Limit: *batch, Cursor: *cursor}, progress)
 	} else {
 		total, err = c.RedriveAll(ctx, aias.BulkRedriveRequest{Status: statuses, WorkflowID: wfID, CreatedAfter: from,
-			CreatedBefore: until, Version: version, Limit: *batch}, progress)
+			CreatedBefore: until, Version: version, Limit: *batch, Cursor: *cursor}, progress)
 	}
 	if err != nil {
+		e.bulkStopped(verb, done, total, until, *batch)
 		return err
 	}
 	if *f.json {
@@ -269,4 +278,25 @@ func (e env) runsBulk(ctx context.Context, verb string, args []string) error {
 	}
 	fmt.Fprintf(e.out, "%d runs %s\n", total.Count, done)
 	return nil
+}
+
+// bulkStopped says how far a bulk command got before an error, and how to
+// go on: the same flags with the cursor, and for a replay the same upper
+// bound. The failed call may have done part of its batch before failing
+// (each batch commits on its own), and a resume would do that part again.
+func (e env) bulkStopped(verb, done string, total aias.BulkResult, until *time.Time, batch int) {
+	fmt.Fprintf(e.errw, "stopped after %d runs %s.\n", total.Count, done)
+	if total.NextCursor == "" && total.Count == 0 {
+		return
+	}
+	resume := "--cursor " + total.NextCursor
+	if total.NextCursor == "" {
+		resume = "no --cursor"
+	}
+	if verb == "bulk-replay" && until != nil {
+		resume += " --before " + until.Format(time.RFC3339Nano)
+	}
+	fmt.Fprintf(e.errw, "To continue, run aias runs %s again with the same filter and %s.\n", verb, resume)
+	fmt.Fprintf(e.errw, "The call that failed may have %s up to %d more runs past that point before it failed: check\n"+
+		"the audit log (run.bulk_%s) or the runs before continuing.\n", done, batch, strings.TrimPrefix(verb, "bulk-"))
 }

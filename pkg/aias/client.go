@@ -111,6 +111,10 @@ type request struct {
 	ctype  string
 	header http.Header
 	public bool // sent without the API key
+	// partial marks a call AIAS may answer 503 after committing part of
+	// it (a bulk call commits batch by batch): repeating it would do the
+	// committed part again, so a 503 is returned, not retried.
+	partial bool
 }
 
 // jsonBody marshals v as the request's JSON body.
@@ -171,7 +175,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			return res, nil
 		}
 		apiErr := readError(r, res)
-		if last || !retryable(res.StatusCode) {
+		if last || !retryable(res.StatusCode) || r.partial && res.StatusCode == http.StatusServiceUnavailable {
 			return nil, apiErr
 		}
 		wait := c.backoff(attempt)
@@ -280,7 +284,9 @@ func safeMethod(method string) bool {
 }
 
 // retryable statuses are refusals before anything was done: AIAS answers
-// 429 and 503 before it commits a change, so any method may repeat them.
+// 429 before it commits a change, and 503 too except to a partial call (a
+// bulk call's later batch failing after its first ones committed), so any
+// other method may repeat them.
 func retryable(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
 }

@@ -2,6 +2,7 @@ package aias_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -148,6 +149,67 @@ func TestOtherRefusalsAreNotRetried(t *testing.T) {
 	})
 	if _, err := c.GetRun(context.Background(), "r"); aias.CodeOf(err) != aias.CodeInternal || calls.Load() != 1 {
 		t.Errorf("GetRun = %v after %d requests, want internal after 1", err, calls.Load())
+	}
+}
+
+// A bulk call commits batch by batch, so its 503 may come after some runs
+// were replayed: sending it again would replay them twice.
+func TestABulkCallIsNotRetriedAfterA503ButAfterA429(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		problemJSON(w, 503, `{"type":"about:blank","title":"x","status":503,"code":"storage_unavailable"}`)
+	})
+	ctx := context.Background()
+	if _, err := c.ReplayRuns(ctx, aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunFailed}}); aias.StatusOf(err) != 503 || calls.Load() != 1 {
+		t.Errorf("ReplayRuns = %v after %d requests, want the 503 after 1", err, calls.Load())
+	}
+	calls.Store(0)
+	if _, err := c.RedriveRuns(ctx, aias.BulkRedriveRequest{}); aias.StatusOf(err) != 503 || calls.Load() != 1 {
+		t.Errorf("RedriveRuns = %v after %d requests, want the 503 after 1", err, calls.Load())
+	}
+
+	var limited atomic.Int32
+	c = newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if limited.Add(1) == 1 { // refused before the handler: nothing was done
+			problemJSON(w, 429, `{"type":"about:blank","title":"x","status":429,"code":"rate_limited"}`)
+			return
+		}
+		w.WriteHeader(202)
+		_, _ = io.WriteString(w, `{"count":3,"held":0,"more":false}`)
+	})
+	if res, err := c.ReplayRuns(ctx, aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunFailed}}); err != nil || res.Count != 3 || limited.Load() != 2 {
+		t.Errorf("ReplayRuns after a 429 = %+v, %v after %d requests, want 3 replayed after 2", res, err, limited.Load())
+	}
+}
+
+func TestReplayAllStoppedByAnErrorReturnsTheTotalsAndWhereToContinue(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var cursors []string
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		var req aias.BulkReplayRequest
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		cursors = append(cursors, req.Cursor)
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			w.WriteHeader(202)
+			_, _ = io.WriteString(w, `{"count":2,"held":0,"more":true,"next_cursor":"c1"}`)
+			return
+		}
+		problemJSON(w, 503, `{"type":"about:blank","title":"x","status":503,"code":"storage_unavailable"}`)
+	})
+	total, err := c.ReplayAll(context.Background(), aias.BulkReplayRequest{Status: []aias.RunStatus{aias.RunFailed}, Limit: 2}, nil)
+	if aias.CodeOf(err) != aias.CodeStorageUnavailable || total.Count != 2 || total.NextCursor != "c1" || calls.Load() != 2 {
+		t.Errorf("ReplayAll = %+v, %v after %d requests; want 2 replayed, cursor c1 and the 503 after 2", total, err, calls.Load())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(cursors) != 2 || cursors[0] != "" || cursors[1] != "c1" {
+		t.Errorf("the calls sent cursors %q, want \"\" then c1", cursors)
 	}
 }
 

@@ -123,9 +123,12 @@ func (c *Client) RedriveRuns(ctx context.Context, req BulkRedriveRequest) (BulkR
 	return c.bulk(ctx, "/api/v1/runs/redrive", req)
 }
 
+// bulk sends a bulk call. It is partial: AIAS commits it batch by batch, so
+// a 503 may come after some runs were replayed or re-driven, and sending it
+// again would act on them twice; the caller continues from a cursor instead.
 func (c *Client) bulk(ctx context.Context, path string, body any) (BulkResult, error) {
 	var out BulkResult
-	r, err := request{method: http.MethodPost, path: path}.jsonBody(body)
+	r, err := request{method: http.MethodPost, path: path, partial: true}.jsonBody(body)
 	if err == nil {
 		err = c.call(ctx, r, &out)
 	}
@@ -139,6 +142,12 @@ type BulkProgress func(total BulkResult)
 // (req.Limit runs each), calling progress after each, and returns the
 // totals. Without CreatedBefore, it is set to now, so the replays it makes
 // do not match again.
+//
+// On an error it returns the totals of the calls that succeeded, with
+// NextCursor where the failed call began: a later ReplayAll continues from
+// there with the same filter and CreatedBefore. The failed call itself may
+// have replayed some runs past that cursor before it failed (a batch
+// commits on its own; AIAS's audit entry run.bulk_replay counts them).
 func (c *Client) ReplayAll(ctx context.Context, req BulkReplayRequest, progress BulkProgress) (BulkResult, error) {
 	if req.CreatedBefore == nil {
 		req.CreatedBefore = Ptr(nowUTC())
@@ -147,6 +156,7 @@ func (c *Client) ReplayAll(ctx context.Context, req BulkReplayRequest, progress 
 	for {
 		r, err := c.ReplayRuns(ctx, req)
 		if err != nil {
+			total.NextCursor = req.Cursor
 			return total, err
 		}
 		held := 0
@@ -168,12 +178,15 @@ func (c *Client) ReplayAll(ctx context.Context, req BulkReplayRequest, progress 
 }
 
 // RedriveAll re-drives every run the request selects, batch after batch,
-// calling progress after each, and returns the totals.
+// calling progress after each, and returns the totals; on an error, those
+// of the calls that succeeded, with NextCursor where the failed call began
+// (as ReplayAll).
 func (c *Client) RedriveAll(ctx context.Context, req BulkRedriveRequest, progress BulkProgress) (BulkResult, error) {
 	var total BulkResult
 	for {
 		r, err := c.RedriveRuns(ctx, req)
 		if err != nil {
+			total.NextCursor = req.Cursor
 			return total, err
 		}
 		total.Count, total.More, total.NextCursor = total.Count+r.Count, r.More, r.NextCursor
