@@ -114,16 +114,27 @@ func serveAsset(c echo.Context) error {
 	return c.Blob(http.StatusOK, a.ContentType, a.Body)
 }
 
-// localPath is next when it is a path of this server ("/runs?x"), else
-// "/": a login link cannot send the person elsewhere afterwards.
+// localPath is next when it is a clean path of this server ("/runs?x"),
+// else "/": a login link cannot send the person elsewhere afterwards. A
+// browser reads more into a URL than url.Parse does (it drops tabs and
+// newlines, takes a backslash for a slash), so anything such a reading
+// could turn into another origin is refused outright; so are braces, the
+// placeholders of a form's data-then, and anything not plain ASCII (a
+// path this server sent is percent-encoded already).
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsFunc(next, unsafeInPath) {
 		return "/"
 	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
+}
+
+// unsafeInPath is a character localPath refuses.
+func unsafeInPath(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == '\\' || r == '{' || r == '}' || r > 0x7e
 }
 
 // The pages used signed out.

@@ -69,6 +69,11 @@ func TestLoginSendsOnlyToALocalPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"/runs?status=failed": "/runs?status=failed", "": "/", "https://evil.example/": "/",
 		"//evil.example/x": "/", "/\\evil.example": "/", "runs": "/", "/runs/abc": "/runs/abc",
+		// The console's script once filled {x} with "", leaving //evil.example.
+		"/{x}/evil.example/phish": "/", "/account?x={csrf_token}": "/",
+		// Browsers drop tabs and newlines and read a backslash as a slash.
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/a\\..\\..\\evil": "/", "/ /evil.example": "/",
+		"/runs?q=%7Bx%7D": "/runs?q=%7Bx%7D", "/\u00e9": "/",
 	} {
 		if got := localPath(in); got != want {
 			t.Errorf("localPath(%q) = %q, want %q", in, got, want)

@@ -52,8 +52,19 @@
   }
 
   // fill replaces {key} in s with the answer's fields (ids are URL-safe).
+  // Only for a data-then the template wrote: a destination that came from
+  // a link (data-next) is never filled, or "{x}" could make it "//host"
+  // or put the answer's CSRF token in a URL.
   function fill(s, data) {
     return s.replace(/\{(\w+)\}/g, function (_, k) { return encodeURIComponent(data && data[k] != null ? data[k] : ""); });
+  }
+
+  // go sends the browser to dest if it is on this origin, else to the
+  // overview: whatever dest became, a form never leads off the console.
+  function go(dest) {
+    var u = null;
+    try { u = new URL(dest, location.href); } catch (e) { /* not a URL */ }
+    window.location.assign(u && u.origin === location.origin ? u.href : "/");
   }
 
   function submit(form, ev) {
@@ -93,9 +104,11 @@
           form.reset();
           return;
         }
+        var next = form.getAttribute("data-next");
+        if (next !== null) { go(next); return; }
         var then = form.getAttribute("data-then");
         if (!then || then === "reload") { window.location.reload(); return; }
-        window.location.assign(fill(then, r.data));
+        go(fill(then, r.data));
       })
       .catch(function (e) {
         if (button) button.disabled = false;
