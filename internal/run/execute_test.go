@@ -496,3 +496,36 @@ steps:
 		t.Errorf("step records %+v, want the failed step with its error stored", steps)
 	}
 }
+
+// The steps of a switch branch that did not run read as null after the
+// switch, as docs/workflows.md says: `steps.x.output ?? fallback` works.
+func TestStepsOfABranchThatDidNotRunReadAsNullAfterTheSwitch(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, `
+name: branches
+steps:
+  - name: size
+    type: switch
+    cases:
+      - when: "1 > 2"
+        steps:
+          - { name: big, type: transform, with: { output: "'big'" } }
+          - name: inner
+            type: switch
+            cases: [{ when: "true", steps: [{ name: nested, type: transform, with: { output: "1" } }] }]
+    default:
+      - { name: small, type: transform, with: { output: "'small'" } }
+  - { name: after, type: transform, with: { output: "[steps.big.output ?? 'none', steps.nested.output ?? 'none', steps.small.output]" } }
+`)
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Succeeded {
+		t.Fatalf("run = %s (%s), want succeeded", r.Status, deref(r.Error))
+	}
+	if got := strings.ReplaceAll(string(steps[len(steps)-1].Output), " ", ""); got != `["none","none","small"]` {
+		t.Errorf("after's output = %s, want [\"none\",\"none\",\"small\"]", got)
+	}
+}

@@ -218,11 +218,32 @@ func (switchNode) decide(ctx context.Context, _ *walker, s workflow.Step, env st
 func (switchNode) next(ctx context.Context, w *walker, s workflow.Step, out any, _ bool, env step.Env) error {
 	record(env, s, out)
 	k, _ := caseOf(out)
-	branch := s.Default
-	if k >= 0 && k < len(s.Cases) {
-		branch = s.Cases[k].Steps
+	if k < 0 || k >= len(s.Cases) {
+		k = -1 // the default
 	}
-	return w.walk(ctx, branch, env)
+	for i, c := range s.Cases {
+		if i != k {
+			recordNotRun(env, c.Steps)
+		}
+	}
+	if k == -1 {
+		return w.walk(ctx, s.Default, env)
+	}
+	recordNotRun(env, s.Default)
+	return w.walk(ctx, s.Cases[k].Steps, env)
+}
+
+// recordNotRun gives the steps of a branch that does not run (and of the
+// switches nested in it) a null output, so that a step after the switch
+// reads steps.x.output as null and can write `steps.x.output ?? other`.
+func recordNotRun(env step.Env, steps []workflow.Step) {
+	for _, s := range steps {
+		record(env, s, nil)
+		for _, c := range s.Cases {
+			recordNotRun(env, c.Steps)
+		}
+		recordNotRun(env, s.Default)
+	}
 }
 
 // choose returns the index of the first condition in whens that holds, or
