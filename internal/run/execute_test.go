@@ -529,3 +529,28 @@ steps:
 		t.Errorf("after's output = %s, want [\"none\",\"none\",\"small\"]", got)
 	}
 }
+
+func TestAForeachBodyReadsItsOwnForeachsItems(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, `
+name: shares
+steps:
+  - name: lines
+    type: foreach
+    with: { items: "[1, 3]" }
+    steps:
+      - { name: share, type: transform, with: { output: "item / len(steps.lines.output.items)" } }
+  - { name: after, type: transform, with: { output: "map(steps.lines.output.results, .share)" } }
+`)
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	r, steps := b.get(t, id)
+	if r.Status != run.Succeeded {
+		t.Fatalf("run = %s (%s), want succeeded", r.Status, deref(r.Error))
+	}
+	if got := strings.ReplaceAll(string(steps[len(steps)-1].Output), " ", ""); got != `[0.5,1.5]` {
+		t.Errorf("after's output = %s, want [0.5,1.5]", got)
+	}
+}

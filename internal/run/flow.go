@@ -314,6 +314,9 @@ func (foreach) decide(ctx context.Context, w *walker, s workflow.Step, env step.
 
 func (foreach) next(ctx context.Context, w *walker, s workflow.Step, out any, _ bool, env step.Env) error {
 	items, _ := itemsOf(out)
+	// The body may read its own foreach's items (validation lets it): the
+	// results are added once every iteration has run.
+	record(env, s, map[string]any{"items": items})
 	outputs := env["steps"].(map[string]any)
 	results := make([]any, len(items))
 	for i, item := range items {
