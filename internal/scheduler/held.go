@@ -27,10 +27,10 @@ func (s *Scheduler) ReleaseHeld(ctx context.Context, now time.Time) (int, error)
 	total := 0
 	for _, t := range tenants {
 		n, err := s.releaseTenant(ctx, t.TenantID, t.Plan, now)
+		total += n
 		if err != nil {
 			return total, err
 		}
-		total += n
 	}
 	if total > 0 {
 		s.opt.Log.Info().Int("released", total).Msg("held runs released")
@@ -52,9 +52,12 @@ func (s *Scheduler) releaseTenant(ctx context.Context, tenantID uuid.UUID, planN
 		return 0, err
 	}
 	s.admit.Released(ctx, tenantID, now)
-	for _, r := range rs {
+	for i, r := range rs {
+		// The first queue error ends the pass: with Redis away each further
+		// enqueue would cost a timeout. The released runs are queued in
+		// Postgres; the sweep enqueues them.
 		if err := s.queue.EnqueueRun(ctx, tenantID, r.ID, r.MaxAttempts); err != nil {
-			s.opt.Log.Warn().Err(err).Msg("enqueue of a released run failed; the sweep will enqueue it")
+			return len(rs), fmt.Errorf("released %d held runs; %d not enqueued (the sweep enqueues them): %w", len(rs), len(rs)-i, err)
 		}
 	}
 	return len(rs), nil

@@ -21,8 +21,11 @@ type NoticeResult struct {
 	Candidates int // pending notifications that were due
 	Enqueued   int // had no task, and now have one
 	Revived    int // had only an archived task (asynq gave up on them), now replaced
-	Failed     int // could not be enqueued (Redis down); the next pass retries
+	Failed     int // left unchecked: the queue failed at the first of them (Redis down); the next pass retries
 }
+
+// SweepNotify names the notification sweep in aias_sweeps_total.
+const SweepNotify = "notify"
 
 // SweepNotices makes sure every pending, due on_finish notification has a
 // run:notify task. The task id derives from the run id, so a notification
@@ -45,11 +48,11 @@ func (s *Scheduler) SweepNotices(ctx context.Context) (NoticeResult, error) {
 		return NoticeResult{}, fmt.Errorf("find pending notifications: %w", postgres.Classify(err))
 	}
 	res := NoticeResult{Candidates: len(cs)}
-	for _, c := range cs {
+	for i, c := range cs {
 		p, err := nq.EnsureNotify(ctx, c.TenantID, c.ID)
-		if err != nil {
-			res.Failed++
-			continue
+		if err != nil { // Redis away: each further one would cost a timeout
+			res.Failed = len(cs) - i
+			return res, fmt.Errorf("%d pending notifications not enqueued: %w", res.Failed, err)
 		}
 		switch p {
 		case queue.Enqueued:
@@ -63,15 +66,10 @@ func (s *Scheduler) SweepNotices(ctx context.Context) (NoticeResult, error) {
 	return res, nil
 }
 
-// sweepNotices is SweepNotices for the scheduler's loop: problems are
-// logged, and the next tick tries again.
+// sweepNotices is SweepNotices as a pass of the scheduler's loop.
 func (s *Scheduler) sweepNotices(ctx context.Context) {
-	res, err := s.SweepNotices(ctx)
-	switch {
-	case err != nil && ctx.Err() == nil:
-		s.opt.Log.Warn().Err(err).Msg("sweeping on_finish notifications failed; next tick retries")
-	case res.Failed > 0:
-		s.opt.Log.Warn().Int("pending", res.Candidates).Int("failed", res.Failed).
-			Msg("on_finish notifications could not be enqueued; next tick retries")
-	}
+	s.pass(ctx, SweepNotify, "sweeping on_finish notifications failed; next tick retries", func() (int, error) {
+		res, err := s.SweepNotices(ctx)
+		return res.Enqueued + res.Revived, err
+	})
 }

@@ -120,16 +120,16 @@ func (s *Scheduler) forgetSightings(now time.Time) {
 // orphaned reclaims a queued or delayed run whose task is active: a worker
 // took the task (or Redis recorded it as taken) yet the run was never
 // claimed: still unchanged and active at two sweeps the grace apart.
-func (s *Scheduler) orphaned(ctx context.Context, c candidate, res *SweepResult) {
+func (s *Scheduler) orphaned(ctx context.Context, c candidate, res *SweepResult) error {
 	if s.opt.ReclaimAfter <= 0 || c.Status == run.Running || !s.stillActive(c, time.Now()) {
-		return
+		return nil
 	}
 	why := "orphan-" + strconv.FormatInt(c.UpdatedAt.UnixMilli(), 10)
 	if err := s.queue.Reclaim(ctx, c.TenantID, c.ID, why); err != nil {
-		res.Failed++
-		return
+		return err
 	}
 	res.Reclaimed++
 	s.opt.Log.Warn().Str("run_id", c.ID.String()).
 		Msg("reclaimed a run whose task is active but never claimed it (lost in a Redis stall): a new task continues it")
+	return nil
 }

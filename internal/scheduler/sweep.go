@@ -82,6 +82,10 @@ func New(db *postgres.DB, q Queue, o Options) *Scheduler {
 	if o.BatchSize <= 0 {
 		o.BatchSize = 500
 	}
+	if o.Metrics != nil { // telemetry.SweepNames does not list it: its series exist from the start too
+		o.Metrics.Sweeps.WithLabelValues(SweepNotify, "ok")
+		o.Metrics.Sweeps.WithLabelValues(SweepNotify, "error")
+	}
 	return &Scheduler{db: db, queue: q, admit: o.Admitter, opt: o, active: map[uuid.UUID]sighting{}}
 }
 
@@ -146,7 +150,7 @@ type SweepResult struct {
 	Present    int // had a live task already
 	Revived    int // had only an archived task although unfinished
 	Reclaimed  int // had an active task that never claimed it (reclaim.go)
-	Failed     int // could not be checked (Redis down); the next sweep retries
+	Failed     int // left unchecked: the queue failed at the first of them (Redis down); the next sweep retries
 }
 
 type candidate struct {
@@ -156,7 +160,11 @@ type candidate struct {
 	UpdatedAt time.Time  `db:"updated_at"`
 }
 
-// Sweep checks one batch of candidates against the queue.
+// Sweep checks one batch of candidates against the queue. It stops at the
+// first queue error: with Redis away or frozen every further candidate
+// would cost the queue client's timeout (seconds each, minutes a batch)
+// while the scheduler's other passes wait. The error fails the pass, and
+// the next sweep starts at the candidate that failed.
 func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 	var cs []candidate
 	const q = `SELECT id, tenant_id, status, updated_at FROM aias_sweep_candidates($1, $2, $3, $4, $5)`
@@ -165,11 +173,16 @@ func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 	if err != nil {
 		return SweepResult{}, fmt.Errorf("find sweep candidates: %w", postgres.Classify(err))
 	}
-	s.advance(cs)
 	res := SweepResult{Candidates: len(cs)}
-	for _, c := range cs {
-		s.check(ctx, c, &res)
+	for i, c := range cs {
+		if err := s.check(ctx, c, &res); err != nil {
+			res.Failed = len(cs) - i
+			s.stoppedAt(cs, i)
+			s.report(res)
+			return res, fmt.Errorf("sweep stopped at run %s, %d candidates unchecked: %w", c.ID, res.Failed, err)
+		}
 	}
+	s.advance(cs)
 	s.forgetSightings(time.Now())
 	s.report(res)
 	return res, nil
@@ -186,14 +199,19 @@ func (s *Scheduler) advance(cs []candidate) {
 	s.after = cursor{UpdatedAt: last.UpdatedAt, ID: last.ID}
 }
 
-func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) {
+// stoppedAt moves the cursor up to cs[i], the candidate a sweep stopped
+// at, so the next sweep starts with it.
+func (s *Scheduler) stoppedAt(cs []candidate, i int) {
+	if i > 0 {
+		s.after = cursor{UpdatedAt: cs[i-1].UpdatedAt, ID: cs[i-1].ID}
+	}
+}
+
+// check makes sure c has a task; an error is the queue's.
+func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) error {
 	p, err := s.queue.Ensure(ctx, c.TenantID, c.ID)
 	if err != nil {
-		res.Failed++
-		if res.Failed == 1 {
-			s.opt.Log.Warn().Err(err).Msg("sweep could not reach the queue; next tick retries")
-		}
-		return
+		return err
 	}
 	switch p {
 	case queue.Enqueued:
@@ -202,29 +220,30 @@ func (s *Scheduler) check(ctx context.Context, c candidate, res *SweepResult) {
 		res.Present++
 	case queue.Active:
 		res.Present++
-		s.orphaned(ctx, c, res)
+		return s.orphaned(ctx, c, res)
 	case queue.Archived:
-		s.revive(ctx, c, res)
+		return s.revive(ctx, c, res)
 	}
+	return nil
 }
 
 // revive replaces the archived task of a run that is still unfinished. The
 // run is read again first: it may have died (and been archived) a moment
 // after it was listed, and a dead run's archived task must stay.
-func (s *Scheduler) revive(ctx context.Context, c candidate, res *SweepResult) {
+func (s *Scheduler) revive(ctx context.Context, c candidate, res *SweepResult) error {
 	var st run.Status
 	err := s.db.InTenantTx(ctx, c.TenantID, func(q postgres.Querier) error {
 		return q.GetContext(ctx, &st, `SELECT status FROM runs WHERE id = $1 AND tenant_id = $2`, c.ID, c.TenantID)
 	})
 	if err != nil || st.Terminal() {
-		return
+		return nil // unreadable now: the next sweep finds the run again
 	}
 	if err := s.queue.Revive(ctx, c.TenantID, c.ID); err != nil {
-		res.Failed++
-		return
+		return err
 	}
 	res.Revived++
 	s.opt.Log.Warn().Str("run_id", c.ID.String()).Msg("sweep revived a run whose task was archived before it finished")
+	return nil
 }
 
 func (s *Scheduler) report(res SweepResult) {
