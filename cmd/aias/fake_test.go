@@ -69,3 +69,17 @@ func TestBulkReplayStoppedByAnErrorSaysHowFarItGotAndHowToContinue(t *testing.T)
 		t.Errorf("the resumed command sent %+v, want cursor c1 and the first call's bound", got)
 	}
 }
+
+// A proxy redirecting http to https turned apply's POST into a GET, and
+// apply reported a workflow "" created: the redirect is an error instead.
+func TestApplyThroughARedirectFailsNamingTheTarget(t *testing.T) {
+	t.Parallel()
+	tm := fakeAIAS(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://aias.example.com"+r.URL.Path, http.StatusMovedPermanently)
+	})
+	file := writeFile(t, t.TempDir(), "wf.yaml", "name: from-git\nsteps:\n  - {name: a, type: transform, with: {output: '1'}}\n")
+	r := tm.run("", "workflows", "apply", "-f", file)
+	if r.code == exitOK || strings.Contains(r.out, "applied") || !strings.Contains(r.err, "set the base URL to https://aias.example.com") {
+		t.Errorf("apply through a redirect = exit %d\n%s\n%s\nwant a failure naming https://aias.example.com", r.code, r.out, r.err)
+	}
+}

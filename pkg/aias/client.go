@@ -40,9 +40,22 @@ type Option func(*Client)
 func WithAPIKey(key string) Option { return func(c *Client) { c.key = key } }
 
 // WithHTTPClient sends requests through hc (its Transport, proxies, TLS
-// settings) instead of a client of the default transport. Its own Timeout,
-// if any, applies to each attempt; WithTimeout bounds the whole call.
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.http = hc } }
+// settings, Jar) instead of a client of the default transport. Its own
+// Timeout, if any, applies to each attempt; WithTimeout bounds the whole
+// call. Its CheckRedirect is not used: the client never follows a redirect
+// (see New), so it works on a copy of hc and hc is left as it was.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		own := *hc
+		own.CheckRedirect = noRedirect
+		c.http = &own
+	}
+}
+
+// noRedirect stops at a redirect: send turns it into an error. Followed, a
+// 301 or 302 turns a POST into a GET without its body, and the GET's
+// answer (a list, say) would pass for the POST's success.
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // WithTimeout bounds each call, its retries and waits included (0: no bound
 // but the context's). A download is bounded until its headers arrive; its
@@ -82,7 +95,9 @@ var DefaultRetry = RetryPolicy{Attempts: 4, MinDelay: 500 * time.Millisecond, Ma
 var NoRetry = RetryPolicy{Attempts: 1}
 
 // New returns a client of the AIAS server at baseURL (scheme and host, and a
-// path prefix if AIAS is served under one).
+// path prefix if AIAS is served under one). AIAS's API never redirects, so
+// a redirect (a proxy sending http to https, say) is not followed but
+// returned as an *Error naming where it points: set the base URL to that.
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil {
@@ -91,7 +106,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("aias: base URL %q: want http(s)://host", baseURL)
 	}
-	c := &Client{base: u, http: &http.Client{}, timeout: DefaultTimeout, retry: DefaultRetry,
+	c := &Client{base: u, http: &http.Client{CheckRedirect: noRedirect}, timeout: DefaultTimeout, retry: DefaultRetry,
 		userAgent: "aias-go/" + Version}
 	for _, o := range opts {
 		o(c)
@@ -171,6 +186,9 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			}
 			continue
 		}
+		if isRedirect(res.StatusCode) {
+			return nil, redirectError(r, res)
+		}
 		if res.StatusCode < 400 {
 			return res, nil
 		}
@@ -189,6 +207,44 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 			return nil, apiErr
 		}
 	}
+}
+
+// isRedirect says a status is a redirect to follow; 304 Not Modified (a
+// download's) is an answer.
+func isRedirect(status int) bool {
+	return status >= 300 && status < 400 && status != http.StatusNotModified
+}
+
+// redirectError turns a redirect into an *Error that says where it points and
+// which base URL would reach AIAS directly, and closes it.
+func redirectError(r request, res *http.Response) *Error {
+	e := readError(r, res)
+	loc, err := res.Request.URL.Parse(res.Header.Get("Location"))
+	switch {
+	case e.Path == "(intake)": // the Location would show the endpoint's token
+		e.Detail = "AIAS answered with a redirect; check the intake URL"
+	case err != nil || res.Header.Get("Location") == "":
+		e.Detail = "AIAS answered with a redirect without a usable Location; check the base URL"
+	default:
+		e.Detail = "AIAS answered with a redirect to " + loc.Redacted() + "; set the base URL to "
+		if base, ok := baseOf(loc, r.path); ok {
+			e.Detail += base
+		} else {
+			e.Detail += "AIAS's own address"
+		}
+	}
+	return e
+}
+
+// baseOf is the base URL a redirect's target implies, when the target is
+// the request's own path under another base.
+func baseOf(loc *url.URL, path string) (string, bool) {
+	prefix, ok := strings.CutSuffix(loc.Path, path)
+	if !ok {
+		return "", false
+	}
+	b := url.URL{Scheme: loc.Scheme, Host: loc.Host, Path: strings.TrimRight(prefix, "/")}
+	return b.String(), true
 }
 
 // attempt sends the request once.

@@ -213,6 +213,39 @@ func TestReplayAllStoppedByAnErrorReturnsTheTotalsAndWhereToContinue(t *testing.
 	}
 }
 
+// A redirect followed would turn a POST into a GET without its body, whose
+// answer would pass for the POST's success: it is an error naming where it
+// points, through the default client or one of the caller's.
+func TestARedirectIsNotFollowedButNamedInTheError(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		_, _ = io.WriteString(w, `{"data":[]}`)
+	}))
+	t.Cleanup(target.Close)
+	redirect := func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+"/aias"+r.URL.Path, http.StatusMovedPermanently)
+	}
+	own := &http.Client{}
+	for name, opts := range map[string][]aias.Option{"default": nil, "WithHTTPClient": {aias.WithHTTPClient(own)}} {
+		c := newClient(t, redirect, opts...)
+		_, err := c.CreateWorkflow(context.Background(), aias.YAML([]byte("name: x\n")))
+		var e *aias.Error
+		if !errors.As(err, &e) || e.Status != http.StatusMovedPermanently ||
+			!strings.Contains(e.Detail, "redirect to "+target.URL+"/aias/api/v1/workflows") ||
+			!strings.Contains(e.Detail, "set the base URL to "+target.URL+"/aias") {
+			t.Errorf("%s: CreateWorkflow redirected = %v, want a 301 *Error naming the target and the base URL to use", name, err)
+		}
+	}
+	if elsewhere.Load() != 0 {
+		t.Errorf("the redirect's target got %d requests, want none", elsewhere.Load())
+	}
+	if own.CheckRedirect != nil {
+		t.Error("WithHTTPClient changed the caller's http.Client")
+	}
+}
+
 // hangUp closes the connection without an answer for the first n requests.
 func hangUp(n int32, calls *atomic.Int32, then http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
