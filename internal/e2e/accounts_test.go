@@ -249,3 +249,28 @@ func TestSignInsRefuseWhatTheyShould(t *testing.T) {
 		t.Errorf("audit log = %s, want user.login_failed", r.Body)
 	}
 }
+
+// A person's signup makes a tenant as the API's does, so it spends the
+// same per-address budget (AIAS_SIGNUP_RATE_PER_HOUR): neither route is a
+// second allowance once the other has spent it.
+func TestPersonSignupSharesTheSignupLimit(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{env: map[string]string{"AIAS_SIGNUP_RATE_PER_HOUR": "2"}})
+	person := func(n int) response {
+		return s.do("POST", "/api/v1/accounts", "", "", map[string]string{
+			"email": fmt.Sprintf("p%d@example.com", n), "password": strongPassword, "tenant_name": fmt.Sprintf("P%d", n)})
+	}
+	api := func(n int) response {
+		return s.do("POST", "/api/v1/signup", "", "", map[string]string{"email": fmt.Sprintf("a%d@example.com", n), "tenant_name": fmt.Sprintf("A%d", n)})
+	}
+	if r := api(0); r.Status != http.StatusCreated {
+		t.Fatalf("API signup = %d %s, want 201", r.Status, r.Body)
+	}
+	s.signedIn(person(0))
+	r := person(1)
+	wantProblem(t, "a person's signup once the address's budget is spent", r, 429, "rate_limited")
+	if r.Header.Get("Retry-After") == "" {
+		t.Errorf("429 without Retry-After: %v", r.Header)
+	}
+	wantProblem(t, "an API signup once the address's budget is spent", api(1), 429, "rate_limited")
+}

@@ -58,10 +58,14 @@ type personSignup struct {
 
 // signupPerson is POST /api/v1/accounts: a person signs up with a
 // password; a tenant they own is made and they are signed in. It is open
-// when the API's signup is (AIAS_SIGNUP_ENABLED).
+// when the API's signup is (AIAS_SIGNUP_ENABLED), and spends the same
+// per-address budget.
 func (s *Server) signupPerson(c echo.Context) error {
 	if !s.opt.SignupEnabled {
 		return errs.E(errs.Forbidden, "signup_disabled", "signup is disabled on this server")
+	}
+	if err := s.spendSignup(c); err != nil {
+		return err
 	}
 	var req personSignup
 	if err := s.publicForm(c, &req); err != nil {

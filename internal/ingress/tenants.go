@@ -17,6 +17,18 @@ import (
 
 var errSignupRateLimited = errs.E(errs.RateLimited, "rate_limited", "too many signups from this address; retry after the time in Retry-After")
 
+// spendSignup takes a signup from the client address's hourly budget
+// (AIAS_SIGNUP_RATE_PER_HOUR), before any work: each signup is a tenant
+// with a plan's quotas, so one client making them by the hundred would
+// multiply those quotas. The API's signup and a person's share the one
+// budget, or each route would be a second allowance.
+func (s *Server) spendSignup(c echo.Context) error {
+	if err := s.limit(c, "signup:"+ipKey(c.RealIP()), s.opt.SignupLimit); err != nil {
+		return errSignupRateLimited
+	}
+	return nil
+}
+
 type signupRequest struct {
 	Email      string `json:"email"`
 	TenantName string `json:"tenant_name"`
@@ -27,10 +39,8 @@ func (s *Server) signup(c echo.Context) error {
 	if !s.opt.SignupEnabled {
 		return errs.E(errs.Forbidden, "signup_disabled", "signup is disabled on this server")
 	}
-	// Before any work: each signup is a tenant with a plan's quotas, so one
-	// client making them by the hundred would multiply those quotas.
-	if err := s.limit(c, "signup:"+ipKey(c.RealIP()), s.opt.SignupLimit); err != nil {
-		return errSignupRateLimited
+	if err := s.spendSignup(c); err != nil {
+		return err
 	}
 	var req signupRequest
 	if err := bindJSON(c, &req); err != nil {
