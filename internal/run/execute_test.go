@@ -554,3 +554,28 @@ steps:
 		t.Errorf("after's output = %s, want [0.5,1.5]", got)
 	}
 }
+
+// A workflow's timeout counts from the re-drive for a re-driven run: from
+// its first start, a run that failed a day ago would fail again at once.
+func TestARedrivenRunsTimeoutCountsFromTheRedrive(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: timed
+timeout: 1h
+steps: [ { name: call, type: http, with: { url: "%s/call" } } ]
+`, b.srv.URL))
+	b.exec(t, `UPDATE runs SET status = 'failed', attempt = 1, error = 'it failed',
+	                             started_at = now() - interval '1 day', finished_at = now() - interval '1 day' WHERE id = $1`, id)
+	ctx := context.Background()
+	if err := run.Redrive(ctx, b.db.DB, nopReviver{}, b.tenant, id, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute after the redrive = %v", err)
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Succeeded || b.calls.count("/call") != 1 {
+		t.Errorf("re-driven run = %s (%s) with %d calls, want succeeded with one", r.Status, deref(r.Error), b.calls.count("/call"))
+	}
+}
