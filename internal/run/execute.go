@@ -341,9 +341,7 @@ func (e *Executor) start(ctx context.Context, tenantID, id uuid.UUID, task strin
 	err = e.DB.InTenantTx(ctx, tenantID, func(q postgres.Querier) error {
 		recs, err := Steps(ctx, q, id)
 		for _, rec := range recs {
-			if rec.Status == StepSucceeded {
-				done[rec.Position] = rec
-			}
+			done[rec.Position] = rec // a succeeded one is done; a failed one's tries count on
 		}
 		return err
 	})

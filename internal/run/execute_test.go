@@ -579,3 +579,54 @@ steps: [ { name: call, type: http, with: { url: "%s/call" } } ]
 		t.Errorf("re-driven run = %s (%s) with %d calls, want succeeded with one", r.Status, deref(r.Error), b.calls.count("/call"))
 	}
 }
+
+// Re-driven on a version whose step at the failed step's place is another,
+// the new step starts afresh: it inherits neither the old one's name nor
+// its failures.
+func TestARedriveOnTheCurrentVersionGivesANewStepItsOwnRecord(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: versions
+max_attempts: 1
+steps:
+  - { name: a, type: transform, with: { output: "1" } }
+  - { name: b, type: http, with: { url: "%s/b", expect: [418] } }
+`, b.srv.URL))
+	ctx := context.Background()
+	_ = e.Execute(ctx, b.tenant, id, run.Attempt{})
+	r, steps := b.get(t, id)
+	if r.Status != run.Failed || len(steps) != 2 || steps[1].Tries != 1 {
+		t.Fatalf("run = %s with %d steps, want failed at step b", r.Status, len(steps))
+	}
+	def, err := workflow.Decode([]byte(`
+name: versions
+max_attempts: 1
+steps:
+  - { name: a, type: transform, with: { output: "1" } }
+  - { name: fresh, type: transform, with: { output: "2" } }
+`), "application/yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.db.InTenantTx(ctx, b.tenant, func(q postgres.Querier) error {
+		_, err := workflow.Update(ctx, q, b.tenant, r.WorkflowID, def)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Redrive(ctx, b.db.DB, nopReviver{}, b.tenant, id, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute after the redrive = %v", err)
+	}
+	r, steps = b.get(t, id)
+	if r.Status != run.Succeeded || len(steps) != 2 {
+		t.Fatalf("re-driven run = %s (%s) with %d steps, want succeeded with 2", r.Status, deref(r.Error), len(steps))
+	}
+	if s := steps[1]; s.Name != "fresh" || s.Type != "transform" || s.Tries != 0 || string(s.Output) != "2" {
+		t.Errorf("step 1 = %s %s tries %d output %s, want fresh transform, no failures, output 2", s.Name, s.Type, s.Tries, s.Output)
+	}
+}

@@ -93,19 +93,20 @@ func (w *walker) step(ctx context.Context, s workflow.Step, env step.Env) error 
 // returns what it committed (fresh).
 func (w *walker) outputOf(ctx context.Context, pos int, s workflow.Step, env step.Env) (out any, fresh bool, err error) {
 	if rec, ok := w.done[pos]; ok {
-		if rec.Name == s.Name && rec.Type == s.Type {
+		switch {
+		case rec.Name != s.Name || rec.Type != s.Type:
+			// Left by another version of the workflow (a redrive on the
+			// current version), succeeded or failed: from here on, the
+			// records do not apply, and a new step must not inherit an
+			// old one's name or failures.
+			if err := w.forgetFrom(ctx, pos); err != nil {
+				return nil, false, err
+			}
+		case rec.Status == StepSucceeded:
 			return decodeJSON(rec.Output), false, nil
 		}
-		// Left by another version of the workflow (a redrive on the
-		// current version): from here on, the records do not apply.
-		if err := w.e.forgetFrom(ctx, w.r, pos); err != nil {
-			return nil, false, err
-		}
-		for p := range w.done {
-			if p >= pos {
-				delete(w.done, p)
-			}
-		}
+		// Otherwise a failed attempt of this very step: it runs again,
+		// and its failures count on.
 	}
 	res, committed, err := w.run(ctx, pos, s, env)
 	if err != nil {
@@ -195,6 +196,19 @@ func (w *walker) run(ctx context.Context, pos int, s workflow.Step, env step.Env
 	}
 	log.Info().Dur("duration", finished.Sub(started)).Msg("step succeeded")
 	return res, out, nil
+}
+
+// forgetFrom drops the run's records from position pos on.
+func (w *walker) forgetFrom(ctx context.Context, pos int) error {
+	if err := w.e.forgetFrom(ctx, w.r, pos); err != nil {
+		return err
+	}
+	for p := range w.done {
+		if p >= pos {
+			delete(w.done, p)
+		}
+	}
+	return nil
 }
 
 // attempt runs the step (its type, or its control node) under the step's
