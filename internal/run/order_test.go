@@ -223,3 +223,32 @@ steps:
 		}
 	}
 }
+
+// A re-driven run arrives anew for its concurrency key: a later run of the
+// key that has not finished goes first, rather than running beside it.
+func TestARedrivenRunWaitsForLaterRunsOfItsKeyThatHaveNotFinished(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	ids := b.keyedRuns(t, keyedWorkflow, `{"customer":"c1"}`, `{"customer":"c1"}`)
+	first, later := ids[0], ids[1]
+	ctx := context.Background()
+	if err := e.Execute(ctx, b.tenant, first, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	b.exec(t, `UPDATE runs SET status = 'failed', error = 'it failed' WHERE id = $1`, first)
+	if err := run.Redrive(ctx, b.db.DB, nopReviver{}, b.tenant, first, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Execute(ctx, b.tenant, first, run.Attempt{}); !errors.Is(err, run.ErrBusy) {
+		t.Fatalf("the re-driven run = %v, want ErrBusy while the later run of its key is unfinished", err)
+	}
+	if err := e.Execute(ctx, b.tenant, later, run.Attempt{}); err != nil {
+		t.Fatalf("the later run = %v", err)
+	}
+	if err := e.Execute(ctx, b.tenant, first, run.Attempt{}); err != nil {
+		t.Fatalf("the re-driven run after the later one = %v", err)
+	}
+	if r, _ := b.get(t, first); r.Status != run.Succeeded {
+		t.Errorf("the re-driven run = %s, want succeeded", r.Status)
+	}
+}

@@ -387,7 +387,9 @@ func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, erro
 // now, as far as its workflow's timeout is concerned: counted from its
 // first start, the timeout of a run failed a while ago would fail the
 // re-drive before its step was tried. (A claim after this still reads the
-// run as resumed: its succeeded steps stay done.)
+// run as resumed: its succeeded steps stay done.) It also arrives anew
+// (a new seq): runs of its concurrency key that came since and have not
+// finished go first, instead of running beside it.
 func redriveRuns(ctx context.Context, q postgres.Querier, keys []bulkKey, current bool) ([]uuid.UUID, error) {
 	ids := make([]string, len(keys))
 	for i, k := range keys {
@@ -395,7 +397,7 @@ func redriveRuns(ctx context.Context, q postgres.Querier, keys []bulkKey, curren
 	}
 	const redrive = `
 UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL, next_attempt_at = NULL,
-       started_at = CASE WHEN started_at IS NULL THEN NULL ELSE now() END,
+       started_at = CASE WHEN started_at IS NULL THEN NULL ELSE now() END, seq = DEFAULT,
        workflow_version = CASE WHEN $2 THEN (SELECT w.current_version FROM workflows w WHERE w.id = runs.workflow_id)
                                ELSE workflow_version END,
        updated_at = now()
