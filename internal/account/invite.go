@@ -62,10 +62,10 @@ type Acceptance struct {
 const invitationColumns = `id, email, role, invited_by, created_at, expires_at, accepted_at, revoked_at`
 
 // Invite invites email into by's tenant with role. Only owners and admins
-// invite, and never above their own role. An earlier pending invitation of
-// the same email is revoked; a member's email is refused. The link
-// (<PublicURL>/invite?token=…) is returned once and emailed when a Mailer
-// is configured.
+// invite (as they are now: by's membership is read again), and never above
+// their own role. An earlier pending invitation of the same email is
+// revoked; a member's email is refused. The link (<PublicURL>/invite?token=…)
+// is returned once and emailed when a Mailer is configured.
 func (s *Service) Invite(ctx context.Context, by Principal, email string, role auth.Role) (Invited, error) {
 	email = normalizeEmail(email)
 	if err := inviteProblems(by, email, role); err != nil {
@@ -74,7 +74,13 @@ func (s *Service) Invite(ctx context.Context, by Principal, email string, role a
 	token := newToken()
 	var inv Invitation
 	err := s.db.InTenantTx(ctx, by.TenantID, func(q postgres.Querier) error {
-		var err error
+		mine, err := inviterRole(ctx, q, by.UserID)
+		if err != nil {
+			return err
+		}
+		if err := mayInviteAs(mine, role); err != nil {
+			return err
+		}
 		if inv, err = insertInvite(ctx, q, by, email, role, token, s.opts.InviteTTL); err != nil {
 			return err
 		}
@@ -104,13 +110,38 @@ func inviteProblems(by Principal, email string, role auth.Role) error {
 	if !role.Valid() {
 		return errs.Validation("invitation is not valid", errs.FieldError{Path: "role", Message: "must be owner, admin, member or viewer"})
 	}
-	if !by.Role.AtLeast(auth.Admin) {
+	return mayInviteAs(by.Role, role)
+}
+
+// mayInviteAs is the rule of who invites: owners and admins, never above
+// their own role.
+func mayInviteAs(by, role auth.Role) error {
+	if !by.AtLeast(auth.Admin) {
 		return ErrForbidden
 	}
-	if !by.Role.AtLeast(role) {
+	if !by.AtLeast(role) {
 		return ErrRoleTooHigh
 	}
 	return nil
+}
+
+func mayInvite(by, role auth.Role) bool { return mayInviteAs(by, role) == nil }
+
+// inviterRole is by's role as it is now, its membership locked until the
+// transaction ends: a removal or demotion (which revokes what they may no
+// longer grant) then comes before the invitation or after it, never
+// beside it.
+func inviterRole(ctx context.Context, q postgres.Querier, userID uuid.UUID) (auth.Role, error) {
+	var role auth.Role
+	const get = `SELECT role FROM memberships WHERE tenant_id = $1 AND user_id = $2 FOR SHARE`
+	err := q.GetContext(ctx, &role, get, postgres.Tenant(q), userID)
+	if postgres.IsNoRows(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the inviter's role: %w", postgres.Classify(err))
+	}
+	return role, nil
 }
 
 func insertInvite(ctx context.Context, q postgres.Querier, by Principal, email string, role auth.Role, token string, ttl time.Duration) (Invitation, error) {

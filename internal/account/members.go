@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,7 +41,8 @@ func (s *Service) ListMembers(ctx context.Context, by Principal) ([]Member, erro
 
 // ChangeRole gives a member another role. Owners and admins change roles,
 // never to or from a role above their own, and the tenant's last owner
-// stays an owner (ErrLastOwner).
+// stays an owner (ErrLastOwner). The member's pending invitations for a
+// role the new one may not grant are revoked.
 func (s *Service) ChangeRole(ctx context.Context, by Principal, userID uuid.UUID, role auth.Role) (Member, error) {
 	if !role.Valid() {
 		return Member{}, errs.Validation("role is not valid", errs.FieldError{Path: "role", Message: "must be owner, admin, member or viewer"})
@@ -65,6 +67,9 @@ func (s *Service) ChangeRole(ctx context.Context, by Principal, userID uuid.UUID
 		if _, err := q.ExecContext(ctx, update, postgres.Tenant(q), userID, role); err != nil {
 			return fmt.Errorf("change role of %s: %w", userID, postgres.Classify(err))
 		}
+		if err := revokeInvitesBy(ctx, q, userID, role); err != nil {
+			return err
+		}
 		m = target
 		m.Role = role
 		return audit.RecordUser(ctx, q, by.TenantID, by.UserID, "member.role_change", "user", userID.String(), logging.RequestID(ctx))
@@ -72,8 +77,8 @@ func (s *Service) ChangeRole(ctx context.Context, by Principal, userID uuid.UUID
 	return m, err
 }
 
-// RemoveMember takes a user out of by's tenant and ends their sign-ins to
-// it. Anyone may leave; removing someone else takes an owner or admin whose
+// RemoveMember takes a user out of by's tenant and ends their sign-ins and
+// pending invitations to it. Anyone may leave; removing someone else takes an owner or admin whose
 // role is at least theirs. The last owner cannot be removed (ErrLastOwner).
 func (s *Service) RemoveMember(ctx context.Context, by Principal, userID uuid.UUID) error {
 	return s.db.InTenantTx(ctx, by.TenantID, func(q postgres.Querier) error {
@@ -96,8 +101,35 @@ func (s *Service) RemoveMember(ctx context.Context, by Principal, userID uuid.UU
 		if _, err := q.ExecContext(ctx, endSessions, tenantID, userID); err != nil {
 			return fmt.Errorf("end sessions of %s: %w", userID, postgres.Classify(err))
 		}
+		if err := revokeInvitesBy(ctx, q, userID, ""); err != nil {
+			return err
+		}
 		return audit.RecordUser(ctx, q, by.TenantID, by.UserID, "member.remove", "user", userID.String(), logging.RequestID(ctx))
 	})
+}
+
+// revokeInvitesBy revokes the pending invitations userID made for a role
+// that role ("" once they are no longer a member) may not grant. Accepting
+// an invitation does not look at its inviter, so this is what keeps a
+// removed or demoted admin from coming back, or sending someone, through
+// a link they made before.
+func revokeInvitesBy(ctx context.Context, q postgres.Querier, userID uuid.UUID, role auth.Role) error {
+	var beyond []string
+	for _, r := range []auth.Role{auth.Owner, auth.Admin, auth.Member, auth.Viewer} {
+		if !mayInvite(role, r) {
+			beyond = append(beyond, string(r))
+		}
+	}
+	if len(beyond) == 0 {
+		return nil
+	}
+	const revoke = `UPDATE invites SET revoked_at = now()
+	                 WHERE tenant_id = $1 AND invited_by = $2 AND role = ANY (string_to_array($3, ','))
+	                   AND accepted_at IS NULL AND revoked_at IS NULL`
+	if _, err := q.ExecContext(ctx, revoke, postgres.Tenant(q), userID, strings.Join(beyond, ",")); err != nil {
+		return fmt.Errorf("revoke invitations of %s: %w", userID, postgres.Classify(err))
+	}
+	return nil
 }
 
 // lockMembers reads every membership of the transaction's tenant and locks

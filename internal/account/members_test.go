@@ -106,3 +106,72 @@ func TestRoleChecksUseTheCurrentMembershipNotThePrincipal(t *testing.T) {
 	stale := admin.Principal // still says admin
 	wantCode(t, "RemoveMember by a stale admin", s.RemoveMember(ctx, stale, viewer.Principal.UserID), "forbidden")
 }
+
+// An admin who is removed cannot come back through an invitation they
+// made before (acceptance does not look at the inviter): removal revokes
+// their pending invitations. Those of others stay.
+func TestARemovedAdminsInvitationsStopWorking(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, account.Options{})
+	ctx := context.Background()
+	owner := signup(t, s, "boss@example.com")
+	mal := join(t, s, owner.Principal, "mal@example.com", auth.Admin)
+	back, err := s.Invite(ctx, mal.Principal, "mal-again@example.com", auth.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := s.Invite(ctx, owner.Principal, "kept@example.com", auth.Viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveMember(ctx, owner.Principal, mal.Principal.UserID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.AcceptInvite(ctx, account.Acceptance{Token: token(t, back.Link), Password: password})
+	wantCode(t, "AcceptInvite(made by the removed admin)", err, "invite_invalid")
+	if _, err := s.LookupInvite(ctx, token(t, kept.Link)); err != nil {
+		t.Errorf("LookupInvite(the owner's) = %v, want it pending still", err)
+	}
+	// Nor can a stale sign-in of theirs make a new one.
+	_, err = s.Invite(ctx, mal.Principal, "mal-third@example.com", auth.Viewer)
+	wantCode(t, "Invite by the removed admin", err, "forbidden")
+}
+
+// A demoted admin's pending invitations for roles the new role may not
+// grant stop working; a demotion to member leaves them none.
+func TestADemotedAdminsInvitationsAboveTheirRoleStopWorking(t *testing.T) {
+	t.Parallel()
+	s, _ := setup(t, account.Options{})
+	ctx := context.Background()
+	owner := signup(t, s, "head@example.com")
+	ownerToBe := join(t, s, owner.Principal, "deputy@example.com", auth.Owner)
+	asOwner, err := s.Invite(ctx, ownerToBe.Principal, "o2@example.com", auth.Owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asAdmin, err := s.Invite(ctx, ownerToBe.Principal, "a2@example.com", auth.Admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asViewer, err := s.Invite(ctx, ownerToBe.Principal, "v2@example.com", auth.Viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeRole(ctx, owner.Principal, ownerToBe.Principal.UserID, auth.Admin); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.LookupInvite(ctx, token(t, asOwner.Link))
+	wantCode(t, "LookupInvite(owner, by a demoted admin)", err, "invite_invalid")
+	for _, inv := range []account.Invited{asAdmin, asViewer} {
+		if _, err := s.LookupInvite(ctx, token(t, inv.Link)); err != nil {
+			t.Errorf("LookupInvite(%s, by an admin) = %v, want it pending still", inv.Invitation.Role, err)
+		}
+	}
+	if _, err := s.ChangeRole(ctx, owner.Principal, ownerToBe.Principal.UserID, auth.Member); err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range []account.Invited{asAdmin, asViewer} {
+		_, err := s.AcceptInvite(ctx, account.Acceptance{Token: token(t, inv.Link), Password: password})
+		wantCode(t, "AcceptInvite("+string(inv.Invitation.Role)+", by a member)", err, "invite_invalid")
+	}
+}

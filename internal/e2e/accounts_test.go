@@ -274,3 +274,31 @@ func TestPersonSignupSharesTheSignupLimit(t *testing.T) {
 	}
 	wantProblem(t, "an API signup once the address's budget is spent", api(1), 429, "rate_limited")
 }
+
+// An admin removed from the tenant does not get back in through an
+// invitation they made while an admin: its link is refused.
+func TestARemovedAdminCannotRejoinThroughTheirOwnInvitation(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	owner := s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
+		"email": "ann@example.com", "password": strongPassword, "tenant_name": "Ann"}))
+	invite := func(by person, email string) string {
+		var inv struct {
+			Link string `json:"link"`
+		}
+		by.do("POST", "/api/v1/invites", map[string]string{"email": email, "role": "admin"}).json(t, &inv)
+		_, tok, ok := strings.Cut(inv.Link, "token=")
+		if !ok {
+			t.Fatalf("invitation link %q has no token", inv.Link)
+		}
+		return tok
+	}
+	mal := s.signedIn(s.do("POST", "/api/v1/invites/accept", "", "", map[string]string{
+		"token": invite(owner, "mal@example.com"), "password": "violet-anchor-93-meadow"}))
+	back := invite(mal, "mal2@example.com")
+	if r := owner.do("DELETE", "/api/v1/members/"+mal.userID, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("remove Mal = %d %s, want 204", r.Status, r.Body)
+	}
+	wantProblem(t, "accepting the removed admin's invitation", s.do("POST", "/api/v1/invites/accept", "", "", map[string]string{
+		"token": back, "password": "walnut-cedar-81-harbor"}), http.StatusNotFound, "invite_invalid")
+}
