@@ -21,7 +21,7 @@ import (
 // docs/data.md). A Postgres session lock lets several migrators start at
 // once.
 func Migrate(ctx context.Context, url string) (applied int, err error) {
-	sqlDB, err := sql.Open("postgres", url)
+	sqlDB, err := openPlain(url)
 	if err != nil {
 		return 0, fmt.Errorf("open postgres: %w", err)
 	}
@@ -86,7 +86,7 @@ const grantsFile = "grants.sql"
 
 // SchemaVersion reports the applied and the embedded (expected) version.
 func SchemaVersion(ctx context.Context, url string) (current, expected int64, err error) {
-	sqlDB, err := sql.Open("postgres", url)
+	sqlDB, err := openPlain(url)
 	if err != nil {
 		return 0, 0, fmt.Errorf("open postgres: %w", err)
 	}
@@ -112,4 +112,15 @@ func provider(sqlDB *sql.DB) (*goose.Provider, error) {
 		return nil, fmt.Errorf("migration provider: %w", err)
 	}
 	return p, nil
+}
+
+// openPlain opens a pool of plain lib/pq connections (no prepared
+// statements, no connection wait), with Open's connect timeout and
+// keepalives.
+func openPlain(url string) (*sql.DB, error) {
+	c, err := newConnector(url)
+	if err != nil {
+		return nil, err
+	}
+	return sql.OpenDB(c), nil
 }

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
@@ -37,7 +38,7 @@ type DB struct {
 
 // Open connects to url and checks the connection.
 func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
-	c, err := pq.NewConnector(url)
+	c, err := newConnector(url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
@@ -52,6 +53,61 @@ func Open(ctx context.Context, url string, maxConns int) (*DB, error) {
 		return nil, fmt.Errorf("connect to postgres: %w", Classify(err))
 	}
 	return &DB{DB: db, stmts: newStmtCache(db)}, nil
+}
+
+// DefaultConnectTimeout bounds the opening of a connection (the TCP
+// connect and the startup handshake) when the URL sets no connect_timeout
+// (or sets 0). lib/pq's own default is to wait forever, and its handshake
+// does not watch the caller's context: a Postgres that froze, or vanished
+// without a reset, held every new connection, and each call waiting for
+// one, for as long as the kernel kept trying.
+const DefaultConnectTimeout = 5 * time.Second
+
+// Keepalive probes of every connection: a connection silent this long is
+// probed, and given up after keepaliveCount unanswered probes, so a call
+// waiting for the answer of a Postgres that vanished without a reset fails
+// within about 30 s (Go's defaults: two and a half minutes).
+const (
+	keepaliveIdle     = 15 * time.Second
+	keepaliveInterval = 5 * time.Second
+	keepaliveCount    = 3
+)
+
+// newConnector is lib/pq's connector of url with DefaultConnectTimeout
+// unless url sets its own, and the keepalive probes.
+func newConnector(url string) (*pq.Connector, error) {
+	cfg, err := pq.NewConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	c, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.Dialer(dialer)
+	return c, nil
+}
+
+// dialer opens lib/pq's TCP connections with the keepalive probes above.
+var dialer pq.Dialer = netDialer{net.Dialer{KeepAliveConfig: net.KeepAliveConfig{
+	Enable: true, Idle: keepaliveIdle, Interval: keepaliveInterval, Count: keepaliveCount}}}
+
+// netDialer is a net.Dialer as lib/pq's Dialer.
+type netDialer struct{ d net.Dialer }
+
+func (n netDialer) Dial(network, address string) (net.Conn, error) { return n.d.Dial(network, address) }
+
+func (n netDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	d := n.d
+	d.Timeout = timeout
+	return d.Dial(network, address)
+}
+
+func (n netDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	return n.d.DialContext(ctx, network, address)
 }
 
 // InTx runs fn in a transaction, committing if fn returns nil.

@@ -68,7 +68,7 @@ func (s *Scheduler) SweepNotices(ctx context.Context) (NoticeResult, error) {
 
 // sweepNotices is SweepNotices as a pass of the scheduler's loop.
 func (s *Scheduler) sweepNotices(ctx context.Context) {
-	s.pass(ctx, SweepNotify, "sweeping on_finish notifications failed; next tick retries", func() (int, error) {
+	s.pass(ctx, SweepNotify, "sweeping on_finish notifications failed; next tick retries", func(ctx context.Context) (int, error) {
 		res, err := s.SweepNotices(ctx)
 		return res.Enqueued + res.Revived, err
 	})

@@ -53,7 +53,7 @@ func (s *Scheduler) runReclaim(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		s.pass(ctx, telemetry.SweepReclaim, "reclaiming runs failed; next tick retries", func() (int, error) { return s.Reclaim(ctx) })
+		s.pass(ctx, telemetry.SweepReclaim, "reclaiming runs failed; next tick retries", s.Reclaim)
 	}
 }
 

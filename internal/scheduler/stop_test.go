@@ -13,10 +13,12 @@ import (
 	"aias/internal/entitlement"
 	"aias/internal/logging"
 	"aias/internal/plan"
+	"aias/internal/postgres"
 	"aias/internal/queue"
 	"aias/internal/run"
 	"aias/internal/scheduler"
 	"aias/internal/telemetry"
+	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
 )
 
@@ -148,5 +150,40 @@ func TestPassesStopAtTheFirstQueueErrorAndCountAsFailed(t *testing.T) {
 		if n := failed(sweep); n != 1 {
 			t.Errorf("aias_sweeps_total{sweep=%q,outcome=\"error\"} = %v after one pass with Redis away, want 1", sweep, n)
 		}
+	}
+}
+
+// A pass that hangs (here: waiting for a pool connection that never
+// comes, as behind a Postgres that froze) fails at its deadline, and the
+// loop goes on to the next pass instead of every later one waiting behind it.
+func TestAHungPassFailsAtItsDeadlineAndTheLoopGoesOn(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, b.db.AppURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	m := telemetry.New()
+	sch := scheduler.New(db, b.queue, scheduler.Options{Interval: time.Hour, QueuedGrace: 0, RunningStale: time.Minute,
+		PassTimeout: 200 * time.Millisecond, Log: logging.Nop(), Metrics: m})
+	release := pgtest.HoldPool(t, db, 1)
+	defer release()
+
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- sch.Run(ctx) }()
+	failed := func(sweep string) float64 { return promtest.ToFloat64(m.Sweeps.WithLabelValues(sweep, "error")) }
+	deadline := time.Now().Add(10 * time.Second)
+	for failed(scheduler.SweepNotify) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	release()
+	<-done
+	if failed(telemetry.SweepRequeue) != 1 || failed(scheduler.SweepNotify) != 1 {
+		t.Errorf("failed passes with the pool held: requeue %v, notify %v; want each to fail at its deadline, once",
+			failed(telemetry.SweepRequeue), failed(scheduler.SweepNotify))
 	}
 }

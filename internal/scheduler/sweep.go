@@ -49,10 +49,12 @@ type Options struct {
 	ReclaimAfter    time.Duration
 	ReclaimInterval time.Duration
 	BatchSize       int
-	Log             zerolog.Logger
-	Metrics         *telemetry.Metrics    // optional
-	Admitter        *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
-	Billing         GraceExpirer          // optional: drop tenants whose payment grace ended
+	// PassTimeout bounds each pass; zero: three Intervals, at least 30s.
+	PassTimeout time.Duration
+	Log         zerolog.Logger
+	Metrics     *telemetry.Metrics    // optional
+	Admitter    *entitlement.Admitter // optional: release held runs as the quota allows, retention, usage counters
+	Billing     GraceExpirer          // optional: drop tenants whose payment grace ended
 }
 
 // GraceExpirer ends the plans of tenants whose payment grace has passed.
@@ -104,21 +106,21 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	for {
 		if time.Since(lastRetention) >= retentionEvery {
 			s.pass(ctx, telemetry.SweepRetention, "retention failed; next pass retries",
-				func() (int, error) { return s.ApplyRetention(ctx, time.Now()) })
+				func(ctx context.Context) (int, error) { return s.ApplyRetention(ctx, time.Now()) })
 			s.pass(ctx, telemetry.SweepUsage, "reconciling usage counters failed; next pass retries",
-				func() (int, error) { return s.ReconcileUsage(ctx, time.Now()) })
+				func(ctx context.Context) (int, error) { return s.ReconcileUsage(ctx, time.Now()) })
 			lastRetention = time.Now()
 		}
-		s.pass(ctx, telemetry.SweepRequeue, "sweep failed; next tick retries", func() (int, error) {
+		s.pass(ctx, telemetry.SweepRequeue, "sweep failed; next tick retries", func(ctx context.Context) (int, error) {
 			res, err := s.Sweep(ctx)
 			return res.Enqueued + res.Revived + res.Reclaimed, err
 		})
 		s.sweepNotices(ctx)
 		s.pass(ctx, telemetry.SweepHeld, "releasing held runs failed; next tick retries",
-			func() (int, error) { return s.ReleaseHeld(ctx, time.Now()) })
+			func(ctx context.Context) (int, error) { return s.ReleaseHeld(ctx, time.Now()) })
 		if s.opt.Billing != nil {
 			n := s.pass(ctx, telemetry.SweepGrace, "expiring billing grace failed; next tick retries",
-				func() (int, error) { return s.opt.Billing.ExpireGrace(ctx) })
+				func(ctx context.Context) (int, error) { return s.opt.Billing.ExpireGrace(ctx) })
 			if n > 0 {
 				s.opt.Log.Info().Int("tenants", n).Msg("payment grace ended: tenants moved to the default plan")
 			}
@@ -132,15 +134,32 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 }
 
-// pass runs one sweep, reports it as metrics and logs a failure (unless
-// the scheduler is stopping); it returns what the sweep acted on.
-func (s *Scheduler) pass(ctx context.Context, sweep, failed string, run func() (int, error)) int {
-	n, err := run()
+// pass runs one sweep under its deadline (passTimeout), reports it as
+// metrics and logs a failure (unless the scheduler is stopping); it
+// returns what the sweep acted on.
+func (s *Scheduler) pass(ctx context.Context, sweep, failed string, run func(context.Context) (int, error)) int {
+	pctx, cancel := context.WithTimeout(ctx, s.passTimeout())
+	defer cancel()
+	n, err := run(pctx)
 	s.opt.Metrics.Swept(sweep, n, err)
 	if err != nil && ctx.Err() == nil {
 		s.opt.Log.Warn().Err(err).Msg(failed)
 	}
 	return n
+}
+
+// minPassTimeout is the shortest deadline of a pass.
+const minPassTimeout = 30 * time.Second
+
+// passTimeout bounds one pass: a few intervals, so that a call that hangs
+// (a pool connection that never comes, a Redis that froze) fails the pass
+// and the loop goes on to the others, instead of every later pass waiting
+// behind it.
+func (s *Scheduler) passTimeout() time.Duration {
+	if s.opt.PassTimeout > 0 {
+		return s.opt.PassTimeout
+	}
+	return max(3*s.opt.Interval, minPassTimeout)
 }
 
 // SweepResult says what one sweep did.
