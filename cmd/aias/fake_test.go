@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"aias/pkg/aias"
 )
@@ -81,5 +83,104 @@ func TestApplyThroughARedirectFailsNamingTheTarget(t *testing.T) {
 	r := tm.run("", "workflows", "apply", "-f", file)
 	if r.code == exitOK || strings.Contains(r.out, "applied") || !strings.Contains(r.err, "set the base URL to https://aias.example.com") {
 		t.Errorf("apply through a redirect = exit %d\n%s\n%s\nwant a failure naming https://aias.example.com", r.code, r.out, r.err)
+	}
+}
+
+// fakeRuns is the runs of a fake AIAS, newest first, paged by an offset
+// cursor as AIAS pages by a keyset one; failGets makes that many reads of
+// a run by id fail first (500, which the client does not retry).
+type fakeRuns struct {
+	mu       sync.Mutex
+	runs     []aias.Run
+	failGets int
+}
+
+// add makes n runs newer than every other, the last one the newest.
+func (f *fakeRuns) add(n int, kind aias.TriggerKind) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for range n {
+		id := fmt.Sprintf("run-%04d", len(f.runs))
+		r := aias.Run{ID: id, Status: aias.RunSucceeded, WorkflowID: "wf", CreatedAt: time.Now(),
+			Trigger: aias.Trigger{Kind: kind, EndpointID: "ep", ContentType: "application/json", Body: json.RawMessage(`{"n":1}`)}}
+		f.runs = append([]aias.Run{r}, f.runs...)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (f *fakeRuns) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id, ok := strings.CutPrefix(r.URL.Path, "/api/v1/runs/"); ok {
+		if f.failGets > 0 {
+			f.failGets--
+			problem(w, http.StatusInternalServerError, "internal")
+			return
+		}
+		for _, run := range f.runs {
+			if run.ID == id {
+				_ = json.NewEncoder(w).Encode(run)
+				return
+			}
+		}
+		problem(w, http.StatusNotFound, "not_found")
+		return
+	}
+	if r.URL.Path != "/api/v1/runs" {
+		_, _ = io.WriteString(w, `{"data":[]}`) // the workflows, for names
+		return
+	}
+	from, _ := strconv.Atoi(r.URL.Query().Get("cursor"))
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	to := min(from+limit, len(f.runs))
+	p := aias.Page[aias.Run]{Data: f.runs[from:to]}
+	if to < len(f.runs) {
+		p.NextCursor = strconv.Itoa(to)
+	}
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+func TestTailReportsEveryRunOfABurstLargerThanAPage(t *testing.T) {
+	t.Parallel()
+	runs := &fakeRuns{}
+	runs.add(3, aias.TriggerManual)
+	tm := fakeAIAS(t, runs.ServeHTTP)
+	out, stop := tm.follow("runs", "tail", "--interval", "100ms", "--json")
+	burst := runs.add(250, aias.TriggerManual)
+	waitPrinted(t, out, burst[0], burst[len(burst)-1])
+	time.Sleep(300 * time.Millisecond) // a few more polls: nothing twice
+	stop()
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(burst) {
+		t.Errorf("tail printed %d events for a burst of %d runs, want one each", len(lines), len(burst))
+	}
+	for _, id := range burst {
+		if strings.Count(out.String(), `"`+id+`"`) != 1 {
+			t.Errorf("tail reported run %s %d times, want once", id, strings.Count(out.String(), `"`+id+`"`))
+		}
+	}
+}
+
+func TestListenForwardsADeliveryWhoseRunItCouldNotReadAtFirst(t *testing.T) {
+	t.Parallel()
+	runs := &fakeRuns{}
+	tm := fakeAIAS(t, runs.ServeHTTP)
+	local := newLocalReceiver(t)
+	out, stop := tm.follow("listen", "--forward", local.srv.URL+"/hook", "--interval", "100ms")
+	runs.mu.Lock()
+	runs.failGets = 2
+	runs.mu.Unlock()
+	ids := runs.add(1, aias.TriggerWebhook)
+	waitPrinted(t, out, ids[0], "← 200 OK")
+	r := stop()
+	if !strings.Contains(r.err, "will try again") {
+		t.Errorf("listen said\n%s\nwant the failed reads reported", r.err)
+	}
+	local.mu.Lock()
+	defer local.mu.Unlock()
+	if len(local.got) != 1 || local.bod[0] != `{"n":1}` {
+		t.Errorf("the local server got %d requests (%q), want the delivery once", len(local.got), local.bod)
 	}
 }

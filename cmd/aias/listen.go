@@ -60,21 +60,38 @@ func (e env) listen(ctx context.Context, args []string) error {
 		which = "endpoint " + *endpoint
 	}
 	fmt.Fprintf(e.errw, "Forwarding deliveries to %s → %s (polling every %s). Ctrl-C stops.\n", which, target, *interval)
+	var pending []string // new deliveries not forwarded yet, oldest first
 	return every(ctx, *interval, e.transient, func() error {
 		events, err := w.poll(ctx)
 		for _, ev := range events {
-			if !ev.new || ev.run.Trigger.Kind != aias.TriggerWebhook {
-				continue
+			if ev.new && ev.run.Trigger.Kind == aias.TriggerWebhook {
+				pending = append(pending, ev.run.ID)
 			}
-			r, gerr := c.GetRun(ctx, ev.run.ID) // the list leaves out the trigger's headers and body
-			if gerr != nil {
-				fmt.Fprintf(e.errw, "run %s: %v\n", ev.run.ID, gerr)
-				continue
-			}
-			e.printForward(r, fw.send(ctx, r), *f.json)
 		}
+		pending = e.forwardPending(ctx, c, fw, pending, *f.json)
 		return err
 	})
+}
+
+// forwardPending reads each pending delivery's run whole (the list leaves
+// out the trigger's headers and body) and forwards it, and returns those
+// to try again at the next poll: a run AIAS could not answer for is kept,
+// not dropped, so a passing failure loses no delivery.
+func (e env) forwardPending(ctx context.Context, c *aias.Client, fw forwarder, pending []string, asJSON bool) []string {
+	var left []string
+	for _, id := range pending {
+		r, err := c.GetRun(ctx, id)
+		switch {
+		case err == nil:
+			e.printForward(r, fw.send(ctx, r), asJSON)
+		case ctx.Err() != nil || exitCode(err) == exitUnavailable || aias.StatusOf(err) >= http.StatusInternalServerError:
+			fmt.Fprintf(e.errw, "run %s: %v (will try again)\n", id, err)
+			left = append(left, id)
+		default:
+			fmt.Fprintf(e.errw, "run %s: %v\n", id, err)
+		}
+	}
+	return left
 }
 
 // forwarder sends a recorded delivery on to the local server.

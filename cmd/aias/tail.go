@@ -10,14 +10,20 @@ import (
 	"aias/pkg/aias"
 )
 
-// runWatch follows runs by polling the first page of the list the filter
-// selects: a run it has not seen is new; a run it follows whose status
-// changed has moved on. A followed run that left the first page (a burst
-// of newer ones) is read by id until it finishes.
+// runWatch follows runs by polling the list the filter selects, newest
+// first: a run it has not seen is new; a run it follows whose status
+// changed has moved on. Each poll reads page after page until a page holds
+// a run it read before, so a burst of any size between two polls is read
+// whole. A followed run that is no longer among the runs read (a burst of
+// newer ones, or a status filter it left) is read by id until it finishes.
 type runWatch struct {
 	c      *aias.Client
 	filter aias.RunFilter
 	seen   map[string]aias.RunStatus
+	// newest is when the newest run read was created: a poll stops paging
+	// at runs much older, though it met none it had seen (they all left a
+	// status filter), rather than read the whole history.
+	newest time.Time
 }
 
 // runEvent is a run that is new or whose status changed.
@@ -26,8 +32,13 @@ type runEvent struct {
 	new bool
 }
 
-// watchPage is the first page a watch reads each time.
+// watchPage is the page size a watch reads.
 const watchPage = 100
+
+// watchSlack is how much older than the newest run read a run may be
+// created and still be looked for: a run is committed a little after it is
+// created, so it may show up below runs already read.
+const watchSlack = time.Minute
 
 func newRunWatch(ctx context.Context, c *aias.Client, f aias.RunFilter) (*runWatch, error) {
 	f.Limit, f.Cursor = watchPage, ""
@@ -38,32 +49,36 @@ func newRunWatch(ctx context.Context, c *aias.Client, f aias.RunFilter) (*runWat
 	}
 	for _, r := range p.Data {
 		w.seen[r.ID] = r.Status // what happened before the watch began is not news
+		w.newest = later(w.newest, r.CreatedAt)
 	}
 	return w, nil
 }
 
-// poll returns what happened since the last poll, oldest first.
+// poll returns what happened since the last poll, oldest first. An error
+// leaves the watch as it was, so the next poll reports what this one could
+// not.
 func (w *runWatch) poll(ctx context.Context) ([]runEvent, error) {
-	p, err := w.c.ListRunsPage(ctx, w.filter)
+	runs, err := w.read(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var events []runEvent
-	onPage := map[string]bool{}
-	for _, r := range slices.Backward(p.Data) {
-		onPage[r.ID] = true
+	read := map[string]bool{}
+	for _, r := range slices.Backward(runs) {
+		read[r.ID] = true
 		old, ok := w.seen[r.ID]
 		if !ok || old != r.Status {
 			events = append(events, runEvent{run: r, new: !ok})
 		}
 		w.seen[r.ID] = r.Status
+		w.newest = later(w.newest, r.CreatedAt)
 	}
 	for id, st := range w.seen {
-		if onPage[id] {
+		if read[id] {
 			continue
 		}
 		if st.Final() {
-			delete(w.seen, id) // it will not come back to the first page
+			delete(w.seen, id) // it will not be read again
 			continue
 		}
 		r, err := w.c.GetRun(ctx, id)
@@ -80,6 +95,40 @@ func (w *runWatch) poll(ctx context.Context) ([]runEvent, error) {
 		}
 	}
 	return events, nil
+}
+
+// read lists the runs newest first, page after page, until a page holds a
+// run seen before or runs created well before the newest one read.
+func (w *runWatch) read(ctx context.Context) ([]aias.Run, error) {
+	var runs []aias.Run
+	f := w.filter
+	for {
+		p, err := w.c.ListRunsPage(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, p.Data...)
+		if p.NextCursor == "" || slices.ContainsFunc(p.Data, w.known) {
+			return runs, nil
+		}
+		f.Cursor = p.NextCursor
+	}
+}
+
+// known says a run was read before, or is older than any the watch still
+// has to find.
+func (w *runWatch) known(r aias.Run) bool {
+	if _, ok := w.seen[r.ID]; ok {
+		return true
+	}
+	return !w.newest.IsZero() && r.CreatedAt.Before(w.newest.Add(-watchSlack))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // every calls fn each interval until ctx ends; an error of fn ends it
