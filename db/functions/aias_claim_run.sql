@@ -9,7 +9,12 @@
 --   that task cannot be using it: queued or delayed and due, or running
 --   with no heartbeat for p_stale (NULL: running is enough) — so the task
 --   of a dead worker, handed out again by the queue after the scheduler
---   reclaimed its run for a new task, finds the run taken. No row: the run
+--   reclaimed its run for a new task, finds the run taken. The same holds
+--   for the task that claimed it: a running run is not taken by a second
+--   delivery of its own task (a queue that handed the task out twice)
+--   while its heartbeat is fresh; a delivery cut short by a shutdown clears
+--   claimed_by when it gives its attempt back, so its retry claims at
+--   once. No row: the run
 --   is finished, not the tenant's, held by another task, or waiting for an
 --   earlier run of its key (the caller asks which). Called by run.Claim
 --   (internal/run/state.go).
@@ -30,8 +35,9 @@ BEGIN
    WHERE r.id = p_run AND r.tenant_id = p_tenant AND r.status IN ('queued', 'delayed', 'running')
      AND (r.key_pending OR r.concurrency_key IS NULL
           OR NOT aias_predecessor_unfinished(r.workflow_id, r.concurrency_key, r.seq))
-     AND (r.claimed_by IS NULL OR p_task IS NULL OR r.claimed_by = p_task
-          OR (r.status IN ('queued', 'delayed') AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= now()))
+     AND (r.claimed_by IS NULL OR p_task IS NULL
+          OR (r.status IN ('queued', 'delayed')
+              AND (r.claimed_by = p_task OR r.next_attempt_at IS NULL OR r.next_attempt_at <= now()))
           OR (r.status = 'running' AND (p_stale IS NULL OR r.updated_at < now() - p_stale)))
   RETURNING r.id, r.tenant_id, r.workflow_id, r.workflow_version, r.endpoint_id, r.trigger_kind, r.delivery_id,
             r.status, r.attempt, r.max_attempts, r.request_id, r.body, r.content_type, r.headers, r.query, r.error,

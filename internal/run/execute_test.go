@@ -630,3 +630,61 @@ steps:
 		t.Errorf("step 1 = %s %s tries %d output %s, want fresh transform, no failures, output 2", s.Name, s.Type, s.Tries, s.Output)
 	}
 }
+
+// A queue may hand one task out twice (a failover that lost its dequeue):
+// the second delivery does not take the run while the first one's
+// heartbeat is fresh, so the step in flight does not run twice at once.
+func TestASecondDeliveryOfTheSameTaskDoesNotTakeARunningRun(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	e.ReclaimAfter = time.Minute
+	release := make(chan struct{})
+	b.calls.block["/slow"] = release
+	id := b.newRun(t, fmt.Sprintf(`
+name: twice
+steps: [ { name: slow, type: http, with: { url: "%s/slow" } } ]
+`, b.srv.URL))
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { first <- e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}) }()
+	<-b.calls.entered
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}); err != nil {
+		t.Fatalf("second delivery = %v, want nil (it steps aside)", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("first delivery = %v", err)
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Succeeded || r.Attempt != 1 || b.calls.count("/slow") != 1 {
+		t.Errorf("run = %s attempt %d with %d calls, want succeeded by attempt 1 with one call", r.Status, r.Attempt, b.calls.count("/slow"))
+	}
+}
+
+// A delivery cut short by a shutdown hands the run back: the task's retry
+// claims it at once, without waiting for the heartbeat to go stale.
+func TestAnInterruptedDeliverysRetryClaimsTheRunAtOnce(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	e.ReclaimAfter = time.Hour
+	b.calls.block["/slow"] = make(chan struct{}) // the first call never answers
+	id := b.newRun(t, fmt.Sprintf(`
+name: handed-back
+steps: [ { name: slow, type: http, with: { url: "%s/slow", timeout: 30s } } ]
+`, b.srv.URL))
+	ctx, cancel := context.WithCancel(logging.With(context.Background(), logging.Nop()))
+	done := make(chan error, 1)
+	go func() { done <- e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}) }()
+	<-b.calls.entered
+	cancel() // shutdown deadline passed
+	if err := <-done; err == nil {
+		t.Fatal("interrupted Execute = nil, want an error so the queue retries")
+	}
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{TaskID: "task-1"}); err != nil {
+		t.Fatalf("the retry = %v", err)
+	}
+	r, _ := b.get(t, id)
+	if r.Status != run.Succeeded || r.Attempt != 1 {
+		t.Errorf("run = %s attempt %d, want succeeded by attempt 1 (the interrupted one given back)", r.Status, r.Attempt)
+	}
+}

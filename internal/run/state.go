@@ -29,8 +29,9 @@ import (
 //	linkReplays        a new replay                  its replay_of set        API, in the replay's transaction
 //	ReleaseHeld        held                          queued                   scheduler, when the quota has room
 //	claimRun           queued | delayed | running    running, attempt + 1     worker (aias_claim_run; another task's
-//	                   (another task's: due, or      claimed_by = the task    running run only once its heartbeat
-//	                   running and silent)                                    stopped, see Executor.ReclaimAfter)
+//	                   (another task's, or its own   claimed_by = the task    running run only once its heartbeat
+//	                   when running: due, or                                  stopped, see Executor.ReclaimAfter)
+//	                   running and silent)
 //	setRunKey          running, key pending          running | queued         worker (aias_set_run_key)
 //	touchRun           running (this attempt)        running                  worker's heartbeat (aias_heartbeat)
 //	writeStep          running (this attempt)        running + a step record  worker (aias_write_step)
@@ -38,7 +39,8 @@ import (
 //	forgetSteps        running                       running − later records  worker, after a redrive on a new version
 //	delayRun           running (this attempt)        delayed                  worker, a delay step
 //	requeueRun         running (this attempt)        queued, next_attempt_at  worker, a retryable failure
-//	giveBackAttempt    running (this attempt)        running, attempt − 1     worker, an interrupted delivery
+//	giveBackAttempt    running (this attempt)        running, attempt − 1,    worker, an interrupted delivery
+//	                                                 claimed by none
 //	finishRun          running (this attempt)        succeeded | failed | dead worker (aias_finish_run)
 //	buryRun            queued | delayed | running    dead                     worker, the queue giving up
 //	Cancel             held | queued | delayed | running  canceled            API
@@ -324,9 +326,11 @@ func requeueRun(ctx context.Context, q postgres.Querier, r Run, msg string, next
 }
 
 // giveBackAttempt returns an interrupted delivery's attempt to the run's
-// budget.
+// budget, and the run to whichever delivery comes next (claimed_by), so
+// that the task's retry need not wait for the heartbeat to go stale.
 func giveBackAttempt(ctx context.Context, q postgres.Querier, r Run) error {
-	const giveBack = `UPDATE runs SET attempt = attempt - 1 WHERE id = $1 AND tenant_id = $3 AND attempt = $2 AND status = 'running'`
+	const giveBack = `UPDATE runs SET attempt = attempt - 1, claimed_by = NULL
+	                   WHERE id = $1 AND tenant_id = $3 AND attempt = $2 AND status = 'running'`
 	if _, err := q.ExecContext(ctx, giveBack, r.ID, r.Attempt, r.TenantID); err != nil {
 		return fmt.Errorf("give back attempt %d of run %s: %w", r.Attempt, r.ID, postgres.Classify(err))
 	}
