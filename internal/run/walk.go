@@ -225,6 +225,7 @@ func (w *walker) attempt(ctx context.Context, s workflow.Step, env step.Env) (re
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, d, fmt.Errorf("step timed out after %s", d))
 		defer cancel()
+		ctx = step.WithAttemptTimeout(ctx, d)
 	}
 	ctx, stop := w.watch(ctx)
 	defer stop()

@@ -132,7 +132,7 @@ func doHTTP(ctx context.Context, deps Deps, with map[string]any, env Env) (Resul
 		// bypass the egress guard.
 		return Result{}, errors.New("http step: no HTTP client configured")
 	}
-	timeout, err := parseTimeout(str(with, "timeout", ""))
+	timeout, err := requestTimeout(ctx, with)
 	if err != nil {
 		return Result{}, Permanent(fmt.Errorf("http step: %w", err))
 	}
@@ -471,6 +471,29 @@ func parseTargetURL(raw string) (*url.URL, error) {
 		return nil, errors.New("must be an absolute http or https URL")
 	}
 	return u, nil
+}
+
+// attemptTimeoutKey holds the step's own timeout (WithAttemptTimeout).
+type attemptTimeoutKey struct{}
+
+// WithAttemptTimeout tells the step under ctx that its definition limits
+// each attempt to d: an http step without a timeout of its own then gives
+// its request that long (up to MaxHTTPTimeout) rather than
+// DefaultHTTPTimeout.
+func WithAttemptTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, attemptTimeoutKey{}, d)
+}
+
+// requestTimeout is how long the request may take: with.timeout, else the
+// step's own timeout (up to MaxHTTPTimeout), else DefaultHTTPTimeout.
+func requestTimeout(ctx context.Context, with map[string]any) (time.Duration, error) {
+	if _, set := with["timeout"]; set {
+		return parseTimeout(str(with, "timeout", ""))
+	}
+	if d, ok := ctx.Value(attemptTimeoutKey{}).(time.Duration); ok {
+		return min(d, MaxHTTPTimeout), nil
+	}
+	return DefaultHTTPTimeout, nil
 }
 
 func parseTimeout(s string) (time.Duration, error) {

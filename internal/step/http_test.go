@@ -272,3 +272,24 @@ func TestHTTPRequiresAnInjectedClient(t *testing.T) {
 		t.Fatal("Run without a client succeeded")
 	}
 }
+
+func TestARequestTakesTheStepsTimeoutUnlessItSetsItsOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		ctx  context.Context
+		with map[string]any
+		want time.Duration
+	}{
+		{ctx, map[string]any{}, DefaultHTTPTimeout},
+		{WithAttemptTimeout(ctx, 30*time.Second), map[string]any{}, 30 * time.Second},
+		{WithAttemptTimeout(ctx, 5*time.Minute), map[string]any{}, MaxHTTPTimeout},
+		{WithAttemptTimeout(ctx, 30*time.Second), map[string]any{"timeout": "5s"}, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		got, err := requestTimeout(tt.ctx, tt.with)
+		if err != nil || got != tt.want {
+			t.Errorf("requestTimeout(%v) = %s, %v; want %s", tt.with, got, err, tt.want)
+		}
+	}
+}
