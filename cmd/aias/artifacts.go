@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"aias/pkg/aias"
 )
 
 const artifactsUsage = `usage:
   aias artifacts ls RUN_ID [--json]
-  aias artifacts get ID [-o FILE|-]      FILE defaults to the artifact's name; - is standard output`
+  aias artifacts get ID [-o FILE|-] [--force]   FILE defaults to the artifact's name, never replacing a file
+                                                without --force; - is standard output`
 
 // artifacts is `aias artifacts …`.
 func (e env) artifacts(ctx context.Context, args []string) error {
@@ -54,12 +59,16 @@ func (e env) artifactsList(ctx context.Context, args []string) error {
 }
 
 // artifactsGet streams an artifact to a file (or stdout), checking its
-// SHA-256 on the way; a file is written beside its name and renamed into
-// place only when the bytes check out.
+// SHA-256 on the way; a file is written beside its name and moved into
+// place only when the bytes check out. The default name is the artifact's,
+// which the server's sender data may have chosen (".profile"), so it is
+// reduced to a plain name and never replaces an existing file unless -o
+// names that file or --force is given.
 func (e env) artifactsGet(ctx context.Context, args []string) error {
 	f := e.flags("artifacts get")
 	out := f.String("o", "", "where to write it: a file (default: the artifact's name) or - for standard output")
-	pos, err := f.parse(args, 1, "artifacts get ID [-o FILE|-]")
+	force := f.Bool("force", false, "replace an existing file of the artifact's name")
+	pos, err := f.parse(args, 1, "artifacts get ID [-o FILE|-] [--force]")
 	if err != nil {
 		return err
 	}
@@ -76,14 +85,16 @@ func (e env) artifactsGet(ctx context.Context, args []string) error {
 		_, err := io.Copy(e.out, d)
 		return err
 	}
-	path := *out
+	path, replace := *out, *out != "" || *force
 	if path == "" {
-		path = filepath.Base(d.Filename)
-		if path == "." || path == "/" || path == "" {
-			path = pos[0]
+		path = fileName(d.Filename, pos[0])
+	}
+	if !replace {
+		if _, err := os.Lstat(path); err == nil {
+			return existsErr(path)
 		}
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createBeside(path)
 	if err != nil {
 		return err
 	}
@@ -95,11 +106,54 @@ func (e env) artifactsGet(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("download %s: %w", pos[0], err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil { //nolint:gosec // G703: as above
+	if err := place(tmp.Name(), path, replace); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "wrote %d bytes to %s (%s, sha256 checked)\n", n, path, d.ContentType)
 	return nil
+}
+
+// fileName is the artifact's name as a plain file name in the current
+// directory: its last element, whichever separator it used, and the
+// artifact's id when nothing usable is left.
+func fileName(name, id string) string {
+	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	switch name {
+	case "", ".", "..", "/":
+		return id
+	}
+	return name
+}
+
+func existsErr(path string) error {
+	return &exitError{code: exitFailed, msg: fmt.Sprintf("%s exists: name it with -o to replace it, or add --force", path)}
+}
+
+// createBeside creates a new file next to path, made with mode 0666 so the
+// umask decides its permissions as it would for any file the user makes
+// (os.CreateTemp's 0600 would stay on the final file).
+func createBeside(path string) (*os.File, error) {
+	dir, base := filepath.Split(path)
+	for {
+		name := filepath.Join(dir, "."+base+"."+strconv.FormatUint(rand.Uint64(), 36)) //nolint:gosec // a temporary name, not a secret
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)            //nolint:gosec // G302/G304: the user's own file, as the umask allows
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+}
+
+// place moves the downloaded file to path; without replace it fails if
+// path exists, at that very moment (a hard link never replaces).
+func place(tmp, path string, replace bool) error {
+	if replace {
+		return os.Rename(tmp, path) //nolint:gosec // G703: the user names the file
+	}
+	err := os.Link(tmp, path)
+	if errors.Is(err, fs.ErrExist) {
+		return existsErr(path)
+	}
+	return err
 }
 
 // progressReader reports every 8 MiB read of a large download.
