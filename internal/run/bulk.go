@@ -345,7 +345,11 @@ func reviver(ctx context.Context, queue Reviver, tenantID uuid.UUID) func(ids []
 // replay_of, each admitted by the monthly quota (held over it). When the
 // quota and its held buffer are used up the call stops there: what was
 // replayed stands and More is set; if nothing was, the quota's error is
-// returned. On any other error, the result counts the runs replayed before it.
+// returned. Any other error ends the call too: with nothing replayed it is
+// returned; after some batches were committed, the call answers what they
+// replayed, with More set and the cursor after them, and logs the error
+// (answering the error would have the caller, or its retry, replay those
+// runs a second time).
 func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenantID uuid.UUID, f BulkFilter, requestID string,
 	admitter Admitter) (BulkResult, error) {
 	var res BulkResult
@@ -363,20 +367,31 @@ func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenant
 			after = b.last
 		}
 		res.Next = after
-		if errs.CodeOf(err) == "quota_exhausted" && res.Count > 0 {
-			res.More = true
-			return res, nil
-		}
 		if err != nil {
-			return res, fmt.Errorf("bulk replay: %w", err)
+			return stoppedEarly(ctx, res, err)
 		}
 		if b.seen < n {
 			break
 		}
 	}
 	res.Next = after
-	res.More, err = f.more(ctx, db, tenantID, until, after)
-	return res, err
+	if res.More, err = f.more(ctx, db, tenantID, until, after); err != nil {
+		return stoppedEarly(ctx, res, err)
+	}
+	return res, nil
+}
+
+// stoppedEarly ends a bulk replay cut short by err after res: with nothing
+// replayed, err; else what was replayed, More and the cursor after it.
+func stoppedEarly(ctx context.Context, res BulkResult, err error) (BulkResult, error) {
+	if res.Count == 0 {
+		return res, fmt.Errorf("bulk replay: %w", err)
+	}
+	if errs.CodeOf(err) != "quota_exhausted" {
+		logging.From(ctx).Warn().Err(err).Int("replayed", res.Count).Msg("bulk replay stopped early; answering what it replayed")
+	}
+	res.More = true
+	return res, nil
 }
 
 // pinned names one version of one workflow.

@@ -232,3 +232,38 @@ plans:
 		t.Errorf("queued and held runs after a refused call = %d, want 7 (the seed and the 6 replays)", got)
 	}
 }
+
+// failingAdmitter admits after runs, then fails as a Postgres gone away
+// would.
+type failingAdmitter struct{ n, after int }
+
+func (a *failingAdmitter) Admit(_ context.Context, _ postgres.Getter, _ entitlement.Request, insert entitlement.Insert) (entitlement.Admission, error) {
+	if a.n++; a.n > a.after {
+		return entitlement.Admission{}, errs.E(errs.Unavailable, "storage_unavailable", "Postgres is unavailable")
+	}
+	_, err := insert(false)
+	return entitlement.Admission{}, err
+}
+
+// A bulk replay that fails after committing a batch answers what it
+// replayed, with the cursor after it: an error would have the caller (or
+// its retry) replay those runs again.
+func TestABulkReplayCutShortAfterABatchAnswersWhatItReplayed(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	ctx := context.Background()
+	seed := b.newRun(t, "name: w\nsteps:\n  - { name: t, type: transform, with: { output: '1' } }\n")
+	b.manyRuns(t, seed, 600, run.Succeeded)
+	f, err := run.ParseBulk(run.BulkReplay, run.BulkRequest{Status: []string{"succeeded"}, Limit: intp(1000)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := run.ReplayMatching(ctx, b.db.DB, &recorder{}, b.tenant, f, "req-1", &failingAdmitter{after: 550})
+	if err != nil || res.Count != 500 || !res.More || res.Next.ID == uuid.Nil {
+		t.Fatalf("ReplayMatching failing in its second batch = %+v, %v; want the first batch's 500, more, and a cursor", res, err)
+	}
+	_, err = run.ReplayMatching(ctx, b.db.DB, &recorder{}, b.tenant, f, "req-2", &failingAdmitter{after: 0})
+	if !errs.Is(err, errs.Unavailable) {
+		t.Errorf("ReplayMatching failing at once = %v, want the error", err)
+	}
+}
