@@ -184,6 +184,12 @@ const (
 	CodePasswordResetRequired Code = "password_reset_required" //nolint:gosec // a problem code, not a credential
 	CodeMailNotConfigured     Code = "mail_not_configured"
 	CodeAccountsUnavailable   Code = "accounts_unavailable"
+	// CodeBodyTimeout (408): the request's body did not arrive in full in
+	// time; the connection was closed.
+	CodeBodyTimeout Code = "body_timeout"
+	// CodeUnavailable (503): AIAS could not answer in time, or at all; retry
+	// later.
+	CodeUnavailable Code = "unavailable"
 )
 
 // Codes lists every Code constant, in the document's order.
@@ -196,5 +202,5 @@ var Codes = []Code{
 	CodeInternal, CodeStorageUnavailable, CodeSecretUnavailable, CodeBillingNotConfigured, CodeBillingUnavailable,
 	CodeInvalidCredentials, CodeUnauthenticated, CodeCSRFFailed, CodeCrossSite, CodeSessionRequired, CodeEmailTaken,
 	CodeAlreadyMember, CodeLastOwner, CodeInviteInvalid, CodeResetInvalid, CodePasswordResetRequired,
-	CodeMailNotConfigured, CodeAccountsUnavailable,
+	CodeMailNotConfigured, CodeAccountsUnavailable, CodeBodyTimeout, CodeUnavailable,
 }
