@@ -30,6 +30,7 @@
 //	Signup(ctx, NewAccount)             → SignIn          POST /signup
 //	Login(ctx, Credentials)             → SignIn          POST /login
 //	Authenticate(ctx, cookieToken)      → Principal       every console request
+//	AuthenticateUnattended(ctx, token)  → Principal       a page's own reload (not activity)
 //	Logout(ctx, cookieToken)                              POST /logout
 //	LogoutEverywhere(ctx, cookieToken)  → count           POST /logout-everywhere
 //	ListSessions / RevokeSession(ctx, Principal, …)       the user's sign-ins

@@ -219,8 +219,20 @@ func (s *Service) startSession(ctx context.Context, userID, tenantID uuid.UUID, 
 // Authenticate resolves the token of a session cookie. A malformed token is
 // refused before any database work; an unknown, revoked, idle or expired
 // sign-in, or one whose user is no longer a member of its tenant, gets
-// ErrUnauthenticated. The role is the membership's role now.
+// ErrUnauthenticated. The role is the membership's role now. The use
+// counts as the person's activity: the idle timeout starts again.
 func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	return s.lookupSession(ctx, token, true)
+}
+
+// AuthenticateUnattended is Authenticate for a request a page makes on its
+// own (a live view's reload): it does not count as activity, so a tab left
+// open still ends its sign-in at the idle timeout.
+func (s *Service) AuthenticateUnattended(ctx context.Context, token string) (Principal, error) {
+	return s.lookupSession(ctx, token, false)
+}
+
+func (s *Service) lookupSession(ctx context.Context, token string, seen bool) (Principal, error) {
 	if !wellFormed(token) {
 		return Principal{}, ErrUnauthenticated
 	}
@@ -235,7 +247,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 		ExpiresAt  time.Time `db:"expires_at"`
 	}
 	err := s.db.GetContext(ctx, &p, `SELECT id, user_id, email, tenant_id, role, created_at, last_seen_at, expires_at
-	                                   FROM aias_session_lookup($1)`, hashToken(token))
+	                                   FROM aias_session_lookup($1, $2)`, hashToken(token), seen)
 	if postgres.IsNoRows(err) {
 		return Principal{}, ErrUnauthenticated
 	}

@@ -151,3 +151,22 @@ func TestARoleChangeOrRemovalTakesEffectAtTheNextRequest(t *testing.T) {
 	}
 	refused(t, s, staff.Token, "removal from the tenant")
 }
+
+// A page's own reloads do not keep a sign-in alive: an unattended use
+// leaves last_seen_at, so a tab left open ends at the idle timeout.
+func TestAnUnattendedUseDoesNotPutOffTheIdleTimeout(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t, account.Options{IdleTimeout: 12 * time.Hour})
+	in := signup(t, s, "tab@example.com")
+	b.exec(t, `UPDATE user_sessions SET last_seen_at = now() - interval '11 hours 59 minutes' WHERE id = $1`, in.Principal.SessionID)
+	if _, err := s.AuthenticateUnattended(context.Background(), in.Token); err != nil {
+		t.Fatalf("AuthenticateUnattended within the idle timeout = %v, want the sign-in", err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM user_sessions WHERE id = $1 AND last_seen_at < now() - interval '11 hours'`, in.Principal.SessionID); n != 1 {
+		t.Error("an unattended use refreshed last_seen_at, want it left alone")
+	}
+	b.exec(t, `UPDATE user_sessions SET last_seen_at = now() - interval '12 hours 1 second' WHERE id = $1`, in.Principal.SessionID)
+	if _, err := s.AuthenticateUnattended(context.Background(), in.Token); err == nil {
+		t.Error("AuthenticateUnattended after 12 idle hours = the sign-in, want it ended")
+	}
+}

@@ -199,10 +199,12 @@ func (s *Server) readRuns(c echo.Context) (runsData, error) {
 		fq[k] = v
 	}
 	if p.After == nil {
-		// The first page is the live one: new runs appear at its top.
+		// The first page is the live one, while a run on it still moves
+		// (d.Live); older pages stay still.
 		fq.Set("fragment", "1")
 		d.RefreshURL = "/runs?" + fq.Encode()
-		d.Live = true
+	} else {
+		d.Live = false
 	}
 	if d.Next != "" {
 		nq := url.Values{}

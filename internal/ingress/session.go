@@ -18,6 +18,12 @@ import (
 // sign-in token (docs/accounts.md); only its SHA-256 is stored.
 const SessionCookie = "aias_session"
 
+// PollHeader marks a request a console page makes on its own, "1" (a live
+// view's reload, console.js). It is not the person's activity, so a tab
+// left open still ends its sign-in at the idle timeout. A header only the
+// page's script sets: all it can do is not refresh its own sign-in.
+const PollHeader = "X-Console-Poll"
+
 // CSRFHeader carries the sign-in's CSRF token on a script's request; a
 // form sends it as the csrf_token field.
 const CSRFHeader = "X-CSRF-Token"
@@ -53,7 +59,11 @@ func (s *Server) sessionCaller(c echo.Context) (auth.Principal, bool, error) {
 	if err != nil || ck.Value == "" || s.accounts == nil {
 		return auth.Principal{}, false, nil
 	}
-	ap, err := s.accounts.Authenticate(c.Request().Context(), ck.Value)
+	authenticate := s.accounts.Authenticate
+	if unattended(c) {
+		authenticate = s.accounts.AuthenticateUnattended
+	}
+	ap, err := authenticate(c.Request().Context(), ck.Value)
 	if err != nil {
 		return auth.Principal{}, true, err
 	}
@@ -63,6 +73,11 @@ func (s *Server) sessionCaller(c echo.Context) (auth.Principal, bool, error) {
 	ctx := context.WithValue(c.Request().Context(), signInKey{}, signedIn{principal: ap, token: ck.Value})
 	c.SetRequest(c.Request().WithContext(ctx))
 	return auth.Principal{UserID: ap.UserID, TenantID: ap.TenantID, Role: ap.Role}, true, nil
+}
+
+// unattended: a read the page made on its own (PollHeader).
+func unattended(c echo.Context) bool {
+	return safeMethod(c.Request().Method) && c.Request().Header.Get(PollHeader) == "1"
 }
 
 // presentedCSRF is the token a request carries: the header, or a form's

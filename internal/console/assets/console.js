@@ -116,14 +116,41 @@
       });
   }
 
-  // A live region reloads its fragment while it says it is live (runs are
-  // moving), and only while the page is visible.
+  // The page's own reloads say so (X-Console-Poll): they are not the
+  // person's activity, so a tab left open still ends its sign-in at the
+  // idle timeout.
+  var unattended = { "Accept": "text/html", "X-Console-Poll": "1" };
+
+  // redraw replaces the page's main with a fresh copy of the page, fetched
+  // as a reload of its own; then calls next. Anything but the page itself
+  // (a sign-in that ended, an error) reloads the whole page instead.
+  function redraw(next, every) {
+    fetch(location.href, { credentials: "same-origin", headers: unattended })
+      .then(function (res) {
+        if (!res.ok || res.redirected) { window.location.reload(); return; }
+        return res.text().then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var main = doc.querySelector("main");
+          if (!main) { window.location.reload(); return; }
+          document.querySelector("main").innerHTML = main.innerHTML;
+          document.title = doc.title;
+          next();
+        });
+      })
+      .catch(function () { setTimeout(next, every * 3); });
+  }
+
+  // A live region reloads its fragment every data-every ms while it says
+  // it is live (a run on it moves), every data-idle ms otherwise (new runs
+  // appear at its top; 0: it stops), and only while the page is visible.
   function live(el) {
     var every = parseInt(el.getAttribute("data-every") || "3000", 10);
+    var idle = parseInt(el.getAttribute("data-idle") || "0", 10);
+    function wait() { return el.getAttribute("data-live") === "true" ? every : idle; }
+    function later() { if (wait() > 0) setTimeout(tick, wait()); }
     function tick() {
-      if (el.getAttribute("data-live") !== "true") return;
       if (document.hidden) { setTimeout(tick, every); return; }
-      fetch(el.getAttribute("data-refresh"), { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      fetch(el.getAttribute("data-refresh"), { credentials: "same-origin", headers: unattended })
         .then(function (res) {
           if (!res.ok) throw new Error("HTTP " + res.status);
           return res.text().then(function (html) { return { res: res, html: html }; });
@@ -131,11 +158,11 @@
         .then(function (r) {
           el.innerHTML = r.html;
           el.setAttribute("data-live", r.res.headers.get("X-Live") === "true" ? "true" : "false");
-          setTimeout(tick, every);
+          later();
         })
-        .catch(function () { setTimeout(tick, every * 3); });
+        .catch(function () { setTimeout(tick, Math.max(every, wait()) * 3); });
     }
-    setTimeout(tick, every);
+    later();
   }
 
   function copy(btn) {
@@ -162,7 +189,8 @@
       var again = function () {
         // Not while the person is typing or a dialog is open.
         if (document.hidden || document.activeElement && document.activeElement.tagName === "INPUT") { setTimeout(again, every); return; }
-        window.location.reload();
+        // The redrawn page says whether it still moves.
+        redraw(function () { if (document.querySelector("[data-reload]")) setTimeout(again, every); }, every);
       };
       setTimeout(again, every);
     }
