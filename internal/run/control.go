@@ -3,11 +3,13 @@ package run
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 
 	"aias/internal/entitlement"
 	"aias/internal/errs"
+	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/workflow"
 )
@@ -71,8 +73,23 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 	if err != nil {
 		return fmt.Errorf("redrive run %s: %w", id, err)
 	}
-	// Best effort: the run is queued in Postgres, so the sweep enqueues it
-	// if Redis is away now.
-	_ = queue.Revive(context.WithoutCancel(ctx), tenantID, id)
+	// Best effort, within a budget: the run is queued in Postgres, so the
+	// sweep enqueues it if Redis is away or slow now, and the caller is not
+	// kept waiting for the queue client's timeouts.
+	revived := make(chan struct{})
+	go func() {
+		defer close(revived)
+		_ = queue.Revive(context.WithoutCancel(ctx), tenantID, id)
+	}()
+	t := time.NewTimer(reviveBudget)
+	defer t.Stop()
+	select {
+	case <-revived:
+	case <-t.C:
+		logging.From(ctx).Warn().Str("run_id", id.String()).Msg("the queue is slow; the re-driven run is queued and the sweep will enqueue it")
+	}
 	return nil
 }
+
+// reviveBudget is how long Redrive waits for the queue.
+const reviveBudget = 500 * time.Millisecond

@@ -688,3 +688,35 @@ steps: [ { name: slow, type: http, with: { url: "%s/slow", timeout: 30s } } ]
 		t.Errorf("run = %s attempt %d, want succeeded by attempt 1 (the interrupted one given back)", r.Status, r.Attempt)
 	}
 }
+
+// stuckReviver is a queue that does not answer until released.
+type stuckReviver struct{ release chan struct{} }
+
+func (s stuckReviver) Revive(context.Context, uuid.UUID, uuid.UUID) error {
+	<-s.release
+	return nil
+}
+
+// A re-drive answers once the run is queued in Postgres, whatever the
+// queue does: a frozen Redis must not hold the request for its timeouts.
+func TestARedriveDoesNotWaitForAStuckQueue(t *testing.T) {
+	t.Parallel()
+	_, b := setup(t)
+	id := b.newRun(t, `{"name":"x","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`)
+	b.exec(t, `UPDATE runs SET status = 'failed', error = 'it failed' WHERE id = $1`, id)
+	q := stuckReviver{release: make(chan struct{})}
+	defer close(q.release)
+	done := make(chan error, 1)
+	go func() { done <- run.Redrive(context.Background(), b.db.DB, q, b.tenant, id, false) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Redrive still waits for the queue")
+	}
+	if r, _ := b.get(t, id); r.Status != run.Queued {
+		t.Errorf("re-driven run = %s, want queued", r.Status)
+	}
+}
