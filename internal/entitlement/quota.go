@@ -23,10 +23,13 @@ import (
 // by which a tenant can exceed its quota is the number of admissions in
 // flight while the counter is being rebuilt — at most the requests being
 // served at that moment. If Redis is unreachable, admission counts in
-// Postgres instead (exact, slower) rather than failing open.
+// process instead, from the record read once per tenant (localCounts),
+// rather than failing open or counting the month in Postgres at every
+// delivery.
 type Quota struct {
 	Redis  redis.UniversalClient
 	Prefix string // default "aias:quota:"
+	local  localCounts
 }
 
 // Admission is the answer for one new run.
@@ -87,7 +90,7 @@ func (qu *Quota) count(ctx context.Context, q postgres.Getter, tenantID uuid.UUI
 }
 
 func (qu *Quota) counter() periodCounter {
-	return periodCounter{Redis: qu.Redis, Prefix: qu.prefix()}
+	return periodCounter{Redis: qu.Redis, Prefix: qu.prefix(), local: &qu.local}
 }
 
 // Reconcile compares every tenant counter of the current period with the
@@ -106,7 +109,9 @@ const inFlightSlack = 2
 // Forget drops a tenant's counter so the next admission rebuilds it from
 // Postgres (after held runs were released, say).
 func (qu *Quota) Forget(ctx context.Context, tenantID uuid.UUID, now time.Time) {
-	_ = qu.Redis.Del(ctx, qu.counter().key(tenantID, PeriodStart(now))).Err()
+	key := qu.counter().key(tenantID, PeriodStart(now))
+	qu.local.forget(key)
+	_ = qu.Redis.Del(ctx, key).Err()
 }
 
 func (qu *Quota) prefix() string {
