@@ -184,3 +184,38 @@ func TestListenForwardsADeliveryWhoseRunItCouldNotReadAtFirst(t *testing.T) {
 		t.Errorf("the local server got %d requests (%q), want the delivery once", len(local.got), local.bod)
 	}
 }
+
+func TestAFollowLoopPrintsWhatFailedNotNil(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	e := env{errw: &out}
+	e.transient(&aias.Error{Status: 503, Code: aias.CodeStorageUnavailable, Method: "GET", Path: "/api/v1/runs", Detail: "try later"})
+	if got := out.String(); strings.Contains(got, "<nil>") || !strings.Contains(got, "503 storage_unavailable: try later") {
+		t.Errorf("transient printed %q, want the error itself", got)
+	}
+}
+
+func TestAnAPIErrorIsPrintedWithOnePrefix(t *testing.T) {
+	t.Parallel()
+	tm := fakeAIAS(t, func(w http.ResponseWriter, r *http.Request) { problem(w, http.StatusNotFound, "not_found") })
+	r := tm.run("", "runs", "get", "r1")
+	line := errorLine(fmt.Errorf("%s", r.err))
+	if r.code != exitNotFound || strings.Count(line, "aias:") != 1 || !strings.HasPrefix(line, "aias: GET /api/v1/runs/r1: 404 not_found") {
+		t.Errorf("runs get of an unknown run prints %q (exit %d), want one aias: prefix before the call", line, r.code)
+	}
+	if got := errorLine(usageErr("--limit must be at least 1")); got != "aias: --limit must be at least 1" {
+		t.Errorf("a CLI error prints %q, want it after aias:", got)
+	}
+}
+
+func TestRunsLsRefusesALimitBelowOne(t *testing.T) {
+	t.Parallel()
+	runs := &fakeRuns{}
+	runs.add(3, aias.TriggerManual)
+	tm := fakeAIAS(t, runs.ServeHTTP)
+	for _, limit := range []string{"0", "-5"} {
+		if r := tm.run("", "runs", "ls", "--limit", limit); r.code != exitUsage || strings.Contains(r.out, "run-") {
+			t.Errorf("runs ls --limit %s = exit %d %q, want 2 and no runs", limit, r.code, r.out)
+		}
+	}
+}

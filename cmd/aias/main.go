@@ -69,10 +69,22 @@ func main() {
 	e := env{getenv: os.Getenv, in: os.Stdin, out: os.Stdout, errw: os.Stderr, configDir: os.UserConfigDir}
 	err := e.run(ctx, os.Args[1:])
 	stop()
-	if err != nil && err.Error() != "" {
-		fmt.Fprintf(os.Stderr, "aias: %v\n", err)
+	if msg := errorLine(err); msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(exitCode(err))
+}
+
+// errorLine is how an error is printed: after "aias: ", once. The client's
+// errors carry that prefix already, so it is not added twice.
+func errorLine(err error) string {
+	if err == nil || err.Error() == "" {
+		return ""
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "aias: ") {
+		return msg
+	}
+	return "aias: " + err.Error()
 }
 
 // run is the operator commands' entry with the standard streams left out.

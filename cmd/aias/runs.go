@@ -72,6 +72,9 @@ func (e env) runsList(ctx context.Context, args []string) error {
 	if _, err := f.parse(args, 0, "runs ls [--status S] [--workflow W] [--endpoint ID] [--limit N]"); err != nil {
 		return err
 	}
+	if *limit < 1 {
+		return usageErr("--limit must be at least 1")
+	}
 	c, err := e.client()
 	if err != nil {
 		return err

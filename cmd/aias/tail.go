@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -194,7 +193,7 @@ func (e env) runsTail(ctx context.Context, args []string) error {
 
 // transient reports a passing failure of a follow loop, which goes on.
 func (e env) transient(err error) {
-	fmt.Fprintf(e.errw, "%s  (AIAS did not answer: %v; still trying)\n", time.Now().Format("15:04:05"), errors.Unwrap(err))
+	fmt.Fprintf(e.errw, "%s  (AIAS did not answer: %v; still trying)\n", time.Now().Format("15:04:05"), err)
 }
 
 // tailLine is one event of runs tail --json.
