@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -217,5 +218,30 @@ func TestRunsLsRefusesALimitBelowOne(t *testing.T) {
 		if r := tm.run("", "runs", "ls", "--limit", limit); r.code != exitUsage || strings.Contains(r.out, "run-") {
 			t.Errorf("runs ls --limit %s = exit %d %q, want 2 and no runs", limit, r.code, r.out)
 		}
+	}
+}
+
+func TestRunsLsSendsSinceAndUntil(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var q url.Values
+	tm := fakeAIAS(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/runs" {
+			mu.Lock()
+			q = r.URL.Query()
+			mu.Unlock()
+		}
+		_, _ = io.WriteString(w, `{"data":[]}`)
+	})
+	tm.must("runs", "ls", "--since", "2h", "--until", "2026-01-02T03:04:05Z")
+	mu.Lock()
+	defer mu.Unlock()
+	since, err := time.Parse(time.RFC3339, q.Get("created_after"))
+	if err != nil || time.Since(since) < 2*time.Hour-time.Minute || time.Since(since) > 2*time.Hour+time.Minute ||
+		q.Get("created_before") != "2026-01-02T03:04:05Z" {
+		t.Errorf("runs ls --since 2h --until … sent %v, want created_after two hours ago and created_before as given", q)
+	}
+	if r := tm.run("", "runs", "ls", "--since", "yesterday"); r.code != exitUsage {
+		t.Errorf("runs ls --since yesterday = exit %d, want 2", r.code)
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const runsUsage = `usage:
-  aias runs ls [--status S] [--workflow NAME|ID] [--endpoint ID] [--limit 20] [--json]
+  aias runs ls [--status S] [--workflow NAME|ID] [--endpoint ID] [--since T] [--until T] [--limit 20] [--json]
   aias runs get ID [--steps] [--json]
   aias runs tail [--status S] [--workflow NAME|ID] [--endpoint ID] [--interval 1s] [--json]
   aias runs replay ID [--current] [--json]
@@ -69,11 +69,21 @@ func (e env) runsList(ctx context.Context, args []string) error {
 	f := e.flags("runs ls")
 	rf := addRunFilter(f)
 	limit := f.Int("limit", 20, "at most this many runs, newest first")
-	if _, err := f.parse(args, 0, "runs ls [--status S] [--workflow W] [--endpoint ID] [--limit N]"); err != nil {
+	since := f.String("since", "", "only runs created at or after this time (RFC 3339, or a duration ago: 2h)")
+	until := f.String("until", "", "only runs created before this time (RFC 3339, or a duration ago)")
+	if _, err := f.parse(args, 0, "runs ls [--status S] [--workflow W] [--endpoint ID] [--since T] [--until T] [--limit N]"); err != nil {
 		return err
 	}
 	if *limit < 1 {
 		return usageErr("--limit must be at least 1")
+	}
+	from, err := parseWhen("--since", *since)
+	if err != nil {
+		return err
+	}
+	to, err := parseWhen("--until", *until)
+	if err != nil {
+		return err
 	}
 	c, err := e.client()
 	if err != nil {
@@ -83,6 +93,7 @@ func (e env) runsList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	filter.CreatedAfter, filter.CreatedBefore = from, to
 	filter.Limit = min(max(*limit, 1), 200)
 	var runs []aias.Run
 	for r, err := range c.ListRuns(ctx, filter) {
@@ -103,6 +114,21 @@ func (e env) runsList(ctx context.Context, args []string) error {
 			ago(r.CreatedAt), runDuration(r), orDash(r.Error)})
 	}
 	return e.table([]string{"ID", "STATUS", "WORKFLOW", "TRIGGER", "CREATED", "DURATION", "ERROR"}, rows)
+}
+
+// parseWhen reads a time flag: RFC 3339, or a duration before now; ""
+// is no bound (the zero time).
+func parseWhen(flag, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return time.Now().Add(-d), nil
+	}
+	return time.Time{}, usageErr("%s %q: want an RFC 3339 time (2026-01-02T15:04:05Z) or a duration ago (2h)", flag, v)
 }
 
 func (e env) runsGet(ctx context.Context, args []string) error {

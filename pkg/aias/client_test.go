@@ -499,3 +499,22 @@ func TestASignedInClientSendsItsCookieAndItsCSRFTokenOnWrites(t *testing.T) {
 		t.Errorf("a sign-in answered without a cookie: %v, want an error naming it", err)
 	}
 }
+
+func TestRunFilterSendsItsCreationBounds(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var query string
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		query = r.URL.RawQuery
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"data":[]}`)
+	})
+	after := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
+	_, err := c.ListRunsPage(context.Background(), aias.RunFilter{CreatedAfter: after, CreatedBefore: after.Add(time.Hour)})
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil || !strings.Contains(query, "created_after=2026-01-02T02%3A04%3A05Z") || !strings.Contains(query, "created_before=2026-01-02T03%3A04%3A05Z") {
+		t.Errorf("ListRunsPage sent %q (%v), want created_after and created_before in RFC 3339", query, err)
+	}
+}

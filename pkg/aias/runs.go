@@ -13,6 +13,9 @@ type RunFilter struct {
 	Status     RunStatus
 	WorkflowID string
 	EndpointID string
+	// CreatedAfter and CreatedBefore bound when the runs were created: at
+	// or after, and before (zero: unbounded).
+	CreatedAfter, CreatedBefore time.Time
 	// ExpandSteps embeds each run's steps.
 	ExpandSteps bool
 	// Limit is the page size, 1..200 (0: 50).
@@ -31,6 +34,12 @@ func (f RunFilter) query() url.Values {
 	}
 	if f.EndpointID != "" {
 		q.Set("endpoint_id", f.EndpointID)
+	}
+	if !f.CreatedAfter.IsZero() {
+		q.Set("created_after", f.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q.Set("created_before", f.CreatedBefore.UTC().Format(time.RFC3339Nano))
 	}
 	if f.ExpandSteps {
 		q.Set("expand", "steps")
