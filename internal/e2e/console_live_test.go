@@ -105,3 +105,26 @@ func TestAPagesOwnReloadsAreNotActivity(t *testing.T) {
 		t.Error("the person's own visit left last_seen_at, want it refreshed")
 	}
 }
+
+// Once a sign-in ends, a page's own reload answers 401 (the script then
+// reloads the whole page), not the redirect to /login a navigation gets.
+func TestAReloadOfAnEndedSignInIsUnauthorizedNotARedirect(t *testing.T) {
+	t.Parallel()
+	s := start(t, options{})
+	ann := s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
+		"email": "ann@example.com", "password": strongPassword, "tenant_name": "Ann"}))
+	s.asOwner(`UPDATE user_sessions SET revoked_at = now()`)
+	for _, tc := range []struct {
+		path   string
+		header []string
+		want   int
+	}{
+		{"/runs?fragment=1", nil, http.StatusUnauthorized},
+		{"/runs/00000000-0000-4000-8000-000000000001", []string{"X-Console-Poll", "1"}, http.StatusUnauthorized},
+		{"/runs", nil, http.StatusSeeOther},
+	} {
+		if res := ann.fetch(tc.path, tc.header...); res.StatusCode != tc.want {
+			t.Errorf("GET %s %v with an ended sign-in = %d (Location %q), want %d", tc.path, tc.header, res.StatusCode, res.Header.Get("Location"), tc.want)
+		}
+	}
+}

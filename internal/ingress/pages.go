@@ -25,7 +25,9 @@ import (
 
 // pageErrors wraps a page: every answer carries the console's security
 // headers; a request that is not signed in (or whose sign-in ended) is
-// sent to /login and back; any other error is drawn as a page, with the
+// sent to /login and back, but a page's own reload answers 401, or the
+// script, following the redirect, would draw the login page inside the
+// page; any other error is drawn as a page, with the
 // status and the words its problem would have.
 func (s *Server) pageErrors(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -39,6 +41,9 @@ func (s *Server) pageErrors(h echo.HandlerFunc) echo.HandlerFunc {
 			if _, cerr := c.Cookie(SessionCookie); cerr == nil {
 				s.clearSessionCookie(c)
 			}
+			if partial(c) {
+				return c.NoContent(http.StatusUnauthorized)
+			}
 			return c.Redirect(http.StatusSeeOther, "/login?next="+url.QueryEscape(c.Request().URL.RequestURI()))
 		}
 		p := problemFor(err)
@@ -48,6 +53,12 @@ func (s *Server) pageErrors(h echo.HandlerFunc) echo.HandlerFunc {
 		data := map[string]string{"Title": p.Title, "Detail": p.Detail, "RequestID": c.Response().Header().Get(echo.HeaderXRequestID)}
 		return s.renderStatus(c, p.Status, "error.html", console.Page{Title: p.Title, Data: data})
 	}
+}
+
+// partial: the request is a page's own reload (a fragment, or a read the
+// script marks as unattended), not a navigation.
+func partial(c echo.Context) bool {
+	return c.QueryParam("fragment") != "" || unattended(c)
 }
 
 // page draws a page for the caller: the layout's session part (who, which

@@ -152,13 +152,14 @@
       if (document.hidden) { setTimeout(tick, every); return; }
       fetch(el.getAttribute("data-refresh"), { credentials: "same-origin", headers: unattended })
         .then(function (res) {
-          if (!res.ok) throw new Error("HTTP " + res.status);
-          return res.text().then(function (html) { return { res: res, html: html }; });
-        })
-        .then(function (r) {
-          el.innerHTML = r.html;
-          el.setAttribute("data-live", r.res.headers.get("X-Live") === "true" ? "true" : "false");
-          later();
+          // A sign-in that ended (401) or anything but the fragment: the
+          // whole page shows what it is (the login form, an error).
+          if (!res.ok || res.redirected) { window.location.reload(); return; }
+          return res.text().then(function (html) {
+            el.innerHTML = html;
+            el.setAttribute("data-live", res.headers.get("X-Live") === "true" ? "true" : "false");
+            later();
+          });
         })
         .catch(function () { setTimeout(tick, Math.max(every, wait()) * 3); });
     }
