@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -12,6 +14,7 @@ import (
 	"aias/internal/telemetry"
 	"aias/internal/testutil/pgtest"
 	"aias/internal/testutil/redistest"
+	"aias/internal/testutil/tcpproxy"
 )
 
 // readyChecks asks /readyz and returns its status code and checks.
@@ -79,5 +82,43 @@ func TestReadinessFailsWhenRedisRefusesWritesOrThePoolIsExhausted(t *testing.T) 
 	}
 	if code, checks := readyChecks(t, h); code != http.StatusOK {
 		t.Errorf("readyz once a connection is free = %d %v, want 200", code, checks)
+	}
+}
+
+// A Postgres whose connect hangs (frozen: the connection accepted, nothing
+// answered) is unreachable, not busy, and answers within the check's own
+// budget; it leaves Redis its own time, so a healthy Redis is ok.
+func TestReadinessCallsAHangingPostgresUnreachableAndStillChecksRedis(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pg := pgtest.New(t)
+	u, err := url.Parse(pg.AppURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := tcpproxy.New(t, u.Host)
+	u.Host = proxy.Addr()
+	db, err := postgres.Open(ctx, u.String(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	db.SetMaxIdleConns(0) // each ping opens a connection
+	rdb := redistest.Client(t, redistest.New(t))
+	h := Ops(OpsDeps{DB: db, Redis: rdb, Metrics: telemetry.New(), Log: zerolog.Nop()}, OpsOptions{})
+	if code, checks := readyChecks(t, h); code != http.StatusOK {
+		t.Fatalf("readyz of a healthy system = %d %v, want 200", code, checks)
+	}
+
+	proxy.Stall()
+	defer proxy.Resume()
+	started := time.Now()
+	code, checks := readyChecks(t, h)
+	took := time.Since(started)
+	if code != http.StatusServiceUnavailable || checks["postgres"] != "unreachable" || checks["redis"] != "ok" {
+		t.Errorf("readyz with Postgres hanging = %d %v, want 503 with postgres unreachable and redis ok", code, checks)
+	}
+	if took > readyCheckBudget+time.Second {
+		t.Errorf("readyz with Postgres hanging took %v, want about its budget (%v)", took, readyCheckBudget)
 	}
 }

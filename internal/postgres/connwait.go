@@ -48,9 +48,21 @@ func WithConnWait(ctx context.Context, d time.Duration) context.Context {
 	return context.WithValue(ctx, connWaitKey{}, d)
 }
 
+// IsConnecting reports whether err is a call whose wait ran out while a new
+// connection was being opened for it: the pool had room, and Postgres did
+// not complete the connect in time (down, frozen, or a dead link), rather
+// than every connection being busy. Such an error is IsPoolBusy too.
+func IsConnecting(err error) bool { return errors.Is(err, errConnecting) }
+
+var errConnecting = errors.New("the connect to Postgres did not complete")
+
 // acquisition is one call's wait for a connection: waiting, then either
-// given a connection or out of time, whichever came first.
-type acquisition struct{ state atomic.Int32 }
+// given a connection or out of time, whichever came first. connecting
+// says a new connection was being opened for the call.
+type acquisition struct {
+	state      atomic.Int32
+	connecting atomic.Bool
+}
 
 const (
 	waiting int32 = iota
@@ -91,6 +103,9 @@ func bound(ctx context.Context) (context.Context, func(err error, keep bool) err
 		if late && ctx.Err() == nil {
 			if err == nil {
 				err = context.Canceled
+			}
+			if a.connecting.Load() {
+				err = fmt.Errorf("%w: %w", errConnecting, err)
 			}
 			return &errs.Error{Kind: errs.Unavailable, Code: "storage_unavailable",
 				Message: "storage is busy; retry after the time in Retry-After", RetryAfter: poolBusyRetry,
@@ -158,6 +173,9 @@ func (c watchedConn) Ping(ctx context.Context) error {
 type connector struct{ *pq.Connector }
 
 func (c connector) Connect(ctx context.Context) (driver.Conn, error) {
+	if a, ok := ctx.Value(acquisitionKey{}).(*acquisition); ok {
+		a.connecting.Store(true)
+	}
 	cn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err

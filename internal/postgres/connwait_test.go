@@ -90,3 +90,21 @@ func TestDeadlineIsStorageUnavailable(t *testing.T) {
 		t.Fatalf("a statement past its deadline = %v; want storage_unavailable", err)
 	}
 }
+
+// A call that found every connection busy is not IsConnecting: Postgres
+// answers, the pool is what is short.
+func TestABusyPoolIsNotConnecting(t *testing.T) {
+	t.Parallel()
+	pg := pgtest.New(t)
+	db, err := postgres.Open(context.Background(), pg.AppURL, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	release := pgtest.HoldPool(t, db, 1)
+	defer release()
+	err = db.Ping(postgres.WithConnWait(context.Background(), 50*time.Millisecond))
+	if !postgres.IsPoolBusy(err) || postgres.IsConnecting(err) {
+		t.Errorf("Ping with the pool held = %v; want IsPoolBusy, not IsConnecting", err)
+	}
+}
