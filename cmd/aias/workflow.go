@@ -115,16 +115,12 @@ func (e env) workflowsApply(ctx context.Context, verb string, args []string) err
 	if err != nil {
 		return err
 	}
-	w, created, err := c.ApplyWorkflow(ctx, local.Name, def)
+	w, how, err := c.ApplyWorkflow(ctx, local.Name, def)
 	if err != nil {
 		return err
 	}
 	if *f.json {
 		return e.printJSON(w)
-	}
-	how := "updated"
-	if created {
-		how = "created"
 	}
 	fmt.Fprintf(e.out, "workflow %q applied (%s): id %s, version %d\n", w.Name, how, w.ID, w.Version)
 	return nil
@@ -145,6 +141,9 @@ func readLocalDefinition(file string) (aias.Definition, workflow.Definition, err
 	}
 	if err != nil {
 		return def, local, &exitError{code: exitInvalid, msg: fmt.Sprintf("%s: %v", file, err)}
+	}
+	if def.AsJSON, err = yaml.YAMLToJSON(def.Body); err != nil { // for apply to see an unchanged file; JSON is YAML
+		return def, local, fmt.Errorf("%s: %w", file, err)
 	}
 	return def, local, nil
 }
@@ -180,11 +179,7 @@ func (e env) workflowsDiff(ctx context.Context, args []string) error {
 		}
 	}
 	var theirs aias.WorkflowDefinition
-	js, err := yaml.YAMLToJSON(def.Body)
-	if err == nil {
-		err = json.Unmarshal(js, &theirs)
-	}
-	if err != nil {
+	if err := json.Unmarshal(def.AsJSON, &theirs); err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
 	mine, err := definitionYAML(theirs)

@@ -17,7 +17,7 @@ import (
 	"aias/internal/testutil/redistest"
 )
 
-func TestWorkflowApplyCreatesThenVersionsByName(t *testing.T) {
+func TestWorkflowApplyCreatesThenVersionsByNameOnlyWhatChanged(t *testing.T) {
 	db := pgtest.New(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +49,8 @@ func TestWorkflowApplyCreatesThenVersionsByName(t *testing.T) {
 	getenv := func(k string) string {
 		return map[string]string{"AIAS_API_URL": "http://" + ln.Addr().String(), "AIAS_API_KEY": s.APIKey}[k]
 	}
-	for _, want := range []string{"version 1", "version 2"} {
+	apply := func(want string) {
+		t.Helper()
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"workflow", "apply", "-f", file}, getenv, &out); err != nil {
 			t.Fatalf("apply: %v", err)
@@ -58,6 +59,19 @@ func TestWorkflowApplyCreatesThenVersionsByName(t *testing.T) {
 			t.Errorf("apply said %q, want %s", out.String(), want)
 		}
 	}
+	apply("(created): id ")
+	// The same file again, formatted otherwise: nothing to save, no version.
+	if err := os.WriteFile(file, []byte("steps:\n- name: a\n  with: {output: '1'}\n  type: transform\nname: from-git\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apply("(unchanged): id ")
+	apply("version 1\n")
+	if err := os.WriteFile(file, []byte("name: from-git\nsteps:\n  - {name: a, type: transform, with: {output: '2'}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apply("(updated): id ")
+	apply("(unchanged): id ")
+	apply("version 2\n")
 }
 
 // aias workflow validate checks a file locally: a valid definition is

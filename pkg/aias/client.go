@@ -130,6 +130,10 @@ type request struct {
 	// it (a bulk call commits batch by batch): repeating it would do the
 	// committed part again, so a 503 is returned, not retried.
 	partial bool
+	// once marks a request that does its work again each time it arrives,
+	// whatever its method says (a workflow's PUT saves a version): it is
+	// not sent again after a network error.
+	once bool
 }
 
 // jsonBody marshals v as the request's JSON body.
@@ -178,7 +182,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		res, err := c.attempt(ctx, r)
 		last := attempt >= c.retry.Attempts
 		if err != nil {
-			if ctx.Err() != nil || last || !idempotent(r.method) {
+			if ctx.Err() != nil || last || r.once || !idempotent(r.method) {
 				return nil, fmt.Errorf("aias: %s %s: %w", r.method, r.path, err)
 			}
 			if werr := c.wait(ctx, c.backoff(attempt)); werr != nil {

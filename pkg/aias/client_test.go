@@ -518,3 +518,56 @@ func TestRunFilterSendsItsCreationBounds(t *testing.T) {
 		t.Errorf("ListRunsPage sent %q (%v), want created_after and created_before in RFC 3339", query, err)
 	}
 }
+
+// Every save of a workflow makes a version, so applying the same
+// definition again must save nothing, and a lost answer to a save must not
+// be followed by a second save.
+func TestApplyingAnUnchangedDefinitionSavesNoVersion(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var puts []string
+	c := newClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			puts = append(puts, string(b))
+			mu.Unlock()
+			_, _ = io.WriteString(w, `{"id":"w1","name":"orders","version":2}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"data":[{"id":"w1","name":"orders","version":1,"definition":
+			{"name":"orders","steps":[{"name":"a","type":"transform","with":{"output":"1","n":2}}]}}]}`)
+	})
+	ctx := context.Background()
+	same := `{"steps": [{"type": "transform", "with": {"n": 2, "output": "1"}, "name": "a"}], "name": "orders"}`
+	sameYAML := aias.YAML([]byte("name: orders\nsteps: [{name: a, type: transform, with: {output: '1', n: 2}}]\n"))
+	sameYAML.AsJSON = []byte(same)
+	for name, def := range map[string]aias.Definition{"JSON": aias.JSON([]byte(same)), "YAML with AsJSON": sameYAML} {
+		if w, how, err := c.ApplyWorkflow(ctx, "orders", def); err != nil || how != aias.AppliedUnchanged || w.Version != 1 {
+			t.Errorf("%s: ApplyWorkflow of the stored definition = version %d, %q, %v; want version 1 unchanged", name, w.Version, how, err)
+		}
+	}
+	changed := `{"name":"orders","steps":[{"name":"a","type":"transform","with":{"output":"2","n":2}}]}`
+	unknown := `{"name":"orders","steps":[{"name":"a","type":"transform","with":{"output":"1","n":2}}],"future":1}`
+	for _, def := range []aias.Definition{aias.JSON([]byte(changed)), aias.JSON([]byte(unknown)), aias.YAML([]byte("name: orders\n"))} {
+		if w, how, err := c.ApplyWorkflow(ctx, "orders", def); err != nil || how != aias.AppliedUpdated || w.Version != 2 {
+			t.Errorf("ApplyWorkflow of %q = version %d, %q, %v; want version 2 updated", def.Body, w.Version, how, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(puts) != 3 {
+		t.Errorf("ApplyWorkflow saved %d times, want 3 (the changed, the unknown field, the YAML it cannot compare)", len(puts))
+	}
+}
+
+func TestAWorkflowSaveIsNotSentAgainAfterANetworkError(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	c := newClient(t, hangUp(1, &calls, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"id":"w1","name":"orders","version":3}`)
+	}))
+	if _, err := c.UpdateWorkflow(context.Background(), "w1", aias.YAML([]byte("name: orders\n"))); err == nil || calls.Load() != 1 {
+		t.Errorf("UpdateWorkflow after a hang-up = %v after %d requests; want the error after 1 (the version may be saved)", err, calls.Load())
+	}
+}

@@ -1,6 +1,7 @@
 package aias
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,10 @@ import (
 type Definition struct {
 	Body        []byte
 	ContentType string
+	// AsJSON is a YAML Body as JSON, which this package cannot make
+	// itself (it reads no YAML): with it, ApplyWorkflow leaves a workflow
+	// whose stored definition is the same unchanged. A JSON Body needs none.
+	AsJSON []byte
 }
 
 // YAML is a definition written in YAML.
@@ -70,30 +75,77 @@ func (c *Client) CreateWorkflow(ctx context.Context, def Definition) (Workflow, 
 }
 
 // UpdateWorkflow saves a new version of workflow id. (updateWorkflow; member)
+//
+// Unlike other PUTs it is not sent again after a network error: each
+// request that arrives saves a version, so a lost answer would leave two.
 func (c *Client) UpdateWorkflow(ctx context.Context, id string, def Definition) (Workflow, error) {
 	var w Workflow
 	r, err := def.request(http.MethodPut, "/api/v1/workflows/"+pathID(id))
+	r.once = true
 	if err == nil {
 		err = c.call(ctx, r, &w)
 	}
 	return w, err
 }
 
+// Applied says what ApplyWorkflow did.
+type Applied string
+
+// What ApplyWorkflow did.
+const (
+	AppliedCreated   Applied = "created"   // a new workflow, version 1
+	AppliedUpdated   Applied = "updated"   // a new version of the workflow
+	AppliedUnchanged Applied = "unchanged" // the stored definition is the same: nothing saved
+)
+
 // ApplyWorkflow creates the workflow named name, or saves a new version of
-// the live one of that name; created says which. name must be the
-// definition's own name.
-func (c *Client) ApplyWorkflow(ctx context.Context, name string, def Definition) (w Workflow, created bool, err error) {
+// the live one of that name, or, when its current definition is the same
+// as def (same fields and values; formatting and key order aside), saves
+// nothing: every save makes a version, so applying an unchanged file
+// would make one each time. A YAML def is compared only with its AsJSON.
+// name must be the definition's own name.
+func (c *Client) ApplyWorkflow(ctx context.Context, name string, def Definition) (w Workflow, how Applied, err error) {
 	existing, err := c.FindWorkflow(ctx, name)
 	var e *Error
 	switch {
 	case errors.As(err, &e) && e.Code == CodeNotFound:
 		w, err = c.CreateWorkflow(ctx, def)
-		return w, err == nil, err
+		return w, AppliedCreated, err
 	case err != nil:
-		return Workflow{}, false, err
+		return Workflow{}, "", err
+	}
+	if def.same(existing.Definition) {
+		return existing, AppliedUnchanged, nil
 	}
 	w, err = c.UpdateWorkflow(ctx, existing.ID, def)
-	return w, false, err
+	return w, AppliedUpdated, err
+}
+
+// same says the definition is stored's: both encode to the same JSON
+// (maps' keys sorted), as workflows diff renders them. A definition this
+// package cannot read, or with a field it does not know, is not the same.
+func (d Definition) same(stored WorkflowDefinition) bool {
+	js := d.AsJSON
+	if js == nil && strings.Contains(strings.ToLower(d.ContentType), "json") {
+		js = d.Body
+	}
+	if js == nil {
+		return false
+	}
+	var mine WorkflowDefinition
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&mine) != nil {
+		return false
+	}
+	return SameDefinition(mine, stored)
+}
+
+// SameDefinition says two definitions have the same fields and values.
+func SameDefinition(a, b WorkflowDefinition) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
 // FindWorkflow returns the live workflow named name, or an *Error with
