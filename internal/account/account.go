@@ -3,6 +3,7 @@ package account
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,6 +62,9 @@ type Service struct {
 	db     *postgres.DB
 	hasher *Hasher
 	opts   Options
+	// background counts the reset emails still being sent after their
+	// request was answered (Wait).
+	background sync.WaitGroup
 }
 
 // New returns a Service over db, which must connect as the application role.
@@ -68,6 +72,10 @@ func New(db *postgres.DB, opts Options) *Service {
 	opts = opts.withDefaults()
 	return &Service{db: db, hasher: NewHasher(opts.Params), opts: opts}
 }
+
+// Wait returns once the emails being sent in the background (reset links,
+// RequestReset) are sent or have given up: for a shutdown, or a test.
+func (s *Service) Wait() { s.background.Wait() }
 
 // Principal is who a console request acts as: one person, signed in, acting
 // for one tenant with the role their membership has now.

@@ -60,6 +60,18 @@ func (l *Limiter) Allow(ctx context.Context, email, ip string) error {
 	return limited(l.rl.Allow(ctx, "login:account:"+hex.EncodeToString(sum[:16]), l.perAccount))
 }
 
+// DefaultResetsPerEmail is how many reset links one email is sent an hour:
+// enough for a person whose mail is slow, too few to flood their inbox.
+var DefaultResetsPerEmail = ratelimit.Limit{Rate: 3, Burst: 3, Period: time.Hour}
+
+// AllowReset spends one of email's reset emails (DefaultResetsPerEmail),
+// a budget of its own: asking for links must not use up the person's
+// sign-in attempts.
+func (l *Limiter) AllowReset(ctx context.Context, email string) error {
+	sum := sha256.Sum256([]byte(normalizeEmail(email)))
+	return limited(l.rl.Allow(ctx, "reset:account:"+hex.EncodeToString(sum[:16]), DefaultResetsPerEmail))
+}
+
 // AllowIP spends one attempt of ip's budget: for what a client can try
 // without naming an account (signup, asking for a reset link).
 func (l *Limiter) AllowIP(ctx context.Context, ip string) error {

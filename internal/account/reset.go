@@ -32,10 +32,16 @@ func (s *Service) CreateResetLink(ctx context.Context, email string) (string, er
 	return s.opts.PublicURL + "/reset?token=" + token, nil
 }
 
+// resetMailTimeout bounds the making and sending of a reset link, which
+// outlive the request that asked for it.
+const resetMailTimeout = 30 * time.Second
+
 // RequestReset emails a reset link to email if a user has it, and answers
-// the same (nil) whether or not one does, so the page tells nobody which
-// emails have accounts. Without a Mailer it answers ErrNoMailer for every
-// email. With a Limiter it spends ip's budget.
+// the same (nil), as fast, whether or not one does, so the page tells
+// nobody which emails have accounts: the link is made and sent in the
+// background, after the answer (Wait waits for it). Without a Mailer it
+// answers ErrNoMailer for every email. With a Limiter it spends ip's
+// budget, and an email is sent at most DefaultResetsPerEmail links.
 func (s *Service) RequestReset(ctx context.Context, email, ip string) error {
 	if s.opts.Mailer == nil {
 		return ErrNoMailer
@@ -43,17 +49,37 @@ func (s *Service) RequestReset(ctx context.Context, email, ip string) error {
 	if err := s.allowIP(ctx, ip); err != nil {
 		return err
 	}
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), resetMailTimeout)
+	s.background.Add(1)
+	go func() {
+		defer s.background.Done()
+		defer cancel()
+		s.sendResetLink(bg, normalizeEmail(email))
+	}()
+	return nil
+}
+
+// sendResetLink is RequestReset's work after the answer: nothing reaches
+// the asker, so what goes wrong is logged.
+func (s *Service) sendResetLink(ctx context.Context, email string) {
+	log := s.opts.Log.With().Str("request_id", logging.RequestID(ctx)).Logger()
+	if s.opts.Limiter != nil {
+		if err := s.opts.Limiter.AllowReset(ctx, email); err != nil {
+			log.Info().Msg("reset link not sent: this email was sent enough of them this hour")
+			return
+		}
+	}
 	link, err := s.CreateResetLink(ctx, email)
 	if errs.Is(err, errs.NotFound) {
-		return nil
+		return
 	}
 	if err != nil {
-		return err
+		log.Warn().Err(err).Msg("reset link not made")
+		return
 	}
-	s.mail(ctx, Message{To: normalizeEmail(email), Subject: "Reset your AIAS password",
+	s.mail(ctx, Message{To: email, Subject: "Reset your AIAS password",
 		Body: fmt.Sprintf("Someone asked to reset the password of this account. If it was you, choose a new password"+
 			" here (the link works once, for %s):\n\n%s\n\nOtherwise ignore this email.\n", s.opts.ResetTTL.Round(time.Minute), link)})
-	return nil
 }
 
 // LookupReset returns the email a reset link is for, or ErrResetInvalid.

@@ -3,11 +3,14 @@ package account_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"aias/internal/account"
 	"aias/internal/auth"
+	"aias/internal/ratelimit"
 	"aias/internal/tenant"
 	"aias/internal/testutil/smtptest"
 )
@@ -129,6 +132,7 @@ func TestRequestResetEmailsKnownUsersAndAnswersTheSameForOthers(t *testing.T) {
 			t.Errorf("RequestReset(%s) = %v, want nil", email, err)
 		}
 	}
+	s.Wait()
 	got := srv.Received()
 	if len(got) != 1 || got[0].To != "mailme@example.com" || !strings.Contains(got[0].Data, "/reset?token=") {
 		t.Fatalf("received %+v, want one reset link to mailme@example.com", got)
@@ -137,5 +141,71 @@ func TestRequestResetEmailsKnownUsersAndAnswersTheSameForOthers(t *testing.T) {
 	tok := strings.Fields(got[0].Data[i+len("/reset?token="):])[0]
 	if err := s.ResetPassword(ctx, tok, newPassword); err != nil {
 		t.Errorf("ResetPassword(emailed link) = %v", err)
+	}
+}
+
+// held is a Mailer that sends nothing until released: what a slow SMTP
+// server looks like.
+type held struct {
+	release chan struct{}
+	sent    chan account.Message
+}
+
+func (h held) Send(ctx context.Context, m account.Message) error {
+	select {
+	case <-h.release:
+		h.sent <- m
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Asking for a link answers before the email is made and sent: a known
+// email's answer takes no longer than an unknown one's, whatever the mail
+// server does. The link is sent afterwards.
+func TestRequestResetAnswersBeforeTheEmailIsSent(t *testing.T) {
+	t.Parallel()
+	h := held{release: make(chan struct{}), sent: make(chan account.Message, 1)}
+	s, _ := setup(t, account.Options{Mailer: h})
+	signup(t, s, "slowmail@example.com")
+	answered := make(chan error, 1)
+	go func() { answered <- s.RequestReset(context.Background(), "slowmail@example.com", "192.0.2.1") }()
+	select {
+	case err := <-answered:
+		if err != nil {
+			t.Fatalf("RequestReset = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		close(h.release)
+		t.Fatal("RequestReset for a known email waited for the mail server")
+	}
+	close(h.release)
+	s.Wait()
+	select {
+	case m := <-h.sent:
+		if m.To != "slowmail@example.com" || !strings.Contains(m.Body, "/reset?token=") {
+			t.Errorf("sent %+v, want a reset link to slowmail@example.com", m)
+		}
+	default:
+		t.Error("no reset link was sent after the answer")
+	}
+}
+
+// One email is sent at most DefaultResetsPerEmail links an hour, however
+// many addresses ask; the answer stays the same.
+func TestAnEmailIsSentAFewResetLinksAnHourAtMost(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.New(t)
+	s, _ := setup(t, account.Options{Mailer: mailer(t, srv), Limiter: limited(t, ratelimit.Limit{}, ratelimit.Limit{})})
+	signup(t, s, "flood@example.com")
+	for i := range account.DefaultResetsPerEmail.Burst + 2 {
+		if err := s.RequestReset(context.Background(), "flood@example.com", fmt.Sprintf("192.0.2.%d", i+1)); err != nil {
+			t.Errorf("request %d = %v, want nil", i+1, err)
+		}
+	}
+	s.Wait()
+	if n := len(srv.Received()); n != account.DefaultResetsPerEmail.Burst {
+		t.Errorf("reset emails sent = %d, want %d", n, account.DefaultResetsPerEmail.Burst)
 	}
 }

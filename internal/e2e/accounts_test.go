@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"aias/internal/testutil/smtptest"
 )
@@ -164,11 +165,13 @@ func TestAPersonUsesTheAPIWithACookieAndACSRFToken(t *testing.T) {
 	}
 	wantProblem(t, "the removed member's sign-in", viewer.bare("GET", "/api/v1/me", nil), 401, "unauthenticated")
 
-	// Password reset by email, then every sign-in has ended.
+	// Password reset by email, then every sign-in has ended. The email is
+	// sent after the answer.
+	before := len(mail.Received())
 	if r := s.do("POST", "/api/v1/password-resets", "", "", map[string]string{"email": "ann@example.com"}); r.Status != 202 {
 		t.Fatalf("POST /api/v1/password-resets = %d %s", r.Status, r.Body)
 	}
-	mails := mail.Received()
+	mails := waitMail(t, mail, before+1)
 	link := regexp.MustCompile(`/reset\?token=([A-Za-z0-9_-]+)`).FindStringSubmatch(mails[len(mails)-1].Data)
 	if link == nil {
 		t.Fatalf("reset email without a link: %s", mails[len(mails)-1].Data)
@@ -301,4 +304,20 @@ func TestARemovedAdminCannotRejoinThroughTheirOwnInvitation(t *testing.T) {
 	}
 	wantProblem(t, "accepting the removed admin's invitation", s.do("POST", "/api/v1/invites/accept", "", "", map[string]string{
 		"token": back, "password": "walnut-cedar-81-harbor"}), http.StatusNotFound, "invite_invalid")
+}
+
+// waitMail waits until the server has received n messages, and returns them.
+func waitMail(t *testing.T, srv *smtptest.Server, n int) []smtptest.Mail {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := srv.Received()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("received %d emails, want %d", len(got), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
