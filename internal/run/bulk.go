@@ -283,8 +283,8 @@ func (f BulkFilter) more(ctx context.Context, db *postgres.DB, tenantID uuid.UUI
 // to its limit, exactly as Redrive does one: back to queued with a fresh
 // attempt budget, resuming after its last succeeded step. Each batch is one
 // transaction; the runs' tasks are revived after it commits, best effort
-// (the sweep enqueues queued runs Redis does not hold). On an error, the
-// result counts the runs re-driven before it.
+// (the sweep enqueues queued runs Redis does not hold). An error ends the
+// call as it ends ReplayMatching's (stoppedEarly).
 func RedriveMatching(ctx context.Context, db *postgres.DB, queue Reviver, tenantID uuid.UUID, f BulkFilter) (BulkResult, error) {
 	var res BulkResult
 	after, until, err := f.start(ctx, db, tenantID)
@@ -305,7 +305,7 @@ func RedriveMatching(ctx context.Context, db *postgres.DB, queue Reviver, tenant
 		})
 		if err != nil {
 			res.Next = after
-			return res, fmt.Errorf("bulk redrive: %w", err)
+			return stoppedEarly(ctx, "bulk redrive", res, err)
 		}
 		if len(keys) > 0 {
 			after = keys[len(keys)-1].cursor()
@@ -317,8 +317,10 @@ func RedriveMatching(ctx context.Context, db *postgres.DB, queue Reviver, tenant
 		}
 	}
 	res.Next = after
-	res.More, err = f.more(ctx, db, tenantID, until, after)
-	return res, err
+	if res.More, err = f.more(ctx, db, tenantID, until, after); err != nil {
+		return stoppedEarly(ctx, "bulk redrive", res, err)
+	}
+	return res, nil
 }
 
 // reviver revives re-driven runs' tasks until Redis fails once; the sweep
@@ -368,7 +370,7 @@ func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenant
 		}
 		res.Next = after
 		if err != nil {
-			return stoppedEarly(ctx, res, err)
+			return stoppedEarly(ctx, "bulk replay", res, err)
 		}
 		if b.seen < n {
 			break
@@ -376,19 +378,21 @@ func ReplayMatching(ctx context.Context, db *postgres.DB, queue Enqueuer, tenant
 	}
 	res.Next = after
 	if res.More, err = f.more(ctx, db, tenantID, until, after); err != nil {
-		return stoppedEarly(ctx, res, err)
+		return stoppedEarly(ctx, "bulk replay", res, err)
 	}
 	return res, nil
 }
 
-// stoppedEarly ends a bulk replay cut short by err after res: with nothing
-// replayed, err; else what was replayed, More and the cursor after it.
-func stoppedEarly(ctx context.Context, res BulkResult, err error) (BulkResult, error) {
+// stoppedEarly ends a bulk call (what) cut short by err after res: with
+// nothing done, err; else what was done, More and the cursor after it,
+// since answering the error would have the caller (or its retry) do the
+// committed batches again.
+func stoppedEarly(ctx context.Context, what string, res BulkResult, err error) (BulkResult, error) {
 	if res.Count == 0 {
-		return res, fmt.Errorf("bulk replay: %w", err)
+		return res, fmt.Errorf("%s: %w", what, err)
 	}
 	if errs.CodeOf(err) != "quota_exhausted" {
-		logging.From(ctx).Warn().Err(err).Int("replayed", res.Count).Msg("bulk replay stopped early; answering what it replayed")
+		logging.From(ctx).Warn().Err(err).Int("runs", res.Count).Msg(what + " stopped early; answering what it did")
 	}
 	res.More = true
 	return res, nil
