@@ -311,8 +311,10 @@ func (e env) runsBulk(ctx context.Context, verb string, args []string) error {
 
 // bulkStopped says how far a bulk command got before an error, and how to
 // go on: the same flags with the cursor, and for a replay the same upper
-// bound. The failed call may have done part of its batch before failing
-// (each batch commits on its own), and a resume would do that part again.
+// bound. AIAS answers a call that committed any of its batches with what
+// it did, so a call that answered an error changed nothing; one whose
+// answer was lost on the way (a network error) may have done part of its
+// batch, and a resume would do that part again.
 func (e env) bulkStopped(verb, done string, total aias.BulkResult, until *time.Time, batch int) {
 	fmt.Fprintf(e.errw, "stopped after %d runs %s.\n", total.Count, done)
 	if total.NextCursor == "" && total.Count == 0 {
@@ -326,6 +328,6 @@ func (e env) bulkStopped(verb, done string, total aias.BulkResult, until *time.T
 		resume += " --before " + until.Format(time.RFC3339Nano)
 	}
 	fmt.Fprintf(e.errw, "To continue, run aias runs %s again with the same filter and %s.\n", verb, resume)
-	fmt.Fprintf(e.errw, "The call that failed may have %s up to %d more runs past that point before it failed: check\n"+
-		"the audit log (run.bulk_%s) or the runs before continuing.\n", done, batch, strings.TrimPrefix(verb, "bulk-"))
+	fmt.Fprintf(e.errw, "If it failed on the network rather than with an answer from AIAS, the call may have %s up to %d\n"+
+		"more runs past that point: check the audit log (run.bulk_%s) or the runs before continuing.\n", done, batch, strings.TrimPrefix(verb, "bulk-"))
 }
