@@ -210,8 +210,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	s.waitForMail(sctx)
 	s.log.Info().Msg("ingress stopped")
 	return nil
+}
+
+// waitForMail waits, until ctx ends, for the emails the requests sent in
+// the background (reset links): they were promised to someone already
+// answered.
+func (s *Server) waitForMail(ctx context.Context) {
+	if s.accounts == nil {
+		return
+	}
+	sent := make(chan struct{})
+	go func() { s.accounts.Wait(); close(sent) }()
+	select {
+	case <-sent:
+	case <-ctx.Done():
+		s.log.Warn().Msg("emails still being sent were dropped at shutdown")
+	}
 }
 
 // ListenAndServe listens on addr and serves (see Serve).
