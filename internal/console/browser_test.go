@@ -320,6 +320,12 @@ func TestAHugeRunListIsPaged(t *testing.T) {
 	if len(seen) != total || pages != (total+199)/200 {
 		t.Errorf("paged through %d runs in %d pages, want %d in %d", len(seen), pages, total, (total+199)/200)
 	}
+	// The last page leads back to the first, with the same filter.
+	if b.count(`nav.pager a[href="/runs?limit=200"]`) != 1 {
+		var pager string
+		b.eval(`(document.querySelector("nav.pager") || {outerHTML: "none"}).outerHTML`, &pager)
+		t.Errorf("the last page has no link back to the first with its filter: %s", pager)
+	}
 }
 
 func keysOf(m map[string]bool) []string {

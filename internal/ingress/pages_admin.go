@@ -38,6 +38,7 @@ type keysData struct {
 	Keys    []auth.APIKey
 	Roles   []auth.Role // the roles the caller may mint
 	NextURL string
+	Later   bool // a page after the first: it links back to the first
 }
 
 func (s *Server) keysPage(c echo.Context) error {
@@ -54,7 +55,7 @@ func (s *Server) keysPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Roles = rolesUpTo(principal(c).Role)
+	d.Roles, d.Later = rolesUpTo(principal(c).Role), p.After != nil
 	if next != "" {
 		d.NextURL = "/api-keys?" + url.Values{"cursor": {next}}.Encode()
 	}
@@ -111,6 +112,7 @@ func (s *Server) membersPage(c echo.Context) error {
 type auditData struct {
 	Entries []audit.Entry
 	NextURL string
+	Later   bool // a page after the first
 }
 
 func (s *Server) auditPage(c echo.Context) error {
@@ -127,6 +129,7 @@ func (s *Server) auditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	d.Later = p.After != nil
 	if next != "" {
 		d.NextURL = "/audit?" + url.Values{"cursor": {next}}.Encode()
 	}

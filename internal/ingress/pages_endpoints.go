@@ -27,6 +27,7 @@ type endpointsData struct {
 	Choices   []workflow.Workflow
 	Schemes   []schemeChoice
 	NextURL   string
+	Later     bool // a page after the first
 }
 
 // schemeChoice is one option of the new endpoint's verification. A
@@ -66,6 +67,7 @@ func (s *Server) endpointsPage(c echo.Context) error {
 	for _, w := range d.Choices {
 		d.Workflows[w.ID.String()] = w.Name
 	}
+	d.Later = p.After != nil
 	if next != "" {
 		d.NextURL = "/endpoints?" + url.Values{"cursor": {next}}.Encode()
 	}

@@ -88,13 +88,15 @@ func meters(l any, u entitlement.Usage) []meter {
 	mk := func(label string, used int64, key string) meter {
 		m := meter{Label: label, Used: used}
 		limit, ok := lim[key]
-		if !ok || limit <= 0 {
+		if !ok || limit < 0 { // -1: unlimited (docs/plans.md)
 			m.Unlimited = true
 			return m
 		}
-		m.Limit = limit
-		m.Percent = int(min(100, used*100/limit))
-		m.OverBudget = used >= limit
+		m.Limit, m.Percent, m.OverBudget = limit, 100, true // 0: none at all
+		if limit > 0 {
+			m.Percent = int(min(100, used*100/limit))
+			m.OverBudget = used >= limit
+		}
 		return m
 	}
 	return []meter{
@@ -117,6 +119,7 @@ type runsData struct {
 	StatusOptions []string
 	RefreshURL    string
 	NextURL       string
+	FirstURL      string // on a page after the first: the first, with the same filter
 	Bulk          *bulkOffer
 }
 
@@ -204,7 +207,10 @@ func (s *Server) readRuns(c echo.Context) (runsData, error) {
 		fq.Set("fragment", "1")
 		d.RefreshURL = "/runs?" + fq.Encode()
 	} else {
-		d.Live = false
+		d.Live, d.FirstURL = false, "/runs"
+		if len(d.Query) > 0 {
+			d.FirstURL += "?" + d.Query.Encode()
+		}
 	}
 	if d.Next != "" {
 		nq := url.Values{}

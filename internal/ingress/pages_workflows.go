@@ -20,6 +20,7 @@ import (
 type workflowsData struct {
 	Workflows []workflow.Workflow
 	NextURL   string
+	Later     bool // a page after the first
 }
 
 func (s *Server) workflowsPage(c echo.Context) error {
@@ -36,6 +37,7 @@ func (s *Server) workflowsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	d.Later = p.After != nil
 	if next != "" {
 		d.NextURL = "/workflows?" + url.Values{"cursor": {next}}.Encode()
 	}
