@@ -1,8 +1,8 @@
 -- aias_claim_run(tenant, run, task, stale)
 --   Starts a new attempt of a queued, delayed or running (re-delivered) run
 --   whose turn it is, for the queue task p_task, and returns the run with
---   resumed = true when an earlier attempt had started it (its step records
---   must be read). A run whose concurrency key is still pending is claimed
+--   resumed = true when an earlier attempt had started it or it holds step
+--   records (a re-drive resets started_at): its step records must be read. A run whose concurrency key is still pending is claimed
 --   whatever runs before it, so that its worker can compute the key (and
 --   hand the claim back with aias_set_run_key when the key's turn has not
 --   come). A run another task claimed last (claimed_by) is taken only when
@@ -43,6 +43,8 @@ BEGIN
             r.status, r.attempt, r.max_attempts, r.request_id, r.body, r.content_type, r.headers, r.query, r.error,
             r.received_at, r.created_at, r.started_at, r.finished_at, r.updated_at, r.next_attempt_at,
             r.replay_of, r.concurrency_key,
-            r.started_at < now(); -- started by an earlier transaction: an earlier attempt
+            -- resumed: started by an earlier transaction (an earlier attempt), or
+            -- holding step records (a re-driven run, whose started_at was reset)
+            r.started_at < now() OR EXISTS (SELECT 1 FROM run_steps s WHERE s.run_id = r.id AND s.tenant_id = r.tenant_id);
 END
 $$;

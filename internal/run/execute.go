@@ -109,7 +109,7 @@ type Attempt struct {
 // The run's attempt number, incremented by the claim, fences every later
 // write: a delivery that lost the run to a newer one (a redelivery after a
 // lost lease, say) finds its writes refused and stops.
-func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) error {
+func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attempt) (err error) {
 	p := e.planOf(ctx, tenantID)
 	limit := p.Limits.Concurrency
 	if e.Slots == nil {
@@ -126,6 +126,9 @@ func (e *Executor) Execute(ctx context.Context, tenantID, id uuid.UUID, a Attemp
 	// to the delivery running the run.
 	if r.ID != uuid.Nil || hold == entitlement.Taken {
 		defer e.Slots.Release(ctx, tenantID, id)
+	}
+	if r.ID != uuid.Nil {
+		defer func() { e.letGo(ctx, r, a.TaskID, err) }()
 	}
 	if errors.Is(err, errNotRunnable) {
 		logging.From(ctx).Info().Err(err).Msg("task skipped")
@@ -486,6 +489,27 @@ func (e *Executor) giveBack(ctx context.Context, r Run) {
 	err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return giveBackAttempt(ctx, q, r) })
 	if err != nil {
 		logging.From(ctx).Warn().Err(err).Msg("could not give back the interrupted attempt")
+	}
+}
+
+// letGo lets the task's retry claim the run at once when this delivery
+// ends with err and the run as it was, still running at this attempt (the
+// claim refuses a second delivery of the same task while the run's
+// heartbeat is fresh): Postgres failed a commit, say, and the queue
+// retries the delivery in a moment. Best effort: if it fails too, the
+// retry steps aside and the reclaim sweep gives the run a new task once
+// its heartbeat is stale.
+func (e *Executor) letGo(ctx context.Context, r Run, task string, err error) {
+	var delayed *DelayError
+	var retry *RetryError
+	if err == nil || task == "" || errors.Is(err, ErrBusy) || errors.Is(err, ErrExhausted) ||
+		errors.As(err, &delayed) || errors.As(err, &retry) {
+		return // the run moved on (finished, parked, requeued, handed back) or nobody holds it by task
+	}
+	ctx, cancel := detached(ctx)
+	defer cancel()
+	if err := e.DB.InTenantTx(ctx, r.TenantID, func(q postgres.Querier) error { return releaseClaim(ctx, q, r, task) }); err != nil {
+		logging.From(ctx).Warn().Err(err).Msg("could not release the run's claim; the reclaim sweep will")
 	}
 }
 

@@ -720,3 +720,61 @@ func TestARedriveDoesNotWaitForAStuckQueue(t *testing.T) {
 		t.Errorf("re-driven run = %s, want queued", r.Status)
 	}
 }
+
+// A delivery that fails for want of Postgres after claiming the run lets go
+// of it, so that the queue's retry of the same task claims it at once
+// rather than stepping aside until the heartbeat goes stale.
+func TestTheRetryOfADeliveryThatCouldNotAdvanceClaimsTheRunAtOnce(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	e.ReclaimAfter = time.Hour
+	id := b.newRun(t, `{"name":"x","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`)
+	ctx := context.Background()
+	owner := func(q string) {
+		db, err := postgres.Open(ctx, b.db.OwnerURL, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = db.Close() }()
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner(`REVOKE SELECT ON workflow_versions FROM aias_app`) // the claim succeeds, reading the definition fails
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}); err == nil {
+		t.Fatal("Execute without the definition = nil, want an error so the queue retries")
+	}
+	owner(`GRANT SELECT ON workflow_versions TO aias_app`)
+	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}); err != nil {
+		t.Fatalf("the retry = %v", err)
+	}
+	if r, _ := b.get(t, id); r.Status != run.Succeeded {
+		t.Errorf("run = %s, want succeeded by the retry", r.Status)
+	}
+}
+
+// A re-driven run resumes after its last succeeded step: the claim reads it
+// as resumed from its step records, though the re-drive reset started_at.
+func TestARedrivenRunResumesAfterItsSucceededSteps(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	id := b.newRun(t, fmt.Sprintf(`
+name: resumes
+max_attempts: 1
+steps:
+  - { name: first, type: http, with: { url: "%[1]s/first" } }
+  - { name: second, type: http, with: { url: "%[1]s/second", expect: [418] } }
+`, b.srv.URL))
+	ctx := context.Background()
+	_ = e.Execute(ctx, b.tenant, id, run.Attempt{})
+	if r, _ := b.get(t, id); r.Status != run.Failed {
+		t.Fatalf("run = %s, want failed at its second step", r.Status)
+	}
+	if err := run.Redrive(ctx, b.db.DB, nopReviver{}, b.tenant, id, false); err != nil {
+		t.Fatal(err)
+	}
+	_ = e.Execute(ctx, b.tenant, id, run.Attempt{})
+	if first, second := b.calls.count("/first"), b.calls.count("/second"); first != 1 || second != 2 {
+		t.Errorf("calls: first %d, second %d; want 1 and 2 (the re-drive resumes at the failed step)", first, second)
+	}
+}

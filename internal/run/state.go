@@ -41,6 +41,8 @@ import (
 //	requeueRun         running (this attempt)        queued, next_attempt_at  worker, a retryable failure
 //	giveBackAttempt    running (this attempt)        running, attempt − 1,    worker, an interrupted delivery
 //	                                                 claimed by none
+//	releaseClaim       running (this attempt)        running, claimed by none worker, a delivery that failed for
+//	                                                                          want of Postgres (Executor.letGo)
 //	finishRun          running (this attempt)        succeeded | failed | dead worker (aias_finish_run)
 //	buryRun            queued | delayed | running    dead                     worker, the queue giving up
 //	Cancel             held | queued | delayed | running  canceled            API
@@ -337,6 +339,18 @@ func giveBackAttempt(ctx context.Context, q postgres.Querier, r Run) error {
 	return nil
 }
 
+// releaseClaim clears the run's claim by task while the run is still
+// running at this attempt, so that the task's next delivery claims it at
+// once (Executor.letGo).
+func releaseClaim(ctx context.Context, q postgres.Querier, r Run, task string) error {
+	const release = `UPDATE runs SET claimed_by = NULL
+	                  WHERE id = $1 AND tenant_id = $2 AND attempt = $3 AND status = 'running' AND claimed_by = $4`
+	if _, err := q.ExecContext(ctx, release, r.ID, r.TenantID, r.Attempt, task); err != nil {
+		return fmt.Errorf("release the claim of run %s: %w", r.ID, postgres.Classify(err))
+	}
+	return nil
+}
+
 // finishRun ends the run's attempt with status. owned is false when the
 // run is no longer this attempt's (another delivery owns it and finishes
 // it); notify is whether its on_finish notification is now pending, read
@@ -387,13 +401,14 @@ func Cancel(ctx context.Context, q postgres.Querier, id uuid.UUID) (Status, erro
 }
 
 // redriveRuns resets the locked runs that are still failed or dead, as
-// Redrive does, and returns their ids. A run that had started starts again
-// now, as far as its workflow's timeout is concerned: counted from its
-// first start, the timeout of a run failed a while ago would fail the
-// re-drive before its step was tried. (A claim after this still reads the
-// run as resumed: its succeeded steps stay done.) It also arrives anew
-// (a new seq): runs of its concurrency key that came since and have not
-// finished go first, instead of running beside it.
+// Redrive does, and returns their ids. The run starts again at its next
+// claim, as far as its workflow's timeout is concerned (started_at): from
+// its first start, or from the re-drive while it waits in the queue, the
+// timeout of a run failed a while ago could fail it before its step was
+// tried. (The claim still reads the run as resumed, from its step records:
+// its succeeded steps stay done.) It also arrives anew (a new seq): runs
+// of its concurrency key that came since and have not finished go first,
+// instead of running beside it.
 func redriveRuns(ctx context.Context, q postgres.Querier, keys []bulkKey, current bool) ([]uuid.UUID, error) {
 	ids := make([]string, len(keys))
 	for i, k := range keys {
@@ -401,7 +416,7 @@ func redriveRuns(ctx context.Context, q postgres.Querier, keys []bulkKey, curren
 	}
 	const redrive = `
 UPDATE runs SET status = 'queued', attempt = 0, error = NULL, finished_at = NULL, next_attempt_at = NULL,
-       started_at = CASE WHEN started_at IS NULL THEN NULL ELSE now() END, seq = DEFAULT,
+       started_at = NULL, seq = DEFAULT,
        workflow_version = CASE WHEN $2 THEN (SELECT w.current_version FROM workflows w WHERE w.id = runs.workflow_id)
                                ELSE workflow_version END,
        updated_at = now()
