@@ -121,13 +121,19 @@
   // idle timeout.
   var unattended = { "Accept": "text/html", "X-Console-Poll": "1" };
 
+  // signedOut says whether a reload's answer means the sign-in ended: the
+  // whole page then shows it (the login form). Any other failure (a 503
+  // while Postgres is away, a proxy's 502) is waited out.
+  function signedOut(res) { return res.status === 401 || res.redirected; }
+
   // redraw replaces the page's main with a fresh copy of the page, fetched
-  // as a reload of its own; then calls next. Anything but the page itself
-  // (a sign-in that ended, an error) reloads the whole page instead.
+  // as a reload of its own; then calls next. A sign-in that ended reloads
+  // the whole page instead; an error tries again later.
   function redraw(next, every) {
     fetch(location.href, { credentials: "same-origin", headers: unattended })
       .then(function (res) {
-        if (!res.ok || res.redirected) { window.location.reload(); return; }
+        if (signedOut(res)) { window.location.reload(); return; }
+        if (!res.ok) { setTimeout(next, every * 3); return; }
         return res.text().then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
           var main = doc.querySelector("main");
@@ -152,9 +158,9 @@
       if (document.hidden) { setTimeout(tick, every); return; }
       fetch(el.getAttribute("data-refresh"), { credentials: "same-origin", headers: unattended })
         .then(function (res) {
-          // A sign-in that ended (401) or anything but the fragment: the
-          // whole page shows what it is (the login form, an error).
-          if (!res.ok || res.redirected) { window.location.reload(); return; }
+          // A sign-in that ended: the whole page shows the login form.
+          if (signedOut(res)) { window.location.reload(); return; }
+          if (!res.ok) { setTimeout(tick, Math.max(every, wait()) * 3); return; }
           return res.text().then(function (html) {
             el.innerHTML = html;
             el.setAttribute("data-live", res.headers.get("X-Live") === "true" ? "true" : "false");
