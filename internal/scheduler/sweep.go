@@ -105,9 +105,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var lastRetention time.Time
 	for {
 		if time.Since(lastRetention) >= retentionEvery {
-			s.pass(ctx, telemetry.SweepRetention, "retention failed; next pass retries",
+			// These walk every tenant from the first: a deadline of a few
+			// intervals would cut them at the same tenant every time.
+			long := max(s.passTimeout(), retentionEvery)
+			s.passWithin(ctx, long, telemetry.SweepRetention, "retention failed; next pass retries",
 				func(ctx context.Context) (int, error) { return s.ApplyRetention(ctx, time.Now()) })
-			s.pass(ctx, telemetry.SweepUsage, "reconciling usage counters failed; next pass retries",
+			s.passWithin(ctx, long, telemetry.SweepUsage, "reconciling usage counters failed; next pass retries",
 				func(ctx context.Context) (int, error) { return s.ReconcileUsage(ctx, time.Now()) })
 			lastRetention = time.Now()
 		}
@@ -138,7 +141,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // metrics and logs a failure (unless the scheduler is stopping); it
 // returns what the sweep acted on.
 func (s *Scheduler) pass(ctx context.Context, sweep, failed string, run func(context.Context) (int, error)) int {
-	pctx, cancel := context.WithTimeout(ctx, s.passTimeout())
+	return s.passWithin(ctx, s.passTimeout(), sweep, failed, run)
+}
+
+// passWithin is pass with a deadline of d.
+func (s *Scheduler) passWithin(ctx context.Context, d time.Duration, sweep, failed string, run func(context.Context) (int, error)) int {
+	pctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	n, err := run(pctx)
 	s.opt.Metrics.Swept(sweep, n, err)
