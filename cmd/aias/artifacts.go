@@ -90,7 +90,7 @@ func (e env) artifactsGet(ctx context.Context, args []string) error {
 		path = fileName(d.Filename, pos[0])
 	}
 	if !replace {
-		if _, err := os.Lstat(path); err == nil {
+		if _, err := os.Lstat(path); err == nil { //nolint:gosec // G703: a plain name in the current directory (fileName), or the user's
 			return existsErr(path)
 		}
 	}
@@ -144,16 +144,24 @@ func createBeside(path string) (*os.File, error) {
 }
 
 // place moves the downloaded file to path; without replace it fails if
-// path exists, at that very moment (a hard link never replaces).
+// path exists, at that very moment (a hard link never replaces). Where the
+// file system has no hard links (FAT, some network shares), it checks and
+// renames instead, which leaves a moment between the two.
 func place(tmp, path string, replace bool) error {
 	if replace {
 		return os.Rename(tmp, path) //nolint:gosec // G703: the user names the file
 	}
 	err := os.Link(tmp, path)
-	if errors.Is(err, fs.ErrExist) {
+	switch {
+	case errors.Is(err, fs.ErrExist):
 		return existsErr(path)
+	case err != nil:
+		if _, serr := os.Lstat(path); serr == nil { //nolint:gosec // G703: as above
+			return existsErr(path)
+		}
+		return os.Rename(tmp, path) //nolint:gosec // G703: as above
 	}
-	return err
+	return nil
 }
 
 // progressReader reports every 8 MiB read of a large download.
