@@ -132,9 +132,12 @@ func (c *Client) RedriveRuns(ctx context.Context, req BulkRedriveRequest) (BulkR
 	return c.bulk(ctx, "/api/v1/runs/redrive", req)
 }
 
-// bulk sends a bulk call. It is partial: AIAS commits it batch by batch, so
-// a 503 may come after some runs were replayed or re-driven, and sending it
-// again would act on them twice; the caller continues from a cursor instead.
+// bulk sends a bulk call. It is partial: AIAS commits it batch by batch.
+// A call cut short after some batches answers 202 with what it did and the
+// cursor; an error answer means it did nothing, but an older AIAS, or an
+// answer lost on the network, may leave part of it done, and sending it
+// again would act on those runs twice: it is not retried, and the caller
+// continues from a cursor instead.
 func (c *Client) bulk(ctx context.Context, path string, body any) (BulkResult, error) {
 	var out BulkResult
 	r, err := request{method: http.MethodPost, path: path, partial: true}.jsonBody(body)
