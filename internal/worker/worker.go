@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -39,7 +40,16 @@ type Worker struct {
 	mux  *asynq.ServeMux
 	exec *run.Executor
 	log  zerolog.Logger
+	// handlers counts the handlers running: asynq's Shutdown returns at
+	// its timeout while canceled handlers still record what became of
+	// their runs (an interrupted attempt given back), and the program
+	// closes the pool after Run returns.
+	handlers sync.WaitGroup
 }
+
+// handlerGrace is how long Run waits, after asynq's shutdown, for canceled
+// handlers to finish their last writes.
+const handlerGrace = 10 * time.Second
 
 // New builds a worker around an executor.
 func New(o Options, exec *run.Executor) *Worker {
@@ -61,8 +71,8 @@ func New(o Options, exec *run.Executor) *Worker {
 		DelayedTaskCheckInterval: time.Second,
 	})
 	w.mux = asynq.NewServeMux()
-	w.mux.HandleFunc(queue.TypeRunExecute, traced(o.Tracer, w.handleRunExecute))
-	w.mux.HandleFunc(queue.TypeRunNotify, traced(o.Tracer, w.handleRunNotify))
+	w.mux.HandleFunc(queue.TypeRunExecute, traced(o.Tracer, w.counted(w.handleRunExecute)))
+	w.mux.HandleFunc(queue.TypeRunNotify, traced(o.Tracer, w.counted(w.handleRunNotify)))
 	return w
 }
 
@@ -76,9 +86,30 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-ctx.Done()
 	w.log.Info().Msg("worker stopping: draining in-flight runs")
 	w.srv.Stop()     // stop fetching new tasks
-	w.srv.Shutdown() // wait for in-flight tasks up to ShutdownTimeout
+	w.srv.Shutdown() // wait for in-flight tasks up to ShutdownTimeout, then cancel them
+	w.waitHandlers(handlerGrace)
 	w.log.Info().Msg("worker stopped")
 	return nil
+}
+
+// counted wraps a handler so that Run can wait for it.
+func (w *Worker) counted(h func(context.Context, *asynq.Task) error) func(context.Context, *asynq.Task) error {
+	return func(ctx context.Context, t *asynq.Task) error {
+		w.handlers.Add(1)
+		defer w.handlers.Done()
+		return h(ctx, t)
+	}
+}
+
+// waitHandlers waits up to d for the handlers still running.
+func (w *Worker) waitHandlers(d time.Duration) {
+	done := make(chan struct{})
+	go func() { w.handlers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		w.log.Warn().Msg("handlers still running at exit; the sweep reclaims their runs")
+	}
 }
 
 func (w *Worker) handleRunExecute(ctx context.Context, t *asynq.Task) (err error) {
