@@ -53,14 +53,7 @@ func startConsole(t *testing.T) *aias {
 // such as ending a sign-in or filling a tenant with runs.
 func (s *aias) owner(query string, args ...any) {
 	s.t.Helper()
-	db, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
-		s.t.Fatalf("%s: %v", query, err)
-	}
+	s.db.AsOwner(s.t, query, args...)
 }
 
 // resetLink makes a one-time password reset link as an operator does

@@ -4,8 +4,8 @@ import "testing"
 
 // A runs list left open when its sign-in ends goes to the login page (and
 // back to the list after logging in), instead of drawing the login page
-// inside its table: its reload answers 401, and the script reloads the
-// whole page on anything but the fragment.
+// inside its table: its reload answers 401, on which the script reloads
+// the whole page.
 func TestALiveListWhoseSignInEndsGoesToTheLoginPage(t *testing.T) {
 	s := startConsole(t)
 	b := newBrowser(t, s, 1280)

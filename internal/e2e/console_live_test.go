@@ -34,19 +34,6 @@ func (p person) fetch(path string, header ...string) *http.Response {
 	return res
 }
 
-// asOwner runs SQL as the schema owner (what time, or an operator, does).
-func (s *system) asOwner(query string, args ...any) {
-	s.t.Helper()
-	db, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
-	if _, err := db.ExecContext(context.Background(), query, args...); err != nil {
-		s.t.Fatalf("%s: %v", query, err)
-	}
-}
-
 // A page of finished runs, or of none, is still: its fragment does not
 // ask to be reloaded again (X-Live), so a tab left on /runs stops polling.
 func TestTheRunsListStopsReloadingOnceNothingMoves(t *testing.T) {
@@ -62,7 +49,7 @@ func TestTheRunsListStopsReloadingOnceNothingMoves(t *testing.T) {
 	}
 	ann.do("POST", "/api/v1/api-keys", map[string]string{"name": "k", "role": "owner"}).json(t, &key)
 	wf := s.createWorkflow(key.Key, "name: still\nsteps:\n  - name: a\n    type: log\n    with: {message: x}\n")
-	s.asOwner(`INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, trigger_kind, status, attempt, max_attempts, request_id,
+	s.db.AsOwner(t, `INSERT INTO runs (id, tenant_id, workflow_id, workflow_version, trigger_kind, status, attempt, max_attempts, request_id,
 	                            body, content_type, headers, query, received_at, created_at, updated_at, started_at, finished_at)
 	           SELECT gen_random_uuid(), w.tenant_id, w.id, 1, 'manual', 'succeeded', 1, 3, '', '{}', 'application/json', '{}', '{}',
 	                  now(), now(), now(), now(), now()
@@ -79,7 +66,7 @@ func TestAPagesOwnReloadsAreNotActivity(t *testing.T) {
 	s := start(t, options{})
 	ann := s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
 		"email": "ann@example.com", "password": strongPassword, "tenant_name": "Ann"}))
-	s.asOwner(`UPDATE user_sessions SET last_seen_at = now() - interval '2 hours'`)
+	s.db.AsOwner(t, `UPDATE user_sessions SET last_seen_at = now() - interval '2 hours'`)
 	seen := func() int {
 		db, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
 		if err != nil {
@@ -113,7 +100,7 @@ func TestAReloadOfAnEndedSignInIsUnauthorizedNotARedirect(t *testing.T) {
 	s := start(t, options{})
 	ann := s.signedIn(s.do("POST", "/api/v1/accounts", "", "", map[string]string{
 		"email": "ann@example.com", "password": strongPassword, "tenant_name": "Ann"}))
-	s.asOwner(`UPDATE user_sessions SET revoked_at = now()`)
+	s.db.AsOwner(t, `UPDATE user_sessions SET revoked_at = now()`)
 	for _, tc := range []struct {
 		path   string
 		header []string

@@ -109,14 +109,7 @@ func (s *system) signupOn(name, planName string) tenant {
 // setPlan changes a tenant's plan as the operator (billing sets it later).
 func (s *system) setPlan(tenantID, planName string) {
 	s.t.Helper()
-	owner, err := postgres.Open(context.Background(), s.db.OwnerURL, 1)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer func() { _ = owner.Close() }()
-	if _, err := owner.ExecContext(context.Background(), `UPDATE tenants SET plan = $2 WHERE id = $1`, tenantID, planName); err != nil {
-		s.t.Fatal(err)
-	}
+	s.db.AsOwner(s.t, `UPDATE tenants SET plan = $2 WHERE id = $1`, tenantID, planName)
 }
 
 // response is one HTTP exchange.

@@ -8,19 +8,13 @@ import (
 	"github.com/hibiken/asynq"
 
 	"aias/internal/queue"
-	"aias/internal/testutil/redistest"
 )
 
 // The bench pauses every worker queue while it stores a backlog, then
 // resumes them; doing either twice is not an error.
 func TestSetPausedPausesAndResumesEveryQueue(t *testing.T) {
 	t.Parallel()
-	opt, err := queue.RedisOpt(redistest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := queue.NewClient(opt)
-	defer func() { _ = c.Close() }()
+	c, opt := newClient(t)
 	if err := c.EnqueueRun(context.Background(), uuid.New(), uuid.New(), 1); err != nil {
 		t.Fatal(err)
 	}

@@ -173,12 +173,7 @@ func TestRedisOptRejectsOtherURLs(t *testing.T) {
 
 func TestWorkersServeTheQueueEveryTaskIsEnqueuedTo(t *testing.T) {
 	t.Parallel()
-	opt, err := queue.RedisOpt(redistest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := queue.NewClient(opt)
-	defer func() { _ = c.Close() }()
+	c, opt := newClient(t)
 	ctx, tenant, runID := context.Background(), uuid.New(), uuid.New()
 	if err := c.EnqueueRun(ctx, tenant, runID, 1); err != nil {
 		t.Fatal(err)
@@ -205,12 +200,7 @@ func TestWorkersServeTheQueueEveryTaskIsEnqueuedTo(t *testing.T) {
 // queued; a live task is left as it is.
 func TestEnsureNotifyReplacesAnArchivedTaskAndLeavesALiveOne(t *testing.T) {
 	t.Parallel()
-	opt, err := queue.RedisOpt(redistest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := queue.NewClient(opt)
-	defer func() { _ = c.Close() }()
+	c, opt := newClient(t)
 	in := asynq.NewInspector(opt)
 	defer func() { _ = in.Close() }()
 	ctx, tenant, runID := context.Background(), uuid.New(), uuid.New()
@@ -248,4 +238,16 @@ func taskState(in *asynq.Inspector, id string) string {
 		return err.Error()
 	}
 	return info.State.String()
+}
+
+// newClient is a queue client on a Redis database of the test's own.
+func newClient(t *testing.T) (*queue.Client, asynq.RedisConnOpt) {
+	t.Helper()
+	opt, err := queue.RedisOpt(redistest.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := queue.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, opt
 }

@@ -9,7 +9,6 @@ import (
 
 	"aias/internal/entitlement"
 	"aias/internal/errs"
-	"aias/internal/logging"
 	"aias/internal/postgres"
 	"aias/internal/workflow"
 )
@@ -76,20 +75,10 @@ func Redrive(ctx context.Context, db *postgres.DB, queue Reviver, tenantID, id u
 	// Best effort, within a budget: the run is queued in Postgres, so the
 	// sweep enqueues it if Redis is away or slow now, and the caller is not
 	// kept waiting for the queue client's timeouts.
-	revived := make(chan struct{})
-	go func() {
-		defer close(revived)
-		_ = queue.Revive(context.WithoutCancel(ctx), tenantID, id)
-	}()
-	t := time.NewTimer(reviveBudget)
-	defer t.Stop()
-	select {
-	case <-revived:
-	case <-t.C:
-		logging.From(ctx).Warn().Str("run_id", id.String()).Msg("the queue is slow; the re-driven run is queued and the sweep will enqueue it")
-	}
+	revivals.do(ctx, id, func(bg context.Context) bool { return queue.Revive(bg, tenantID, id) == nil })
 	return nil
 }
 
-// reviveBudget is how long Redrive waits for the queue.
-const reviveBudget = 500 * time.Millisecond
+// revivals bounds Redrive's wait for the queue (500 ms) and the revivals
+// left in the background.
+var revivals = budgeted{budget: 500 * time.Millisecond, slots: make(chan struct{}, maxBackgroundEnqueues)}

@@ -730,21 +730,11 @@ func TestTheRetryOfADeliveryThatCouldNotAdvanceClaimsTheRunAtOnce(t *testing.T) 
 	e.ReclaimAfter = time.Hour
 	id := b.newRun(t, `{"name":"x","steps":[{"name":"a","type":"transform","with":{"output":"1"}}]}`)
 	ctx := context.Background()
-	owner := func(q string) {
-		db, err := postgres.Open(ctx, b.db.OwnerURL, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = db.Close() }()
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	owner(`REVOKE SELECT ON workflow_versions FROM aias_app`) // the claim succeeds, reading the definition fails
+	b.db.AsOwner(t, `REVOKE SELECT ON workflow_versions FROM aias_app`) // the claim succeeds, reading the definition fails
 	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}); err == nil {
 		t.Fatal("Execute without the definition = nil, want an error so the queue retries")
 	}
-	owner(`GRANT SELECT ON workflow_versions TO aias_app`)
+	b.db.AsOwner(t, `GRANT SELECT ON workflow_versions TO aias_app`)
 	if err := e.Execute(ctx, b.tenant, id, run.Attempt{TaskID: "task-1"}); err != nil {
 		t.Fatalf("the retry = %v", err)
 	}

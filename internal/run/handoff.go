@@ -42,27 +42,45 @@ func (h *Handoff) Enqueue(ctx context.Context, tenantID, runID uuid.UUID, maxAtt
 	if h.Budget <= 0 {
 		return Enqueue(ctx, h.Queue, tenantID, runID, maxAttempts)
 	}
+	return budgeted{h.Budget, h.slots}.do(ctx, runID, func(bg context.Context) bool {
+		return Enqueue(bg, h.Queue, tenantID, runID, maxAttempts)
+	})
+}
+
+// budgeted waits for a queue call about a committed run at most budget,
+// leaving a slower one to finish in the background, with at most
+// cap(slots) of them at once.
+type budgeted struct {
+	budget time.Duration
+	slots  chan struct{}
+}
+
+// do makes call under a context nobody's hang-up cancels (the run is
+// committed) and reports whether it succeeded within the budget. A call
+// that fails, or is not made because too many are in flight, is the
+// sweep's: it enqueues every queued run missing from the queue.
+func (b budgeted) do(ctx context.Context, runID uuid.UUID, call func(context.Context) bool) bool {
 	select {
-	case h.slots <- struct{}{}:
+	case b.slots <- struct{}{}:
 	default:
 		logging.From(ctx).Warn().Str("run_id", runID.String()).
-			Msg("too many enqueues in flight; the run is stored and the sweep will enqueue it")
+			Msg("too many queue calls in flight; the run is stored and the sweep will enqueue it")
 		return false
 	}
 	done := make(chan bool, 1)
-	bg := context.WithoutCancel(ctx) // the run is committed: nobody's hang-up cancels its enqueue
+	bg := context.WithoutCancel(ctx)
 	go func() {
-		defer func() { <-h.slots }()
-		done <- Enqueue(bg, h.Queue, tenantID, runID, maxAttempts)
+		defer func() { <-b.slots }()
+		done <- call(bg)
 	}()
-	t := time.NewTimer(h.Budget)
+	t := time.NewTimer(b.budget)
 	defer t.Stop()
 	select {
 	case ok := <-done:
 		return ok
 	case <-t.C:
-		logging.From(ctx).Info().Str("run_id", runID.String()).Dur("budget", h.Budget).
-			Msg("the queue is slow; the enqueue goes on in the background")
+		logging.From(ctx).Info().Str("run_id", runID.String()).Dur("budget", b.budget).
+			Msg("the queue is slow; the call goes on in the background")
 		return false
 	}
 }

@@ -78,6 +78,21 @@ func New(tb testing.TB) *DB {
 	return &DB{DB: db, Name: name, AppURL: appURL, OwnerURL: ownerURL}
 }
 
+// AsOwner runs query as the database's owner: what an operator, or time,
+// does to rows the application role may not touch (a plan set by hand, a
+// sign-in aged, a grant taken away). It fails tb on an error.
+func (d *DB) AsOwner(tb testing.TB, query string, args ...any) {
+	tb.Helper()
+	owner, err := postgres.Open(context.Background(), d.OwnerURL, 1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = owner.Close() }()
+	if _, err := owner.ExecContext(context.Background(), query, args...); err != nil {
+		tb.Fatalf("%s: %v", query, err)
+	}
+}
+
 func makeTemplate(ctx context.Context) (string, error) {
 	dropStale(ctx)
 	name := dbName("aias_tpl")
