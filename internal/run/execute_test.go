@@ -768,3 +768,37 @@ steps:
 		t.Errorf("calls: first %d, second %d; want 1 and 2 (the re-drive resumes at the failed step)", first, second)
 	}
 }
+
+// deadlineTransport records how long each request had left when sent.
+type deadlineTransport struct {
+	next http.RoundTripper
+	left chan time.Duration
+}
+
+func (d deadlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if dl, ok := r.Context().Deadline(); ok {
+		d.left <- time.Until(dl)
+	}
+	return d.next.RoundTrip(r)
+}
+
+// An http step without a request timeout of its own is given the step's
+// timeout (45 s here), not the 10 s default.
+func TestAnHTTPStepsRequestTakesTheStepsTimeout(t *testing.T) {
+	t.Parallel()
+	e, b := setup(t)
+	left := make(chan time.Duration, 1)
+	client := *b.srv.Client()
+	client.Transport = deadlineTransport{next: client.Transport, left: left}
+	e.Deps.HTTPClient = &client
+	id := b.newRun(t, fmt.Sprintf(`
+name: patient
+steps: [ { name: call, type: http, timeout: 45s, with: { url: "%s/call" } } ]
+`, b.srv.URL))
+	if err := e.Execute(context.Background(), b.tenant, id, run.Attempt{}); err != nil {
+		t.Fatalf("Execute = %v", err)
+	}
+	if d := <-left; d <= step.DefaultHTTPTimeout {
+		t.Errorf("the request had %s left, want the step's 45s (more than the %s default)", d, step.DefaultHTTPTimeout)
+	}
+}
